@@ -1,0 +1,194 @@
+"""What companies give away (supply) and what they need (demand)."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from symbiosis.validators import percent_validators
+
+
+class Unit(models.TextChoices):
+    TONNES = "t", _("tonnes")
+    KILOGRAMS = "kg", _("kilograms")
+    CUBIC_METRES = "m3", _("cubic metres")
+    PIECES = "pieces", _("pieces")
+
+
+class Recurrence(models.TextChoices):
+    ONCE = "once", _("one-off batch")
+    MONTHLY = "month", _("per month")
+    YEARLY = "year", _("per year")
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", _("Public: everyone sees it and who offers it")
+    ANONYMOUS = "anonymous", _("Anonymous: others see it, not who offers it")
+    PRIVATE = "private", _("Private: only my organization and facilitators")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    CLOSED = "closed", _("Closed")
+
+
+class Fate(models.TextChoices):
+    LANDFILL = "landfill", _("Landfill")
+    INCINERATION = "incineration", _("Incineration")
+    OPEN_DUMP = "open_dump", _("Open dump")
+    OTHER = "other", _("Other")
+
+
+positive_quantity = [MinValueValidator(Decimal("0.000001"))]
+
+
+class Listing(models.Model):
+    organization = models.ForeignKey("symbiosis.Organization", on_delete=models.CASCADE)
+    site = models.ForeignKey("symbiosis.Site", on_delete=models.PROTECT)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=14, decimal_places=4, validators=positive_quantity
+    )
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.TONNES)
+    piece_mass_kg = models.DecimalField(
+        _("mass per piece (kg)"),
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=positive_quantity,
+    )
+    # Normalised from quantity and unit by symbiosis.units on every save.
+    tonnes = models.DecimalField(_("tonnes per period"), max_digits=16, decimal_places=6)
+    recurrence = models.CharField(
+        _("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.YEARLY
+    )
+    available_from = models.DateField(_("from"), null=True, blank=True)
+    available_until = models.DateField(_("until"), null=True, blank=True)
+    max_km = models.DecimalField(
+        _("maximum distance (km)"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=positive_quantity,
+    )
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-updated_at"]
+
+    def clean(self):
+        from symbiosis.units import UnitConversionError, listing_tonnes
+
+        errors = {}
+        if self.site_id and self.organization_id and self.site.organization_id != self.organization_id:
+            errors["site"] = _("This site belongs to another organization.")
+        if self.available_from and self.available_until and self.available_until < self.available_from:
+            errors["available_until"] = _("The end date is before the start date.")
+        if self.quantity is not None and self.unit:
+            try:
+                self.tonnes = listing_tonnes(self)
+            except UnitConversionError as exc:
+                errors[exc.field] = exc.message
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        from symbiosis.units import listing_tonnes
+
+        self.tonnes = listing_tonnes(self)
+        super().save(*args, **kwargs)
+
+
+class SupplyListing(Listing):
+    material = models.ForeignKey(
+        "symbiosis.Material", on_delete=models.PROTECT, related_name="supplies"
+    )
+    fate = models.CharField(
+        _("current fate"), max_length=20, choices=Fate.choices, default=Fate.LANDFILL
+    )
+    fate_cost_kzt_per_t = models.DecimalField(
+        _("cost of the current fate (KZT per tonne)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    moisture_percent = models.DecimalField(
+        _("moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=percent_validators,
+    )
+    contamination_percent = models.DecimalField(
+        _("contamination %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=percent_validators,
+    )
+    # Negative when the giver pays the receiver to take it.
+    price_kzt_per_t = models.DecimalField(
+        _("asking price (KZT per tonne)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta(Listing.Meta):
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tonnes__gt=0), name="supply_tonnes_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.material} from {self.organization} ({self.tonnes} t/{self.recurrence})"
+
+
+class DemandListing(Listing):
+    materials = models.ManyToManyField(
+        "symbiosis.Material", blank=True, related_name="demands",
+        verbose_name=_("accepted materials"),
+    )
+    uses = models.ManyToManyField(
+        "symbiosis.Use", blank=True, related_name="demands", verbose_name=_("accepted uses")
+    )
+    # A unit conversion needs one material's density; the first accepted one is
+    # ambiguous, so m3 demands name the material to measure by.
+    reference_material = models.ForeignKey(
+        "symbiosis.Material",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("material the quantity is measured in"),
+    )
+    max_moisture_percent = models.DecimalField(
+        _("maximum moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=percent_validators,
+    )
+    max_contamination_percent = models.DecimalField(
+        _("maximum contamination %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=percent_validators,
+    )
+    max_price_kzt_per_t = models.DecimalField(
+        _("maximum price (KZT per tonne)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    min_lot_tonnes = models.DecimalField(
+        _("minimum lot (tonnes)"),
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=positive_quantity,
+    )
+
+    class Meta(Listing.Meta):
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tonnes__gt=0), name="demand_tonnes_positive")
+        ]
+
+    def __str__(self):
+        return f"Need of {self.organization} ({self.tonnes} t/{self.recurrence})"

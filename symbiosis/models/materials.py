@@ -1,0 +1,113 @@
+"""Material taxonomy: what residues are, what receivers do with them."""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from symbiosis.validators import percent_validators, validate_ewc_code
+
+
+class MaterialCategory(models.TextChoices):
+    BIOMASS = "biomass", _("Biomass")
+    MINERALS = "minerals", _("Minerals")
+    METALS = "metals", _("Metals")
+    PLASTICS = "plastics", _("Plastics")
+    FOSSIL = "fossil", _("Fossil")
+    MIXED = "mixed", _("Mixed")
+
+
+class BilingualName(models.Model):
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_ru = models.CharField(_("name (Russian)"), max_length=200)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        lang = (translation.get_language() or "en")[:2]
+        return self.name_ru if lang == "ru" and self.name_ru else self.name_en
+
+    def __str__(self):
+        return self.name
+
+
+class Material(BilingualName):
+    slug = models.SlugField(unique=True, max_length=80)
+    ewc_code = models.CharField(
+        _("EWC code"), max_length=9, validators=[validate_ewc_code], help_text="e.g. 02 07 04"
+    )
+    category = models.CharField(_("category"), max_length=20, choices=MaterialCategory.choices)
+    density_t_per_m3 = models.DecimalField(
+        _("bulk density (t/m3)"),
+        max_digits=7,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0001)],
+    )
+    carbon_to_nitrogen_ratio = models.DecimalField(
+        _("C:N ratio"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    moisture_percent = models.DecimalField(
+        _("moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=percent_validators,
+    )
+    hazardous = models.BooleanField(_("hazardous"), default=False)
+    properties_source = models.TextField(_("source of properties"), blank=True)
+
+    class Meta:
+        ordering = ["category", "name_en"]
+
+    @property
+    def ewc_digits(self) -> str:
+        return self.ewc_code.replace(" ", "").rstrip("*")
+
+
+class Use(BilingualName):
+    slug = models.SlugField(unique=True, max_length=80)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name_en"]
+
+
+class CompatibilityRule(models.Model):
+    """A material can serve a use, replacing some virgin material."""
+
+    material = models.ForeignKey(Material, on_delete=models.CASCADE, related_name="rules")
+    use = models.ForeignKey(Use, on_delete=models.CASCADE, related_name="rules")
+    substitution_ratio = models.DecimalField(
+        _("tonnes of virgin material replaced per tonne"),
+        max_digits=6,
+        decimal_places=3,
+        default=1,
+        validators=[MinValueValidator(0)],
+    )
+    replaces = models.CharField(_("virgin material replaced"), max_length=200)
+    # Empty where no published factor exists: the saving is then not counted
+    # (shown as "not counted"), never a silent zero.
+    credit_kg_co2e_per_t = models.DecimalField(
+        _("virgin production avoided (kg CO2e per tonne received)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+    source = models.TextField(_("source"), blank=True)
+    is_estimate = models.BooleanField(_("estimate or proxy"), default=False)
+
+    class Meta:
+        ordering = ["material__name_en", "use__name_en"]
+        constraints = [
+            models.UniqueConstraint(fields=["material", "use"], name="unique_material_use")
+        ]
+
+    def __str__(self):
+        return f"{self.material} -> {self.use}"

@@ -1,0 +1,48 @@
+"""Validators for identifiers and ranges used across the domain model."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+_BIN_WEIGHTS_FIRST = range(1, 12)
+_BIN_WEIGHTS_SECOND = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
+
+
+def bin_check_digit(first_eleven: str) -> int | None:
+    """Control digit of a Kazakh BIN/IIN, or None where no digit is valid.
+
+    The standard algorithm: weights 1..11 modulo 11; a remainder of 10 is
+    retried with weights 3..11,1,2; a second 10 makes the number unusable.
+    """
+    digits = [int(c) for c in first_eleven]
+    check = sum(d * w for d, w in zip(digits, _BIN_WEIGHTS_FIRST, strict=True)) % 11
+    if check == 10:
+        check = sum(d * w for d, w in zip(digits, _BIN_WEIGHTS_SECOND, strict=True)) % 11
+        if check == 10:
+            return None
+    return check
+
+
+def validate_bin(value: str) -> None:
+    if not re.fullmatch(r"\d{12}", value or ""):
+        raise ValidationError(_("A BIN has exactly 12 digits."), code="bin_format")
+    if bin_check_digit(value[:11]) != int(value[11]):
+        raise ValidationError(
+            _("This BIN fails its check digit; please check for a typo."), code="bin_checksum"
+        )
+
+
+def validate_ewc_code(value: str) -> None:
+    # European Waste Catalogue: three pairs of digits, "*" marks hazardous entries.
+    if not re.fullmatch(r"\d{2} \d{2} \d{2}\*?", value or ""):
+        raise ValidationError(
+            _("An EWC code looks like '02 07 04' (a trailing * marks hazardous)."),
+            code="ewc_format",
+        )
+
+
+latitude_validators = [MinValueValidator(-90), MaxValueValidator(90)]
+longitude_validators = [MinValueValidator(-180), MaxValueValidator(180)]
+percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
