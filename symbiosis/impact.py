@@ -86,7 +86,9 @@ def exchange_impact(
         raise ValueError("road_km must not be negative")
     fate_avoided = fate_kg_co2e_per_t * tonnes
     transport_added = (
-        transport_kg_co2e_per_t(road_km=road_km, transport_kg_co2e_per_tkm=transport_kg_co2e_per_tkm)
+        transport_kg_co2e_per_t(
+            road_km=road_km, transport_kg_co2e_per_tkm=transport_kg_co2e_per_tkm
+        )
         * tonnes
     )
     virgin_avoided = credit_kg_co2e_per_t * tonnes

@@ -92,6 +92,9 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker write to one file: wait for locks, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+    # A file, not memory, so a Celery worker process started by the tests
+    # can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_symbiosis.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "symbiosis.User"
@@ -169,7 +172,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---
 # Without Redis the broker is a folder under var/, so a laptop needs no service.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://"))
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=env.str("REDIS_URL", default="filesystem://")
+)
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "celery-broker"
     for sub in ("queue", "processed"):

@@ -49,6 +49,9 @@ def listing_tonnes(listing) -> Decimal:
         material = listing.reference_material
     density = material.density_t_per_m3 if material is not None else None
     tonnes = to_tonnes(
-        listing.quantity, listing.unit, density_t_per_m3=density, piece_mass_kg=listing.piece_mass_kg
+        listing.quantity,
+        listing.unit,
+        density_t_per_m3=density,
+        piece_mass_kg=listing.piece_mass_kg,
     )
     return tonnes.quantize(Decimal("0.000001"))

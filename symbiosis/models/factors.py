@@ -20,7 +20,9 @@ class FactorSet(models.Model):
         constraints = [
             # At most one set is the one in force.
             models.UniqueConstraint(
-                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_factor_set"
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_factor_set",
             )
         ]
 

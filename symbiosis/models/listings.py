@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.units import UnitConversionError, listing_tonnes
 from symbiosis.validators import percent_validators
 
 
@@ -79,7 +80,9 @@ class Listing(models.Model):
     visibility = models.CharField(
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,13 +91,23 @@ class Listing(models.Model):
         abstract = True
         ordering = ["-updated_at"]
 
-    def clean(self):
-        from symbiosis.units import UnitConversionError, listing_tonnes
+    def save(self, *args, **kwargs):
+        self.tonnes = listing_tonnes(self)
+        super().save(*args, **kwargs)
 
+    def clean(self):
         errors = {}
-        if self.site_id and self.organization_id and self.site.organization_id != self.organization_id:
+        if (
+            self.site_id
+            and self.organization_id
+            and self.site.organization_id != self.organization_id
+        ):
             errors["site"] = _("This site belongs to another organization.")
-        if self.available_from and self.available_until and self.available_until < self.available_from:
+        if (
+            self.available_from
+            and self.available_until
+            and self.available_until < self.available_from
+        ):
             errors["available_until"] = _("The end date is before the start date.")
         if self.quantity is not None and self.unit:
             try:
@@ -103,12 +116,6 @@ class Listing(models.Model):
                 errors[exc.field] = exc.message
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        from symbiosis.units import listing_tonnes
-
-        self.tonnes = listing_tonnes(self)
-        super().save(*args, **kwargs)
 
 
 class SupplyListing(Listing):
@@ -126,11 +133,19 @@ class SupplyListing(Listing):
         blank=True,
     )
     moisture_percent = models.DecimalField(
-        _("moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("moisture %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=percent_validators,
     )
     contamination_percent = models.DecimalField(
-        _("contamination %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("contamination %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=percent_validators,
     )
     # Negative when the giver pays the receiver to take it.
@@ -149,7 +164,9 @@ class SupplyListing(Listing):
 
 class DemandListing(Listing):
     materials = models.ManyToManyField(
-        "symbiosis.Material", blank=True, related_name="demands",
+        "symbiosis.Material",
+        blank=True,
+        related_name="demands",
         verbose_name=_("accepted materials"),
     )
     uses = models.ManyToManyField(
@@ -166,11 +183,19 @@ class DemandListing(Listing):
         verbose_name=_("material the quantity is measured in"),
     )
     max_moisture_percent = models.DecimalField(
-        _("maximum moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("maximum moisture %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=percent_validators,
     )
     max_contamination_percent = models.DecimalField(
-        _("maximum contamination %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("maximum contamination %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=percent_validators,
     )
     max_price_kzt_per_t = models.DecimalField(

@@ -24,13 +24,13 @@ class BilingualName(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self):
+        return self.name
+
     @property
     def name(self) -> str:
         lang = (translation.get_language() or "en")[:2]
         return self.name_ru if lang == "ru" and self.name_ru else self.name_en
-
-    def __str__(self):
-        return self.name
 
 
 class Material(BilingualName):
@@ -56,7 +56,11 @@ class Material(BilingualName):
         validators=[MinValueValidator(0)],
     )
     moisture_percent = models.DecimalField(
-        _("moisture %"), max_digits=5, decimal_places=2, null=True, blank=True,
+        _("moisture %"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=percent_validators,
     )
     hazardous = models.BooleanField(_("hazardous"), default=False)

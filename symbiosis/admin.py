@@ -1,0 +1,128 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from symbiosis import models
+
+
+@admin.register(models.User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class SiteInline(admin.TabularInline):
+    model = models.Site
+    extra = 0
+
+
+@admin.register(models.Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "bin", "sector", "kind", "agrees_to_be_named"]
+    list_filter = ["kind", "sector"]
+    search_fields = ["name", "bin"]
+    inlines = [MembershipInline, SiteInline]
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name"]
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(models.Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "district", "latitude", "longitude"]
+    list_filter = ["district"]
+    search_fields = ["name", "organization__name", "address"]
+
+
+class CompatibilityRuleInline(admin.TabularInline):
+    model = models.CompatibilityRule
+    extra = 0
+
+
+@admin.register(models.Material)
+class MaterialAdmin(admin.ModelAdmin):
+    list_display = ["name_en", "name_ru", "ewc_code", "category", "density_t_per_m3", "hazardous"]
+    list_filter = ["category", "hazardous"]
+    search_fields = ["name_en", "name_ru", "ewc_code", "slug"]
+    prepopulated_fields = {"slug": ["name_en"]}
+    inlines = [CompatibilityRuleInline]
+
+
+@admin.register(models.Use)
+class UseAdmin(admin.ModelAdmin):
+    list_display = ["name_en", "name_ru", "slug"]
+    search_fields = ["name_en", "name_ru", "slug"]
+
+
+@admin.register(models.CompatibilityRule)
+class CompatibilityRuleAdmin(admin.ModelAdmin):
+    list_display = ["material", "use", "substitution_ratio", "credit_kg_co2e_per_t", "is_estimate"]
+    list_filter = ["is_estimate", "use"]
+    search_fields = ["material__name_en", "use__name_en", "replaces"]
+
+
+class EmissionFactorInline(admin.TabularInline):
+    model = models.EmissionFactor
+    extra = 0
+
+
+@admin.register(models.FactorSet)
+class FactorSetAdmin(admin.ModelAdmin):
+    list_display = ["version", "name", "transport_kg_co2e_per_tkm", "is_active", "created_at"]
+    inlines = [EmissionFactorInline]
+
+
+@admin.register(models.EmissionFactor)
+class EmissionFactorAdmin(admin.ModelAdmin):
+    list_display = ["factor_set", "material", "kind", "kg_co2e_per_t", "is_estimate"]
+    list_filter = ["factor_set", "kind", "is_estimate"]
+    search_fields = ["material__name_en", "source"]
+
+
+class ListingAdmin(admin.ModelAdmin):
+    list_filter = ["status", "visibility", "recurrence"]
+    search_fields = ["organization__name", "description"]
+    readonly_fields = ["tonnes", "created_at", "updated_at"]
+    list_select_related = ["organization", "site"]
+
+
+@admin.register(models.SupplyListing)
+class SupplyListingAdmin(ListingAdmin):
+    list_display = [
+        "material",
+        "organization",
+        "tonnes",
+        "recurrence",
+        "fate",
+        "status",
+        "visibility",
+    ]
+    list_filter = [*ListingAdmin.list_filter, "fate", "material__category"]
+
+
+@admin.register(models.DemandListing)
+class DemandListingAdmin(ListingAdmin):
+    list_display = ["organization", "tonnes", "recurrence", "max_km", "status", "visibility"]
+    filter_horizontal = ["materials", "uses"]
