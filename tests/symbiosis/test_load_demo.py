@@ -1,0 +1,240 @@
+"""`manage.py load_demo`: idempotent, plausible, and the figures the brief asks for."""
+
+import math
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from symbiosis import models
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
+from symbiosis.validators import validate_bin
+
+ALMATY_CENTRE = (43.238, 76.946)
+EARTH_RADIUS_KM = 6371.0
+
+SNAPSHOT_MODELS = [
+    models.User,
+    models.Organization,
+    models.Membership,
+    models.Site,
+    models.Material,
+    models.Use,
+    models.CompatibilityRule,
+    models.FactorSet,
+    models.EmissionFactor,
+    models.SupplyListing,
+    models.DemandListing,
+    models.DemandListing.materials.through,
+    models.DemandListing.uses.through,
+    models.User.groups.through,
+    models.User.user_permissions.through,
+    Group,
+]
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi = phi2 - phi1
+    dlmb = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def bin_is_valid(value):
+    """The Kazakh BIN check digit, written out again so the test does not trust the app."""
+    if len(value) != 12 or not value.isdigit():
+        return False
+    digits = [int(c) for c in value]
+    check = sum(d * w for d, w in zip(digits[:11], range(1, 12), strict=True)) % 11
+    if check == 10:
+        weights = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]
+        check = sum(d * w for d, w in zip(digits[:11], weights, strict=True)) % 11
+        if check == 10:
+            return False
+    return check == digits[11]
+
+
+def snapshot():
+    return {
+        model.__name__: list(model.objects.order_by("pk").values()) for model in SNAPSHOT_MODELS
+    }
+
+
+def annual_tonnes(listing):
+    per_year = {"year": 1, "month": 12, "once": 1}[listing.recurrence]
+    return listing.tonnes * per_year
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # PBKDF2 costs about a second per hash and check; the tests check logic.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(db):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_second_run_creates_and_changes_nothing(demo):
+    before = snapshot()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    after = snapshot()
+    assert {name: len(rows) for name, rows in after.items()} == {
+        name: len(rows) for name, rows in before.items()
+    }
+    assert after == before
+    assert " created" not in out.getvalue() and " updated" not in out.getvalue()
+
+
+def test_minimum_counts(demo):
+    assert models.Organization.objects.count() >= 25
+    assert models.SupplyListing.objects.count() >= 40
+    assert models.DemandListing.objects.count() >= 30
+    kinds = set(models.Organization.objects.values_list("kind", flat=True))
+    assert kinds == {"company", "processor", "municipality"}
+    for org in models.Organization.objects.all():
+        assert org.sites.exists(), org
+        assert org.memberships.filter(role="admin", user__email=org.contact_email).exists(), org
+
+
+def test_bins_are_checksum_valid(demo):
+    bins = list(models.Organization.objects.values_list("bin", flat=True))
+    assert len(set(bins)) == len(bins)
+    for value in bins:
+        assert bin_is_valid(value), value
+        validate_bin(value)
+
+
+def test_sites_are_in_and_around_almaty(demo):
+    for site in models.Site.objects.all():
+        km = haversine_km(*ALMATY_CENTRE, float(site.latitude), float(site.longitude))
+        assert km <= 80, (site, km)
+        if site.district != "almaty_region":
+            # A city district lies within the city, ~20 km of the centre.
+            assert km <= 20, (site, km)
+    districts = set(models.Site.objects.values_list("district", flat=True))
+    assert districts >= {"alatau", "almaly", "bostandyk", "medeu", "turksib", "zhetysu",
+                         "almaty_region"}
+
+
+def test_every_supplied_material_has_a_taker(demo):
+    for supply in models.SupplyListing.objects.select_related("material"):
+        material = supply.material
+        served_uses = models.Use.objects.filter(rules__material=material)
+        takers = models.DemandListing.objects.filter(materials=material) | (
+            models.DemandListing.objects.filter(uses__in=served_uses)
+        )
+        assert takers.exists(), material.slug
+
+
+def test_listing_mix(demo):
+    supplies = models.SupplyListing.objects.all()
+    visibility = Counter(supplies.values_list("visibility", flat=True))
+    assert visibility["public"] > supplies.count() / 2
+    assert visibility["anonymous"] >= 3 and visibility["private"] >= 1
+    status = Counter(supplies.values_list("status", flat=True))
+    assert status["active"] > supplies.count() / 2
+    assert status["draft"] >= 1 and status["paused"] >= 1
+    fates = Counter(supplies.values_list("fate", flat=True))
+    assert fates["landfill"] == max(fates.values())
+    assert supplies.filter(price_kzt_per_t__lt=0).exists()
+    assert supplies.filter(fate_cost_kzt_per_t__gt=0).count() > supplies.count() / 2
+    demands = models.DemandListing.objects.all()
+    assert Counter(demands.values_list("visibility", flat=True))["public"] > demands.count() / 2
+    for listing in [*supplies, *demands]:
+        assert listing.available_from.year == 2027, listing
+        assert listing.available_until.year == 2027, listing
+        assert listing.available_from <= listing.available_until
+    for demand in demands:
+        assert demand.materials.exists() or demand.uses.exists(), demand
+
+
+def test_tonnages_are_of_the_reports_order(demo):
+    supplies = models.SupplyListing.objects.select_related("material")
+    organic = sum(annual_tonnes(s) for s in supplies if s.material.category == "biomass")
+    # Nine workshop food companies alone: 90,000 t a year of organic residues.
+    assert organic >= Decimal(90_000)
+    construction_slugs = {"crushed-concrete", "precast-facade-panels", "bricks", "asphalt", "wood"}
+    construction = sum(
+        annual_tonnes(s) for s in supplies if s.material.slug in construction_slugs
+    )
+    # The report: ~79,000 t of construction material landfilled a year.
+    assert Decimal(40_000) <= construction <= Decimal(160_000)
+
+
+def test_units_are_normalised(demo):
+    jute = models.SupplyListing.objects.get(
+        description__endswith="[demo:almaty-confectionery/jute-bags]"
+    )
+    assert (jute.unit, jute.tonnes) == ("pieces", Decimal("90"))
+    coffee = models.SupplyListing.objects.get(
+        description__endswith="[demo:kok-tobe-coffee/grounds-al-farabi]"
+    )
+    assert coffee.unit == "m3"
+    assert coffee.tonnes == (Decimal("2.2") * coffee.material.density_t_per_m3).quantize(
+        Decimal("0.000001")
+    )
+    panels = models.DemandListing.objects.get(description__endswith="[demo:almaty-dsk/panels]")
+    assert panels.tonnes == Decimal("10400")
+
+
+def test_demo_logins(demo):
+    assert DEMO_PASSWORD in demo
+    assert FACILITATOR_EMAIL in demo and ANALYST_EMAIL in demo
+    facilitator = models.User.objects.get(email=FACILITATOR_EMAIL)
+    assert facilitator.is_staff and not facilitator.is_superuser
+    assert facilitator.groups.filter(name="facilitator").exists()
+    assert facilitator.has_perm("symbiosis.view_supplylisting")
+    assert not facilitator.has_perm("symbiosis.change_user")
+    assert facilitator.check_password(DEMO_PASSWORD)
+    analyst = models.User.objects.get(email=ANALYST_EMAIL)
+    assert analyst.groups.filter(name="city_analyst").exists()
+    assert not analyst.is_staff
+    assert analyst.check_password(DEMO_PASSWORD)
+    company_user = models.Membership.objects.select_related("user").first().user
+    assert company_user.email.endswith("@demo.kz") and company_user.email in demo
+    assert company_user.check_password(DEMO_PASSWORD)
+
+
+def test_reload_keeps_a_changed_password(demo):
+    user = models.User.objects.get(email=ANALYST_EMAIL)
+    user.set_password("changed-by-the-user-1")
+    user.save()
+    call_command("load_demo", stdout=StringIO())
+    user.refresh_from_db()
+    assert user.check_password("changed-by-the-user-1")
+
+
+def test_windows_are_dates_in_2027(demo):
+    first = models.SupplyListing.objects.order_by("available_from").first().available_from
+    assert first >= date(2027, 1, 1)
+
+
+def test_every_supply_has_a_taker_within_reach(demo):
+    """Each supply has a demand within both distance limits (great circle x 1.3 road factor)."""
+    road_factor = 1.3
+    for supply in models.SupplyListing.objects.select_related("site", "material"):
+        served_uses = models.Use.objects.filter(rules__material=supply.material)
+        takers = (
+            models.DemandListing.objects.filter(materials=supply.material)
+            | models.DemandListing.objects.filter(uses__in=served_uses)
+        ).distinct().select_related("site")
+        reachable = []
+        for demand in takers:
+            road_km = road_factor * haversine_km(
+                float(supply.site.latitude), float(supply.site.longitude),
+                float(demand.site.latitude), float(demand.site.longitude),
+            )
+            limits = [float(x) for x in (supply.max_km, demand.max_km) if x is not None]
+            if road_km <= min(limits, default=math.inf):
+                reachable.append(demand)
+        assert reachable, supply.description
