@@ -116,6 +116,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -164,6 +165,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Residues given away, materials needed, and the organizations behind them.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for signed-in users, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -202,3 +205,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Optimizer ---
+# Runs with several components and at least this many arcs are solved as a
+# Celery chord, one task per component, so more workers finish sooner.
+OPTIMIZER_PARALLEL = env.bool("OPTIMIZER_PARALLEL", default=True)
+OPTIMIZER_PARALLEL_MIN_ARCS = env.int("OPTIMIZER_PARALLEL_MIN_ARCS", default=50_000)

@@ -1,4 +1,42 @@
+"""The REST API under /api/v1/ (namespace "api").
+
+tests/api/test_permissions.py lists every route here with the status code
+each role gets; a route missing from that table fails the test.
+"""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
-urlpatterns = router.urls
+from symbiosis.api import views
+
+app_name = "api"
+
+
+class Router(DefaultRouter):
+    # No ".json" duplicates of every route: one URL per resource.
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("sites", views.SiteViewSet, basename="site")
+router.register("materials", views.MaterialViewSet, basename="material")
+router.register("uses", views.UseViewSet, basename="use")
+router.register(
+    "compatibility-rules", views.CompatibilityRuleViewSet, basename="compatibility-rule"
+)
+router.register("factor-sets", views.FactorSetViewSet, basename="factor-set")
+router.register("supplies", views.SupplyViewSet, basename="supply")
+router.register("demands", views.DemandViewSet, basename="demand")
+
+urlpatterns = [
+    # Username is the e-mail address; answers {"token": "..."} for "Authorization: Token ...".
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path(
+        "aggregates/listings/",
+        views.ListingAggregatesView.as_view(),
+        name="aggregates-listings",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,451 @@
+"""Input serializers check the shape of requests; output serializers render rows.
+
+Input serializers do no business validation of their own beyond types,
+choices, ranges copied from the model fields and lookups of related rows the
+user may use; the services run ``full_clean()`` on the whole row. Related
+rows are looked up only among the user's own organizations and sites, so an
+id of another organization's data answers "does not exist", exactly as an id
+that does not exist.
+
+An input serializer and its output serializer share a schema component name:
+with COMPONENT_SPLIT_REQUEST the input becomes "<Name>Request", and enums
+used by both (organization kind, ...) then get one name instead of a clash.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from symbiosis.models import (
+    CompatibilityRule,
+    DemandListing,
+    EmissionFactor,
+    FactorSet,
+    Material,
+    Organization,
+    Site,
+    SupplyListing,
+    Use,
+)
+from symbiosis.models.accounts import District
+from symbiosis.models.materials import MaterialCategory
+
+# --- related rows the user may write with ---------------------------------------
+
+
+class OwnOrganizationField(serializers.PrimaryKeyRelatedField):
+    """An organization the requesting user is a member of."""
+
+    def get_queryset(self):
+        viewer = self.context.get("viewer")
+        if viewer is None:
+            return Organization.objects.none()
+        return Organization.objects.filter(id__in=viewer.organization_ids)
+
+
+class OwnSiteField(serializers.PrimaryKeyRelatedField):
+    """A site of one of the requesting user's organizations."""
+
+    def get_queryset(self):
+        viewer = self.context.get("viewer")
+        if viewer is None:
+            return Site.objects.none()
+        return Site.objects.filter(organization_id__in=viewer.organization_ids)
+
+
+class OwnOrganizationDefaultMixin:
+    """``organization`` may be left out by a user who belongs to exactly one.
+
+    Once the row exists it stays with its organization, so updates drop the
+    field instead of offering a move.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields.pop("organization", None)
+        return fields
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is None and attrs.get("organization") is None:
+            viewer = self.context.get("viewer")
+            own = sorted(viewer.organization_ids) if viewer else []
+            if len(own) != 1:
+                raise serializers.ValidationError(
+                    {"organization": [_("Say which of your organizations this is for.")]}
+                )
+            attrs["organization"] = Organization.objects.get(id=own[0])
+        return attrs
+
+
+# --- organizations and sites ---------------------------------------------------------
+
+ORGANIZATION_FIELDS = [
+    "name",
+    "bin",
+    "sector",
+    "kind",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "agrees_to_be_named",
+]
+
+
+@extend_schema_serializer(component_name="Organization")
+class OrganizationInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ORGANIZATION_FIELDS
+
+
+@extend_schema_serializer(component_name="Organization")
+class OrganizationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", *ORGANIZATION_FIELDS, "created_at"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="Site")
+class SiteInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerializer):
+    organization = OwnOrganizationField(queryset=Organization.objects.all(), required=False)
+
+    class Meta:
+        model = Site
+        fields = ["organization", "name", "address", "district", "latitude", "longitude"]
+
+
+@extend_schema_serializer(component_name="Site")
+class SiteOutputSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+
+    class Meta:
+        model = Site
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "name",
+            "address",
+            "district",
+            "latitude",
+            "longitude",
+        ]
+        read_only_fields = fields
+
+
+# --- reference data ----------------------------------------------------------------
+
+
+class MaterialSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Material
+        fields = [
+            "slug",
+            "ewc_code",
+            "name_en",
+            "name_ru",
+            "category",
+            "density_t_per_m3",
+            "carbon_to_nitrogen_ratio",
+            "moisture_percent",
+            "hazardous",
+            "properties_source",
+        ]
+        read_only_fields = fields
+
+
+class UseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Use
+        fields = ["slug", "name_en", "name_ru", "description"]
+        read_only_fields = fields
+
+
+class CompatibilityRuleSerializer(serializers.ModelSerializer):
+    material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CompatibilityRule
+        fields = [
+            "id",
+            "material",
+            "use",
+            "substitution_ratio",
+            "replaces",
+            "credit_kg_co2e_per_t",
+            "source",
+            "is_estimate",
+        ]
+        read_only_fields = fields
+
+
+class EmissionFactorSerializer(serializers.ModelSerializer):
+    material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = EmissionFactor
+        fields = ["material", "kind", "kg_co2e_per_t", "source", "is_estimate"]
+        read_only_fields = fields
+
+
+class FactorSetSerializer(serializers.ModelSerializer):
+    factors = EmissionFactorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = FactorSet
+        fields = [
+            "id",
+            "version",
+            "name",
+            "basis",
+            "transport_kg_co2e_per_tkm",
+            "transport_source",
+            "is_active",
+            "created_at",
+            "factors",
+        ]
+        read_only_fields = fields
+
+
+# --- listings: input -------------------------------------------------------------------
+
+LISTING_INPUT_FIELDS = [
+    "organization",
+    "site",
+    "quantity",
+    "unit",
+    "piece_mass_kg",
+    "recurrence",
+    "available_from",
+    "available_until",
+    "max_km",
+    "visibility",
+    "status",
+    "description",
+]
+
+
+@extend_schema_serializer(component_name="Supply")
+class SupplyInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerializer):
+    organization = OwnOrganizationField(queryset=Organization.objects.all(), required=False)
+    site = OwnSiteField(queryset=Site.objects.all())
+    material = serializers.SlugRelatedField(slug_field="slug", queryset=Material.objects.all())
+
+    class Meta:
+        model = SupplyListing
+        fields = [
+            *LISTING_INPUT_FIELDS,
+            "material",
+            "fate",
+            "fate_cost_kzt_per_t",
+            "moisture_percent",
+            "contamination_percent",
+            "price_kzt_per_t",
+        ]
+
+
+@extend_schema_serializer(component_name="Demand")
+class DemandInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerializer):
+    organization = OwnOrganizationField(queryset=Organization.objects.all(), required=False)
+    site = OwnSiteField(queryset=Site.objects.all())
+    materials = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Material.objects.all(), many=True, required=False
+    )
+    uses = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Use.objects.all(), many=True, required=False
+    )
+    reference_material = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Material.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = DemandListing
+        fields = [
+            *LISTING_INPUT_FIELDS,
+            "materials",
+            "uses",
+            "reference_material",
+            "max_moisture_percent",
+            "max_contamination_percent",
+            "max_price_kzt_per_t",
+            "min_lot_tonnes",
+        ]
+
+
+# --- listings: output --------------------------------------------------------------------
+
+
+class _ListingOwnerFields(serializers.Serializer):
+    """Who offers or needs it, and where: only for rows whose owner may be shown."""
+
+    organization = serializers.IntegerField(source="organization_id", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    site = serializers.IntegerField(source="site_id", read_only=True)
+    site_name = serializers.CharField(source="site.name", read_only=True)
+    site_address = serializers.CharField(source="site.address", read_only=True)
+    latitude = serializers.DecimalField(
+        source="site.latitude", max_digits=9, decimal_places=6, read_only=True
+    )
+    longitude = serializers.DecimalField(
+        source="site.longitude", max_digits=9, decimal_places=6, read_only=True
+    )
+
+
+class _ListingPublicFields(serializers.Serializer):
+    """What anyone who may see a listing sees, its owner shown or not."""
+
+    district = serializers.ChoiceField(
+        source="site.district", choices=District.choices, read_only=True
+    )
+
+
+SUPPLY_PUBLIC_FIELDS = [
+    "id",
+    "visibility",
+    "status",
+    "material",
+    "material_name",
+    "category",
+    "district",
+    "tonnes",
+    "recurrence",
+    "available_from",
+    "available_until",
+]
+
+
+@extend_schema_serializer(component_name="SupplyRedacted")
+class SupplyRedactedSerializer(_ListingPublicFields, serializers.ModelSerializer):
+    """Another organization's anonymous supply: no organization, site or coordinates."""
+
+    material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    material_name = serializers.CharField(source="material.name", read_only=True)
+    category = serializers.ChoiceField(
+        source="material.category", choices=MaterialCategory.choices, read_only=True
+    )
+
+    class Meta:
+        model = SupplyListing
+        fields = SUPPLY_PUBLIC_FIELDS
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="Supply")
+class SupplyOutputSerializer(_ListingOwnerFields, SupplyRedactedSerializer):
+    """A supply listing in full: own, public, or seen by a facilitator."""
+
+    class Meta:
+        model = SupplyListing
+        fields = [
+            *SUPPLY_PUBLIC_FIELDS,
+            "organization",
+            "organization_name",
+            "site",
+            "site_name",
+            "site_address",
+            "latitude",
+            "longitude",
+            "quantity",
+            "unit",
+            "piece_mass_kg",
+            "max_km",
+            "fate",
+            "fate_cost_kzt_per_t",
+            "moisture_percent",
+            "contamination_percent",
+            "price_kzt_per_t",
+            "description",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+DEMAND_PUBLIC_FIELDS = [
+    "id",
+    "visibility",
+    "status",
+    "materials",
+    "uses",
+    "district",
+    "tonnes",
+    "recurrence",
+    "available_from",
+    "available_until",
+]
+
+
+@extend_schema_serializer(component_name="DemandRedacted")
+class DemandRedactedSerializer(_ListingPublicFields, serializers.ModelSerializer):
+    """Another organization's anonymous demand: no organization, site or coordinates."""
+
+    materials = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    uses = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = DemandListing
+        fields = DEMAND_PUBLIC_FIELDS
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="Demand")
+class DemandOutputSerializer(_ListingOwnerFields, DemandRedactedSerializer):
+    """A demand listing in full: own, public, or seen by a facilitator."""
+
+    reference_material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = DemandListing
+        fields = [
+            *DEMAND_PUBLIC_FIELDS,
+            "organization",
+            "organization_name",
+            "site",
+            "site_name",
+            "site_address",
+            "latitude",
+            "longitude",
+            "reference_material",
+            "quantity",
+            "unit",
+            "piece_mass_kg",
+            "max_km",
+            "max_moisture_percent",
+            "max_contamination_percent",
+            "max_price_kzt_per_t",
+            "min_lot_tonnes",
+            "description",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+# --- aggregates ------------------------------------------------------------------------
+
+
+class AggregateTotalSerializer(serializers.Serializer):
+    listings = serializers.IntegerField()
+    # Per-month listings count twelve times; one-off batches are kept apart.
+    recurring_tonnes_per_year = serializers.DecimalField(max_digits=20, decimal_places=6)
+    one_off_tonnes = serializers.DecimalField(max_digits=20, decimal_places=6)
+
+
+class AggregateRowSerializer(AggregateTotalSerializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class AggregateSideSerializer(serializers.Serializer):
+    by_category = AggregateRowSerializer(many=True)
+    by_district = AggregateRowSerializer(many=True)
+    total = AggregateTotalSerializer()
+
+
+class ListingAggregatesSerializer(serializers.Serializer):
+    supply = AggregateSideSerializer()
+    demand = AggregateSideSerializer()
