@@ -32,7 +32,7 @@ class OptimizationRun(models.Model):
     input_snapshot = models.JSONField(null=True, blank=True)
     input_sha256 = models.CharField(max_length=64, blank=True)
     # Solver figures, as the solver reported them.
-    solver = models.CharField(max_length=20, blank=True)
+    solver = models.CharField(max_length=60, blank=True)
     solver_status = models.CharField(max_length=20, blank=True)
     objective_kg_co2e = models.FloatField(null=True, blank=True)
     baseline_kg_co2e = models.FloatField(null=True, blank=True)

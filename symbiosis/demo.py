@@ -83,8 +83,15 @@ def _demo_csv(name: str) -> list[dict[str, str]]:
     return read_csv(f"demo/{name}")
 
 
-def _user(email: str, first_name: str, last_name: str, password_hash, counts: Counter,
-          *, is_staff: bool = False) -> User:
+def _user(
+    email: str,
+    first_name: str,
+    last_name: str,
+    password_hash,
+    counts: Counter,
+    *,
+    is_staff: bool = False,
+) -> User:
     user, action = upsert(
         User,
         {"email": email},
@@ -225,9 +232,10 @@ def _demands(organizations, sites, materials, uses, counts: Counter) -> None:
 
 
 def _staff_accounts(password_hash, result: DemoResult) -> None:
-    facilitator = _user(FACILITATOR_EMAIL, "Demo", "Facilitator", password_hash, result.counts,
-                        is_staff=True)
-    facilitator.groups.add(Group.objects.get(name=FACILITATOR_GROUP))
+    facilitator = _user(
+        FACILITATOR_EMAIL, "Demo", "Facilitator", password_hash, result.counts, is_staff=True
+    )
+    facilitator.groups.add(Group.objects.get_or_create(name=FACILITATOR_GROUP)[0])
     # is_staff opens the admin; without model permissions it would show an
     # empty index. View-only: change rights on users would let the account
     # grant itself more.
@@ -237,7 +245,7 @@ def _staff_accounts(password_hash, result: DemoResult) -> None:
         )
     )
     analyst = _user(ANALYST_EMAIL, "Demo", "Analyst", password_hash, result.counts)
-    analyst.groups.add(Group.objects.get(name=CITY_ANALYST_GROUP))
+    analyst.groups.add(Group.objects.get_or_create(name=CITY_ANALYST_GROUP)[0])
     result.logins[:0] = [
         DemoLogin(FACILITATOR_EMAIL, "facilitator (admin site: view only)"),
         DemoLogin(ANALYST_EMAIL, "city analyst"),

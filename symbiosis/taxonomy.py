@@ -70,8 +70,7 @@ KG_PER_TONNE = Decimal(1000)
 def read_csv(name: str) -> list[dict[str, str]]:
     with open(FIXTURES_DIR / name, newline="", encoding="utf-8") as fh:
         return [
-            {key: (value or "").strip() for key, value in row.items()}
-            for row in csv.DictReader(fh)
+            {key: (value or "").strip() for key, value in row.items()} for row in csv.DictReader(fh)
         ]
 
 
@@ -167,8 +166,10 @@ def material_values(row: dict[str, str], properties: dict[str, dict[str, str]]) 
                     f"residue_properties.csv {row['properties_row']!r} gives {value}"
                 )
         values["properties_source"] = source_row["source"]
-    elif any(values[f] is not None for f in ("density_t_per_m3", "carbon_to_nitrogen_ratio",
-                                              "moisture_percent")):
+    elif any(
+        values[f] is not None
+        for f in ("density_t_per_m3", "carbon_to_nitrogen_ratio", "moisture_percent")
+    ):
         raise ValueError(f"materials.csv {row['slug']}: properties without a properties_row")
     return values
 
@@ -227,12 +228,18 @@ def factor_rows() -> list[tuple[str, str, Decimal, str, bool]]:
         for column, kind in FACTOR_COLUMNS.items():
             if row[column]:
                 rows.append(
-                    (slug, kind, Decimal(row[column]), row["source"],
-                     source_is_estimate(row["source"]))
+                    (
+                        slug,
+                        kind,
+                        Decimal(row[column]),
+                        row["source"],
+                        source_is_estimate(row["source"]),
+                    )
                 )
     for row in read_csv("factor_proxies.csv"):
-        rows.append((row["material"], row["kind"], Decimal(row["kg_co2e_per_t"]), row["source"],
-                     True))
+        rows.append(
+            (row["material"], row["kind"], Decimal(row["kg_co2e_per_t"]), row["source"], True)
+        )
     keys = [(slug, kind) for slug, kind, *_ in rows]
     duplicates = {key for key in keys if keys.count(key) > 1}
     if duplicates:

@@ -54,12 +54,12 @@ def member_b(company_b):
 @pytest.fixture
 def facilitator(db):
     user = factories.UserFactory(email="facilitator@example.kz")
-    user.groups.add(Group.objects.get(name="facilitator"))
+    user.groups.add(Group.objects.get_or_create(name="facilitator")[0])
     return user
 
 
 @pytest.fixture
 def analyst(db):
     user = factories.UserFactory(email="analyst@example.kz")
-    user.groups.add(Group.objects.get(name="city_analyst"))
+    user.groups.add(Group.objects.get_or_create(name="city_analyst")[0])
     return user

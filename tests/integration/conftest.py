@@ -48,8 +48,12 @@ def database_url_of_current_connection() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
-    """Start `celery worker` as a separate process on a queue of its own."""
+def celery_worker_process(request, transactional_db):
+    """Start `celery worker` as a separate process on a queue of its own.
+
+    Parametrize indirectly with {"pool": "prefork"} for a worker with a child process.
+    """
+    pool = getattr(request, "param", {}).get("pool", "solo")
     if not broker_reachable():
         _require(f"Celery broker {settings.CELERY_BROKER_URL} is not reachable")
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -64,7 +68,8 @@ def celery_worker_process(transactional_db):
             "-A",
             "symbiosis",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            "--concurrency=1",
             "-Q",
             queue,
             "--without-gossip",

@@ -122,8 +122,15 @@ def test_sites_are_in_and_around_almaty(demo):
             # A city district lies within the city, ~20 km of the centre.
             assert km <= 20, (site, km)
     districts = set(models.Site.objects.values_list("district", flat=True))
-    assert districts >= {"alatau", "almaly", "bostandyk", "medeu", "turksib", "zhetysu",
-                         "almaty_region"}
+    assert districts >= {
+        "alatau",
+        "almaly",
+        "bostandyk",
+        "medeu",
+        "turksib",
+        "zhetysu",
+        "almaty_region",
+    }
 
 
 def test_every_supplied_material_has_a_taker(demo):
@@ -164,9 +171,7 @@ def test_tonnages_are_of_the_reports_order(demo):
     # Nine workshop food companies alone: 90,000 t a year of organic residues.
     assert organic >= Decimal(90_000)
     construction_slugs = {"crushed-concrete", "precast-facade-panels", "bricks", "asphalt", "wood"}
-    construction = sum(
-        annual_tonnes(s) for s in supplies if s.material.slug in construction_slugs
-    )
+    construction = sum(annual_tonnes(s) for s in supplies if s.material.slug in construction_slugs)
     # The report: ~79,000 t of construction material landfilled a year.
     assert Decimal(40_000) <= construction <= Decimal(160_000)
 
@@ -225,14 +230,20 @@ def test_every_supply_has_a_taker_within_reach(demo):
     for supply in models.SupplyListing.objects.select_related("site", "material"):
         served_uses = models.Use.objects.filter(rules__material=supply.material)
         takers = (
-            models.DemandListing.objects.filter(materials=supply.material)
-            | models.DemandListing.objects.filter(uses__in=served_uses)
-        ).distinct().select_related("site")
+            (
+                models.DemandListing.objects.filter(materials=supply.material)
+                | models.DemandListing.objects.filter(uses__in=served_uses)
+            )
+            .distinct()
+            .select_related("site")
+        )
         reachable = []
         for demand in takers:
             road_km = road_factor * haversine_km(
-                float(supply.site.latitude), float(supply.site.longitude),
-                float(demand.site.latitude), float(demand.site.longitude),
+                float(supply.site.latitude),
+                float(supply.site.longitude),
+                float(demand.site.latitude),
+                float(demand.site.longitude),
             )
             limits = [float(x) for x in (supply.max_km, demand.max_km) if x is not None]
             if road_km <= min(limits, default=math.inf):

@@ -82,15 +82,13 @@ def test_every_factor_row_has_exactly_one_material():
 def test_load_taxonomy_is_idempotent():
     first = load_taxonomy()
     snapshot = [
-        list(model.objects.order_by("pk").values())
-        for model in (Material, Use, CompatibilityRule)
+        list(model.objects.order_by("pk").values()) for model in (Material, Use, CompatibilityRule)
     ]
     second = load_taxonomy()
     assert sum(first.values()) == sum(second.values())
     assert set(second) == {"material unchanged", "use unchanged", "rule unchanged"}
     assert snapshot == [
-        list(model.objects.order_by("pk").values())
-        for model in (Material, Use, CompatibilityRule)
+        list(model.objects.order_by("pk").values()) for model in (Material, Use, CompatibilityRule)
     ]
     assert Material.objects.count() >= 30
     assert Material.objects.get(slug="brewery-spent-grain").name_ru == "Пивная дробина"
@@ -141,9 +139,7 @@ def test_empty_cells_stay_empty(factor_set):
         for column, kind in COLUMN_KIND.items():
             key = (slugs[row["material"]], kind)
             if not row[column].strip() and key not in proxies:
-                assert not factor_set.factors.filter(
-                    material__slug=key[0], kind=kind
-                ).exists(), key
+                assert not factor_set.factors.filter(material__slug=key[0], kind=kind).exists(), key
     # Genuine gaps: nothing at all for these.
     for slug in ("straw", "cocoa-shells", "sawdust", "jute-bags", "steel-slag"):
         assert not factor_set.factors.filter(material__slug=slug).exists(), slug
@@ -186,8 +182,9 @@ def test_estimates_are_flagged(factor_set):
 
 @pytest.mark.django_db
 def test_rule_credits_are_sourced_or_flagged(factor_set):
-    virgin = {slug: v for (slug, kind), (v, _) in csv_cells().items()
-              if kind == "virgin_production"}
+    virgin = {
+        slug: v for (slug, kind), (v, _) in csv_cells().items() if kind == "virgin_production"
+    }
     for rule in CompatibilityRule.objects.select_related("material"):
         if rule.credit_kg_co2e_per_t is None:
             assert rule.source, rule
@@ -226,8 +223,11 @@ def test_load_factor_set_is_idempotent_and_mirrors_the_csv(factor_set):
     assert list(EmissionFactor.objects.order_by("pk").values()) == before
     # A factor not in the CSVs is removed from the set on reload.
     EmissionFactor.objects.create(
-        factor_set=factor_set, material=Material.objects.get(slug="straw"), kind="landfill",
-        kg_co2e_per_t=Decimal("1"), source="stray",
+        factor_set=factor_set,
+        material=Material.objects.get(slug="straw"),
+        kind="landfill",
+        kg_co2e_per_t=Decimal("1"),
+        source="stray",
     )
     _, counts = load_factor_set()
     assert counts["factor deleted"] == 1

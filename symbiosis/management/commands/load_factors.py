@@ -13,10 +13,17 @@ class Command(BaseCommand):
     help = "Load materials, uses, compatibility rules and the emission factor set (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--set-version", dest="set_version", default=DEFAULT_FACTOR_SET_VERSION,
-                            help="factor set version to create or refresh")
-        parser.add_argument("--no-activate", action="store_true",
-                            help="load the set without making it the active one")
+        parser.add_argument(
+            "--set-version",
+            dest="set_version",
+            default=DEFAULT_FACTOR_SET_VERSION,
+            help="factor set version to create or refresh",
+        )
+        parser.add_argument(
+            "--no-activate",
+            action="store_true",
+            help="load the set without making it the active one",
+        )
 
     def handle(self, *args, set_version, no_activate, **options):
         self.stdout.write(f"Taxonomy: {format_counts(load_taxonomy())}")

@@ -1,0 +1,344 @@
+"""Optimization runs: create, execute (in a worker), cancel.
+
+Views, the API, the management command and the Celery tasks all call these.
+A run's proposals are written in one transaction together with its final
+status, so a failed, cancelled or interrupted run never leaves half a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from optimizer.instance import OBJECTIVES, Instance, Solution
+from optimizer.models import MatchProposal, OptimizationRun
+from optimizer.snapshot import build_snapshot, proposals_from_solution
+from symbiosis.models import FactorSet, MaterialCategory
+from symbiosis.models.accounts import District
+from symbiosis.roles import is_facilitator
+
+log = logging.getLogger(__name__)
+
+SOLVER_CHOICES = ("auto", "highs", "cbc")
+# A run redelivered this many times (its worker died each time) is given up.
+MAX_ATTEMPTS = 3
+
+DEFAULT_PARAMETERS = {
+    "objective": "co2e",
+    "landfill_weight_kg_co2e_per_t": 0.0,
+    "road_factor": 1.3,
+    "max_km_cap": None,
+    "min_lot_tonnes": None,
+    "time_limit_s": 60.0,
+    "mip_gap": 1e-4,
+    "solver": "auto",
+    "categories": [],
+    "districts": [],
+    "organization_ids": [],
+}
+
+_NUMBER_RULES = {
+    # name: (minimum, exclusive, maximum, nullable)
+    "landfill_weight_kg_co2e_per_t": (0.0, False, 1e6, False),
+    "road_factor": (1.0, False, 5.0, False),
+    "max_km_cap": (0.0, True, 20_000.0, True),
+    "min_lot_tonnes": (0.0, True, 1e9, True),
+    "time_limit_s": (0.0, True, 3600.0, False),
+    "mip_gap": (0.0, False, 1.0, False),
+}
+
+
+class RunCancelled(Exception):
+    pass
+
+
+def clean_run_parameters(raw: dict | None) -> dict:
+    """Defaults filled in, every value checked; ValidationError names each bad field."""
+    raw = dict(raw or {})
+    errors: dict[str, str] = {}
+    unknown = sorted(set(raw) - set(DEFAULT_PARAMETERS))
+    if unknown:
+        errors["__all__"] = f"Unknown parameters: {', '.join(unknown)}."
+    params = {**DEFAULT_PARAMETERS, **{k: v for k, v in raw.items() if k in DEFAULT_PARAMETERS}}
+
+    if params["objective"] not in OBJECTIVES:
+        errors["objective"] = f"Choose one of: {', '.join(OBJECTIVES)}."
+    if params["solver"] not in SOLVER_CHOICES:
+        errors["solver"] = f"Choose one of: {', '.join(SOLVER_CHOICES)}."
+    for name, (low, exclusive, high, nullable) in _NUMBER_RULES.items():
+        value = params[name]
+        if value in (None, "") and nullable:
+            params[name] = None
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            errors[name] = "Enter a number."
+            continue
+        if not math.isfinite(value):
+            errors[name] = "Enter a finite number."
+        elif value < low or (exclusive and value == low) or value > high:
+            bound = "more than" if exclusive else "at least"
+            errors[name] = f"Must be {bound} {low:g} and at most {high:g}."
+        else:
+            params[name] = value
+    for name, allowed in (
+        ("categories", set(MaterialCategory.values)),
+        ("districts", set(District.values)),
+    ):
+        values = params[name] or []
+        if not isinstance(values, list) or not set(values) <= allowed:
+            errors[name] = f"Choose from: {', '.join(sorted(allowed))}."
+    ids = params["organization_ids"] or []
+    if not isinstance(ids, list) or not all(isinstance(i, int) and i > 0 for i in ids):
+        errors["organization_ids"] = "Give a list of organization ids."
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def run_create(
+    *, user, parameters: dict | None = None, enqueue: bool = True, as_system: bool = False
+) -> OptimizationRun:
+    """A queued run; ``as_system`` is for the shell command, which has no web user."""
+    if not (as_system or is_facilitator(user)):
+        raise PermissionDenied("Only facilitators start optimization runs.")
+    params = clean_run_parameters(parameters)
+    run = OptimizationRun.objects.create(created_by=user, parameters=params, stage="queued")
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from optimizer.tasks import run_optimization
+
+    result = run_optimization.delay(run_id)
+    OptimizationRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
+
+
+def run_cancel(*, user, run: OptimizationRun) -> OptimizationRun:
+    if not is_facilitator(user):
+        raise PermissionDenied("Only facilitators cancel runs.")
+    with transaction.atomic():
+        run = OptimizationRun.objects.select_for_update().get(pk=run.pk)
+        if run.is_finished:
+            raise ValidationError("This run has already finished.")
+        run.status = OptimizationRun.Status.CANCELLED
+        run.stage = "cancelled"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "stage", "finished_at"])
+    return run
+
+
+def _progress(run_id: int, stage: str, percent: int, **fields) -> None:
+    """Record progress; stop here if a facilitator cancelled the run meanwhile."""
+    updated = OptimizationRun.objects.filter(
+        pk=run_id, status=OptimizationRun.Status.RUNNING
+    ).update(stage=stage, progress_percent=percent, **fields)
+    if not updated:
+        raise RunCancelled
+
+
+def _claim(run_id: int) -> OptimizationRun | None:
+    """Mark the run running, or None when there is nothing (more) to do."""
+    with transaction.atomic():
+        run = OptimizationRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.is_finished:
+            return None
+        if run.stats.get("attempts", 0) >= MAX_ATTEMPTS:
+            _fail(run, f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped each time.")
+            return None
+        run.stats = {**run.stats, "attempts": run.stats.get("attempts", 0) + 1}
+        run.status = OptimizationRun.Status.RUNNING
+        run.started_at = timezone.now()
+        run.stage, run.progress_percent, run.error = "snapshot", 5, ""
+        run.save()
+    return run
+
+
+def _fail(run: OptimizationRun, message: str) -> None:
+    OptimizationRun.objects.filter(pk=run.pk).exclude(
+        status__in=[OptimizationRun.Status.SUCCEEDED, OptimizationRun.Status.CANCELLED]
+    ).update(
+        status=OptimizationRun.Status.FAILED,
+        stage="failed",
+        error=message,
+        finished_at=timezone.now(),
+    )
+
+
+def run_prepare(run: OptimizationRun):
+    """Snapshot the listings into the run and prepare the model's components."""
+    from optimizer.problem import prepare
+
+    factor_set = FactorSet.objects.filter(is_active=True).first()
+    if factor_set is None:
+        raise ValueError("No active emission factor set: run `manage.py load_factors` first.")
+    snapshot = build_snapshot(factor_set=factor_set, parameters=run.parameters)
+    _progress(
+        run.pk,
+        "candidates",
+        15,
+        factor_set=factor_set,
+        input_snapshot=snapshot.instance,
+        input_sha256=snapshot.sha256,
+    )
+    OptimizationRun.objects.filter(pk=run.pk).update(
+        stats={**run.stats, "snapshot_notes": dict(snapshot.notes)}
+    )
+    instance = Instance.from_dict(snapshot.instance)
+    return instance, prepare(instance)
+
+
+def run_execute(*, run_id: int) -> None:
+    """The whole run in this process: snapshot, candidates, solve, save."""
+    from optimizer.model import solve_prepared
+
+    run = _claim(run_id)
+    if run is None:
+        return
+    try:
+        instance, prepared = run_prepare(run)
+        n = max(len(prepared.problems), 1)
+
+        def on_component(done: int, total: int) -> None:
+            _progress(run_id, f"solving ({done}/{total} components)", 20 + 70 * done // n)
+
+        params = run.parameters
+        if use_parallel(prepared):
+            _dispatch_parallel(run_id, prepared, params)
+            return
+        _progress(run_id, "solving", 20)
+        solution = solve_prepared(
+            prepared,
+            solver=params["solver"],
+            time_limit_s=params["time_limit_s"],
+            mip_gap=params["mip_gap"],
+            on_component=on_component,
+        )
+        run_finish(run_id=run_id, solution=solution)
+    except RunCancelled:
+        log.info("run %s cancelled", run_id)
+    except Exception as exc:  # the run records what went wrong, in plain words
+        log.exception("run %s failed", run_id)
+        _fail(run, _plain_error(exc))
+
+
+def _plain_error(exc: Exception) -> str:
+    if isinstance(exc, ValueError):
+        return f"The input could not be optimized: {exc}"
+    return f"The optimizer stopped with an unexpected error ({type(exc).__name__}: {exc})."
+
+
+def run_finish(*, run_id: int, solution: Solution) -> None:
+    """Write proposals and totals in one transaction, unless the run was cancelled."""
+    with transaction.atomic():
+        run = OptimizationRun.objects.select_for_update().get(pk=run_id)
+        if run.status != OptimizationRun.Status.RUNNING:
+            return
+        if solution.status == "infeasible":
+            run.status = OptimizationRun.Status.FAILED
+            run.error = f"No feasible exchange plan: {solution.message or 'infeasible'}"
+            proposals = []
+        else:
+            run.status = OptimizationRun.Status.SUCCEEDED
+            proposals = proposals_from_solution(
+                run=run, instance=run.input_snapshot, solution=solution
+            )
+        MatchProposal.objects.filter(run=run).delete()
+        MatchProposal.objects.bulk_create(proposals, batch_size=2000)
+        run.solver = solution.stats.get("solver", "")
+        run.solver_status = solution.status
+        run.objective_kg_co2e = solution.objective_kg_co2e
+        run.baseline_kg_co2e = solution.baseline_kg_co2e
+        run.saved_kg_co2e = solution.saved_kg_co2e
+        run.bound_kg_co2e = solution.bound_kg_co2e
+        run.gap = solution.gap
+        run.tonnes_moved = solution.tonnes_moved
+        run.landfill_tonnes_avoided = solution.landfill_tonnes_avoided
+        run.stats = {**run.stats, **solution.stats, "proposals": len(proposals)}
+        run.stage = "done" if proposals or solution.status != "infeasible" else "failed"
+        run.progress_percent = 100
+        run.finished_at = timezone.now()
+        run.save()
+
+
+def use_parallel(prepared) -> bool:
+    """Spread components over workers when there are several and enough work."""
+    if len(prepared.problems) < 2 or not settings.OPTIMIZER_PARALLEL:
+        return False
+    return sum(p.n_arcs for p in prepared.problems) >= settings.OPTIMIZER_PARALLEL_MIN_ARCS
+
+
+def _dispatch_parallel(run_id: int, prepared, params: dict) -> None:
+    """A Celery chord: one task per component, then one that merges and saves."""
+    from celery import chord
+
+    from optimizer.tasks import finish_parallel_run, mark_run_failed, solve_component_task
+
+    total_arcs = sum(p.n_arcs for p in prepared.problems)
+    header = [
+        solve_component_task.s(
+            p.to_dict(),
+            params["solver"],
+            # Components run side by side, so each may use its share of the whole limit.
+            max(params["time_limit_s"] * p.n_arcs / total_arcs, 1.0),
+            params["mip_gap"],
+        )
+        for p in prepared.problems
+    ]
+    _progress(run_id, f"solving {len(header)} components in parallel", 25)
+    callback = finish_parallel_run.s(run_id)
+    callback.link_error(mark_run_failed.si(run_id))
+    chord(header)(callback)
+
+
+def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
+    """Merge the component results of a chord; the snapshot is re-prepared (deterministic)."""
+    from optimizer.problem import ComponentResult, assemble, prepare
+
+    run = OptimizationRun.objects.get(pk=run_id)
+    if run.status != OptimizationRun.Status.RUNNING:
+        return
+    try:
+        _progress(run_id, "merging", 92)
+        prepared = prepare(Instance.from_dict(run.input_snapshot))
+        solution = assemble(prepared, [ComponentResult.from_dict(r) for r in results])
+        solution.stats["seconds"]["total"] = elapsed_s(run)
+        solution.stats["parallel_components"] = len(results)
+        run_finish(run_id=run_id, solution=solution)
+    except RunCancelled:
+        pass
+    except Exception as exc:
+        log.exception("run %s failed while merging", run_id)
+        _fail(run, _plain_error(exc))
+
+
+def run_mark_failed(*, run_id: int, message: str) -> None:
+    run = OptimizationRun.objects.filter(pk=run_id).first()
+    if run is not None:
+        _fail(run, message)
+
+
+def elapsed_s(run: OptimizationRun) -> float | None:
+    if run.started_at is None:
+        return None
+    end = run.finished_at or timezone.now()
+    return (end - run.started_at).total_seconds()
+
+
+def wait_for(run_id: int, timeout_s: float = 120.0, poll_s: float = 0.25) -> OptimizationRun:
+    """Poll until the run finishes (for the command line and tests)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run = OptimizationRun.objects.get(pk=run_id)
+        if run.is_finished or time.monotonic() > deadline:
+            return run
+        time.sleep(poll_s)

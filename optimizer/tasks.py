@@ -1,0 +1,33 @@
+"""Thin Celery tasks: each loads by id and calls a service."""
+
+from celery import shared_task
+
+from optimizer import services
+
+
+# acks_late + reject_on_worker_lost: a run whose worker process dies is handed
+# to another worker and started over (its proposals are written only at the end).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_optimization(run_id: int) -> None:
+    services.run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def solve_component_task(problem: dict, solver: str, time_limit_s: float, mip_gap: float) -> dict:
+    from optimizer.model import solve_component
+    from optimizer.problem import ComponentProblem
+
+    result = solve_component(ComponentProblem.from_dict(problem), solver, time_limit_s, mip_gap)
+    return result.to_dict()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def finish_parallel_run(results: list[dict], run_id: int) -> None:
+    services.run_finish_parallel(run_id=run_id, results=results)
+
+
+@shared_task
+def mark_run_failed(run_id: int) -> None:
+    services.run_mark_failed(
+        run_id=run_id, message="A component solve failed in a worker; see the worker log."
+    )

@@ -1,0 +1,120 @@
+"""A real Celery worker runs an optimization over the Almaty demo data."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+
+from optimizer import services
+from optimizer.instance import Instance
+from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis import impact
+from symbiosis.demo import load_demo
+
+pytestmark = pytest.mark.integration
+
+
+def _facilitator():
+    from symbiosis.models import User
+
+    return User.objects.get(email="facilitator@demo.kz")
+
+
+def _wait(run_id, predicate, timeout_s=120, poll_s=0.1):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        run = OptimizationRun.objects.get(pk=run_id)
+        if predicate(run):
+            return run
+        time.sleep(poll_s)
+    raise AssertionError(f"run {run_id} did not get there: {run.status} {run.stage} {run.error}")
+
+
+def _check_totals_consistent(run):
+    proposals = list(run.proposals.all())
+    assert proposals, "the demo data must yield proposals"
+    totals = run.proposals.aggregate(
+        tonnes=Sum("tonnes"),
+        saved=Sum("net_kg_co2e_saved"),
+        landfill=Sum("tonnes_diverted_from_landfill"),
+    )
+    assert totals["tonnes"] == pytest.approx(run.tonnes_moved, rel=1e-9)
+    assert totals["saved"] == pytest.approx(run.saved_kg_co2e, rel=1e-9)
+    assert totals["landfill"] == pytest.approx(run.landfill_tonnes_avoided, rel=1e-9)
+    instance = Instance.from_dict(run.input_snapshot)
+    supplies = {s.id: s for s in instance.supplies}
+    demands = {d.id: d for d in instance.demands}
+    sent, received = {}, {}
+    for p in proposals:
+        s, d = supplies[str(p.supply_id)], demands[str(p.demand_id)]
+        sent[s.id] = sent.get(s.id, 0) + p.tonnes
+        received[d.id] = received.get(d.id, 0) + p.tonnes
+        credit = next(a.credit_kg_co2e_per_t for a in d.accepts if a.material == s.material)
+        # Each proposal's figures are impact.py's, recomputed here from the snapshot.
+        expected = impact.exchange_impact(
+            tonnes=p.tonnes,
+            road_km=p.road_km,
+            fate=s.fate,
+            fate_kg_co2e_per_t=s.fate_kg_co2e_per_t,
+            credit_kg_co2e_per_t=credit,
+            transport_kg_co2e_per_tkm=instance.parameters.transport_kg_co2e_per_tkm,
+        )
+        assert p.net_kg_co2e_saved == pytest.approx(expected.net_kg_co2e_saved)
+    for sid, tonnes in sent.items():
+        assert tonnes <= supplies[sid].tonnes * (1 + 1e-9)
+    for did, tonnes in received.items():
+        assert tonnes <= demands[did].tonnes * (1 + 1e-9)
+
+
+def test_worker_runs_optimization_over_demo_data(celery_worker_process):
+    load_demo()
+    with_worker = services.run_create(user=_facilitator(), parameters={}, enqueue=False)
+    from optimizer.tasks import run_optimization
+
+    run_optimization.apply_async((with_worker.pk,), queue=celery_worker_process.queue)
+    run = _wait(with_worker.pk, lambda r: r.is_finished)
+    assert run.status == OptimizationRun.Status.SUCCEEDED, run.error
+    assert run.solver_status == "optimal"
+    assert run.progress_percent == 100
+    assert len(run.input_sha256) == 64 and run.factor_set is not None
+    _check_totals_consistent(run)
+
+
+def _worker_children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+@pytest.mark.parametrize("celery_worker_process", [{"pool": "prefork"}], indirect=True)
+def test_killed_worker_child_is_retried_and_never_half_written(celery_worker_process):
+    load_demo()
+    run = services.run_create(user=_facilitator(), parameters={"solver": "cbc"}, enqueue=False)
+    from optimizer.tasks import run_optimization
+
+    run_optimization.apply_async((run.pk,), queue=celery_worker_process.queue)
+    _wait(run.pk, lambda r: r.status == OptimizationRun.Status.RUNNING, timeout_s=60, poll_s=0.01)
+    # Hold a write lock on the run row: the worker blocks at its next progress
+    # write, so it is surely mid-run (never finished) when its process is killed.
+    with transaction.atomic():
+        locked = OptimizationRun.objects.select_for_update().get(pk=run.pk)
+        OptimizationRun.objects.filter(pk=run.pk).update(stage=locked.stage)
+        assert locked.status == OptimizationRun.Status.RUNNING
+        time.sleep(1.0)
+        children = _worker_children(celery_worker_process.pid)
+        assert children, "a prefork worker has a child process"
+        for child in children:
+            os.kill(child, signal.SIGKILL)
+        assert not MatchProposal.objects.filter(run=run).exists()
+    finished = _wait(run.pk, lambda r: r.is_finished)
+    assert finished.status in {OptimizationRun.Status.SUCCEEDED, OptimizationRun.Status.FAILED}
+    if finished.status == OptimizationRun.Status.SUCCEEDED:
+        assert finished.stats["attempts"] >= 2
+        _check_totals_consistent(finished)
+        n = finished.proposals.count()
+        assert n == finished.stats["proposals"]
+    else:
+        assert not finished.proposals.exists()
