@@ -51,13 +51,21 @@ def database_url_of_current_connection() -> str:
 def celery_worker_process(request, transactional_db):
     """Start `celery worker` as a separate process on a queue of its own.
 
-    Parametrize indirectly with {"pool": "prefork"} for a worker with a child process.
+    Parametrize indirectly with {"pool": "prefork"} for a worker with a child process,
+    {"env": {...}} for extra environment variables of the worker.
     """
-    pool = getattr(request, "param", {}).get("pool", "solo")
+    options = getattr(request, "param", {})
+    pool = options.get("pool", "solo")
     if not broker_reachable():
         _require(f"Celery broker {settings.CELERY_BROKER_URL} is not reachable")
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": database_url_of_current_connection()}
+    env = {
+        **os.environ,
+        **options.get("env", {}),
+        "DATABASE_URL": database_url_of_current_connection(),
+        # Tasks the worker itself sends (a chord's) stay on this worker's queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
     log_path = Path(settings.VAR_DIR) / f"worker-{queue}.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed in the teardown below
     proc = subprocess.Popen(

@@ -118,3 +118,25 @@ def test_killed_worker_child_is_retried_and_never_half_written(celery_worker_pro
         assert n == finished.stats["proposals"]
     else:
         assert not finished.proposals.exists()
+
+
+@pytest.mark.parametrize(
+    "celery_worker_process", [{"env": {"OPTIMIZER_PARALLEL_MIN_ARCS": "1"}}], indirect=True
+)
+def test_components_solved_as_a_chord_give_the_in_process_result(celery_worker_process):
+    load_demo()
+    from optimizer.tasks import run_optimization
+
+    parallel = services.run_create(user=_facilitator(), enqueue=False)
+    run_optimization.apply_async((parallel.pk,), queue=celery_worker_process.queue)
+    parallel = _wait(parallel.pk, lambda r: r.is_finished, timeout_s=180)
+    assert parallel.status == OptimizationRun.Status.SUCCEEDED, parallel.error
+    assert parallel.stats["parallel_components"] == parallel.stats["components"] > 1
+
+    serial = services.run_create(user=_facilitator(), enqueue=False)
+    services.run_execute(run_id=serial.pk)
+    serial.refresh_from_db()
+    assert parallel.input_sha256 == serial.input_sha256
+    assert parallel.saved_kg_co2e == pytest.approx(serial.saved_kg_co2e, rel=1e-9)
+    assert parallel.tonnes_moved == pytest.approx(serial.tonnes_moved, rel=1e-9)
+    _check_totals_consistent(parallel)

@@ -161,3 +161,48 @@ def test_email_is_the_login_and_is_unique():
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create_user("someone@example.kz", "pw-123456789")
     assert User.USERNAME_FIELD == "email"
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("density_t_per_m3", Decimal("0")),
+        ("moisture_percent", Decimal("150")),
+        ("carbon_to_nitrogen_ratio", Decimal("-1")),
+        ("ewc_code", "2 7 4"),
+        ("category", "gold"),
+    ],
+)
+def test_material_bad_values(field, value):
+    material = factories.MaterialFactory.build(**{field: value})
+    assert field in _errors(material)
+
+
+def test_compatibility_rule_negative_substitution_ratio():
+    rule = factories.CompatibilityRuleFactory.build(
+        material=factories.MaterialFactory(),
+        use=factories.UseFactory(),
+        substitution_ratio=Decimal("-0.5"),
+    )
+    assert "substitution_ratio" in _errors(rule)
+
+
+@pytest.mark.parametrize("field, value", [("sector", "Z"), ("kind", "cartel")])
+def test_organization_bad_choices(field, value):
+    org = factories.OrganizationFactory.build(**{field: value})
+    assert field in _errors(org)
+
+
+def test_membership_unknown_role():
+    membership = factories.MembershipFactory.build(
+        user=factories.UserFactory(), organization=factories.OrganizationFactory(), role="owner"
+    )
+    assert "role" in _errors(membership)
+
+
+def test_only_one_factor_set_is_active():
+    from symbiosis.models import FactorSet
+
+    FactorSet.objects.create(version="a", name="a", transport_kg_co2e_per_tkm=1, is_active=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FactorSet.objects.create(version="b", name="b", transport_kg_co2e_per_tkm=1, is_active=True)
