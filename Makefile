@@ -6,7 +6,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install migrate demo test lint format clean
+.PHONY: run install browser migrate demo test lint format clean
 
 run: install migrate demo
 	@echo "Open http://$(HOST):$(PORT)/ (API docs: /api/docs/). Ctrl-C stops web and worker."
@@ -26,7 +26,14 @@ migrate: install
 demo: install
 	$(PY) manage.py load_demo
 
-test: install
+# Browser tests drive Debian's chromium (never a downloaded one).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
