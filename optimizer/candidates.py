@@ -7,6 +7,14 @@ radius derived from the km limit), so the cost grows with the number of arcs,
 not with supplies x demands. Every other test (both parties' km limits, time
 windows, quality limits, forbidden pairs, economic value) is a vectorised mask
 over those pairs.
+
+Processors add two more matchings on the same rules: supplies -> processor
+inputs (a processor's input side looks like a demand, its capacity as tonnes)
+and processor outputs -> demands (its output side looks like a supply of the
+output material, capacity x yield as tonnes). Arc endpoints are then *sources*
+(supplies, then one per processor) and *sinks* (demands, then one per
+processor); see ``Instance.source_index``. Processor outputs never go to
+processors: there are no chains.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from optimizer.instance import Arcs, Instance
-from symbiosis.impact import net_kg_co2e_saved_per_t
+from symbiosis.impact import net_kg_co2e_saved_per_t, processing_net_kg_co2e_saved_per_t
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -107,47 +115,53 @@ def _pairs_within(
     return np.concatenate(parts_s), np.concatenate(parts_d)
 
 
-def generate_arcs(instance: Instance) -> Arcs:
-    """All arcs allowed by compatibility, distance, windows, quality and rules."""
-    supplies, demands, params = instance.supplies, instance.demands, instance.parameters
-    if not supplies or not demands:
-        return Arcs.empty()
+@dataclass(frozen=True)
+class _Matched:
+    """Pairs found by ``_match``, in the caller's local source / sink numbering."""
 
-    materials = sorted({s.material for s in supplies})
+    source: np.ndarray
+    sink: np.ndarray
+    road_km: np.ndarray
+    credit_kg_co2e_per_t: np.ndarray  # of the sink's accept row
+    value_kzt_per_t: np.ndarray  # of the sink's accept row
+
+
+def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) -> _Matched:
+    """Every (source, sink) pair allowed by compatibility, distance, windows, quality
+    and ``forbidden_keys`` (sorted source * len(sinks) + sink, local numbering).
+
+    ``sources`` look like supplies and ``sinks`` like demands (same attributes);
+    ``source_property(prop)`` gives a property per source, NaN where unknown.
+    """
+    empty = _Matched(*(np.zeros(0, np.int64),) * 2, *(np.zeros(0),) * 3)
+    if not sources or not sinks:
+        return empty
+    materials = sorted({s.material for s in sources})
     code = {m: k for k, m in enumerate(materials)}
-    s_material = np.array([code[s.material] for s in supplies], dtype=np.int64)
-    s_xyz = unit_vectors([s.lat for s in supplies], [s.lon for s in supplies])
-    d_xyz = unit_vectors([d.lat for d in demands], [d.lon for d in demands])
-    s_limit = _limit_km(s.max_km for s in supplies)
-    d_limit = _limit_km(d.max_km for d in demands)
-    s_from = _ordinals((s.available_from for s in supplies), _OPEN_START)
-    s_until = _ordinals((s.available_until for s in supplies), _OPEN_END)
-    d_from = _ordinals((d.needed_from for d in demands), _OPEN_START)
-    d_until = _ordinals((d.needed_until for d in demands), _OPEN_END)
-    fate_cost = np.array([s.fate_cost_kzt_per_t for s in supplies], dtype=float)
+    s_material = np.array([code[s.material] for s in sources], dtype=np.int64)
+    s_xyz = unit_vectors([s.lat for s in sources], [s.lon for s in sources])
+    d_xyz = unit_vectors([d.lat for d in sinks], [d.lon for d in sinks])
+    s_limit = _limit_km(s.max_km for s in sources)
+    d_limit = _limit_km(d.max_km for d in sinks)
+    s_from = _ordinals((s.available_from for s in sources), _OPEN_START)
+    s_until = _ordinals((s.available_until for s in sources), _OPEN_END)
+    d_from = _ordinals((d.needed_from for d in sinks), _OPEN_START)
+    d_until = _ordinals((d.needed_until for d in sinks), _OPEN_END)
 
     rows = [
         (j, code[a.material], a.credit_kg_co2e_per_t, a.value_kzt_per_t, a)
-        for j, d in enumerate(demands)
+        for j, d in enumerate(sinks)
         for a in d.accepts
         if a.material in code  # a material nobody supplies can never match
     ]
     if not rows:
-        return Arcs.empty()
+        return empty
     table = _AcceptTable(
         demand=np.array([r[0] for r in rows], dtype=np.int64),
         material=np.array([r[1] for r in rows], dtype=np.int64),
         credit_kg_co2e_per_t=np.array([r[2] for r in rows], dtype=float),
         value_kzt_per_t=np.array([r[3] for r in rows], dtype=float),
         accept=[r[4] for r in rows],
-    )
-
-    forbidden_keys = np.array(
-        sorted(
-            instance.supply_index[f.supply] * len(demands) + instance.demand_index[f.demand]
-            for f in instance.forbidden
-        ),
-        dtype=np.int64,
     )
 
     s_order = np.argsort(s_material, kind="stable")
@@ -162,7 +176,7 @@ def generate_arcs(instance: Instance) -> Arcs:
         if len(s_rows) == 0 or len(a_rows) == 0:
             continue
         a_demand = table.demand[a_rows]
-        # Reach of a supply: its own limit, but never further than the farthest demand reaches.
+        # Reach of a source: its own limit, but never further than the farthest sink reaches.
         reach_km = np.minimum(s_limit[s_rows], d_limit[a_demand].max()) / params.road_factor
         i, k = _pairs_within(s_xyz[s_rows], chord_radius(reach_km), d_xyz[a_demand])
         si, ai = s_rows[i], a_rows[k]
@@ -170,37 +184,197 @@ def generate_arcs(instance: Instance) -> Arcs:
         road_km = great_circle_km(s_xyz[si], d_xyz[dj]) * params.road_factor
         keep = (road_km <= s_limit[si]) & (road_km <= d_limit[dj])
         keep &= np.maximum(s_from[si], d_from[dj]) <= np.minimum(s_until[si], d_until[dj])
-        keep &= _quality_ok(supplies, table, si, ai)
+        keep &= _quality_ok(source_property, table, si, ai)
         if len(forbidden_keys):
-            keep &= ~np.isin(si * len(demands) + dj, forbidden_keys)
+            keep &= ~np.isin(si * len(sinks) + dj, forbidden_keys)
         out_s.append(si[keep])
         out_a.append(ai[keep])
         out_km.append(road_km[keep])
 
     if not out_s:
-        return Arcs.empty()
-    si = np.concatenate(out_s)
+        return empty
     ai = np.concatenate(out_a)
-    road_km = np.concatenate(out_km)
-    dj = table.demand[ai]
-
-    saving = net_kg_co2e_saved_per_t(
-        road_km=road_km,
-        fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
-        credit_kg_co2e_per_t=table.credit_kg_co2e_per_t[ai],
-        transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+    return _Matched(
+        np.concatenate(out_s),
+        table.demand[ai],
+        np.concatenate(out_km),
+        table.credit_kg_co2e_per_t[ai],
+        table.value_kzt_per_t[ai],
     )
-    value = fate_cost[si] + table.value_kzt_per_t[ai] - params.transport_kzt_per_tkm * road_km
-    capacity = np.minimum(instance.supply_tonnes[si], instance.demand_tonnes[dj])
-    arcs = Arcs(si, dj, road_km, saving, capacity, value)
+
+
+def _forbidden_keys(instance: Instance, n_sources: int, n_sinks: int, sink_offset: int):
+    """Forbidden pairs as sorted local keys of a matching of the supplies (the first
+    ``n_sources`` sources) with sinks ``sink_offset`` .. ``sink_offset + n_sinks - 1``."""
+    keys = []
+    for f in instance.forbidden:
+        i = instance.source_index[f.supply]
+        j = instance.sink_index[f.demand] - sink_offset
+        if i < n_sources and 0 <= j < n_sinks:
+            keys.append(i * n_sinks + j)
+    return np.array(sorted(keys), dtype=np.int64)
+
+
+def generate_arcs(instance: Instance) -> Arcs:
+    """All arcs allowed by compatibility, distance, windows, quality and rules:
+    supplies -> demands, then supplies -> processors, then processors -> demands."""
+    supplies, demands, params = instance.supplies, instance.demands, instance.parameters
+    n_s, n_d = len(supplies), len(demands)
+    fate_cost = np.array([s.fate_cost_kzt_per_t for s in supplies], dtype=float)
+    parts = []
+
+    # Supplies -> demands.
+    m = _match(
+        params, supplies, demands, instance.supply_property, _forbidden_keys(instance, n_s, n_d, 0)
+    )
+    si, dj = m.source, m.sink
+    parts.append(
+        Arcs(
+            si,
+            dj,
+            m.road_km,
+            net_kg_co2e_saved_per_t(
+                road_km=m.road_km,
+                fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
+                credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
+                transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+            ),
+            np.minimum(instance.supply_tonnes[si], instance.demand_tonnes[dj]),
+            fate_cost[si] + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
+        )
+    )
+
+    processors = instance.processors
+    if processors:
+        parts.append(_to_processors(instance, fate_cost))
+        parts.append(_from_processors(instance))
+
+    arcs = parts[0] if len(parts) == 1 else _concatenate(parts)
     if params.require_economic_value:
-        arcs = arcs.take(value >= 0)
+        arcs = arcs.take(arcs.economic_value_kzt_per_t >= 0)
     # The order is deterministic (materials sorted, then the tree's order) but not
     # sorted by pair: sorting millions of arcs costs more than any consumer needs.
     return arcs
 
 
-def _quality_ok(supplies, table: _AcceptTable, si: np.ndarray, ai: np.ndarray) -> np.ndarray:
+def _to_processors(instance: Instance, fate_cost: np.ndarray) -> Arcs:
+    """Supplies -> processor inputs. A plant with C:N limits takes only supplies whose
+    C:N and nitrogen are known; one with moisture limits, those whose moisture is."""
+    params, processors = instance.parameters, instance.processors
+    n_s, n_d, n_p = len(instance.supplies), len(instance.demands), len(processors)
+    sinks = [p.as_sink() for p in processors]
+    m = _match(
+        params,
+        instance.supplies,
+        sinks,
+        instance.supply_property,
+        _forbidden_keys(instance, n_s, n_p, n_d),
+    )
+    si, pk = m.source, m.sink
+    blend = instance.supply_blend_properties
+    needs_cn = np.array([p.blend.limits_cn for p in processors], dtype=bool)[pk]
+    needs_moisture = np.array([p.blend.limits_moisture for p in processors], dtype=bool)[pk]
+    known_cn = np.isfinite(blend["cn"][si]) & np.isfinite(blend["nitrogen"][si])
+    keep = (~needs_cn | known_cn) & (~needs_moisture | np.isfinite(blend["moisture"][si]))
+    si, pk, m = si[keep], pk[keep], _take(m, keep)
+
+    treatment = np.array([p.treatment_kg_co2e_per_t for p in processors], dtype=float)
+    yields = np.array([p.output.yield_t_per_t if p.output else 0.0 for p in processors])
+    out_fate = np.array([p.output.fate_kg_co2e_per_t if p.output else 0.0 for p in processors])
+    capacity = np.array([p.capacity_tonnes for p in processors], dtype=float)
+    saving = processing_net_kg_co2e_saved_per_t(
+        road_km=m.road_km,
+        fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
+        treatment_kg_co2e_per_t=treatment[pk],
+        transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+        credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
+        output_yield=yields[pk],
+        output_fate_kg_co2e_per_t=out_fate[pk],
+    )
+    return Arcs(
+        si,
+        n_d + pk,
+        m.road_km,
+        saving,
+        np.minimum(instance.supply_tonnes[si], capacity[pk]),
+        fate_cost[si] + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
+    )
+
+
+def _from_processors(instance: Instance) -> Arcs:
+    """Processor outputs -> demands, the output offered like a supply."""
+    params, processors = instance.parameters, instance.processors
+    n_s = len(instance.supplies)
+    with_output = [k for k, p in enumerate(processors) if p.output is not None]
+    sources = [processors[k].as_source() for k in with_output]
+    plant = np.array(with_output, dtype=np.int64)
+
+    def output_property(prop: str) -> np.ndarray:
+        return np.array(
+            [
+                s.quality.get(prop, instance.materials.get(s.material, {}).get(prop, math.nan))
+                for s in sources
+            ],
+            dtype=float,
+        )
+
+    # Forbidden pairs name plants by id; number them like ``sources`` here.
+    local = {k: row for row, k in enumerate(with_output)}
+    keys = sorted(
+        local[instance.processor_index[f.supply]] * len(instance.demands)
+        + instance.demand_index[f.demand]
+        for f in instance.forbidden
+        if f.supply in instance.processor_index
+        and instance.processor_index[f.supply] in local
+        and f.demand in instance.demand_index
+    )
+    m = _match(params, sources, instance.demands, output_property, np.array(keys, dtype=np.int64))
+    pk, dj = plant[m.source], m.sink
+    fate = np.array([s.fate_kg_co2e_per_t for s in sources], dtype=float)[m.source]
+    cost = np.array([s.fate_cost_kzt_per_t for s in sources], dtype=float)[m.source]
+    out_cap = np.array([s.tonnes for s in sources], dtype=float)[m.source]
+    return Arcs(
+        n_s + pk,
+        dj,
+        m.road_km,
+        net_kg_co2e_saved_per_t(
+            road_km=m.road_km,
+            fate_kg_co2e_per_t=fate,
+            credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
+            transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+        ),
+        np.minimum(out_cap, instance.demand_tonnes[dj]),
+        cost + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
+    )
+
+
+def _take(m: _Matched, rows) -> _Matched:
+    return _Matched(
+        m.source[rows],
+        m.sink[rows],
+        m.road_km[rows],
+        m.credit_kg_co2e_per_t[rows],
+        m.value_kzt_per_t[rows],
+    )
+
+
+def _concatenate(parts: list[Arcs]) -> Arcs:
+    return Arcs(
+        *(
+            np.concatenate([getattr(a, name) for a in parts])
+            for name in (
+                "supply",
+                "demand",
+                "road_km",
+                "net_kg_co2e_saved_per_t",
+                "capacity_tonnes",
+                "economic_value_kzt_per_t",
+            )
+        )
+    )
+
+
+def _quality_ok(source_property, table: _AcceptTable, si: np.ndarray, ai: np.ndarray) -> np.ndarray:
     ok = np.ones(len(si), dtype=bool)
     limited = [k for k, a in enumerate(table.accept) if a.quality_limits]
     if not limited or len(si) == 0:
@@ -216,8 +390,8 @@ def _quality_ok(supplies, table: _AcceptTable, si: np.ndarray, ai: np.ndarray) -
                 applies[k] = True
         if not applies[ai].any():
             continue
-        # A supply that does not state the property cannot be shown to meet the limit.
-        value = np.array([s.quality.get(prop, np.nan) for s in supplies], dtype=float)[si]
+        # A source that does not state the property cannot be shown to meet the limit.
+        value = source_property(prop)[si]
         within = (value >= low[ai]) & (value <= high[ai])  # NaN compares False
         ok &= ~applies[ai] | within
     return ok
@@ -229,12 +403,12 @@ def _quality_ok(supplies, table: _AcceptTable, si: np.ndarray, ai: np.ndarray) -
 def objective_saving_per_t(instance: Instance, arcs: Arcs) -> np.ndarray:
     """What the model maximises per tonne: net saving plus the landfill weight."""
     weight = instance.parameters.landfill_weight_kg_co2e_per_t
-    return arcs.net_kg_co2e_saved_per_t + weight * instance.supply_is_landfill[arcs.supply]
+    return arcs.net_kg_co2e_saved_per_t + weight * instance.source_is_landfill[arcs.supply]
 
 
 def pair_keys(instance: Instance, supply: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """One int64 per (supply, demand) pair."""
-    return supply.astype(np.int64) * len(instance.demands) + demand
+    """One int64 per (source, sink) pair."""
+    return supply.astype(np.int64) * instance.n_sinks + demand
 
 
 def pin_keys(instance: Instance) -> np.ndarray:
@@ -257,33 +431,43 @@ def presolve(instance: Instance, arcs: Arcs) -> Arcs:
     its capacity is below its demand's minimum lot (it could only carry 0), or,
     when the objective is pure CO2e, when a tonne on it saves nothing (> 0 is
     needed to improve a minimisation). "tonnes_then_co2e" keeps the
-    non-saving arcs because they still move tonnes.
+    non-saving arcs because they still move tonnes. Arcs into a processor are
+    kept whatever they save on their own: their output may earn more downstream,
+    and a low-value input may be what lets a blend meet its limits.
     """
     if not len(arcs):
         return arcs
     free = ~pinned_mask(instance, arcs)
-    lot = instance.demand_min_lot_tonnes[arcs.demand]
+    lot = instance.sink_min_lot_tonnes[arcs.demand]
     drop = (arcs.capacity_tonnes <= 0) | (arcs.capacity_tonnes < lot)
     if instance.parameters.objective == "co2e":
-        drop |= objective_saving_per_t(instance, arcs) <= 0
+        to_processor = arcs.demand >= len(instance.demands)
+        drop |= (objective_saving_per_t(instance, arcs) <= 0) & ~to_processor
     return arcs.take(~(drop & free))
 
 
 # --------------------------------------------------------------------------- components
 
 
-def arc_components(n_supplies: int, n_demands: int, arcs: Arcs) -> tuple[int, np.ndarray]:
+def arc_components(
+    n_supplies: int, n_demands: int, arcs: Arcs, links: tuple | None = None
+) -> tuple[int, np.ndarray]:
     """Connected components of the bipartite arc graph, as a label per arc.
 
-    Labels run 0..k-1 over components that hold at least one arc, largest first,
-    so a caller handing them to parallel workers starts the slow ones first.
+    ``links`` = (source nodes, sink nodes) joins those pairs as well: a processor's
+    output source and input sink are one plant, so its input and output arcs share
+    a component. Labels run 0..k-1 over components that hold at least one arc,
+    largest first, so a caller handing them to parallel workers starts the slow
+    ones first.
     """
     if not len(arcs):
         return 0, np.zeros(0, dtype=np.int64)
     n = n_supplies + n_demands
-    graph = coo_matrix(
-        (np.ones(len(arcs), dtype=np.int8), (arcs.supply, n_supplies + arcs.demand)), shape=(n, n)
-    )
+    rows, cols = arcs.supply, n_supplies + arcs.demand
+    if links is not None and len(links[0]):
+        rows = np.concatenate((rows, np.asarray(links[0], dtype=np.int64)))
+        cols = np.concatenate((cols, n_supplies + np.asarray(links[1], dtype=np.int64)))
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     _, node_label = connected_components(graph, directed=False)
     raw = node_label[arcs.supply]
     used, dense, sizes = np.unique(raw, return_inverse=True, return_counts=True)

@@ -2,13 +2,14 @@
 
 An :class:`Instance` is the public contract documented in ``docs/optimizer.md``
 and ``optimizer/schema/instance.schema.json``: parameters, supplies, demands,
-pins and forbidden pairs. ``Instance.from_dict`` validates a decoded JSON
+processors (compost and anaerobic-digestion plants), an optional material
+property table, pins and forbidden pairs. ``Instance.from_dict`` validates a decoded JSON
 document and raises ``ValueError`` naming the offending field, so a bad file is
 refused before any arc is generated. Unknown keys are ignored on purpose: the
 Django side may carry its own bookkeeping fields along.
 
 :class:`Arcs` holds the candidate arcs as parallel numpy arrays (one row per
-supply -> demand pair), because the instances we care about have millions of
+source -> sink pair), because the instances we care about have millions of
 them and per-arc Python objects would dominate the run time.
 """
 
@@ -32,6 +33,21 @@ from symbiosis.impact import (
 
 OBJECTIVES = ("co2e", "tonnes_then_co2e")
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit")
+
+# Material properties a processor's blend limits read (supply ``quality``, else the
+# instance's ``materials`` table). Percentages are of the wet mass.
+CN_RATIO = "cn_ratio"
+MOISTURE_PERCENT = "moisture_percent"
+NITROGEN_PERCENT = "nitrogen_percent"
+# Where only the C:N ratio r and the moisture m are known, nitrogen per wet tonne is
+# estimated by assuming carbon plus nitrogen make up this fraction of the dry matter:
+# N = f (1 - m/100) / (1 + r), C = r N. Typical organic residues have 40-55 % carbon
+# and 0.5-6 % nitrogen in their dry matter. The fraction cancels out of a blend whose
+# inputs are all estimated; it matters only when measured and estimated inputs mix.
+DRY_MATTER_CARBON_PLUS_NITROGEN = 0.5
+
+# Flow kinds in a solution.
+DIRECT, TO_PROCESSOR, FROM_PROCESSOR = "direct", "to_processor", "from_processor"
 
 _MISSING = object()
 
@@ -145,8 +161,16 @@ def _quality(obj: dict, key: str, where: str) -> dict[str, float]:
     raw = obj.get(key)
     if raw is None:
         return {}
-    raw = _mapping(raw, _field(where, key))
-    return {str(k): _number(raw, k, _field(where, key)) for k in raw}
+    name = _field(where, key)
+    raw = _mapping(raw, name)
+    values = {str(k): _number(raw, k, name) for k in raw}
+    # The properties blend limits compute with must be physical.
+    if CN_RATIO in values:
+        _number(values, CN_RATIO, name, minimum=0, exclusive_minimum=True)
+    for prop in (MOISTURE_PERCENT, NITROGEN_PERCENT):
+        if prop in values:
+            _number(values, prop, name, minimum=0, maximum=100)
+    return values
 
 
 def _quality_limits(obj: dict, key: str, where: str) -> dict[str, tuple[float, float]]:
@@ -328,17 +352,7 @@ class Demand:
     @classmethod
     def from_dict(cls, raw: Any, where: str) -> Demand:
         raw = _mapping(raw, where)
-        accepts = tuple(
-            Accept.from_dict(a, f"{where}.accepts[{k}]")
-            for k, a in enumerate(_list(raw, "accepts", where))
-        )
-        seen: set[str] = set()
-        for k, accept in enumerate(accepts):
-            if accept.material in seen:
-                raise ValueError(
-                    f"{where}.accepts[{k}].material: {accept.material!r} is listed twice"
-                )
-            seen.add(accept.material)
+        accepts = _accepts(raw, where)
         first, last = _window(raw, "needed_from", "needed_until", where)
         lot = _number(raw, "min_lot_tonnes", where, None, minimum=0, nullable=True)
         return cls(
@@ -385,6 +399,215 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _accepts(raw: dict, where: str) -> tuple[Accept, ...]:
+    accepts = tuple(
+        Accept.from_dict(a, f"{where}.accepts[{k}]")
+        for k, a in enumerate(_list(raw, "accepts", where))
+    )
+    seen: set[str] = set()
+    for k, accept in enumerate(accepts):
+        if accept.material in seen:
+            raise ValueError(f"{where}.accepts[{k}].material: {accept.material!r} is listed twice")
+        seen.add(accept.material)
+    return accepts
+
+
+@dataclass(frozen=True)
+class ProcessorOutput:
+    """What a processor makes: ``yield_t_per_t`` tonnes of ``material`` per input tonne
+    (JSON key ``yield``), offered to demands within ``max_km`` like a supply."""
+
+    material: str
+    yield_t_per_t: float
+    max_km: float | None = None
+    # What an output tonne emits where it stays when no demand takes it.
+    fate_kg_co2e_per_t: float = 0.0
+    fate_cost_kzt_per_t: float = 0.0
+    quality: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> ProcessorOutput:
+        raw = _mapping(raw, where)
+        return cls(
+            material=_text(raw, "material", where),
+            # Mass is lost (water, CO2, CH4), never gained: a yield above 1 is almost
+            # always a percentage typed as a fraction.
+            yield_t_per_t=_number(raw, "yield", where, minimum=0, maximum=1),
+            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
+            fate_kg_co2e_per_t=_number(raw, "fate_kg_co2e_per_t", where, 0.0),
+            fate_cost_kzt_per_t=_number(raw, "fate_cost_kzt_per_t", where, 0.0),
+            quality=_quality(raw, "quality", where),
+        )
+
+    def to_dict(self) -> dict:
+        out = {
+            "material": self.material,
+            "yield": self.yield_t_per_t,
+            "max_km": self.max_km,
+            "fate_kg_co2e_per_t": self.fate_kg_co2e_per_t,
+            "fate_cost_kzt_per_t": self.fate_cost_kzt_per_t,
+        }
+        if self.quality:
+            out["quality"] = dict(self.quality)
+        return out
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Limits on a processor's input mix, each None when absent.
+
+    C:N is the mix's carbon over its nitrogen, moisture its water over its wet mass;
+    both are linear in the input tonnes once written as
+    sum_i N_i (r_i - cn_min) x_i >= 0 and sum_i (m_i - moisture_max) x_i <= 0.
+    """
+
+    cn_min: float | None = None
+    cn_max: float | None = None
+    moisture_min_percent: float | None = None
+    moisture_max_percent: float | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> Blend:
+        if raw is None:
+            return cls()
+        raw = _mapping(raw, where)
+        kw = {"minimum": 0, "nullable": True}
+        cn_min = _number(raw, "cn_min", where, None, exclusive_minimum=True, **kw)
+        cn_max = _number(raw, "cn_max", where, None, exclusive_minimum=True, **kw)
+        m_min = _number(raw, "moisture_min_percent", where, None, maximum=100, **kw)
+        m_max = _number(raw, "moisture_max_percent", where, None, maximum=100, **kw)
+        if cn_min is not None and cn_max is not None and cn_min > cn_max:
+            raise ValueError(f"{where}.cn_min ({cn_min:g}) is above {where}.cn_max ({cn_max:g})")
+        if m_min is not None and m_max is not None and m_min > m_max:
+            raise ValueError(
+                f"{where}.moisture_min_percent ({m_min:g}) is above "
+                f"{where}.moisture_max_percent ({m_max:g})"
+            )
+        return cls(cn_min, cn_max, m_min, m_max)
+
+    @property
+    def limits_cn(self) -> bool:
+        return self.cn_min is not None or self.cn_max is not None
+
+    @property
+    def limits_moisture(self) -> bool:
+        return self.moisture_min_percent is not None or self.moisture_max_percent is not None
+
+    def to_dict(self) -> dict:
+        return {
+            k: v
+            for k, v in (
+                ("cn_min", self.cn_min),
+                ("cn_max", self.cn_max),
+                ("moisture_min_percent", self.moisture_min_percent),
+                ("moisture_max_percent", self.moisture_max_percent),
+            )
+            if v is not None
+        }
+
+
+@dataclass(frozen=True)
+class Processor:
+    """A compost or anaerobic-digestion plant: takes residues like a demand (up to
+    ``capacity_tonnes`` of input in the horizon, within its blend limits), treats
+    them (``treatment_kg_co2e_per_t`` per input tonne) and offers its output to
+    demands like a supply."""
+
+    id: str
+    lat: float
+    lon: float
+    capacity_tonnes: float
+    treatment_kg_co2e_per_t: float
+    accepts: tuple[Accept, ...]
+    max_km: float | None = None  # road km the plant takes inputs from
+    available_from: date | None = None  # operating window, for inputs and output
+    available_until: date | None = None
+    output: ProcessorOutput | None = None
+    blend: Blend = field(default_factory=Blend)
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> Processor:
+        raw = _mapping(raw, where)
+        first, last = _window(raw, "available_from", "available_until", where)
+        output = raw.get("output")
+        return cls(
+            id=_identifier(raw, "id", where),
+            lat=_coordinate(raw, "lat", where, 90.0),
+            lon=_coordinate(raw, "lon", where, 180.0),
+            capacity_tonnes=_number(raw, "capacity_tonnes", where, minimum=0),
+            treatment_kg_co2e_per_t=_number(raw, "treatment_kg_co2e_per_t", where),
+            accepts=_accepts(raw, where),
+            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
+            available_from=first,
+            available_until=last,
+            output=None if output is None else ProcessorOutput.from_dict(output, f"{where}.output"),
+            blend=Blend.from_dict(raw.get("blend"), f"{where}.blend"),
+        )
+
+    @property
+    def output_capacity_tonnes(self) -> float:
+        return self.capacity_tonnes * self.output.yield_t_per_t if self.output else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "capacity_tonnes": self.capacity_tonnes,
+            "treatment_kg_co2e_per_t": self.treatment_kg_co2e_per_t,
+            "max_km": self.max_km,
+            "available_from": _iso(self.available_from),
+            "available_until": _iso(self.available_until),
+            "accepts": [a.to_dict() for a in self.accepts],
+            "output": self.output.to_dict() if self.output else None,
+            "blend": self.blend.to_dict(),
+        }
+
+    def as_sink(self) -> Demand:
+        """The plant's input side, in the shape of a demand (for arc generation)."""
+        return Demand(
+            id=self.id,
+            lat=self.lat,
+            lon=self.lon,
+            tonnes=self.capacity_tonnes,
+            accepts=self.accepts,
+            max_km=self.max_km,
+            needed_from=self.available_from,
+            needed_until=self.available_until,
+        )
+
+    def as_source(self) -> Supply | None:
+        """The plant's output side, in the shape of a supply; None without an output."""
+        if self.output is None:
+            return None
+        out = self.output
+        return Supply(
+            id=self.id,
+            lat=self.lat,
+            lon=self.lon,
+            material=out.material,
+            tonnes=self.output_capacity_tonnes,
+            fate="processor_output",
+            fate_kg_co2e_per_t=out.fate_kg_co2e_per_t,
+            max_km=out.max_km,
+            available_from=self.available_from,
+            available_until=self.available_until,
+            fate_cost_kzt_per_t=out.fate_cost_kzt_per_t,
+            quality=out.quality,
+        )
+
+
+def nitrogen_t_per_t(cn_ratio, moisture_percent, nitrogen_percent):
+    """Nitrogen per wet tonne: measured (``nitrogen_percent`` / 100) where known, else
+    estimated from C:N and moisture (see DRY_MATTER_CARBON_PLUS_NITROGEN); NaN where
+    neither is possible. Element-wise on numpy arrays (NaN = unknown)."""
+    cn = np.asarray(cn_ratio, dtype=float)
+    moisture = np.asarray(moisture_percent, dtype=float)
+    measured = np.asarray(nitrogen_percent, dtype=float) / 100.0
+    estimated = DRY_MATTER_CARBON_PLUS_NITROGEN * (1.0 - moisture / 100.0) / (1.0 + cn)
+    return np.where(np.isnan(measured), estimated, measured)
+
+
 @dataclass(frozen=True)
 class Instance:
     parameters: Parameters = field(default_factory=Parameters)
@@ -392,6 +615,10 @@ class Instance:
     demands: tuple[Demand, ...] = ()
     pins: tuple[Pin, ...] = ()
     forbidden: tuple[Forbidden, ...] = ()
+    processors: tuple[Processor, ...] = ()
+    # material -> default properties (cn_ratio, moisture_percent, ...) for supplies
+    # that do not state their own; when given, every material named must be in it.
+    materials: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, raw: Any) -> Instance:
@@ -403,14 +630,33 @@ class Instance:
         demands = tuple(
             Demand.from_dict(d, f"demands[{k}]") for k, d in enumerate(_list(raw, "demands"))
         )
+        processors = tuple(
+            Processor.from_dict(p, f"processors[{k}]")
+            for k, p in enumerate(_list(raw, "processors"))
+        )
+        materials = _materials(raw)
+        if materials:
+            _check_materials(materials, supplies, demands, processors)
         supply_ids = _unique_ids(supplies, "supplies")
         demand_ids = _unique_ids(demands, "demands")
+        processor_ids = _unique_ids(processors, "processors")
+        for k, p in enumerate(processors):
+            # A flow names its two ends by id, so a plant's id must say which node it is.
+            for ids, kind in ((supply_ids, "supply"), (demand_ids, "demand")):
+                if p.id in ids:
+                    raise ValueError(f"processors[{k}].id: {p.id!r} is already a {kind} id")
 
         pins = []
         pinned: set[tuple[str, str]] = set()
         for k, p in enumerate(_list(raw, "pins")):
             where = f"pins[{k}]"
             p = _mapping(p, where)
+            for key in ("supply", "demand"):
+                if _identifier(p, key, where) in processor_ids:
+                    raise ValueError(
+                        f"{where}.{key}: {_identifier(p, key, where)!r} is a processor; "
+                        "pins on processor arcs are not supported"
+                    )
             pair = _pair(p, where, supply_ids, demand_ids)
             if pair in pinned:
                 raise ValueError(f"{where}: pair {pair[0]!r} -> {pair[1]!r} is pinned twice")
@@ -420,12 +666,27 @@ class Instance:
         forbidden = []
         for k, f in enumerate(_list(raw, "forbidden")):
             where = f"forbidden[{k}]"
-            forbidden.append(Forbidden(*_pair(_mapping(f, where), where, supply_ids, demand_ids)))
+            f = _mapping(f, where)
+            # Either end may be a processor: supply -> plant, or plant -> demand.
+            pair = _pair(
+                f,
+                where,
+                supply_ids | processor_ids,
+                demand_ids | processor_ids,
+                or_processor=bool(processor_ids),
+            )
+            if pair[0] in processor_ids and pair[1] in processor_ids:
+                raise ValueError(
+                    f"{where}: {pair[0]!r} -> {pair[1]!r} joins two processors, never an arc"
+                )
+            forbidden.append(Forbidden(*pair))
 
-        return cls(parameters, supplies, demands, tuple(pins), tuple(forbidden))
+        return cls(
+            parameters, supplies, demands, tuple(pins), tuple(forbidden), processors, materials
+        )
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "parameters": self.parameters.to_dict(),
             "supplies": [s.to_dict() for s in self.supplies],
             "demands": [d.to_dict() for d in self.demands],
@@ -434,6 +695,11 @@ class Instance:
             ],
             "forbidden": [{"supply": f.supply, "demand": f.demand} for f in self.forbidden],
         }
+        if self.processors:
+            out["processors"] = [p.to_dict() for p in self.processors]
+        if self.materials:
+            out["materials"] = {m: dict(v) for m, v in self.materials.items()}
+        return out
 
     # Index lookups and numpy views, computed once per instance.
 
@@ -466,6 +732,82 @@ class Instance:
         """Minimum lot per demand, 0 where there is none."""
         return np.array([d.min_lot_tonnes or 0.0 for d in self.demands], dtype=float)
 
+    # Sources and sinks: the arc graph's two sides. Sources are the supplies, then
+    # one per processor (its output); sinks are the demands, then one per processor
+    # (its input). Without processors they are exactly the supplies and the demands.
+
+    @cached_property
+    def processor_index(self) -> dict[str, int]:
+        return {p.id: k for k, p in enumerate(self.processors)}
+
+    @property
+    def n_sources(self) -> int:
+        return len(self.supplies) + len(self.processors)
+
+    @property
+    def n_sinks(self) -> int:
+        return len(self.demands) + len(self.processors)
+
+    @cached_property
+    def source_index(self) -> dict[str, int]:
+        out = dict(self.supply_index)
+        out.update({p.id: len(self.supplies) + k for k, p in enumerate(self.processors)})
+        return out
+
+    @cached_property
+    def sink_index(self) -> dict[str, int]:
+        out = dict(self.demand_index)
+        out.update({p.id: len(self.demands) + k for k, p in enumerate(self.processors)})
+        return out
+
+    @cached_property
+    def source_ids(self) -> list[str]:
+        return [s.id for s in self.supplies] + [p.id for p in self.processors]
+
+    @cached_property
+    def sink_ids(self) -> list[str]:
+        return [d.id for d in self.demands] + [p.id for p in self.processors]
+
+    @cached_property
+    def source_tonnes(self) -> np.ndarray:
+        """Supply tonnes, then each processor's most output (capacity x yield)."""
+        out = [p.output_capacity_tonnes for p in self.processors]
+        return np.concatenate((self.supply_tonnes, np.array(out, dtype=float)))
+
+    @cached_property
+    def sink_tonnes(self) -> np.ndarray:
+        """Demand tonnes, then each processor's input capacity."""
+        cap = [p.capacity_tonnes for p in self.processors]
+        return np.concatenate((self.demand_tonnes, np.array(cap, dtype=float)))
+
+    @cached_property
+    def source_is_landfill(self) -> np.ndarray:
+        return np.concatenate((self.supply_is_landfill, np.zeros(len(self.processors), bool)))
+
+    @cached_property
+    def sink_min_lot_tonnes(self) -> np.ndarray:
+        return np.concatenate((self.demand_min_lot_tonnes, np.zeros(len(self.processors))))
+
+    def supply_property(self, prop: str) -> np.ndarray:
+        """A property per supply: its own ``quality`` value, else its material's in the
+        ``materials`` table, else NaN (unknown)."""
+        return np.array(
+            [
+                s.quality.get(prop, self.materials.get(s.material, {}).get(prop, math.nan))
+                for s in self.supplies
+            ],
+            dtype=float,
+        )
+
+    @cached_property
+    def supply_blend_properties(self) -> dict[str, np.ndarray]:
+        """Per supply, NaN where unknown: ``cn`` (C:N), ``moisture`` (% of wet mass) and
+        ``nitrogen`` (t N per wet tonne, measured or estimated)."""
+        cn = self.supply_property(CN_RATIO)
+        moisture = self.supply_property(MOISTURE_PERCENT)
+        nitrogen = nitrogen_t_per_t(cn, moisture, self.supply_property(NITROGEN_PERCENT))
+        return {"cn": cn, "moisture": moisture, "nitrogen": nitrogen}
+
 
 def _unique_ids(items, where: str) -> dict[str, int]:
     ids: dict[str, int] = {}
@@ -478,13 +820,43 @@ def _unique_ids(items, where: str) -> dict[str, int]:
     return ids
 
 
-def _pair(raw: dict, where: str, supply_ids, demand_ids) -> tuple[str, str]:
+def _materials(raw: dict) -> dict[str, dict[str, float]]:
+    """The optional ``materials`` table: material -> {property: number}."""
+    table = raw.get("materials")
+    if table is None:
+        return {}
+    table = _mapping(table, "materials")
+    return {str(m): _quality(table, m, "materials") for m in table}
+
+
+def _check_materials(materials, supplies, demands, processors) -> None:
+    """With a material table, every material named must be in it (catches typos)."""
+
+    def check(material: str, name: str) -> None:
+        if material not in materials:
+            raise ValueError(f"{name}: unknown material {material!r} (not in materials)")
+
+    for k, s in enumerate(supplies):
+        check(s.material, f"supplies[{k}].material")
+    for where, items in (("demands", demands), ("processors", processors)):
+        for k, item in enumerate(items):
+            for a, accept in enumerate(item.accepts):
+                check(accept.material, f"{where}[{k}].accepts[{a}].material")
+    for k, p in enumerate(processors):
+        if p.output is not None:
+            check(p.output.material, f"processors[{k}].output.material")
+
+
+def _pair(
+    raw: dict, where: str, supply_ids, demand_ids, or_processor: bool = False
+) -> tuple[str, str]:
     supply = _identifier(raw, "supply", where)
     demand = _identifier(raw, "demand", where)
+    also = " or processor" if or_processor else ""
     if supply not in supply_ids:
-        raise ValueError(f"{where}.supply: unknown supply id {supply!r}")
+        raise ValueError(f"{where}.supply: unknown supply{also} id {supply!r}")
     if demand not in demand_ids:
-        raise ValueError(f"{where}.demand: unknown demand id {demand!r}")
+        raise ValueError(f"{where}.demand: unknown demand{also} id {demand!r}")
     return supply, demand
 
 
@@ -542,12 +914,19 @@ class Arcs:
 
 @dataclass(frozen=True)
 class Flow:
+    """Tonnes on one arc. ``kind`` says which: ``direct`` (supply -> demand),
+    ``to_processor`` (supply -> processor: ``demand`` is the processor's id) or
+    ``from_processor`` (processor -> demand: ``supply`` is the processor's id and
+    ``material`` its output)."""
+
     supply: str
     demand: str
     tonnes: float
     road_km: float
     net_kg_co2e_saved: float
     economic_value_kzt: float
+    kind: str = DIRECT
+    material: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -557,6 +936,8 @@ class Flow:
             "road_km": self.road_km,
             "net_kg_co2e_saved": self.net_kg_co2e_saved,
             "economic_value_kzt": self.economic_value_kzt,
+            "kind": self.kind,
+            "material": self.material,
         }
 
 
@@ -577,9 +958,12 @@ class Solution:
     flows: list[Flow]
     stats: dict
     message: str | None = None
+    # One summary per processor (input, output, blend achieved); None, and no key in
+    # the JSON, when the instance has no processors.
+    processors: list[dict] | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "status": self.status,
             "objective_kg_co2e": self.objective_kg_co2e,
             "baseline_kg_co2e": self.baseline_kg_co2e,
@@ -592,3 +976,6 @@ class Solution:
             "stats": self.stats,
             "message": self.message,
         }
+        if self.processors is not None:
+            out["processors"] = self.processors
+        return out

@@ -65,10 +65,14 @@ def _gc_paused():
             gc.enable()
 
 
-def _node_rows(prob, xs, arc_node, node_tonnes, arc_capacity, prefix: str) -> int:
+def _node_rows(prob, xs, arc_node, node_tonnes, arc_capacity, prefix: str, skip=None) -> int:
     """One "sum of a node's arcs <= its tonnes" row per node, unless the arcs'
-    own upper bounds already imply it. Returns the number of rows added."""
+    own upper bounds already imply it, or the node is in ``skip``. Returns the
+    number of rows added."""
     n_nodes = len(node_tonnes)
+    if skip is not None and len(skip):
+        node_tonnes = node_tonnes.copy()
+        node_tonnes[skip] = np.inf
     order = np.argsort(arc_node, kind="stable")
     bounds = np.searchsorted(arc_node[order], np.arange(n_nodes + 1))
     reach = np.bincount(arc_node, weights=arc_capacity, minlength=n_nodes)
@@ -118,9 +122,19 @@ def build_pulp(problem: ComponentProblem) -> tuple[pulp.LpProblem, list, list]:
                     0.0,
                 )
             )
+        # A plant's output node has the yield row instead of a tonnes row.
+        outputs = problem.processor_output_node
         rows = _node_rows(
-            prob, xs, problem.arc_supply, problem.supply_tonnes, capacity, "s"
+            prob,
+            xs,
+            problem.arc_supply,
+            problem.supply_tonnes,
+            capacity,
+            "s",
+            outputs[outputs >= 0],
         ) + _node_rows(prob, xs, problem.arc_demand, problem.demand_tonnes, capacity, "d")
+        if problem.has_processors:
+            rows += _processor_rows(prob, xs, problem)
         if rows == 0 and not ys:
             # Every row was implied by the bounds; CBC still wants one in its MPS file.
             prob.addConstraint(
@@ -130,6 +144,54 @@ def build_pulp(problem: ComponentProblem) -> tuple[pulp.LpProblem, list, list]:
             )
         prob.setObjective(_saving_objective(problem, xs))
     return prob, xs, ys
+
+
+def _processor_rows(prob, xs, problem: ComponentProblem) -> int:
+    """Per plant: output <= yield x input, and its blend limits, linear in the input
+    tonnes (see optimizer.problem). Its input capacity is its sink's tonnes row."""
+    added = 0
+    nitrogen, cn, moisture = (
+        problem.arc_nitrogen_t_per_t,
+        problem.arc_cn_ratio,
+        problem.arc_moisture_percent,
+    )
+    for p in range(len(problem.processor_input_node)):
+        into = np.flatnonzero(problem.arc_demand == problem.processor_input_node[p])
+        out_node = int(problem.processor_output_node[p])
+        if out_node >= 0:
+            out = np.flatnonzero(problem.arc_supply == out_node)
+            y = -float(problem.processor_yield[p])
+            pairs = [(xs[a], 1.0) for a in out.tolist()]
+            pairs += [(xs[a], y) for a in into.tolist() if y != 0.0]
+            prob.addConstraint(
+                pulp.LpConstraint(
+                    pulp.LpAffineExpression(pairs), pulp.LpConstraintLE, f"yield{p}", 0.0
+                )
+            )
+            added += 1
+        r, n, m = cn[into], nitrogen[into], moisture[into]
+        limits = (
+            ("cnmin", problem.processor_cn_min[p], "cn", pulp.LpConstraintGE),
+            ("cnmax", problem.processor_cn_max[p], "cn", pulp.LpConstraintLE),
+            ("wmin", problem.processor_moisture_min[p], "moisture", pulp.LpConstraintGE),
+            ("wmax", problem.processor_moisture_max[p], "moisture", pulp.LpConstraintLE),
+        )
+        for name, lim, prop, sense in limits:
+            if not np.isfinite(lim):
+                continue
+            # C:N >= lim  <=>  sum C x >= lim sum N x  <=>  sum N (r - lim) x >= 0.
+            coef = n * (r - lim) if prop == "cn" else m - lim
+            if not np.all(np.isfinite(coef)):
+                # Candidates leave out supplies lacking a limited property; never here.
+                raise ValueError(f"processor row {name}{p}: an input lacks a blend property")
+            pairs = [(xs[a], c) for a, c in zip(into.tolist(), coef.tolist(), strict=True) if c]
+            if not pairs:
+                continue
+            prob.addConstraint(
+                pulp.LpConstraint(pulp.LpAffineExpression(pairs), sense, f"{name}{p}", 0.0)
+            )
+            added += 1
+    return added
 
 
 def _saving_objective(problem: ComponentProblem, xs) -> pulp.LpAffineExpression:
@@ -291,15 +353,33 @@ def _run_cbc(
 
 
 def _clean(problem: ComponentProblem, values: np.ndarray | None) -> np.ndarray:
-    """Solver values made exactly feasible: clipped to [0, capacity], and an arc
-    below its lot (integrality tolerance) set to 0, which only frees capacity."""
+    """Solver values made exactly feasible: clipped to [0, capacity], a plant's
+    output scaled down to yield x its input where tolerances put it above, and an
+    arc below its lot (integrality tolerance) set to 0, which only frees capacity."""
     if values is None:
         return np.zeros(problem.n_arcs)
     x = np.clip(values, 0.0, problem.arc_capacity_tonnes)
+    x[x < 1e-9] = 0.0
+    if problem.has_processors:
+        _cap_outputs(problem, x)
     lot = problem.arc_min_lot_tonnes
     x[(lot > 0) & (x < lot * (1 - 1e-7))] = 0.0
     x[x < 1e-9] = 0.0
     return x
+
+
+def _cap_outputs(problem: ComponentProblem, x: np.ndarray) -> None:
+    for p in range(len(problem.processor_input_node)):
+        out_node = problem.processor_output_node[p]
+        if out_node < 0:
+            continue
+        out = problem.arc_supply == out_node
+        sent = float(x[out].sum())
+        made = problem.processor_yield[p] * float(
+            x[problem.arc_demand == problem.processor_input_node[p]].sum()
+        )
+        if sent > made:
+            x[out] *= made / sent
 
 
 def solve_with_pulp(
@@ -326,17 +406,20 @@ def solve_with_pulp(
     statuses = []
 
     if problem.objective == "tonnes_then_co2e":
-        prob.setObjective(pulp.LpAffineExpression([(x, -1.0) for x in xs]))
+        # Tonnes leaving supplies; a plant's output is the same matter, not counted twice.
+        residue = (~problem.arc_from_processor).tolist()
+        moving = [x for x, r in zip(xs, residue, strict=True) if r]
+        prob.setObjective(pulp.LpAffineExpression([(x, -1.0) for x in moving]))
         first = run(prob, xs, solver_s, mip_gap, is_mip)
         if first.status == "infeasible":
             return _infeasible(problem, "stage 1 (most tonnes) infeasible", build_s, t0, solver, ys)
         statuses.append(first.status)
         stage_one = _clean(problem, first.values)
-        moved = float(stage_one.sum())
+        moved = float(stage_one[~problem.arc_from_processor].sum())
         with _gc_paused():
             prob.addConstraint(
                 pulp.LpConstraint(
-                    pulp.LpAffineExpression([(x, 1.0) for x in xs]),
+                    pulp.LpAffineExpression([(x, 1.0) for x in moving]),
                     pulp.LpConstraintGE,
                     "tonnes",
                     max(moved - LEXICOGRAPHIC_TOL * max(moved, 1.0), 0.0),
@@ -421,7 +504,8 @@ def solve_component(
         if result is not None:
             return result
     name = "cbc" if solver == "cbc" else "highs"
-    if problem.is_pure_lp or problem.objective != "co2e":
+    if problem.is_pure_lp or problem.objective != "co2e" or problem.has_processors:
+        # Processors' yield and blend rows are no network: always the PuLP model.
         return solve_with_pulp(problem, name, time_limit_s, mip_gap)
     return _solve_lots(problem, name, time_limit_s, mip_gap)
 

@@ -17,12 +17,26 @@ s.t.      sum_{a out of i} x_a <= tonnes left at supply i
 which is the issue's "minimise sum_i fate_i (s_i - sent_i) + sum (transport km -
 credit) x" with its constant baseline taken out. "tonnes_then_co2e" first
 maximises sum x, then maximises sum w x with sum x held at that optimum.
+
+With processors, a plant k is a sink (its input, "tonnes" = capacity) and a
+source (its output, "tonnes" = capacity x yield) joined into one component, and
+the component also has, per plant,
+          sum_{a out of k} x_a <= yield_k sum_{a into k} x_a
+          sum_{a into k} N_a (r_a - cn_min_k) x_a >= 0     (C:N at least cn_min)
+          sum_{a into k} N_a (r_a - cn_max_k) x_a <= 0     (C:N at most cn_max)
+          sum_{a into k} (m_a - m_min_k) x_a >= 0, sum_{a into k} (m_a - m_max_k) x_a <= 0
+(N_a nitrogen per wet tonne, r_a C:N, m_a moisture % of arc a's supply), the
+plant's output source having no "<= tonnes" row of its own (implied). Such a
+component is no network flow: it always goes to PuLP. In "tonnes_then_co2e" the
+tonnes of stage one are those leaving supplies (plant outputs are not counted
+again).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,7 +50,15 @@ from optimizer.candidates import (
     presolve,
     unit_vectors,
 )
-from optimizer.instance import Arcs, Flow, Instance, Solution
+from optimizer.instance import (
+    DIRECT,
+    FROM_PROCESSOR,
+    TO_PROCESSOR,
+    Arcs,
+    Flow,
+    Instance,
+    Solution,
+)
 
 # Flows below this many tonnes are solver noise, not proposals.
 FLOW_EPS_TONNES = 1e-9
@@ -44,6 +66,29 @@ FLOW_EPS_TONNES = 1e-9
 
 class PinError(Exception):
     """The pins cannot all hold; the message says which and why."""
+
+
+def _no_ints() -> np.ndarray:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _no_floats() -> np.ndarray:
+    return np.zeros(0, dtype=float)
+
+
+_PROCESSOR_FIELDS = (
+    "processor_ids",
+    "processor_input_node",
+    "processor_output_node",
+    "processor_yield",
+    "processor_cn_min",
+    "processor_cn_max",
+    "processor_moisture_min",
+    "processor_moisture_max",
+    "arc_nitrogen_t_per_t",
+    "arc_cn_ratio",
+    "arc_moisture_percent",
+)
 
 
 # --------------------------------------------------------------------------- problem and result
@@ -66,6 +111,22 @@ class ComponentProblem:
     arc_saving_kg_co2e_per_t: np.ndarray
     arc_min_lot_tonnes: np.ndarray  # 0 = no lot on this arc
     arc_ids: np.ndarray
+    # Processors of this component, one entry each (all empty when there are none):
+    # the plant's index in Instance.processors, its input sink and output source
+    # (local node indices; -1 when no output arc is left), its yield and blend limits
+    # (NaN = no limit). Per arc, the blend properties of its supply where the arc
+    # goes into a plant (NaN elsewhere); empty arrays when there are no plants.
+    processor_ids: np.ndarray = field(default_factory=_no_ints)
+    processor_input_node: np.ndarray = field(default_factory=_no_ints)
+    processor_output_node: np.ndarray = field(default_factory=_no_ints)
+    processor_yield: np.ndarray = field(default_factory=_no_floats)
+    processor_cn_min: np.ndarray = field(default_factory=_no_floats)
+    processor_cn_max: np.ndarray = field(default_factory=_no_floats)
+    processor_moisture_min: np.ndarray = field(default_factory=_no_floats)
+    processor_moisture_max: np.ndarray = field(default_factory=_no_floats)
+    arc_nitrogen_t_per_t: np.ndarray = field(default_factory=_no_floats)
+    arc_cn_ratio: np.ndarray = field(default_factory=_no_floats)
+    arc_moisture_percent: np.ndarray = field(default_factory=_no_floats)
 
     @property
     def n_arcs(self) -> int:
@@ -76,11 +137,23 @@ class ComponentProblem:
         return int(np.count_nonzero(self.arc_min_lot_tonnes > 0))
 
     @property
+    def has_processors(self) -> bool:
+        return len(self.processor_input_node) > 0
+
+    @property
     def is_pure_lp(self) -> bool:
-        return self.n_binaries == 0
+        """A transport LP: no lots and no processors (the min-cost flow can take it)."""
+        return self.n_binaries == 0 and not self.has_processors
+
+    @property
+    def arc_from_processor(self) -> np.ndarray:
+        """Per arc: does it leave a processor (carry output rather than residue)?"""
+        if not self.has_processors:
+            return np.zeros(self.n_arcs, dtype=bool)
+        return np.isin(self.arc_supply, self.processor_output_node)
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "objective": self.objective,
             "supply_tonnes": self.supply_tonnes.tolist(),
             "demand_tonnes": self.demand_tonnes.tolist(),
@@ -91,10 +164,23 @@ class ComponentProblem:
             "arc_min_lot_tonnes": self.arc_min_lot_tonnes.tolist(),
             "arc_ids": self.arc_ids.tolist(),
         }
+        if self.has_processors:
+            # NaN (no limit, unknown) as null: plain JSON has no NaN.
+            for name in _PROCESSOR_FIELDS:
+                values = getattr(self, name)
+                out[name] = [None if v != v else v for v in values.tolist()]
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict) -> ComponentProblem:
-        ints = {"arc_supply", "arc_demand", "arc_ids"}
+        ints = {
+            "arc_supply",
+            "arc_demand",
+            "arc_ids",
+            "processor_ids",
+            "processor_input_node",
+            "processor_output_node",
+        }
         return cls(
             objective=raw["objective"],
             **{
@@ -180,9 +266,9 @@ def prepare(instance: Instance) -> Prepared:
     arcs = presolve(instance, all_arcs)
     candidates_s = time.perf_counter() - t0
 
-    n_s, n_d = len(instance.supplies), len(instance.demands)
-    supply_left = instance.supply_tonnes.copy()
-    demand_left = instance.demand_tonnes.copy()
+    n_s, n_d = instance.n_sources, instance.n_sinks
+    supply_left = instance.source_tonnes.copy()
+    demand_left = instance.sink_tonnes.copy()
     try:
         pinned_rows, pinned_tonnes = _apply_pins(instance, arcs, supply_left, demand_left)
     except PinError as exc:
@@ -204,13 +290,18 @@ def prepare(instance: Instance) -> Prepared:
     free_arcs = arcs.take(free_rows)
     # After pins, an arc carries at most what both ends still have; below the lot it carries 0.
     capacity = np.minimum(supply_left[free_arcs.supply], demand_left[free_arcs.demand])
-    lot = instance.demand_min_lot_tonnes[free_arcs.demand]
+    lot = instance.sink_min_lot_tonnes[free_arcs.demand]
     usable = (capacity > 0) & (capacity >= lot)
+    if instance.processors:
+        usable &= _fed_outputs(instance, free_arcs, usable)
     free_rows, free_arcs = free_rows[usable], free_arcs.take(usable)
     capacity, lot = capacity[usable], lot[usable]
     saving = objective_saving_per_t(instance, free_arcs)
+    plants = _PlantArrays(instance, free_arcs) if instance.processors else None
 
-    n_components, label = arc_components(n_s, n_d, free_arcs)
+    n_components, label = arc_components(
+        n_s, n_d, free_arcs, plants.links if plants is not None else None
+    )
     problems = []
     order = np.argsort(label, kind="stable")
     bounds = np.searchsorted(label[order], np.arange(n_components + 1))
@@ -230,6 +321,7 @@ def prepare(instance: Instance) -> Prepared:
                 # A lot equal to the capacity still needs its binary: 0 or all.
                 arc_min_lot_tonnes=lot[rows],
                 arc_ids=free_rows[rows],
+                **(plants.component(rows, s_nodes, d_nodes) if plants is not None else {}),
             )
         )
     return Prepared(
@@ -242,6 +334,72 @@ def prepare(instance: Instance) -> Prepared:
         n_components,
         candidates_s,
     )
+
+
+def _fed_outputs(instance: Instance, arcs: Arcs, usable: np.ndarray) -> np.ndarray:
+    """False on the output arcs of plants that no usable arc feeds (they can only
+    carry 0), True elsewhere."""
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    fed = np.zeros(len(instance.processors), dtype=bool)
+    into = usable & (arcs.demand >= n_d)
+    fed[arcs.demand[into] - n_d] = True
+    out = arcs.supply >= n_s
+    ok = np.ones(len(arcs), dtype=bool)
+    ok[out] = fed[arcs.supply[out] - n_s]
+    return ok
+
+
+class _PlantArrays:
+    """The processors' part of the component problems, computed once for all arcs."""
+
+    def __init__(self, instance: Instance, arcs: Arcs):
+        n_s, n_d = len(instance.supplies), len(instance.demands)
+        self.n_s, self.n_d = n_s, n_d
+        processors = instance.processors
+        into = arcs.demand >= n_d
+        fed = np.unique(arcs.demand[into] - n_d)
+        self.links = (n_s + fed, n_d + fed)
+        self.into = into
+        blend = instance.supply_blend_properties
+        nan = np.full(len(arcs), np.nan)
+        self.arc_nitrogen = np.where(into, blend["nitrogen"][arcs.supply * into], nan)
+        self.arc_cn = np.where(into, blend["cn"][arcs.supply * into], nan)
+        self.arc_moisture = np.where(into, blend["moisture"][arcs.supply * into], nan)
+
+        def limit(values) -> np.ndarray:
+            return np.array([math.nan if v is None else v for v in values], dtype=float)
+
+        self.yields = np.array(
+            [p.output.yield_t_per_t if p.output else 0.0 for p in processors], dtype=float
+        )
+        self.cn_min = limit(p.blend.cn_min for p in processors)
+        self.cn_max = limit(p.blend.cn_max for p in processors)
+        self.moisture_min = limit(p.blend.moisture_min_percent for p in processors)
+        self.moisture_max = limit(p.blend.moisture_max_percent for p in processors)
+
+    def component(self, rows: np.ndarray, s_nodes: np.ndarray, d_nodes: np.ndarray) -> dict:
+        """The processor fields of the component with these arcs and (sorted) nodes."""
+        inputs = np.flatnonzero(d_nodes >= self.n_d)
+        if not len(inputs):
+            return {}
+        plant = d_nodes[inputs] - self.n_d
+        at = np.searchsorted(s_nodes, self.n_s + plant)
+        found = (at < len(s_nodes)) & (
+            s_nodes[np.minimum(at, len(s_nodes) - 1)] == self.n_s + plant
+        )
+        return {
+            "processor_ids": plant.astype(np.int64),
+            "processor_input_node": inputs.astype(np.int64),
+            "processor_output_node": np.where(found, at, -1).astype(np.int64),
+            "processor_yield": self.yields[plant],
+            "processor_cn_min": self.cn_min[plant],
+            "processor_cn_max": self.cn_max[plant],
+            "processor_moisture_min": self.moisture_min[plant],
+            "processor_moisture_max": self.moisture_max[plant],
+            "arc_nitrogen_t_per_t": self.arc_nitrogen[rows],
+            "arc_cn_ratio": self.arc_cn[rows],
+            "arc_moisture_percent": self.arc_moisture[rows],
+        }
 
 
 def _relabel(nodes: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -292,13 +450,14 @@ def _apply_pins(instance: Instance, arcs: Arcs, supply_left, demand_left):
     rows_a, tonnes_a = np.array(rows, dtype=np.int64), np.array(tonnes, dtype=float)
     np.subtract.at(supply_left, arcs.supply[rows_a], tonnes_a)
     np.subtract.at(demand_left, arcs.demand[rows_a], tonnes_a)
-    for k in np.flatnonzero(supply_left < -1e-9 * np.maximum(1.0, instance.supply_tonnes)):
+    # Pins name supplies and demands only, so only those rows can go negative.
+    for k in np.flatnonzero(supply_left < -1e-9 * np.maximum(1.0, instance.source_tonnes)):
         s = instance.supplies[k]
         problems.append(
             f"pins on supply {s.id} total {s.tonnes - supply_left[k]:g} t, "
             f"more than its {s.tonnes:g} t"
         )
-    for k in np.flatnonzero(demand_left < -1e-9 * np.maximum(1.0, instance.demand_tonnes)):
+    for k in np.flatnonzero(demand_left < -1e-9 * np.maximum(1.0, instance.sink_tonnes)):
         d = instance.demands[k]
         problems.append(
             f"pins on demand {d.id} total {d.tonnes - demand_left[k]:g} t, "
@@ -429,14 +588,21 @@ def assemble(
     net = arcs.net_kg_co2e_saved_per_t[rows] * tonnes
     value = arcs.economic_value_kzt_per_t[rows] * tonnes
     s_idx, d_idx = arcs.supply[rows], arcs.demand[rows]
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    source_ids, sink_ids = instance.source_ids, instance.sink_ids
+    materials = [s.material for s in instance.supplies] + [
+        p.output.material if p.output else None for p in instance.processors
+    ]
     flows = [
         Flow(
-            supply=instance.supplies[i].id,
-            demand=instance.demands[j].id,
+            supply=source_ids[i],
+            demand=sink_ids[j],
             tonnes=float(t),
             road_km=float(km),
             net_kg_co2e_saved=float(n),
             economic_value_kzt=float(v),
+            kind=FROM_PROCESSOR if i >= n_s else (TO_PROCESSOR if j >= n_d else DIRECT),
+            material=materials[i],
         )
         for i, j, t, km, n, v in zip(
             s_idx.tolist(),
@@ -448,6 +614,8 @@ def assemble(
             strict=True,
         )
     ]
+    # Residue moved: what left the supplies (a plant's output is the same matter again).
+    from_supply = s_idx < n_s
     status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default="optimal")
     messages = [r.message for r in results if r.message]
     return Solution(
@@ -455,11 +623,48 @@ def assemble(
         objective_kg_co2e=objective,
         baseline_kg_co2e=baseline,
         saved_kg_co2e=float(net.sum()),
-        tonnes_moved=float(tonnes.sum()),
-        landfill_tonnes_avoided=float(tonnes[instance.supply_is_landfill[s_idx]].sum()),
+        tonnes_moved=float(tonnes[from_supply].sum()),
+        landfill_tonnes_avoided=float(tonnes[instance.source_is_landfill[s_idx]].sum()),
         bound_kg_co2e=bound,
         gap=gap,
         flows=flows,
         stats=stats,
         message="; ".join(dict.fromkeys(messages)) or None,
+        processors=processor_summaries(instance, s_idx, d_idx, tonnes)
+        if instance.processors
+        else None,
     )
+
+
+def processor_summaries(
+    instance: Instance, source: np.ndarray, sink: np.ndarray, tonnes: np.ndarray
+) -> list[dict]:
+    """Per processor: input, output made (yield x input) and sent on, and the input
+    blend's C:N and moisture (null without input or where an input's is unknown)."""
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    blend = instance.supply_blend_properties
+    out = []
+    for k, p in enumerate(instance.processors):
+        into = (sink == n_d + k) & (source < n_s)
+        x, si = tonnes[into], source[into]
+        total = float(x.sum())
+        nitrogen, cn, moisture = blend["nitrogen"][si], blend["cn"][si], blend["moisture"][si]
+        n_total = float(nitrogen @ x)
+        mix_cn = float((cn * nitrogen) @ x / n_total) if total > 0 and n_total > 0 else None
+        mix_moisture = float(moisture @ x / total) if total > 0 else None
+        yield_ = p.output.yield_t_per_t if p.output else 0.0
+        out.append(
+            {
+                "id": p.id,
+                "input_tonnes": total,
+                "capacity_tonnes": p.capacity_tonnes,
+                "output_material": p.output.material if p.output else None,
+                "output_tonnes": yield_ * total,
+                "output_sent_tonnes": float(tonnes[source == n_s + k].sum()),
+                "cn_ratio": mix_cn if mix_cn is not None and math.isfinite(mix_cn) else None,
+                "moisture_percent": mix_moisture
+                if mix_moisture is not None and math.isfinite(mix_moisture)
+                else None,
+            }
+        )
+    return out

@@ -49,6 +49,39 @@ def net_kg_co2e_saved_per_t(
     )
 
 
+def processing_net_kg_co2e_saved_per_t(
+    *,
+    road_km,
+    fate_kg_co2e_per_t,
+    treatment_kg_co2e_per_t,
+    transport_kg_co2e_per_tkm,
+    credit_kg_co2e_per_t=0.0,
+    output_yield=0.0,
+    output_fate_kg_co2e_per_t=0.0,
+):
+    """Net saving of sending one tonne of residue to a processor (a compost or
+    anaerobic-digestion plant), before its output finds a user.
+
+    fate avoided + credit at the processor - transport - treatment - yield x the
+    output's own fate factor (what the output emits where it stays until a
+    demand takes it; each output tonne that does go to a demand earns that
+    factor back through ``net_kg_co2e_saved_per_t`` with the output's fate).
+    ``treatment_kg_co2e_per_t`` is the process's own factor per input tonne (WARM
+    composting of food waste: -167.7, i.e. negative = stores or saves carbon).
+    Works element-wise on numpy arrays.
+    """
+    return (
+        net_kg_co2e_saved_per_t(
+            road_km=road_km,
+            fate_kg_co2e_per_t=fate_kg_co2e_per_t,
+            credit_kg_co2e_per_t=credit_kg_co2e_per_t,
+            transport_kg_co2e_per_tkm=transport_kg_co2e_per_tkm,
+        )
+        - treatment_kg_co2e_per_t
+        - output_yield * output_fate_kg_co2e_per_t
+    )
+
+
 @dataclass(frozen=True)
 class ImpactBreakdown:
     """What moving ``tonnes`` from a supply to a demand changes, in kg CO2e."""
@@ -100,4 +133,73 @@ def exchange_impact(
         transport_kg_co2e_added=transport_added,
         virgin_kg_co2e_avoided=virgin_avoided,
         net_kg_co2e_saved=fate_avoided + virgin_avoided - transport_added,
+    )
+
+
+@dataclass(frozen=True)
+class ProcessingBreakdown:
+    """What sending ``tonnes`` of a residue to a processor changes, in kg CO2e."""
+
+    tonnes: float
+    road_km: float
+    tonnes_diverted_from_landfill: float
+    fate_kg_co2e_avoided: float
+    transport_kg_co2e_added: float
+    treatment_kg_co2e_added: float
+    output_fate_kg_co2e_added: float  # yield x tonnes x the output's fate factor
+    virgin_kg_co2e_avoided: float  # the processor's own credit per input tonne, if any
+    net_kg_co2e_saved: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def processing_impact(
+    *,
+    tonnes: float,
+    road_km: float,
+    fate: str,
+    fate_kg_co2e_per_t: float,
+    treatment_kg_co2e_per_t: float,
+    credit_kg_co2e_per_t: float = 0.0,
+    output_yield: float = 0.0,
+    output_fate_kg_co2e_per_t: float = 0.0,
+    transport_kg_co2e_per_tkm: float = DEFAULT_TRANSPORT_KG_CO2E_PER_TKM,
+) -> ProcessingBreakdown:
+    """Impact of sending ``tonnes`` of a residue ``road_km`` to a processor.
+
+    The processor's output going on to a demand is an ordinary exchange: use
+    ``exchange_impact`` with the output's fate factor as ``fate_kg_co2e_per_t``
+    (and a fate that is not landfill, so its tonnes are not counted twice).
+    """
+    if tonnes < 0:
+        raise ValueError("tonnes must not be negative")
+    if road_km < 0:
+        raise ValueError("road_km must not be negative")
+    if output_yield < 0:
+        raise ValueError("output_yield must not be negative")
+    fate_avoided = fate_kg_co2e_per_t * tonnes
+    transport_added = (
+        transport_kg_co2e_per_t(
+            road_km=road_km, transport_kg_co2e_per_tkm=transport_kg_co2e_per_tkm
+        )
+        * tonnes
+    )
+    treatment_added = treatment_kg_co2e_per_t * tonnes
+    output_added = output_yield * output_fate_kg_co2e_per_t * tonnes
+    virgin_avoided = credit_kg_co2e_per_t * tonnes
+    return ProcessingBreakdown(
+        tonnes=tonnes,
+        road_km=road_km,
+        tonnes_diverted_from_landfill=tonnes if is_landfill_fate(fate) else 0.0,
+        fate_kg_co2e_avoided=fate_avoided,
+        transport_kg_co2e_added=transport_added,
+        treatment_kg_co2e_added=treatment_added,
+        output_fate_kg_co2e_added=output_added,
+        virgin_kg_co2e_avoided=virgin_avoided,
+        net_kg_co2e_saved=fate_avoided
+        + virgin_avoided
+        - transport_added
+        - treatment_added
+        - output_added,
     )
