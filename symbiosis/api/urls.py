@@ -8,6 +8,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from marketplace import api as marketplace_api
 from symbiosis.api import views
 
 app_name = "api"
@@ -29,6 +30,8 @@ router.register(
 router.register("factor-sets", views.FactorSetViewSet, basename="factor-set")
 router.register("supplies", views.SupplyViewSet, basename="supply")
 router.register("demands", views.DemandViewSet, basename="demand")
+router.register("deals", marketplace_api.DealViewSet, basename="deal")
+router.register("deliveries", marketplace_api.DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
     # Username is the e-mail address; answers {"token": "..."} for "Authorization: Token ...".

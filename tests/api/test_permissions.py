@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
@@ -106,7 +107,49 @@ def world(company_a, company_b):
     world["supply_b"] = factories.SupplyListingFactory(
         organization=company_b, site=site_b, material=grain, visibility="private"
     )
+    world.update(_marketplace_world(world))
     return world
+
+
+def _marketplace_world(w):
+    """Deals of A (supplier) with B (receiver), one per state, on a private supply of A."""
+    from datetime import UTC, datetime
+
+    from marketplace.models import Deal, Delivery
+
+    supply = factories.SupplyListingFactory(
+        organization=w["company_a"],
+        site=w["site_a"],
+        material=w["material"],
+        visibility="private",
+        recurrence="year",
+        available_from=None,
+        available_until=None,
+    )
+    accepted_at = datetime(2026, 1, 1, tzinfo=UTC)
+    agreed = {"supplier_accepted_at": accepted_at, "receiver_accepted_at": accepted_at}
+    deals = {}
+    for state, extra in [("draft", {}), ("offered", {}), ("accepted", agreed), ("active", agreed)]:
+        deals[f"deal_{state}"] = Deal.objects.create(
+            supplier=w["company_a"],
+            receiver=w["company_b"],
+            supply=supply,
+            receiver_site=w["site_b"],
+            material=w["material"],
+            tonnes_per_period=Decimal("10"),
+            tonnes_total=Decimal("10"),
+            period="year",
+            transport_by="supplier",
+            start_date=date(2026, 1, 1),
+            end_date=date(2026, 12, 31),
+            initiator="supplier",
+            state=state,
+            **extra,
+        )
+    deals["delivery_logged"] = Delivery.objects.create(
+        deal=deals["deal_active"], date=date(2026, 3, 1), tonnes=Decimal("4"), ticket_number="T-1"
+    )
+    return deals
 
 
 def make_factor_set(material):
@@ -249,6 +292,72 @@ def _put(body):
     return put
 
 
+def deal_body(w, user):
+    # B takes 5 t of A's public supply to its own yard.
+    return {
+        "supply": w["supply_public_active"].id,
+        "receiver_site": w["site_b"].id,
+        "tonnes_per_period": "5",
+        "start_date": "2027-02-01",
+        "end_date": "2027-06-30",
+    }
+
+
+def delivery_body(w, user):
+    return {"deal": w["deal_active"].id, "date": "2026-03-02", "tonnes": "5", "ticket_number": "N"}
+
+
+def _deals():
+    """Deals between A (supplier) and B (receiver): parties act, facilitators cancel.
+
+    A's draft is A's alone until offered (B: 404). A deal a user may see but not
+    act on answers 403. Analysts see no deals at all.
+    """
+    read = (D, 200, 200, 200, 200, 403)
+    party_step = (D, 200, 200, 200, 403, 403)
+    return [
+        Case("deal-list", "GET", None, None, read),
+        # A names B's yard, which A cannot use: a field error. B and a facilitator may.
+        Case("deal-list", "POST", None, deal_body, (D, 400, 400, 201, 201, 403)),
+        Case("deal-detail", "GET", "deal_offered", None, read),
+        Case("deal-detail", "GET", "deal_draft", None, (D, 200, 200, 404, 200, 403)),
+        Case("deal-detail", "DELETE", "deal_offered", None, (D, 405, 405, 405, 405, 403)),
+        Case("deal-offer", "POST", "deal_draft", None, (D, 200, 200, 404, 403, 403)),
+        Case("deal-accept", "POST", "deal_offered", lambda w, u: {"terms_version": 1}, party_step),
+        Case(
+            "deal-update-terms",
+            "POST",
+            "deal_offered",
+            lambda w, u: {"tonnes_per_period": "7"},
+            party_step,
+        ),
+        Case("deal-decline", "POST", "deal_offered", lambda w, u: {"reason": "No"}, party_step),
+        Case("deal-activate", "POST", "deal_accepted", None, party_step),
+        Case("deal-complete", "POST", "deal_active", None, party_step),
+        Case("deal-cancel", "POST", "deal_active", lambda w, u: {"reason": "Closed"}, read),
+        Case("deal-messages", "GET", "deal_offered", None, read),
+        Case(
+            "deal-messages",
+            "POST",
+            "deal_offered",
+            lambda w, u: {"body": "Hello"},
+            (D, 201, 201, 201, 201, 403),
+        ),
+        # Deliveries: the supplier logs (it transports here), the receiver judges.
+        Case("delivery-list", "GET", None, None, read),
+        Case("delivery-list", "POST", None, delivery_body, (D, 201, 201, 403, 403, 403)),
+        Case("delivery-detail", "GET", "delivery_logged", None, read),
+        Case("delivery-confirm", "POST", "delivery_logged", None, (D, 403, 403, 200, 403, 403)),
+        Case(
+            "delivery-dispute",
+            "POST",
+            "delivery_logged",
+            lambda w, u: {"reason": "Wet"},
+            (D, 403, 403, 200, 403, 403),
+        ),
+    ]
+
+
 CASES = [
     Case("api-root", "GET", None, None, (D, 200, 200, 200, 200, 200)),
     Case("auth-token", "POST", None, token_body, (200, 200, 200, 200, 200, 200)),
@@ -280,6 +389,7 @@ CASES = [
     *_reference("factor-set", "factor_set"),
     *_listing("supply", supply_body, _put(supply_body)),
     *_listing("demand", demand_body, _put(demand_body)),
+    *_deals(),
 ]
 
 
@@ -295,7 +405,13 @@ def _snapshot():
     """Everything a refused write could have touched."""
     return {
         model.__name__: sorted(map(repr, model.objects.values()))
-        for model in (Organization, Site, SupplyListing, DemandListing)
+        for model in (
+            Organization,
+            Site,
+            SupplyListing,
+            DemandListing,
+            *apps.get_app_config("marketplace").get_models(),
+        )
     }
 
 

@@ -1,0 +1,81 @@
+"""Admin pages: for reading and for fixing data; states change through the services only."""
+
+from django.contrib import admin
+
+from marketplace import models
+
+
+class DealEventInline(admin.TabularInline):
+    model = models.DealEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "actor", "action", "from_state", "to_state", "terms_version", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryInline(admin.TabularInline):
+    model = models.Delivery
+    extra = 0
+    can_delete = False
+    fields = ["date", "tonnes", "ticket_number", "vehicle", "status"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Deal)
+class DealAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "material",
+        "supplier",
+        "receiver",
+        "tonnes_per_period",
+        "period",
+        "state",
+        "start_date",
+        "end_date",
+    ]
+    list_filter = ["state", "period", "transport_by"]
+    search_fields = ["supplier__name", "receiver__name", "material__name_en"]
+    raw_id_fields = ["supply", "demand", "receiver_site", "proposal", "created_by"]
+    readonly_fields = [
+        "state",
+        "initiator",
+        "terms_version",
+        "supplier_accepted_at",
+        "receiver_accepted_at",
+        "closed_reason",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [DealEventInline, DeliveryInline]
+    date_hierarchy = "start_date"
+
+
+@admin.register(models.DealEvent)
+class DealEventAdmin(admin.ModelAdmin):
+    list_display = ["deal", "at", "actor", "action", "from_state", "to_state"]
+    list_filter = ["action", "to_state"]
+    raw_id_fields = ["deal", "actor"]
+
+
+@admin.register(models.Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["deal", "date", "tonnes", "ticket_number", "vehicle", "status"]
+    list_filter = ["status"]
+    search_fields = ["ticket_number", "vehicle"]
+    raw_id_fields = ["deal", "logged_by", "confirmed_by", "disputed_by"]
+    readonly_fields = ["logged_at"]
+    date_hierarchy = "date"
+
+
+@admin.register(models.DealMessage)
+class DealMessageAdmin(admin.ModelAdmin):
+    list_display = ["deal", "author", "at"]
+    raw_id_fields = ["deal", "author"]
+    search_fields = ["body"]

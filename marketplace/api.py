@@ -1,0 +1,232 @@
+"""Deals, their transitions and deliveries under /api/v1/: the same services as the pages.
+
+A deal the user may not see answers 404; a transition the user may see but
+not take answers 403; a transition the deal's state does not allow, or one
+that would over-commit the supply listing, answers 400 with the reason.
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from marketplace import selectors, serializers, services
+from symbiosis.api import permissions
+from symbiosis.api.views import FIELD_ERRORS, ApiViewSet
+
+REFUSED = OpenApiResponse(description="You may see this deal but not take this step.")
+
+
+def _transition_schema(summary: str, request):
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={200: serializers.DealDetailSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Deals you are a party to (facilitators: all)",
+        description="Drafts are listed only for the side that started them.",
+    ),
+    retrieve=extend_schema(
+        summary="One deal with its history and impact",
+        responses=serializers.DealDetailSerializer,
+    ),
+    create=extend_schema(
+        summary="Start a deal (a draft) on a supply listing",
+        description=(
+            "A receiver names its demand listing or the site it takes the residue to; a "
+            "supplier names the public demand it answers; a facilitator introduces any two "
+            "parties. Send it to the other party with /offer/."
+        ),
+        request=serializers.DealCreateInputSerializer,
+        responses={201: serializers.DealDetailSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    ),
+)
+class DealViewSet(ApiViewSet):
+    permission_classes = [IsAuthenticated, permissions.ReadsCompanyData]
+    output_serializer_class = serializers.DealOutputSerializer
+    input_serializer_class = serializers.DealCreateInputSerializer
+    action_input_serializers = {
+        "offer": serializers.NoteInputSerializer,
+        "accept": serializers.AcceptInputSerializer,
+        "update_terms": serializers.DealTermsInputSerializer,
+        "decline": serializers.ReasonInputSerializer,
+        "cancel": serializers.ReasonInputSerializer,
+        "activate": serializers.NoteInputSerializer,
+        "complete": serializers.NoteInputSerializer,
+        "messages": serializers.MessageInputSerializer,
+    }
+    filterset_fields = ["state", "period", "transport_by"]
+    ordering_fields = ["updated_at", "start_date", "end_date"]
+    ordering = ["-updated_at", "-id"]
+
+    def get_queryset(self):
+        return selectors.deal_list(user=self.viewer)
+
+    def get_serializer_class(self):
+        if self.request is not None and self.request.method == "POST":
+            return self.action_input_serializers.get(self.action, self.input_serializer_class)
+        if self.action == "retrieve":
+            return serializers.DealDetailSerializer
+        if self.action == "messages":
+            return serializers.MessageOutputSerializer
+        return self.output_serializer_class
+
+    def _detail(self, deal, status_code=status.HTTP_200_OK):
+        deal = selectors.deal_get(user=self.viewer, deal_id=deal.pk)
+        data = serializers.DealDetailSerializer(deal, context=self.get_serializer_context()).data
+        return Response(data, status=status_code)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = self.output_serializer_class(
+            page, many=True, context=self.get_serializer_context()
+        ).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, pk=None):
+        return self._detail(self.get_object())
+
+    def create(self, request):
+        data = dict(self.validated(serializers.DealCreateInputSerializer))
+        deal = services.deal_create(user=request.user, **data)
+        return self._detail(deal, status.HTTP_201_CREATED)
+
+    def _transition(self, name: str):
+        deal = self.get_object()
+        data = self.validated(self.action_input_serializers[name])
+        deal = services.TRANSITION_SERVICES[name](user=self.request.user, deal=deal, **data)
+        return self._detail(deal)
+
+    @_transition_schema("Send a draft to the other party", serializers.NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def offer(self, request, pk=None):
+        return self._transition("offer")
+
+    @_transition_schema(
+        "Accept the current terms for your party (both parties: accepted)",
+        serializers.AcceptInputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._transition("accept")
+
+    @_transition_schema(
+        "Propose new terms; clears both acceptances (an accepted deal returns to offered)",
+        serializers.DealTermsInputSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="update-terms", url_name="update-terms")
+    def update_terms(self, request, pk=None):
+        return self._transition("update_terms")
+
+    @_transition_schema("Decline an offered deal", serializers.ReasonInputSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        return self._transition("decline")
+
+    @_transition_schema(
+        "Cancel a deal (parties; facilitators too)", serializers.ReasonInputSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._transition("cancel")
+
+    @_transition_schema("Start deliveries of an accepted deal", serializers.NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        return self._transition("activate")
+
+    @_transition_schema("Mark an active deal completed", serializers.NoteInputSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._transition("complete")
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Messages on a deal",
+        responses=serializers.MessageOutputSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Write on a deal; the other party gets an e-mail",
+        request=serializers.MessageInputSerializer,
+        responses={201: serializers.MessageOutputSerializer, 400: FIELD_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def messages(self, request, pk=None):
+        deal = self.get_object()
+        if request.method == "GET":
+            rows = deal.messages.select_related("author")
+            return Response(serializers.MessageOutputSerializer(rows, many=True).data)
+        data = self.validated(serializers.MessageInputSerializer)
+        message = services.message_post(user=request.user, deal=deal, body=data["body"])
+        return Response(
+            serializers.MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Deliveries of the deals you may see"),
+    retrieve=extend_schema(summary="One delivery"),
+    create=extend_schema(
+        summary="Log a delivery (weighbridge tonnes) on an active deal",
+        description="By the supplier, or the receiver where it transports.",
+        request=serializers.DeliveryInputSerializer,
+        responses={201: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    ),
+)
+class DeliveryViewSet(ApiViewSet):
+    permission_classes = [IsAuthenticated, permissions.ReadsCompanyData]
+    output_serializer_class = serializers.DeliveryOutputSerializer
+    input_serializer_class = serializers.DeliveryInputSerializer
+    filterset_fields = ["deal", "status"]
+    ordering_fields = ["date", "logged_at"]
+    ordering = ["-date", "-id"]
+
+    def get_queryset(self):
+        return selectors.delivery_list(user=self.viewer)
+
+    def get_serializer_class(self):
+        if self.action == "dispute":
+            return serializers.ReasonInputSerializer
+        return super().get_serializer_class()
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.output_serializer_class(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(self.render(self.get_object()))
+
+    def create(self, request):
+        data = self.validated(serializers.DeliveryInputSerializer)
+        delivery = services.delivery_log(user=request.user, **data)
+        return Response(self.render(delivery), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Confirm a delivery (the receiver): its tonnes count as diverted",
+        request=None,
+        responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        delivery = services.delivery_confirm(user=request.user, delivery=self.get_object())
+        return Response(self.render(delivery))
+
+    @extend_schema(
+        summary="Dispute a delivery (the receiver), with a reason",
+        request=serializers.ReasonInputSerializer,
+        responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, pk=None):
+        delivery = self.get_object()
+        data = self.validated(serializers.ReasonInputSerializer)
+        delivery = services.delivery_dispute(
+            user=request.user, delivery=delivery, reason=data["reason"]
+        )
+        return Response(self.render(delivery))

@@ -1,0 +1,214 @@
+"""Reads of the marketplace, with who sees which deal decided here.
+
+- the members of a deal's supplier and receiver see it, except a draft, which
+  only its initiator's side sees until it is offered;
+- facilitators (and superusers) see every deal;
+- a city analyst sees no deal (the city's figures come from aggregates),
+  unless the same person is a member of a party;
+- anonymous users see nothing.
+
+``deal_impact`` gives the CO2e figures of a deal through ``symbiosis.impact``,
+the one place where CO2e is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.shortcuts import get_object_or_404
+
+from marketplace.models import Deal, Delivery
+from optimizer.candidates import great_circle_km, unit_vectors
+from symbiosis.impact import DEFAULT_ROAD_FACTOR, ImpactBreakdown, exchange_impact
+from symbiosis.models import CompatibilityRule
+from symbiosis.selectors import Viewer, viewer_for
+from symbiosis.taxonomy import fate_factor
+
+
+def _viewer(user) -> Viewer:
+    return user if isinstance(user, Viewer) else viewer_for(user)
+
+
+def deal_list(*, user) -> QuerySet[Deal]:
+    viewer = _viewer(user)
+    deals = Deal.objects.select_related(
+        "supplier", "receiver", "material", "supply__site", "demand", "receiver_site", "factor_set"
+    )
+    if not viewer.reads_company_data:
+        return deals.none()
+    if viewer.is_facilitator:
+        return deals
+    orgs = viewer.organization_ids
+    # A draft is the initiator's until offered; a facilitator's draft (from an
+    # introduction) is for both parties to see.
+    shown = ~Q(state=Deal.State.DRAFT) | Q(initiator=Deal.Initiator.FACILITATOR)
+    return deals.filter(
+        Q(supplier_id__in=orgs) & (shown | Q(initiator=Deal.Initiator.SUPPLIER))
+        | Q(receiver_id__in=orgs) & (shown | Q(initiator=Deal.Initiator.RECEIVER))
+    )
+
+
+def deal_get(*, user, deal_id) -> Deal:
+    return get_object_or_404(deal_list(user=user), pk=deal_id)
+
+
+def deals_by_state(*, user) -> list[tuple[str, str, list[Deal]]]:
+    """(state, label, deals) for every state that has deals, in the life-cycle order."""
+    grouped: dict[str, list[Deal]] = {}
+    for deal in deal_list(user=user):
+        grouped.setdefault(deal.state, []).append(deal)
+    return [
+        (state, label, grouped[state]) for state, label in Deal.State.choices if state in grouped
+    ]
+
+
+def delivery_list(*, user) -> QuerySet[Delivery]:
+    return Delivery.objects.select_related("deal").filter(deal__in=deal_list(user=user))
+
+
+def delivery_get(*, user, delivery_id) -> Delivery:
+    return get_object_or_404(delivery_list(user=user), pk=delivery_id)
+
+
+# --- impact --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImpactFigures:
+    """An ``ImpactBreakdown`` with what could not be counted as None, never as 0."""
+
+    tonnes: float
+    road_km: float
+    tonnes_diverted_from_landfill: float
+    fate_kg_co2e_avoided: float | None
+    transport_kg_co2e_added: float
+    virgin_kg_co2e_avoided: float | None
+    # None when the current fate has no factor; without a virgin-production
+    # credit it is the saving without that credit (see DealImpact.net_excludes_credit).
+    net_kg_co2e_saved: float | None
+
+
+@dataclass(frozen=True)
+class DealImpact:
+    tonnes_delivered: Decimal  # confirmed by the receiver: what counts as diverted
+    tonnes_awaiting_confirmation: Decimal
+    tonnes_disputed: Decimal
+    tonnes_expected: Decimal  # the agreed total
+    road_km: float
+    fate: str
+    fate_kg_co2e_per_t: Decimal | None
+    credit_kg_co2e_per_t: Decimal | None
+    credit_use: str
+    transport_kg_co2e_per_tkm: Decimal | None
+    factor_set_version: str
+    so_far: ImpactFigures | None
+    expected: ImpactFigures | None
+    not_counted: list[str] = field(default_factory=list)
+
+    @property
+    def net_excludes_credit(self) -> bool:
+        return self.fate_kg_co2e_per_t is not None and self.credit_kg_co2e_per_t is None
+
+
+def road_km_between(site_a, site_b, road_factor: float = DEFAULT_ROAD_FACTOR) -> float:
+    """Great-circle km x road factor, as the optimizer measures its arcs."""
+    a = unit_vectors([float(site_a.latitude)], [float(site_a.longitude)])
+    b = unit_vectors([float(site_b.latitude)], [float(site_b.longitude)])
+    return float(great_circle_km(a, b)[0]) * road_factor
+
+
+def _credit(deal: Deal) -> tuple[Decimal | None, str]:
+    """Virgin production avoided per tonne: as the optimizer scores a demand,
+    the best known credit among the demand's accepted uses for the material."""
+    if deal.demand_id is None:
+        return None, ""
+    rules = CompatibilityRule.objects.filter(
+        material_id=deal.material_id,
+        use__in=deal.demand.uses.all(),
+        credit_kg_co2e_per_t__isnull=False,
+    ).select_related("use")
+    best = max(rules, key=lambda r: r.credit_kg_co2e_per_t, default=None)
+    if best is None:
+        return None, ""
+    return best.credit_kg_co2e_per_t, best.use.name
+
+
+def _figures(breakdown: ImpactBreakdown, *, fate_known: bool, credit_known: bool):
+    return ImpactFigures(
+        tonnes=breakdown.tonnes,
+        road_km=breakdown.road_km,
+        tonnes_diverted_from_landfill=breakdown.tonnes_diverted_from_landfill,
+        fate_kg_co2e_avoided=breakdown.fate_kg_co2e_avoided if fate_known else None,
+        transport_kg_co2e_added=breakdown.transport_kg_co2e_added,
+        virgin_kg_co2e_avoided=breakdown.virgin_kg_co2e_avoided if credit_known else None,
+        net_kg_co2e_saved=breakdown.net_kg_co2e_saved if fate_known else None,
+    )
+
+
+def deal_tonnes_by_status(deal: Deal) -> dict[str, Decimal]:
+    sums = dict(
+        deal.deliveries.values("status").annotate(t=Sum("tonnes")).values_list("status", "t")
+    )
+    return {status: sums.get(status) or Decimal(0) for status in Delivery.Status.values}
+
+
+def deal_impact(*, deal: Deal) -> DealImpact:
+    """Tonnes delivered and kg CO2e saved so far (confirmed deliveries) and expected
+    (the agreed total), with the deal's factor set."""
+    tonnes = deal_tonnes_by_status(deal)
+    supply = deal.supply
+    road_km = road_km_between(supply.site, deal.receiver_site)
+    factor_set = deal.factor_set
+    not_counted = []
+    fate_value = credit_value = None
+    credit_use = ""
+    if factor_set is None:
+        not_counted.append("No emission factor set: no CO2e is counted for this deal.")
+    else:
+        fate_value, _factor = fate_factor(factor_set, deal.material, supply.fate)
+        if fate_value is None:
+            not_counted.append(
+                f"Emissions of the current fate ({supply.get_fate_display().lower()}) of "
+                f"{deal.material}: no factor in set {factor_set.version}; the net saving "
+                "is not counted."
+            )
+        credit_value, credit_use = _credit(deal)
+        if credit_value is None:
+            not_counted.append(
+                "Virgin production avoided: no known credit for the receiver's use of "
+                f"{deal.material}; the net saving leaves it out."
+            )
+
+    def figures(tonnes_moved: Decimal) -> ImpactFigures | None:
+        if factor_set is None:
+            return None
+        breakdown = exchange_impact(
+            tonnes=float(tonnes_moved),
+            road_km=road_km,
+            fate=supply.fate,
+            fate_kg_co2e_per_t=float(fate_value) if fate_value is not None else 0.0,
+            credit_kg_co2e_per_t=float(credit_value) if credit_value is not None else 0.0,
+            transport_kg_co2e_per_tkm=float(factor_set.transport_kg_co2e_per_tkm),
+        )
+        return _figures(
+            breakdown, fate_known=fate_value is not None, credit_known=credit_value is not None
+        )
+
+    return DealImpact(
+        tonnes_delivered=tonnes[Delivery.Status.CONFIRMED],
+        tonnes_awaiting_confirmation=tonnes[Delivery.Status.LOGGED],
+        tonnes_disputed=tonnes[Delivery.Status.DISPUTED],
+        tonnes_expected=deal.tonnes_total,
+        road_km=road_km,
+        fate=supply.fate,
+        fate_kg_co2e_per_t=fate_value,
+        credit_kg_co2e_per_t=credit_value,
+        credit_use=credit_use,
+        transport_kg_co2e_per_tkm=factor_set.transport_kg_co2e_per_tkm if factor_set else None,
+        factor_set_version=factor_set.version if factor_set else "",
+        so_far=figures(tonnes[Delivery.Status.CONFIRMED]),
+        expected=figures(deal.tonnes_total),
+        not_counted=not_counted,
+    )

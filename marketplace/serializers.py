@@ -1,0 +1,321 @@
+"""API shapes of deals, deliveries and messages.
+
+Input serializers check types and look related rows up only among what the
+requesting user may see (another organization's private listing or a deal the
+user has no part in "does not exist"); the services decide everything else.
+"""
+
+from dataclasses import asdict
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from marketplace import selectors, services
+from marketplace.models import Deal, DealEvent, DealMessage, Delivery, Party
+from optimizer.models import MatchProposal
+from symbiosis import selectors as symbiosis_selectors
+from symbiosis.models import DemandListing, Site, SupplyListing
+from symbiosis.models.listings import Recurrence
+
+
+def _viewer(field):
+    return field.context.get("viewer")
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleSupplyField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        viewer = _viewer(self)
+        if viewer is None:
+            return SupplyListing.objects.none()
+        return symbiosis_selectors.supply_list(user=viewer)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleDemandField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        viewer = _viewer(self)
+        if viewer is None:
+            return DemandListing.objects.none()
+        return symbiosis_selectors.demand_list(user=viewer)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ReceiverSiteField(serializers.PrimaryKeyRelatedField):
+    """One of the user's own sites; any site for a facilitator (an introduction)."""
+
+    def get_queryset(self):
+        viewer = _viewer(self)
+        if viewer is None:
+            return Site.objects.none()
+        if viewer.is_facilitator:
+            return Site.objects.all()
+        return Site.objects.filter(organization_id__in=viewer.organization_ids)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ProposalField(serializers.PrimaryKeyRelatedField):
+    """Optimizer proposals are the facilitators' to turn into deals."""
+
+    def get_queryset(self):
+        viewer = _viewer(self)
+        if viewer is None or not viewer.is_facilitator:
+            return MatchProposal.objects.none()
+        return MatchProposal.objects.all()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class VisibleDealField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        viewer = _viewer(self)
+        if viewer is None:
+            return Deal.objects.none()
+        return selectors.deal_list(user=viewer)
+
+
+# The listings' recurrence and status have their own schema enums; the same
+# choices under other names would be components of their own, so these stay inline.
+@extend_schema_field({"type": "string", "enum": list(Recurrence.values)})
+class PeriodField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Recurrence.choices, **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": list(Deal.State.values)})
+class DealStateField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Deal.State.choices, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "description": "One of: " + ", ".join(Delivery.Status.values)}
+)
+class DeliveryStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Delivery.Status.choices, **kwargs)
+
+
+# --- input ---------------------------------------------------------------------------
+
+
+class _TermsFields(serializers.Serializer):
+    tonnes_per_period = serializers.DecimalField(
+        max_digits=14, decimal_places=4, min_value=Decimal("0.0001")
+    )
+    period = PeriodField(required=False)
+    price_kzt_per_t = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
+    transport_by = serializers.ChoiceField(choices=Deal.TransportBy.choices, required=False)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class DealCreateInputSerializer(_TermsFields):
+    supply = VisibleSupplyField()
+    demand = VisibleDemandField(required=False, allow_null=True)
+    receiver_site = ReceiverSiteField(
+        required=False,
+        allow_null=True,
+        help_text="Where the residue goes; defaults to the demand listing's site.",
+    )
+    proposal = ProposalField(required=False, allow_null=True)
+
+
+class DealTermsInputSerializer(_TermsFields):
+    """Only the terms given change; the others stay."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class AcceptInputSerializer(serializers.Serializer):
+    terms_version = serializers.IntegerField(
+        min_value=1, help_text="The version of the terms you read and accept."
+    )
+    party = serializers.ChoiceField(
+        choices=Party.choices,
+        required=False,
+        help_text="Only for a user who is a member of both parties.",
+    )
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class NoteInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class DeliveryInputSerializer(serializers.Serializer):
+    deal = VisibleDealField()
+    date = serializers.DateField()
+    tonnes = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
+    ticket_number = serializers.CharField(max_length=60)
+    vehicle = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class MessageInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+# --- output --------------------------------------------------------------------------
+
+
+class DealEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    from_state = serializers.CharField(read_only=True, help_text="A deal state; empty on creation.")
+    to_state = serializers.CharField(read_only=True, help_text="A deal state.")
+
+    class Meta:
+        model = DealEvent
+        fields = ["at", "actor", "action", "from_state", "to_state", "terms_version", "note"]
+        read_only_fields = fields
+
+
+class ImpactFiguresSerializer(serializers.Serializer):
+    tonnes = serializers.FloatField()
+    road_km = serializers.FloatField()
+    tonnes_diverted_from_landfill = serializers.FloatField()
+    fate_kg_co2e_avoided = serializers.FloatField(allow_null=True)
+    transport_kg_co2e_added = serializers.FloatField()
+    virgin_kg_co2e_avoided = serializers.FloatField(allow_null=True)
+    net_kg_co2e_saved = serializers.FloatField(
+        allow_null=True, help_text="null: not counted (the current fate has no factor)."
+    )
+
+
+class DealImpactSerializer(serializers.Serializer):
+    tonnes_delivered = serializers.DecimalField(
+        max_digits=16, decimal_places=4, help_text="Confirmed by the receiver."
+    )
+    tonnes_awaiting_confirmation = serializers.DecimalField(max_digits=16, decimal_places=4)
+    tonnes_disputed = serializers.DecimalField(max_digits=16, decimal_places=4)
+    tonnes_expected = serializers.DecimalField(max_digits=16, decimal_places=4)
+    road_km = serializers.FloatField()
+    fate = serializers.CharField()
+    fate_kg_co2e_per_t = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    credit_kg_co2e_per_t = serializers.DecimalField(
+        max_digits=10, decimal_places=2, allow_null=True
+    )
+    credit_use = serializers.CharField()
+    transport_kg_co2e_per_tkm = serializers.DecimalField(
+        max_digits=8, decimal_places=5, allow_null=True
+    )
+    factor_set_version = serializers.CharField()
+    so_far = ImpactFiguresSerializer(allow_null=True)
+    expected = ImpactFiguresSerializer(allow_null=True)
+    not_counted = serializers.ListField(child=serializers.CharField())
+    net_excludes_credit = serializers.BooleanField()
+
+
+class DealOutputSerializer(serializers.ModelSerializer):
+    supplier_name = serializers.CharField(source="supplier.name", read_only=True)
+    receiver_name = serializers.CharField(source="receiver.name", read_only=True)
+    material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    material_name = serializers.CharField(source="material.name", read_only=True)
+    ewc_code = serializers.CharField(source="material.ewc_code", read_only=True)
+    factor_set = serializers.SlugRelatedField(slug_field="version", read_only=True)
+    state = DealStateField(read_only=True)
+    period = PeriodField(read_only=True)
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "state",
+            "initiator",
+            "supplier",
+            "supplier_name",
+            "receiver",
+            "receiver_name",
+            "supply",
+            "demand",
+            "receiver_site",
+            "material",
+            "material_name",
+            "ewc_code",
+            "tonnes_per_period",
+            "period",
+            "tonnes_total",
+            "price_kzt_per_t",
+            "transport_by",
+            "start_date",
+            "end_date",
+            "terms_version",
+            "supplier_accepted_at",
+            "receiver_accepted_at",
+            "closed_reason",
+            "proposal",
+            "factor_set",
+            "created_at",
+            "updated_at",
+            "allowed_actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, deal) -> list[str]:
+        viewer = self.context.get("viewer")
+        if viewer is None:
+            return []
+        return sorted(services.allowed_actions(user=viewer, deal=deal))
+
+
+class DealDetailSerializer(DealOutputSerializer):
+    events = DealEventSerializer(many=True, read_only=True)
+    impact = serializers.SerializerMethodField()
+
+    class Meta(DealOutputSerializer.Meta):
+        fields = [*DealOutputSerializer.Meta.fields, "impact", "events"]
+        read_only_fields = fields
+
+    @extend_schema_field(DealImpactSerializer)
+    def get_impact(self, deal) -> dict:
+        impact = selectors.deal_impact(deal=deal)
+        data = asdict(impact)
+        data["net_excludes_credit"] = impact.net_excludes_credit
+        return DealImpactSerializer(data).data
+
+
+class DeliveryOutputSerializer(serializers.ModelSerializer):
+    logged_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    confirmed_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    disputed_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    status = DeliveryStatusField(read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "deal",
+            "date",
+            "tonnes",
+            "ticket_number",
+            "vehicle",
+            "note",
+            "status",
+            "logged_by",
+            "logged_at",
+            "confirmed_by",
+            "confirmed_at",
+            "disputed_by",
+            "disputed_at",
+            "dispute_reason",
+        ]
+        read_only_fields = fields
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="email", read_only=True)
+
+    class Meta:
+        model = DealMessage
+        fields = ["id", "author", "body", "at"]
+        read_only_fields = fields

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from marketplace import views
+
+app_name = "marketplace"
+
+urlpatterns = [
+    path("", views.deal_list, name="deal-list"),
+    path("new/", views.deal_new, name="deal-new"),
+    path("<int:pk>/", views.deal_detail, name="deal-detail"),
+    path("<int:pk>/terms/", views.deal_terms, name="deal-terms"),
+    path("<int:pk>/deliveries/", views.delivery_log, name="delivery-log"),
+    path("<int:pk>/messages/", views.message_post, name="message-post"),
+    path(
+        "<int:pk>/<slug:action>/",
+        views.deal_transition,
+        name="deal-transition",
+    ),
+    path("deliveries/<int:pk>/confirm/", views.delivery_confirm, name="delivery-confirm"),
+    path("deliveries/<int:pk>/dispute/", views.delivery_dispute, name="delivery-dispute"),
+    path("deliveries/<int:pk>/note/", views.delivery_note, name="delivery-note"),
+]

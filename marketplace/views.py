@@ -1,0 +1,267 @@
+"""Deal pages (htmx): my deals, a deal, offering a deal, the waste-transfer note.
+
+Every form posts to a URL of its own (``action`` beside ``hx-post``), so the
+pages work without JavaScript. With htmx, a POST answers with the deal body
+partial (``_deal.html``): fresh after success, with the failing form's errors
+inline (status 200) otherwise; without htmx, success redirects to the deal
+page and errors re-render it.
+
+Anonymous users are sent to log in; a city analyst (not a member of any
+party) gets 403; a deal the user may not see answers 404; an action the user
+may see but not take answers 403 (the services decide).
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from marketplace import selectors, services
+from marketplace.forms import (
+    AcceptForm,
+    DealOfferForm,
+    DeliveryForm,
+    MessageForm,
+    NoteForm,
+    ReasonForm,
+    TermsForm,
+    add_service_errors,
+)
+from marketplace.models import Deal
+from symbiosis import selectors as symbiosis_selectors
+
+TRANSITION_FORMS = {
+    "offer": NoteForm,
+    "accept": AcceptForm,
+    "decline": ReasonForm,
+    "cancel": ReasonForm,
+    "activate": NoteForm,
+    "complete": NoteForm,
+}
+
+
+def _reader(request) -> symbiosis_selectors.Viewer:
+    viewer = symbiosis_selectors.viewer_for(request.user)
+    if not viewer.reads_company_data:
+        raise PermissionDenied("City analysts see aggregates, not deals.")
+    return viewer
+
+
+@login_required
+def deal_list(request):
+    viewer = _reader(request)
+    return render(
+        request,
+        "marketplace/deal_list.html",
+        {"groups": selectors.deals_by_state(user=viewer)},
+    )
+
+
+def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dict:
+    forms = forms or {}
+    deal = selectors.deal_get(user=viewer, deal_id=deal.pk)  # fresh, with its relations
+    allowed = services.allowed_actions(user=viewer, deal=deal)
+    deliveries = list(deal.deliveries.select_related("logged_by", "confirmed_by"))
+    dispute_forms = forms.get("dispute", {})
+    for delivery in deliveries:
+        delivery.dispute_form = dispute_forms.get(delivery.pk) or ReasonForm(
+            prefix=f"dispute-{delivery.pk}"
+        )
+    transition_forms = {
+        action: forms.get(action) or form_class(prefix=action)
+        for action, form_class in TRANSITION_FORMS.items()
+    }
+    return {
+        "deal": deal,
+        "allowed": allowed,
+        "roles": services.deal_roles(user=viewer, deal=deal),
+        "events": deal.events.select_related("actor"),
+        "deliveries": deliveries,
+        "deal_messages": deal.messages.select_related("author"),
+        "impact": selectors.deal_impact(deal=deal),
+        "terms_form": forms.get("terms") or TermsForm.for_deal(deal, prefix="terms"),
+        "terms_open": "terms" in forms,
+        "accept_form": forms.get("accept")
+        or AcceptForm(prefix="accept", initial={"terms_version": deal.terms_version}),
+        "forms": transition_forms,
+        "delivery_form": forms.get("delivery") or DeliveryForm(prefix="delivery"),
+        "message_form": forms.get("message") or MessageForm(prefix="message"),
+    }
+
+
+def _deal_page(request, viewer, deal: Deal, forms: dict | None = None):
+    context = _deal_context(request, viewer, deal, forms)
+    template = "marketplace/_deal.html" if request.htmx else "marketplace/deal_detail.html"
+    return render(request, template, context)
+
+
+def _done(request, viewer, deal: Deal):
+    if request.htmx:
+        return _deal_page(request, viewer, deal)
+    return redirect("marketplace:deal-detail", pk=deal.pk)
+
+
+@login_required
+def deal_detail(request, pk):
+    viewer = _reader(request)
+    deal = selectors.deal_get(user=viewer, deal_id=pk)
+    return _deal_page(request, viewer, deal)
+
+
+@login_required
+@require_POST
+def deal_transition(request, pk, action):
+    if action not in TRANSITION_FORMS:
+        raise Http404
+    viewer = _reader(request)
+    deal = selectors.deal_get(user=viewer, deal_id=pk)
+    form = TRANSITION_FORMS[action](request.POST, prefix=action)
+    if form.is_valid():
+        try:
+            services.TRANSITION_SERVICES[action](user=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, deal)
+    return _deal_page(request, viewer, deal, {action: form})
+
+
+@login_required
+@require_POST
+def deal_terms(request, pk):
+    viewer = _reader(request)
+    deal = selectors.deal_get(user=viewer, deal_id=pk)
+    form = TermsForm(request.POST, prefix="terms")
+    if form.is_valid():
+        try:
+            services.deal_update_terms(user=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, deal)
+    return _deal_page(request, viewer, deal, {"terms": form})
+
+
+@login_required
+@require_POST
+def delivery_log(request, pk):
+    viewer = _reader(request)
+    deal = selectors.deal_get(user=viewer, deal_id=pk)
+    form = DeliveryForm(request.POST, prefix="delivery")
+    if form.is_valid():
+        try:
+            services.delivery_log(user=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, deal)
+    return _deal_page(request, viewer, deal, {"delivery": form})
+
+
+@login_required
+@require_POST
+def delivery_confirm(request, pk):
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    form = NoteForm(request.POST)
+    try:
+        services.delivery_confirm(user=request.user, delivery=delivery)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return _deal_page(request, viewer, delivery.deal, {"confirm": form})
+    return _done(request, viewer, delivery.deal)
+
+
+@login_required
+@require_POST
+def delivery_dispute(request, pk):
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    form = ReasonForm(request.POST, prefix=f"dispute-{delivery.pk}")
+    if form.is_valid():
+        try:
+            services.delivery_dispute(
+                user=request.user, delivery=delivery, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, delivery.deal)
+    return _deal_page(request, viewer, delivery.deal, {"dispute": {delivery.pk: form}})
+
+
+@login_required
+def delivery_note(request, pk):
+    """A printable waste-transfer note: both parties, material, EWC code, tonnes, signatures."""
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    deal = selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+    return render(
+        request,
+        "marketplace/delivery_note.html",
+        {"delivery": delivery, "deal": deal, "supply_site": deal.supply.site},
+    )
+
+
+@login_required
+@require_POST
+def message_post(request, pk):
+    viewer = _reader(request)
+    deal = selectors.deal_get(user=viewer, deal_id=pk)
+    form = MessageForm(request.POST, prefix="message")
+    if form.is_valid():
+        try:
+            services.message_post(user=request.user, deal=deal, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, deal)
+    return _deal_page(request, viewer, deal, {"message": form})
+
+
+@login_required
+def deal_new(request):
+    """Offer to take another company's public supply listing (``?supply=<id>``)."""
+    viewer = _reader(request)
+    supply_id = request.GET.get("supply", "")
+    if not supply_id.isdigit():
+        raise Http404("Say which supply listing: ?supply=<id>")
+    supply = symbiosis_selectors.supply_get(user=viewer, supply_id=int(supply_id))
+    hides_owner = symbiosis_selectors.listing_hides_owner(user=viewer, listing=supply)
+    own_listing = supply.organization_id in viewer.organization_ids
+    can_offer = not own_listing and not hides_owner and bool(viewer.organization_ids)
+    form = None
+    if can_offer:
+        data = request.POST if request.method == "POST" else None
+        form = DealOfferForm(data, viewer=viewer, supply=supply, prefix="deal")
+        if request.method == "POST" and form.is_valid():
+            fields = dict(form.cleaned_data)
+            note = fields.pop("note")
+            send = request.POST.get("send") == "offer"
+            try:
+                with transaction.atomic():
+                    deal = services.deal_create(user=request.user, supply=supply, **fields)
+                    if send:
+                        deal = services.deal_offer(user=request.user, deal=deal, note=note)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                url = reverse("marketplace:deal-detail", args=[deal.pk])
+                if request.htmx:
+                    return HttpResponseClientRedirect(url)
+                return redirect(url)
+    elif request.method == "POST":
+        raise PermissionDenied("You cannot offer a deal on this listing.")
+    context = {
+        "supply": supply,
+        "form": form,
+        "own_listing": own_listing,
+        "hides_owner": hides_owner,
+    }
+    if request.htmx and request.method == "POST":
+        return render(request, "marketplace/_deal_form.html", context)
+    return render(request, "marketplace/deal_new.html", context)

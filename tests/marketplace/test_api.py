@@ -1,0 +1,239 @@
+"""The deals API: the same services and rules as the pages.
+
+The status of every route for every role is in tests/api/test_permissions.py;
+these tests follow whole flows and check what the answers contain.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from marketplace import services
+from marketplace.models import Deal, Delivery
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, url, data=None):
+    return client.post(url, data or {}, format="json")
+
+
+def test_a_whole_deal_through_the_api(client_as, market, member_a, member_b):
+    receiver, supplier = client_as(member_b), client_as(member_a)
+
+    created = post(
+        receiver,
+        "/api/v1/deals/",
+        {
+            "supply": market.supply.pk,
+            "demand": market.demand.pk,
+            "tonnes_per_period": "10",
+            "transport_by": "supplier",
+            "start_date": "2026-01-01",
+            "end_date": "2026-12-31",
+        },
+    )
+    assert created.status_code == 201, created.json()
+    deal = created.json()
+    assert (deal["state"], deal["initiator"], deal["period"]) == ("draft", "receiver", "month")
+    assert Decimal(deal["tonnes_total"]) == 120
+    url = f"/api/v1/deals/{deal['id']}"
+
+    assert post(receiver, f"{url}/offer/").json()["state"] == "offered"
+    assert post(supplier, f"{url}/accept/", {"terms_version": 1}).json()["state"] == "offered"
+    accepted = post(receiver, f"{url}/accept/", {"terms_version": 1}).json()
+    assert accepted["state"] == "accepted"
+    assert post(supplier, f"{url}/activate/").json()["state"] == "active"
+
+    logged = post(
+        supplier,
+        "/api/v1/deliveries/",
+        {"deal": deal["id"], "date": "2026-02-03", "tonnes": "12.5", "ticket_number": "WB-1"},
+    )
+    assert logged.status_code == 201, logged.json()
+    delivery_id = logged.json()["id"]
+    confirmed = post(receiver, f"/api/v1/deliveries/{delivery_id}/confirm/")
+    assert confirmed.json()["status"] == "confirmed"
+
+    detail = supplier.get(f"{url}/").json()
+    assert Decimal(detail["impact"]["tonnes_delivered"]) == Decimal("12.5")
+    assert detail["impact"]["so_far"]["net_kg_co2e_saved"] == pytest.approx(7488.82, abs=0.01)
+    assert [e["action"] for e in detail["events"]] == [
+        "create",
+        "offer",
+        "accept",
+        "accept",
+        "activate",
+        "delivery_logged",
+        "delivery_confirmed",
+    ]
+    assert "complete" in detail["allowed_actions"]
+    assert post(receiver, f"{url}/complete/").json()["state"] == "completed"
+
+
+def test_refusals_say_why(client_as, make_deal, member_a, member_b, facilitator):
+    deal = make_deal("offered")
+    url = f"/api/v1/deals/{deal.pk}"
+
+    stale = post(client_as(member_b), f"{url}/accept/", {"terms_version": 7})
+    assert stale.status_code == 400 and "terms_version" in stale.json()
+
+    not_now = post(client_as(member_b), f"{url}/activate/")
+    assert not_now.status_code == 400
+    assert "cannot be started" in not_now.json()["non_field_errors"][0]
+
+    not_yours = post(client_as(facilitator), f"{url}/accept/", {"terms_version": 1})
+    assert not_yours.status_code == 403
+
+    no_reason = post(client_as(member_a), f"{url}/decline/", {"reason": ""})
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    assert Deal.objects.get(pk=deal.pk).state == "offered"
+
+
+def test_over_commitment_is_a_400_with_the_reason(client_as, make_deal, member_a, member_b):
+    make_deal("active", tonnes_per_period=Decimal("95"))
+    deal = make_deal("offered", tonnes_per_period=Decimal("10"))
+    services.deal_accept(user=member_a, deal=deal, terms_version=1)
+
+    response = post(client_as(member_b), f"/api/v1/deals/{deal.pk}/accept/", {"terms_version": 1})
+
+    assert response.status_code == 400
+    assert "only 5.000 t per month" in response.json()["tonnes_per_period"][0]
+
+
+def test_update_terms_returns_a_new_version(client_as, make_deal, member_b):
+    deal = make_deal("accepted")
+
+    response = post(
+        client_as(member_b),
+        f"/api/v1/deals/{deal.pk}/update-terms/",
+        {"tonnes_per_period": "8", "note": "less"},
+    )
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["state"], body["terms_version"]) == ("offered", 2)
+    assert body["supplier_accepted_at"] is None
+
+
+def test_lists_show_only_own_deals_and_filter_by_state(
+    client_as, make_deal, market, member_a, member_c
+):
+    make_deal("offered")
+    make_deal("active")
+    third = make_deal(
+        "offered", receiver=market.company_c, receiver_site=market.site_c, demand=None
+    )
+
+    rows = client_as(member_c).get("/api/v1/deals/").json()["results"]
+    assert [row["id"] for row in rows] == [third.pk]
+
+    client = client_as(member_a)
+    states = {row["state"] for row in client.get("/api/v1/deals/?state=active").json()["results"]}
+    assert states == {"active"}
+
+
+def test_prices_are_not_for_analysts(client_as, make_deal, analyst):
+    deal = make_deal("offered")
+
+    assert client_as(analyst).get("/api/v1/deals/").status_code == 403
+    assert client_as(analyst).get(f"/api/v1/deals/{deal.pk}/").status_code == 403
+    assert client_as(analyst).get("/api/v1/deliveries/").status_code == 403
+
+
+def test_another_company_gets_404_everywhere(client_as, make_deal, member_c, actors):
+    deal = make_deal("active", transport_by="supplier")
+    delivery = services.delivery_log(
+        user=actors["supplier"], deal=deal, date=date(2026, 3, 1), tonnes=1, ticket_number="A"
+    )
+    client = client_as(member_c)
+
+    assert client.get(f"/api/v1/deals/{deal.pk}/").status_code == 404
+    assert post(client, f"/api/v1/deals/{deal.pk}/cancel/", {"reason": "x"}).status_code == 404
+    assert client.get(f"/api/v1/deals/{deal.pk}/messages/").status_code == 404
+    assert client.get(f"/api/v1/deliveries/{delivery.pk}/").status_code == 404
+    assert post(client, f"/api/v1/deliveries/{delivery.pk}/confirm/").status_code == 404
+    logged = post(
+        client,
+        "/api/v1/deliveries/",
+        {"deal": deal.pk, "date": "2026-03-02", "tonnes": "1", "ticket_number": "B"},
+    )
+    assert logged.status_code == 400 and "deal" in logged.json()  # "does not exist"
+    assert Delivery.objects.count() == 1
+
+
+def test_a_company_cannot_start_a_deal_on_a_private_listing(client_as, market, member_c):
+    market.supply.visibility = "private"
+    market.supply.save()
+
+    response = post(
+        client_as(member_c),
+        "/api/v1/deals/",
+        {
+            "supply": market.supply.pk,
+            "tonnes_per_period": "1",
+            "start_date": "2027-01-01",
+            "end_date": "2027-02-01",
+        },
+    )
+
+    assert response.status_code == 400 and "supply" in response.json()
+    assert not Deal.objects.exists()
+
+
+def test_proposals_are_for_facilitators(client_as, market, member_b):
+    from optimizer.models import MatchProposal, OptimizationRun
+
+    run = OptimizationRun.objects.create(status="succeeded")
+    proposal = MatchProposal.objects.create(
+        run=run,
+        supply=market.supply,
+        demand=market.demand,
+        material=market.grain,
+        tonnes=1,
+        road_km=1,
+        tonnes_diverted_from_landfill=1,
+        fate_kg_co2e_avoided=1,
+        transport_kg_co2e_added=1,
+        virgin_kg_co2e_avoided=1,
+        net_kg_co2e_saved=1,
+    )
+
+    response = post(
+        client_as(member_b),
+        "/api/v1/deals/",
+        {
+            "supply": market.supply.pk,
+            "demand": market.demand.pk,
+            "proposal": proposal.pk,
+            "tonnes_per_period": "1",
+            "start_date": "2027-01-01",
+            "end_date": "2027-02-01",
+        },
+    )
+
+    assert response.status_code == 400 and "proposal" in response.json()
+
+
+def test_messages_through_the_api(client_as, make_deal, member_a, member_b):
+    deal = make_deal("offered")
+
+    written = post(client_as(member_a), f"/api/v1/deals/{deal.pk}/messages/", {"body": "Hi"})
+    assert written.status_code == 201
+    rows = client_as(member_b).get(f"/api/v1/deals/{deal.pk}/messages/").json()
+    assert [(row["author"], row["body"]) for row in rows] == [(member_a.email, "Hi")]
+
+
+def test_dispute_through_the_api(client_as, make_deal, actors):
+    deal = make_deal("active", transport_by="supplier")
+    delivery = services.delivery_log(
+        user=actors["supplier"], deal=deal, date=date(2026, 3, 1), tonnes=1, ticket_number="A"
+    )
+    client = client_as(actors["receiver"])
+
+    assert post(client, f"/api/v1/deliveries/{delivery.pk}/dispute/", {}).status_code == 400
+    response = post(client, f"/api/v1/deliveries/{delivery.pk}/dispute/", {"reason": "wet"})
+
+    assert response.json()["status"] == "disputed"
+    assert response.json()["dispute_reason"] == "wet"
