@@ -31,3 +31,34 @@ class PairRuleAdmin(admin.ModelAdmin):
     list_display = ["supply", "demand", "kind", "tonnes", "created_by", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["supply", "demand"]
+
+
+@admin.register(models.AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is written by the services, never edited."""
+
+    list_display = ["at", "actor", "action", "run", "proposal", "reason"]
+    list_filter = ["action"]
+    search_fields = ["reason", "actor__email"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.ProcessingPlant)
+class ProcessingPlantAdmin(admin.ModelAdmin):
+    list_display = [
+        "intake",
+        "output",
+        "output_yield",
+        "treatment_kg_co2e_per_t",
+        "cn_min",
+        "cn_max",
+    ]
+    raw_id_fields = ["intake", "output"]

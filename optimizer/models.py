@@ -1,7 +1,9 @@
 """Optimization runs, the exchanges they propose, and facilitators' pair rules."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -50,11 +52,28 @@ class OptimizationRun(models.Model):
         return f"Run {self.pk} ({self.status})"
 
     @property
+    def elapsed_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
 
 
 class MatchProposal(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved (parties introduced)")
+        REJECTED = "rejected", _("Rejected")
+
+    class Answer(models.TextChoices):
+        PENDING = "", _("No answer yet")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+
     run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="proposals")
     supply = models.ForeignKey("symbiosis.SupplyListing", on_delete=models.CASCADE)
     demand = models.ForeignKey("symbiosis.DemandListing", on_delete=models.CASCADE)
@@ -68,6 +87,26 @@ class MatchProposal(models.Model):
     virgin_kg_co2e_avoided = models.FloatField()
     net_kg_co2e_saved = models.FloatField()
     economic_value_kzt = models.FloatField(null=True, blank=True)
+    # direct: residue to its user; to_processor: residue into a plant's intake
+    # (demand = the intake listing); from_processor: a plant's output (supply =
+    # the plant's output listing) to its user.
+    kind = models.CharField(max_length=16, default="direct")
+    treatment_kg_co2e_added = models.FloatField(default=0.0)
+    # The facilitator's decision and the two companies' answers.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    supplier_answer = models.CharField(
+        max_length=10, choices=Answer.choices, default=Answer.PENDING, blank=True
+    )
+    supplier_reason = models.TextField(blank=True)
+    receiver_answer = models.CharField(
+        max_length=10, choices=Answer.choices, default=Answer.PENDING, blank=True
+    )
+    receiver_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-net_kg_co2e_saved"]
@@ -77,6 +116,48 @@ class MatchProposal(models.Model):
 
     def __str__(self):
         return f"{self.tonnes:.1f} t {self.material} {self.supply_id}->{self.demand_id}"
+
+
+class ProcessingPlant(models.Model):
+    """A compost or digestion plant: its intake demand listing becomes a processor
+    node in the optimizer, and its output supply listing the node's output."""
+
+    intake = models.OneToOneField(
+        "symbiosis.DemandListing", on_delete=models.CASCADE, related_name="plant"
+    )
+    output = models.OneToOneField(
+        "symbiosis.SupplyListing",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="producing_plant",
+    )
+    output_yield = models.FloatField(
+        _("output tonnes per input tonne"),
+        default=0.0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    treatment_kg_co2e_per_t = models.FloatField(_("treatment kg CO2e per input tonne"))
+    treatment_source = models.TextField(_("source of the treatment factor"))
+    cn_min = models.FloatField(_("minimum C:N of the blend"), null=True, blank=True)
+    cn_max = models.FloatField(_("maximum C:N of the blend"), null=True, blank=True)
+    moisture_max_percent = models.FloatField(
+        _("maximum moisture % of the blend"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    def __str__(self):
+        return f"Plant of {self.intake.organization}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.cn_min is not None and self.cn_max is not None and self.cn_min > self.cn_max:
+            raise ValidationError({"cn_max": _("The maximum C:N is below the minimum.")})
+        if self.output_id and self.output.organization_id != self.intake.organization_id:
+            raise ValidationError({"output": _("The output must be the same organization's.")})
 
 
 class PairRule(models.Model):
@@ -107,3 +188,50 @@ class PairRule(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.supply_id}->{self.demand_id}"
+
+
+class AuditEntry(models.Model):
+    """An append-only record of every facilitator decision and company answer."""
+
+    class Action(models.TextChoices):
+        RUN_STARTED = "run_started", _("Run started")
+        RUN_CANCELLED = "run_cancelled", _("Run cancelled")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        ADJUSTED = "adjusted", _("Tonnes adjusted")
+        PINNED = "pinned", _("Pair pinned")
+        FORBIDDEN = "forbidden", _("Pair forbidden")
+        ACCEPTED = "accepted", _("Accepted by a company")
+        DECLINED = "declined", _("Declined by a company")
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="audit")
+    proposal = models.ForeignKey(
+        MatchProposal, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit"
+    )
+    supply = models.ForeignKey(
+        "symbiosis.SupplyListing",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    demand = models.ForeignKey(
+        "symbiosis.DemandListing",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from optimizer.instance import OBJECTIVES, Instance, Solution
-from optimizer.models import MatchProposal, OptimizationRun
+from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from optimizer.snapshot import build_snapshot, proposals_from_solution
 from symbiosis.models import FactorSet, MaterialCategory
 from symbiosis.models.accounts import District
@@ -111,6 +111,9 @@ def run_create(
         raise PermissionDenied("Only facilitators start optimization runs.")
     params = clean_run_parameters(parameters)
     run = OptimizationRun.objects.create(created_by=user, parameters=params, stage="queued")
+    AuditEntry.objects.create(
+        actor=user, action=AuditEntry.Action.RUN_STARTED, run=run, details=params
+    )
     if enqueue:
         transaction.on_commit(lambda: _enqueue(run.pk))
     return run
@@ -134,6 +137,7 @@ def run_cancel(*, user, run: OptimizationRun) -> OptimizationRun:
         run.stage = "cancelled"
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "stage", "finished_at"])
+        AuditEntry.objects.create(actor=user, action=AuditEntry.Action.RUN_CANCELLED, run=run)
     return run
 
 
@@ -311,7 +315,7 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
         _progress(run_id, "merging", 92)
         prepared = prepare(Instance.from_dict(run.input_snapshot))
         solution = assemble(prepared, [ComponentResult.from_dict(r) for r in results])
-        solution.stats["seconds"]["total"] = elapsed_s(run)
+        solution.stats["seconds"]["total"] = run.elapsed_s
         solution.stats["parallel_components"] = len(results)
         run_finish(run_id=run_id, solution=solution)
     except RunCancelled:
@@ -325,13 +329,6 @@ def run_mark_failed(*, run_id: int, message: str) -> None:
     run = OptimizationRun.objects.filter(pk=run_id).first()
     if run is not None:
         _fail(run, message)
-
-
-def elapsed_s(run: OptimizationRun) -> float | None:
-    if run.started_at is None:
-        return None
-    end = run.finished_at or timezone.now()
-    return (end - run.started_at).total_seconds()
 
 
 def wait_for(run_id: int, timeout_s: float = 120.0, poll_s: float = 0.25) -> OptimizationRun:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 
-from optimizer.models import MatchProposal, OptimizationRun, PairRule
+from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
 from symbiosis import impact
 from symbiosis.models import (
     CompatibilityRule,
@@ -95,11 +95,16 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
     categories = set(parameters.get("categories") or [])
     cap_km = parameters.get("max_km_cap")
 
+    plants = {p.intake_id: p for p in ProcessingPlant.objects.select_related("output__material")}
+    plant_outputs = {p.output_id for p in plants.values() if p.output_id}
     supplies_qs = _listings(SupplyListing, parameters).select_related("material")
     if categories:
         supplies_qs = supplies_qs.filter(material__category__in=categories)
     supplies = []
     for s in supplies_qs:
+        if s.pk in plant_outputs:
+            continue  # a plant's output is offered by its processor node
+
         fate_factor = factors.get((s.material_id, s.fate))
         if fate_factor is None:
             # No factor for this fate: the residue still moves, but its avoided
@@ -113,6 +118,8 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
             quality["moisture_percent"] = float(moisture)
         if s.contamination_percent is not None:
             quality["contamination_percent"] = float(s.contamination_percent)
+        if s.material.carbon_to_nitrogen_ratio:
+            quality["cn_ratio"] = float(s.material.carbon_to_nitrogen_ratio)
         supplies.append(
             {
                 "id": str(s.pk),
@@ -133,11 +140,13 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
     credits = _rule_credits()
     materials_by_use = _rule_materials_by_use()
     all_materials = Material.objects.in_bulk()
-    offered = {s["material"] for s in supplies}
+    offered = {s["material"] for s in supplies} | {
+        p.output.material.slug for p in plants.values() if p.output_id
+    }
     demands_qs = _listings(DemandListing, parameters).prefetch_related(
         Prefetch("materials"), Prefetch("uses")
     )
-    demands = []
+    demands, processors = [], []
     for d in demands_qs:
         use_ids = [u.pk for u in d.uses.all()]
         explicit = {m.pk: m for m in d.materials.all()}
@@ -168,6 +177,9 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
         if not accepts:
             notes["demands_without_offered_material"] += 1
             continue
+        if d.pk in plants:
+            processors.append(_processor(d, plants[d.pk], accepts, cap_km))
+            continue
         lot = d.min_lot_tonnes if d.min_lot_tonnes is not None else parameters.get("min_lot_tonnes")
         demands.append(
             {
@@ -185,16 +197,27 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
 
     supply_ids = {s["id"] for s in supplies}
     demand_ids = {d["id"] for d in demands}
+    node_ids = {p["id"] for p in processors}
+    # A rule on a plant's intake or output listing names the plant's node.
+    output_node = {str(p.output_id): f"{PROCESSOR_PREFIX}{p.intake_id}" for p in plants.values()}
     pins, forbidden = [], []
     for rule in PairRule.objects.order_by("pk"):
-        pair = (str(rule.supply_id), str(rule.demand_id))
-        if pair[0] not in supply_ids or pair[1] not in demand_ids:
+        supply_id = output_node.get(str(rule.supply_id), str(rule.supply_id))
+        demand_id = str(rule.demand_id)
+        if f"{PROCESSOR_PREFIX}{demand_id}" in node_ids:
+            demand_id = f"{PROCESSOR_PREFIX}{demand_id}"
+        known_supply = supply_id in supply_ids or supply_id in node_ids
+        known_demand = demand_id in demand_ids or demand_id in node_ids
+        if not (known_supply and known_demand):
             notes["rules_outside_snapshot"] += 1
             continue
-        if rule.kind == PairRule.Kind.PIN:
-            pins.append({"supply": pair[0], "demand": pair[1], "tonnes": rule.tonnes})
+        pair = {"supply": supply_id, "demand": demand_id}
+        if rule.kind == PairRule.Kind.FORBID:
+            forbidden.append(pair)
+        elif supply_id in node_ids or demand_id in node_ids:
+            notes["pins_on_plants_not_applied"] += 1  # the optimizer pins direct arcs only
         else:
-            forbidden.append({"supply": pair[0], "demand": pair[1]})
+            pins.append({**pair, "tonnes": rule.tonnes})
 
     instance = {
         "parameters": solver_parameters(parameters, factor_set),
@@ -203,7 +226,42 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
         "pins": pins,
         "forbidden": forbidden,
     }
+    if processors:
+        instance["processors"] = processors
     return Snapshot(instance=instance, notes=notes)
+
+
+PROCESSOR_PREFIX = "p"
+
+
+def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap_km) -> dict:
+    """A plant's intake listing as a processor node; its id is "p" + the intake's pk."""
+    node = {
+        "id": f"{PROCESSOR_PREFIX}{intake.pk}",
+        "lat": float(intake.site.latitude),
+        "lon": float(intake.site.longitude),
+        "capacity_tonnes": float(intake.tonnes) * PERIODS_PER_YEAR[intake.recurrence],
+        "treatment_kg_co2e_per_t": plant.treatment_kg_co2e_per_t,
+        "accepts": accepts,
+        "max_km": _capped(intake.max_km, cap_km),
+        "available_from": _iso(intake.available_from),
+        "available_until": _iso(intake.available_until),
+    }
+    if plant.output_id and plant.output_yield > 0:
+        node["output"] = {
+            "material": plant.output.material.slug,
+            "yield": plant.output_yield,
+            "max_km": _capped(plant.output.max_km, cap_km),
+        }
+    blend = {
+        "cn_min": plant.cn_min,
+        "cn_max": plant.cn_max,
+        "moisture_max_percent": plant.moisture_max_percent,
+    }
+    blend = {k: v for k, v in blend.items() if v is not None}
+    if blend:
+        node["blend"] = blend
+    return node
 
 
 def solver_parameters(parameters: dict, factor_set: FactorSet) -> dict:
@@ -213,46 +271,101 @@ def solver_parameters(parameters: dict, factor_set: FactorSet) -> dict:
     return out
 
 
+class SnapshotReader:
+    """Looks up what a stored instance document says about a supply-demand pair."""
+
+    def __init__(self, instance: dict):
+        self.transport = float(instance["parameters"]["transport_kg_co2e_per_tkm"])
+        self.supplies = {s["id"]: s for s in instance["supplies"]}
+        self.demands = {d["id"]: d for d in instance["demands"]}
+        self.processors = {p["id"]: p for p in instance.get("processors", [])}
+        self.credits = {
+            n["id"]: {a["material"]: a.get("credit_kg_co2e_per_t", 0.0) for a in n["accepts"]}
+            for n in [*instance["demands"], *self.processors.values()]
+        }
+
+    def impact(self, supply_id, demand_id, *, tonnes: float, road_km: float, material=None):
+        """The impact.py breakdown of ``tonnes`` on one arc of any kind."""
+        supply_id, demand_id = str(supply_id), str(demand_id)
+        if supply_id in self.processors:  # a plant's output to its user
+            output = self.processors[supply_id]["output"]
+            return impact.exchange_impact(
+                tonnes=tonnes,
+                road_km=road_km,
+                fate="other",  # already counted as diverted on the way in
+                fate_kg_co2e_per_t=output.get("fate_kg_co2e_per_t", 0.0),
+                credit_kg_co2e_per_t=self.credits[demand_id][output["material"]],
+                transport_kg_co2e_per_tkm=self.transport,
+            )
+        supply = self.supplies[supply_id]
+        credit = self.credits[demand_id][supply["material"]]
+        if demand_id in self.processors:  # a residue into a plant
+            node = self.processors[demand_id]
+            output = node.get("output") or {}
+            return impact.processing_impact(
+                tonnes=tonnes,
+                road_km=road_km,
+                fate=supply["fate"],
+                fate_kg_co2e_per_t=supply["fate_kg_co2e_per_t"],
+                treatment_kg_co2e_per_t=node["treatment_kg_co2e_per_t"],
+                credit_kg_co2e_per_t=credit,
+                output_yield=output.get("yield", 0.0),
+                output_fate_kg_co2e_per_t=output.get("fate_kg_co2e_per_t", 0.0),
+                transport_kg_co2e_per_tkm=self.transport,
+            )
+        return impact.exchange_impact(
+            tonnes=tonnes,
+            road_km=road_km,
+            fate=supply["fate"],
+            fate_kg_co2e_per_t=supply["fate_kg_co2e_per_t"],
+            credit_kg_co2e_per_t=credit,
+            transport_kg_co2e_per_tkm=self.transport,
+        )
+
+
+def apply_breakdown(proposal: MatchProposal, breakdown) -> MatchProposal:
+    proposal.tonnes = breakdown.tonnes
+    proposal.road_km = breakdown.road_km
+    proposal.tonnes_diverted_from_landfill = breakdown.tonnes_diverted_from_landfill
+    proposal.fate_kg_co2e_avoided = breakdown.fate_kg_co2e_avoided
+    proposal.transport_kg_co2e_added = breakdown.transport_kg_co2e_added
+    proposal.virgin_kg_co2e_avoided = breakdown.virgin_kg_co2e_avoided
+    proposal.net_kg_co2e_saved = breakdown.net_kg_co2e_saved
+    proposal.treatment_kg_co2e_added = getattr(breakdown, "treatment_kg_co2e_added", 0.0)
+    return proposal
+
+
 def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -> list:
     """Unsaved MatchProposals, each with its impact.py breakdown.
 
     Reads only the stored instance document, so a run's proposals can be
     rebuilt from its snapshot alone (the parallel path does exactly that).
     """
-    transport = float(instance["parameters"]["transport_kg_co2e_per_tkm"])
-    supplies = {s["id"]: s for s in instance["supplies"]}
-    credits = {
-        d["id"]: {a["material"]: a.get("credit_kg_co2e_per_t", 0.0) for a in d["accepts"]}
-        for d in instance["demands"]
-    }
+    reader = SnapshotReader(instance)
     material_ids = dict(Material.objects.values_list("slug", "pk"))
+    plants = {f"{PROCESSOR_PREFIX}{p.intake_id}": p for p in ProcessingPlant.objects.all()}
     proposals = []
     for flow in solution.flows:
         if flow.tonnes <= 0:
             continue
-        supply = supplies[flow.supply]
-        breakdown = impact.exchange_impact(
-            tonnes=flow.tonnes,
-            road_km=flow.road_km,
-            fate=supply["fate"],
-            fate_kg_co2e_per_t=supply["fate_kg_co2e_per_t"],
-            credit_kg_co2e_per_t=credits[flow.demand][supply["material"]],
-            transport_kg_co2e_per_tkm=transport,
+        breakdown = reader.impact(
+            flow.supply, flow.demand, tonnes=flow.tonnes, road_km=flow.road_km
         )
-        proposals.append(
-            MatchProposal(
-                run=run,
-                supply_id=int(flow.supply),
-                demand_id=int(flow.demand),
-                material_id=material_ids[supply["material"]],
-                tonnes=breakdown.tonnes,
-                road_km=breakdown.road_km,
-                tonnes_diverted_from_landfill=breakdown.tonnes_diverted_from_landfill,
-                fate_kg_co2e_avoided=breakdown.fate_kg_co2e_avoided,
-                transport_kg_co2e_added=breakdown.transport_kg_co2e_added,
-                virgin_kg_co2e_avoided=breakdown.virgin_kg_co2e_avoided,
-                net_kg_co2e_saved=breakdown.net_kg_co2e_saved,
-                economic_value_kzt=flow.economic_value_kzt,
-            )
+        kind = getattr(flow, "kind", "direct")
+        if kind == "from_processor":
+            supply_id = plants[flow.supply].output_id
+            material = reader.processors[flow.supply]["output"]["material"]
+        else:
+            supply_id = int(flow.supply)
+            material = reader.supplies[flow.supply]["material"]
+        demand_id = plants[flow.demand].intake_id if kind == "to_processor" else int(flow.demand)
+        proposal = MatchProposal(
+            run=run,
+            kind=kind,
+            supply_id=supply_id,
+            demand_id=demand_id,
+            material_id=material_ids[material],
+            economic_value_kzt=flow.economic_value_kzt,
         )
+        proposals.append(apply_breakdown(proposal, breakdown))
     return proposals

@@ -269,4 +269,8 @@ def load_demo() -> DemoResult:
     uses = {u.slug: u for u in Use.objects.all()}
     _supplies(organizations, sites, materials, result.counts)
     _demands(organizations, sites, materials, uses, result.counts)
+    # Imported here: the optimizer app builds on this one.
+    from optimizer.demo import load_demo_plants
+
+    result.counts["processing plants"] = load_demo_plants()
     return result

@@ -1,4 +1,4 @@
-"""A real Celery worker process on the configured broker, for integration tests."""
+"""A real Celery worker process on the configured broker (fixture for integration and e2e)."""
 
 import os
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _require(reason: str):

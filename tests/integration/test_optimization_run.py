@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Sum
 
 from optimizer import services
-from optimizer.instance import Instance
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis import impact
 from symbiosis.demo import load_demo
@@ -38,36 +37,57 @@ def _check_totals_consistent(run):
     proposals = list(run.proposals.all())
     assert proposals, "the demo data must yield proposals"
     totals = run.proposals.aggregate(
-        tonnes=Sum("tonnes"),
-        saved=Sum("net_kg_co2e_saved"),
-        landfill=Sum("tonnes_diverted_from_landfill"),
+        saved=Sum("net_kg_co2e_saved"), landfill=Sum("tonnes_diverted_from_landfill")
     )
-    assert totals["tonnes"] == pytest.approx(run.tonnes_moved, rel=1e-9)
+    leaving_supplies = sum(p.tonnes for p in proposals if p.kind != "from_processor")
+    assert leaving_supplies == pytest.approx(run.tonnes_moved, rel=1e-9)
     assert totals["saved"] == pytest.approx(run.saved_kg_co2e, rel=1e-9)
     assert totals["landfill"] == pytest.approx(run.landfill_tonnes_avoided, rel=1e-9)
-    instance = Instance.from_dict(run.input_snapshot)
-    supplies = {s.id: s for s in instance.supplies}
-    demands = {d.id: d for d in instance.demands}
+    doc = run.input_snapshot
+    supplies = {s["id"]: s for s in doc["supplies"]}
+    sinks = {d["id"]: d for d in doc["demands"]}
+    sinks.update(
+        {p["id"][1:]: {**p, "tonnes": p["capacity_tonnes"]} for p in doc.get("processors", [])}
+    )
+    transport = doc["parameters"]["transport_kg_co2e_per_tkm"]
     sent, received = {}, {}
     for p in proposals:
-        s, d = supplies[str(p.supply_id)], demands[str(p.demand_id)]
-        sent[s.id] = sent.get(s.id, 0) + p.tonnes
-        received[d.id] = received.get(d.id, 0) + p.tonnes
-        credit = next(a.credit_kg_co2e_per_t for a in d.accepts if a.material == s.material)
-        # Each proposal's figures are impact.py's, recomputed here from the snapshot.
-        expected = impact.exchange_impact(
-            tonnes=p.tonnes,
-            road_km=p.road_km,
-            fate=s.fate,
-            fate_kg_co2e_per_t=s.fate_kg_co2e_per_t,
-            credit_kg_co2e_per_t=credit,
-            transport_kg_co2e_per_tkm=instance.parameters.transport_kg_co2e_per_tkm,
+        d = sinks[str(p.demand_id)]
+        received[p.demand_id] = received.get(p.demand_id, 0) + p.tonnes
+        if p.kind == "from_processor":
+            continue  # the output of a plant; its inputs are checked below
+        s = supplies[str(p.supply_id)]
+        sent[s["id"]] = sent.get(s["id"], 0) + p.tonnes
+        credit = next(
+            a["credit_kg_co2e_per_t"] for a in d["accepts"] if a["material"] == s["material"]
         )
+        # Each proposal's figures are impact.py's, recomputed here from the snapshot.
+        if p.kind == "to_processor":
+            output = d.get("output") or {}
+            expected = impact.processing_impact(
+                tonnes=p.tonnes,
+                road_km=p.road_km,
+                fate=s["fate"],
+                fate_kg_co2e_per_t=s["fate_kg_co2e_per_t"],
+                treatment_kg_co2e_per_t=d["treatment_kg_co2e_per_t"],
+                credit_kg_co2e_per_t=credit,
+                output_yield=output.get("yield", 0.0),
+                transport_kg_co2e_per_tkm=transport,
+            )
+        else:
+            expected = impact.exchange_impact(
+                tonnes=p.tonnes,
+                road_km=p.road_km,
+                fate=s["fate"],
+                fate_kg_co2e_per_t=s["fate_kg_co2e_per_t"],
+                credit_kg_co2e_per_t=credit,
+                transport_kg_co2e_per_tkm=transport,
+            )
         assert p.net_kg_co2e_saved == pytest.approx(expected.net_kg_co2e_saved)
     for sid, tonnes in sent.items():
-        assert tonnes <= supplies[sid].tonnes * (1 + 1e-9)
+        assert tonnes <= supplies[sid]["tonnes"] * (1 + 1e-9)
     for did, tonnes in received.items():
-        assert tonnes <= demands[did].tonnes * (1 + 1e-9)
+        assert tonnes <= sinks[str(did)]["tonnes"] * (1 + 1e-9)
 
 
 def test_worker_runs_optimization_over_demo_data(celery_worker_process):

@@ -1,15 +1,12 @@
 """Runs end to end in-process: parameters, permissions, results, failures, cancel."""
 
-from decimal import Decimal
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from optimizer import services
 from optimizer.models import MatchProposal, OptimizationRun, PairRule
 from symbiosis import impact
-from symbiosis.models import EmissionFactor, FactorSet
-from tests import factories
+from symbiosis.models import FactorSet
 
 pytestmark = pytest.mark.django_db
 
@@ -49,32 +46,6 @@ def test_companies_and_analysts_cannot_start_runs(member_a, analyst):
         with pytest.raises(PermissionDenied):
             services.run_create(user=user, enqueue=False)
     assert not OptimizationRun.objects.exists()
-
-
-@pytest.fixture
-def market(db):
-    """One supply of 100 t, a near demand of 60 t and a far one of 60 t, same point
-    longitudes so road km are easy to compute by hand."""
-    grain = factories.MaterialFactory(slug="grain")
-    feed = factories.UseFactory(slug="feed")
-    factories.CompatibilityRuleFactory(material=grain, use=feed, credit_kg_co2e_per_t=Decimal(50))
-    fs = FactorSet.objects.create(
-        version="t", name="t", transport_kg_co2e_per_tkm=Decimal("0.1"), is_active=True
-    )
-    EmissionFactor.objects.create(
-        factor_set=fs, material=grain, kind="landfill", kg_co2e_per_t=Decimal(400), source="x"
-    )
-    supply = factories.SupplyListingFactory(material=grain, quantity=100)
-    supply.site.latitude, supply.site.longitude = Decimal("43.2"), Decimal("76.9")
-    supply.site.save()
-    demands = []
-    for lat in ("43.3", "43.5"):
-        demand = factories.DemandListingFactory(quantity=60)
-        demand.uses.set([feed])
-        demand.site.latitude, demand.site.longitude = Decimal(lat), Decimal("76.9")
-        demand.site.save()
-        demands.append(demand)
-    return supply, demands
 
 
 def _road_km(lat_a, lat_b):

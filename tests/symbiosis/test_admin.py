@@ -8,6 +8,7 @@ from django.urls import reverse
 from tests import factories
 
 OUR_APPS = ("symbiosis", "optimizer", "marketplace")
+READ_ONLY = {apps.get_model("optimizer", "AuditEntry")}
 
 
 def _our_models():
@@ -29,7 +30,9 @@ def test_changelist_and_add_pages_open_for_a_superuser(client, model):
         client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code
         == 200
     )
-    assert client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code == 200
+    add = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_add")).status_code
+    # Append-only records (the audit log) have no add page, by design.
+    assert add == (403 if model in READ_ONLY else 200)
 
 
 @pytest.mark.django_db
@@ -38,3 +41,17 @@ def test_company_member_cannot_open_the_admin(client, member_a):
     response = client.get(reverse("admin:symbiosis_supplylisting_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_audit_entries_cannot_be_changed_or_deleted_in_the_admin(client, facilitator):
+    from optimizer.models import AuditEntry, OptimizationRun
+
+    run = OptimizationRun.objects.create()
+    entry = AuditEntry.objects.create(action="run_started", run=run, actor=facilitator)
+    client.force_login(factories.UserFactory(is_staff=True, is_superuser=True))
+    change = reverse("admin:optimizer_auditentry_change", args=[entry.pk])
+    client.post(change, {"action": "approved", "reason": "rewritten"})
+    client.post(reverse("admin:optimizer_auditentry_delete", args=[entry.pk]), {"post": "yes"})
+    entry.refresh_from_db()
+    assert entry.action == "run_started" and entry.reason == ""

@@ -1,0 +1,321 @@
+"""Facilitators' decisions on proposals and the companies' answers.
+
+Every function checks who may act, runs in one transaction and writes an
+AuditEntry (append-only: nothing in the web edits or deletes one).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
+from optimizer.snapshot import SnapshotReader, apply_breakdown
+from symbiosis.models import Membership
+from symbiosis.roles import is_facilitator, organization_ids
+
+DECISIONS = ("approve", "reject", "adjust", "pin", "forbid")
+
+
+def _require_facilitator(user) -> None:
+    if not is_facilitator(user):
+        raise PermissionDenied(_("Only facilitators decide on proposals."))
+
+
+def _locked(proposal: MatchProposal) -> MatchProposal:
+    return (
+        MatchProposal.objects.select_for_update()
+        .select_related("run", "supply__organization", "demand__organization", "material")
+        .get(pk=proposal.pk)
+    )
+
+
+def _audit(*, user, action: str, proposal: MatchProposal, reason: str = "", **details) -> None:
+    AuditEntry.objects.create(
+        actor=user if user and user.is_authenticated else None,
+        action=action,
+        reason=reason,
+        details=details,
+        run_id=proposal.run_id,
+        proposal=proposal,
+        supply_id=proposal.supply_id,
+        demand_id=proposal.demand_id,
+    )
+
+
+def _need_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason; it goes into the audit log.")})
+    return reason
+
+
+def _decided(proposal: MatchProposal, user, status: str, reason: str = "") -> None:
+    proposal.status = status
+    proposal.decided_by = user
+    proposal.decided_at = timezone.now()
+    proposal.decision_reason = reason
+
+
+@transaction.atomic
+def proposal_approve(*, user, proposal: MatchProposal, note: str = "") -> MatchProposal:
+    """Approve and introduce the two companies: e-mail, home item, draft deal."""
+    _require_facilitator(user)
+    proposal = _locked(proposal)
+    if proposal.status != MatchProposal.Status.PROPOSED:
+        raise ValidationError(_("Only a proposal that is still open can be approved."))
+    _decided(proposal, user, MatchProposal.Status.APPROVED, note)
+    proposal.save()
+    _audit(user=user, action=AuditEntry.Action.APPROVED, proposal=proposal, reason=note)
+    _create_draft_deal(user=user, proposal=proposal)
+    transaction.on_commit(lambda: _send_introduction(proposal))
+    return proposal
+
+
+def _create_draft_deal(*, user, proposal: MatchProposal) -> None:
+    from marketplace.services import deal_create
+
+    run = proposal.run
+    year_start = date(timezone.localdate().year + 1, 1, 1)
+    supply = proposal.supply
+    start = supply.available_from or year_start
+    end = supply.available_until or date(start.year, 12, 31)
+    # Proposal tonnes are for the one-year horizon; the deal speaks per year too.
+    deal_create(
+        user=user,
+        supply=supply,
+        demand=proposal.demand,
+        tonnes_per_period=round(proposal.tonnes, 3),
+        period="year",
+        start_date=start,
+        end_date=max(end, start),
+        proposal=proposal,
+        factor_set=run.factor_set,
+        note=_("Introduced by a facilitator from optimization run %(run)s.") % {"run": run.pk},
+    )
+
+
+def _member_emails(organization_id: int) -> list[str]:
+    return list(
+        Membership.objects.filter(organization_id=organization_id).values_list(
+            "user__email", flat=True
+        )
+    )
+
+
+def _send_introduction(proposal: MatchProposal) -> None:
+    supplier, receiver = proposal.supply.organization, proposal.demand.organization
+    subject = _("Introduction: %(material)s, %(tonnes).0f t a year") % {
+        "material": proposal.material.name,
+        "tonnes": proposal.tonnes,
+    }
+    body = _(
+        "A facilitator of the Almaty industrial symbiosis platform introduces %(supplier)s "
+        "(supplier) and %(receiver)s (receiver) for about %(tonnes).0f t a year of "
+        "%(material)s over %(km).0f km, saving about %(co2e).0f t CO2e.\n"
+        "A draft deal is waiting for you on the platform under Deals."
+    ) % {
+        "supplier": supplier.name,
+        "receiver": receiver.name,
+        "tonnes": proposal.tonnes,
+        "material": proposal.material.name,
+        "km": proposal.road_km,
+        "co2e": proposal.net_kg_co2e_saved / 1000,
+    }
+    recipients = _member_emails(supplier.pk) + _member_emails(receiver.pk)
+    if recipients:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, sorted(set(recipients)))
+
+
+@transaction.atomic
+def proposal_reject(*, user, proposal: MatchProposal, reason: str) -> MatchProposal:
+    _require_facilitator(user)
+    reason = _need_reason(reason)
+    proposal = _locked(proposal)
+    if proposal.status != MatchProposal.Status.PROPOSED:
+        raise ValidationError(_("Only a proposal that is still open can be rejected."))
+    _decided(proposal, user, MatchProposal.Status.REJECTED, reason)
+    proposal.save()
+    _audit(user=user, action=AuditEntry.Action.REJECTED, proposal=proposal, reason=reason)
+    return proposal
+
+
+def feasible_tonnes_range(proposal: MatchProposal) -> tuple[float, float]:
+    """(minimum, maximum) tonnes this proposal may carry, given the run's other
+    open or approved proposals on the same supply and the same demand."""
+    if proposal.kind != "direct":
+        # Flows through a plant are tied by its yield and blend: adjust direct ones only.
+        return proposal.tonnes, proposal.tonnes
+    reader = SnapshotReader(proposal.run.input_snapshot)
+    supply = reader.supplies[str(proposal.supply_id)]
+    demand = reader.demands[str(proposal.demand_id)]
+    others = MatchProposal.objects.filter(run_id=proposal.run_id).exclude(pk=proposal.pk)
+    others = others.exclude(status=MatchProposal.Status.REJECTED)
+    from_supply = others.filter(supply_id=proposal.supply_id).aggregate(t=Sum("tonnes"))["t"] or 0
+    to_demand = others.filter(demand_id=proposal.demand_id).aggregate(t=Sum("tonnes"))["t"] or 0
+    maximum = min(supply["tonnes"] - from_supply, demand["tonnes"] - to_demand)
+    minimum = demand.get("min_lot_tonnes") or 0.0
+    return float(minimum), float(maximum)
+
+
+@transaction.atomic
+def proposal_adjust(*, user, proposal: MatchProposal, tonnes, reason: str = "") -> MatchProposal:
+    """Change a proposal's tonnes to another feasible value; its impact is recomputed."""
+    _require_facilitator(user)
+    proposal = _locked(proposal)
+    if proposal.status != MatchProposal.Status.PROPOSED:
+        raise ValidationError(_("Only a proposal that is still open can be adjusted."))
+    try:
+        tonnes = float(tonnes)
+    except (TypeError, ValueError):
+        raise ValidationError({"tonnes": _("Enter a number of tonnes.")}) from None
+    if proposal.kind != "direct":
+        raise ValidationError(
+            _("Only direct exchanges can be adjusted; this one runs through a plant.")
+        )
+    low, high = feasible_tonnes_range(proposal)
+    if not (tonnes > 0 and low - 1e-9 <= tonnes <= high + 1e-9):
+        raise ValidationError(
+            {
+                "tonnes": _("Feasible tonnes here are between %(low).1f and %(high).1f.")
+                % {"low": max(low, 0.0), "high": high}
+            }
+        )
+    before = proposal.tonnes
+    reader = SnapshotReader(proposal.run.input_snapshot)
+    breakdown = reader.impact(
+        proposal.supply_id, proposal.demand_id, tonnes=tonnes, road_km=proposal.road_km
+    )
+    apply_breakdown(proposal, breakdown).save()
+    _audit(
+        user=user,
+        action=AuditEntry.Action.ADJUSTED,
+        proposal=proposal,
+        reason=reason,
+        tonnes_before=before,
+        tonnes_after=tonnes,
+    )
+    return proposal
+
+
+@transaction.atomic
+def proposal_pin(*, user, proposal: MatchProposal, reason: str = "") -> PairRule:
+    """Keep this pair at these tonnes in later runs."""
+    _require_facilitator(user)
+    proposal = _locked(proposal)
+    rule, _created = PairRule.objects.update_or_create(
+        supply_id=proposal.supply_id,
+        demand_id=proposal.demand_id,
+        defaults={
+            "kind": PairRule.Kind.PIN,
+            "tonnes": proposal.tonnes,
+            "reason": reason,
+            "created_by": user,
+        },
+    )
+    _audit(
+        user=user,
+        action=AuditEntry.Action.PINNED,
+        proposal=proposal,
+        reason=reason,
+        tonnes=proposal.tonnes,
+    )
+    return rule
+
+
+@transaction.atomic
+def proposal_forbid(*, user, proposal: MatchProposal, reason: str) -> PairRule:
+    """Never propose this pair again; an open proposal of it is rejected."""
+    _require_facilitator(user)
+    reason = _need_reason(reason)
+    proposal = _locked(proposal)
+    if proposal.status == MatchProposal.Status.APPROVED:
+        raise ValidationError(_("This pair is already introduced; cancel its deal instead."))
+    rule, _created = PairRule.objects.update_or_create(
+        supply_id=proposal.supply_id,
+        demand_id=proposal.demand_id,
+        defaults={
+            "kind": PairRule.Kind.FORBID,
+            "tonnes": None,
+            "reason": reason,
+            "created_by": user,
+        },
+    )
+    if proposal.status == MatchProposal.Status.PROPOSED:
+        _decided(proposal, user, MatchProposal.Status.REJECTED, reason)
+        proposal.save()
+    _audit(user=user, action=AuditEntry.Action.FORBIDDEN, proposal=proposal, reason=reason)
+    return rule
+
+
+def proposal_decide(*, user, proposal: MatchProposal, action: str, reason: str = "", tonnes=None):
+    """One entry point for the web and the API."""
+    if action == "approve":
+        return proposal_approve(user=user, proposal=proposal, note=reason)
+    if action == "reject":
+        return proposal_reject(user=user, proposal=proposal, reason=reason)
+    if action == "adjust":
+        return proposal_adjust(user=user, proposal=proposal, tonnes=tonnes, reason=reason)
+    if action == "pin":
+        return proposal_pin(user=user, proposal=proposal, reason=reason)
+    if action == "forbid":
+        return proposal_forbid(user=user, proposal=proposal, reason=reason)
+    raise ValidationError({"action": _("Unknown decision.")})
+
+
+def proposals_decide_bulk(*, user, proposals, action: str, reason: str = "") -> dict:
+    """Apply one decision to many proposals; each stands or falls on its own."""
+    _require_facilitator(user)
+    if action not in DECISIONS or action == "adjust":
+        raise ValidationError({"action": _("Choose approve, reject, pin or forbid.")})
+    done, errors = [], {}
+    for proposal in proposals:
+        try:
+            proposal_decide(user=user, proposal=proposal, action=action, reason=reason)
+            done.append(proposal.pk)
+        except ValidationError as exc:
+            errors[proposal.pk] = "; ".join(exc.messages)
+    return {"done": done, "errors": errors}
+
+
+def _party(user, proposal: MatchProposal) -> str | None:
+    orgs = set(organization_ids(user))
+    if proposal.supply.organization_id in orgs:
+        return "supplier"
+    if proposal.demand.organization_id in orgs:
+        return "receiver"
+    return None
+
+
+@transaction.atomic
+def proposal_answer(*, user, proposal: MatchProposal, accept: bool, reason: str = ""):
+    """A company accepts or declines an introduction it is part of."""
+    proposal = _locked(proposal)
+    side = _party(user, proposal)
+    if side is None or proposal.status != MatchProposal.Status.APPROVED:
+        raise PermissionDenied(_("Only the introduced companies answer a proposal."))
+    if not accept:
+        reason = _need_reason(reason)
+    answer = MatchProposal.Answer.ACCEPTED if accept else MatchProposal.Answer.DECLINED
+    setattr(proposal, f"{side}_answer", answer)
+    setattr(proposal, f"{side}_reason", reason)
+    proposal.save()
+    _audit(
+        user=user,
+        action=AuditEntry.Action.ACCEPTED if accept else AuditEntry.Action.DECLINED,
+        proposal=proposal,
+        reason=reason,
+        side=side,
+    )
+    return proposal
+
+
+def run_audit(run: OptimizationRun):
+    return AuditEntry.objects.filter(run=run).select_related("actor")

@@ -1,0 +1,69 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from symbiosis.models import MaterialCategory, Organization
+from symbiosis.models.accounts import District
+
+
+class RunForm(forms.Form):
+    """The optimizer's parameters; optimizer.services.clean_run_parameters has the last word."""
+
+    objective = forms.ChoiceField(
+        label=_("Objective"),
+        choices=[
+            ("co2e", _("Save the most CO2e")),
+            ("tonnes_then_co2e", _("Move the most tonnes, then save the most CO2e")),
+        ],
+        initial="co2e",
+    )
+    landfill_weight_kg_co2e_per_t = forms.FloatField(
+        label=_("Landfill weight (kg CO2e per tonne left in landfill)"), initial=0, min_value=0
+    )
+    road_factor = forms.FloatField(
+        label=_("Road factor (road km per straight-line km)"), initial=1.3, min_value=1, max_value=5
+    )
+    max_km_cap = forms.FloatField(
+        label=_("Maximum distance cap (km)"), required=False, min_value=0.001
+    )
+    min_lot_tonnes = forms.FloatField(
+        label=_("Minimum lot where a demand names none (t)"), required=False, min_value=0.001
+    )
+    time_limit_s = forms.FloatField(
+        label=_("Time limit (s)"), initial=60, min_value=1, max_value=3600
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("Only these material categories"),
+        choices=MaterialCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    districts = forms.MultipleChoiceField(
+        label=_("Only listings in these districts"),
+        choices=District.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    organizations = forms.ModelMultipleChoiceField(
+        label=_("Only listings of these organizations"),
+        queryset=Organization.objects.all(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+
+    def parameters(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["organization_ids"] = [o.pk for o in data.pop("organizations") or []]
+        return data
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[(a, a) for a in ("approve", "reject", "adjust", "pin", "forbid")]
+    )
+    reason = forms.CharField(required=False, max_length=2000)
+    tonnes = forms.FloatField(required=False)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
+    reason = forms.CharField(required=False, max_length=2000)

@@ -1,0 +1,90 @@
+"""The demo facilitator runs the optimizer from the web and decides on proposals."""
+
+import pytest
+
+from optimizer.models import MatchProposal, OptimizationRun, PairRule
+from symbiosis.demo import load_demo
+from symbiosis.models import Membership
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+PASSWORD = "almaty-demo-2027"
+
+
+@pytest.fixture
+def worker_queue(celery_worker_process):
+    """Runs started by the live server go to the test's own worker."""
+    from symbiosis.celery import app
+
+    before = app.conf.task_default_queue
+    app.conf.task_default_queue = celery_worker_process.queue
+    yield celery_worker_process.queue
+    app.conf.task_default_queue = before
+
+
+def _start_run_and_wait(page) -> OptimizationRun:
+    page.goto("/review/runs/new/")
+    page.click("text=Start the run")
+    page.wait_for_url("**/review/runs/*/")
+    # Progress first, then the page reloads itself with the results.
+    page.wait_for_selector("#proposal-table", timeout=120_000)
+    return OptimizationRun.objects.latest("created_at")
+
+
+def _row(page, proposal):
+    return page.locator(f"#proposal-{proposal.pk}")
+
+
+def _decide(page, proposal, action):
+    """Click a decision and wait for its answer (htmx swaps the row in place)."""
+    with page.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url) as info:
+        _row(page, proposal).locator(f"button[value={action}]").click()
+    assert info.value.status == 200
+
+
+def test_facilitator_reviews_a_run_and_introduces_companies(
+    page, browser, live_server, worker_queue
+):
+    load_demo()
+    login(page, "facilitator@demo.kz", PASSWORD)
+    run = _start_run_and_wait(page)
+    assert run.status == "succeeded"
+    screenshot(page, "run-results")
+    by_saving = list(run.proposals.order_by("-net_kg_co2e_saved"))
+    assert len(by_saving) >= 3
+    pinned, approved, forbidden = by_saving[0], by_saving[1], by_saving[2]
+
+    # The map line or row shows the breakdown.
+    _row(page, pinned).locator("a").first.click()
+    page.wait_for_selector(f"#proposal-{pinned.pk}-detail")
+    assert "Net saving" in page.inner_text("#proposal-detail")
+
+    _decide(page, pinned, "pin")
+    _decide(page, pinned, "approve")
+    page.wait_for_selector(f"#proposal-{pinned.pk}.status-approved")
+    _decide(page, approved, "approve")
+    page.wait_for_selector(f"#proposal-{approved.pk}.status-approved")
+    _row(page, forbidden).locator("input[name=reason]").fill("no waste permit for this route")
+    _decide(page, forbidden, "forbid")
+    page.wait_for_selector(f"#proposal-{forbidden.pk}.status-rejected")
+    screenshot(page, "run-decisions")
+
+    assert MatchProposal.objects.get(pk=pinned.pk).status == "approved"
+    assert PairRule.objects.filter(kind="pin", supply=pinned.supply, demand=pinned.demand).exists()
+    assert PairRule.objects.filter(kind="forbid", supply=forbidden.supply).exists()
+
+    # Both companies of an approved proposal see the introduction.
+    for organization in (pinned.supply.organization, pinned.demand.organization):
+        email = Membership.objects.filter(organization=organization).first().user.email
+        context = browser.new_context(base_url=live_server.url)
+        company = context.new_page()
+        login(company, email, PASSWORD)
+        company.goto("/review/proposals/mine/")
+        assert company.locator(f"#intro-{pinned.pk}").is_visible()
+        context.close()
+
+    # A second run keeps the pin and never proposes the forbidden pair.
+    second = _start_run_and_wait(page)
+    pairs = {(p.supply_id, p.demand_id): p.tonnes for p in second.proposals.all()}
+    assert pairs[(pinned.supply_id, pinned.demand_id)] == pytest.approx(pinned.tonnes)
+    assert (forbidden.supply_id, forbidden.demand_id) not in pairs

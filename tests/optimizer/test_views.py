@@ -1,0 +1,222 @@
+"""Review pages: who may open what, and what the pages do with input."""
+
+import pytest
+from django.urls import reverse
+
+from optimizer.models import AuditEntry, OptimizationRun
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def users(facilitator, analyst, member_a):
+    return {"anonymous": None, "company": member_a, "analyst": analyst, "facilitator": facilitator}
+
+
+def _client(client, user):
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _urls(run, proposal):
+    return {
+        "run_list": (reverse("optimizer:run_list"), "GET"),
+        "run_new": (reverse("optimizer:run_new"), "GET"),
+        "run_detail": (reverse("optimizer:run_detail", args=[run.pk]), "GET"),
+        "run_status": (reverse("optimizer:run_status", args=[run.pk]), "GET"),
+        "run_cancel": (reverse("optimizer:run_cancel", args=[run.pk]), "POST"),
+        "run_compare": (reverse("optimizer:run_compare"), "GET"),
+        "proposals_bulk": (reverse("optimizer:proposals_bulk", args=[run.pk]), "POST"),
+        "proposal_detail": (reverse("optimizer:proposal_detail", args=[proposal.pk]), "GET"),
+        "proposal_decide": (reverse("optimizer:proposal_decide", args=[proposal.pk]), "POST"),
+        "my_proposals": (reverse("optimizer:my_proposals"), "GET"),
+        "proposal_answer": (reverse("optimizer:proposal_answer", args=[proposal.pk]), "POST"),
+        "listing_audit": (reverse("optimizer:listing_audit", args=["supply", 1]), "GET"),
+    }
+
+
+# Expected status per page and role; 302 for anonymous is the login redirect.
+EXPECTED = {
+    "run_list": {"anonymous": 302, "company": 403, "analyst": 200, "facilitator": 200},
+    "run_new": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 200},
+    "run_detail": {"anonymous": 302, "company": 403, "analyst": 200, "facilitator": 200},
+    "run_status": {"anonymous": 302, "company": 403, "analyst": 200, "facilitator": 200},
+    "run_cancel": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 302},
+    "run_compare": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 200},
+    "proposals_bulk": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 302},
+    "proposal_detail": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 200},
+    "proposal_decide": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 302},
+    "my_proposals": {"anonymous": 302, "company": 200, "analyst": 200, "facilitator": 200},
+    # Not introduced: the proposal is not among the company's, so 404.
+    "proposal_answer": {"anonymous": 302, "company": 404, "analyst": 404, "facilitator": 404},
+    "listing_audit": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 200},
+}
+
+
+def test_every_review_url_is_in_the_table():
+    from optimizer import urls
+
+    assert {p.name for p in urls.urlpatterns} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "company", "analyst", "facilitator"])
+def test_permission_matrix(client, users, succeeded_run, role):
+    proposal = succeeded_run.proposals.first()
+    client = _client(client, users[role])
+    for name, (url, method) in _urls(succeeded_run, proposal).items():
+        response = client.post(url) if method == "POST" else client.get(url)
+        expected = EXPECTED[name][role]
+        assert response.status_code == expected, (name, role, response.status_code)
+        if expected == 302 and role == "anonymous":
+            assert response["Location"].startswith("/accounts/login/")
+
+
+def test_analyst_sees_run_totals_but_no_proposal(client, analyst, succeeded_run):
+    body = _client(client, analyst).get(reverse("optimizer:run_detail", args=[succeeded_run.pk]))
+    html = body.content.decode()
+    assert 'data-testid="co2e-saved"' in html
+    proposal = succeeded_run.proposals.first()
+    assert proposal.supply.organization.name not in html
+    assert 'id="proposal-table"' not in html
+
+
+def test_results_page_lists_proposals_with_their_parties(client, facilitator, succeeded_run):
+    html = (
+        _client(client, facilitator)
+        .get(reverse("optimizer:run_detail", args=[succeeded_run.pk]) + "?sort=tonnes")
+        .content.decode()
+    )
+    for p in succeeded_run.proposals.all():
+        assert f'id="proposal-{p.pk}"' in html
+        assert p.demand.organization.name in html
+    assert 'id="map-data"' in html and "leaflet.js" in html
+
+
+def test_new_run_form_shows_errors_inline_and_stores_nothing(client, facilitator):
+    client = _client(client, facilitator)
+    response = client.post(
+        reverse("optimizer:run_new"),
+        {"objective": "co2e", "road_factor": "0.2"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="run-form"' in html and "errorlist" in html
+    assert not OptimizationRun.objects.exists()
+
+
+def test_new_run_form_starts_a_run(client, facilitator, market):
+    client = _client(client, facilitator)
+    response = client.post(
+        reverse("optimizer:run_new"),
+        {
+            "objective": "tonnes_then_co2e",
+            "landfill_weight_kg_co2e_per_t": "10",
+            "road_factor": "1.3",
+            "time_limit_s": "30",
+            "categories": ["biomass"],
+        },
+    )
+    run = OptimizationRun.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/runs/{run.pk}/")
+    assert run.parameters["objective"] == "tonnes_then_co2e"
+    assert run.parameters["categories"] == ["biomass"]
+    assert AuditEntry.objects.filter(run=run, action="run_started", actor=facilitator).exists()
+
+
+def test_status_partial_stops_polling_when_the_run_has_finished(client, facilitator, succeeded_run):
+    client = _client(client, facilitator)
+    url = reverse("optimizer:run_status", args=[succeeded_run.pk])
+    assert client.get(url, HTTP_HX_REQUEST="true").status_code == 286
+    queued = OptimizationRun.objects.create(created_by=facilitator)
+    response = client.get(reverse("optimizer:run_status", args=[queued.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'hx-trigger="every 2s"' in response.content.decode()
+
+
+def test_cancel_button_cancels_a_queued_run(client, facilitator):
+    run = OptimizationRun.objects.create(created_by=facilitator)
+    _client(client, facilitator).post(reverse("optimizer:run_cancel", args=[run.pk]))
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+
+
+def test_decide_by_htmx_returns_the_row_with_an_inline_error(client, facilitator, succeeded_run):
+    proposal = succeeded_run.proposals.first()
+    response = _client(client, facilitator).post(
+        reverse("optimizer:proposal_decide", args=[proposal.pk]),
+        {"action": "reject", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'id="proposal-{proposal.pk}"' in html and 'role="alert"' in html
+    proposal.refresh_from_db()
+    assert proposal.status == "proposed"
+
+
+def test_company_sees_and_answers_its_introduction(client, facilitator, succeeded_run, market):
+    from optimizer import decisions
+
+    supply, _ = market
+    supplier = factories.MembershipFactory(organization=supply.organization).user
+    proposal = succeeded_run.proposals.first()
+    client = _client(client, supplier)
+    assert (
+        f'id="intro-{proposal.pk}"'
+        not in client.get(reverse("optimizer:my_proposals")).content.decode()
+    )
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+    assert (
+        f'id="intro-{proposal.pk}"'
+        in client.get(reverse("optimizer:my_proposals")).content.decode()
+    )
+    client.post(reverse("optimizer:proposal_answer", args=[proposal.pk]), {"answer": "accept"})
+    proposal.refresh_from_db()
+    assert proposal.supplier_answer == "accepted"
+
+
+def test_other_company_never_sees_the_introduction(client, facilitator, succeeded_run, member_b):
+    from optimizer import decisions
+
+    proposal = succeeded_run.proposals.first()
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+    html = _client(client, member_b).get(reverse("optimizer:my_proposals")).content.decode()
+    assert f'id="intro-{proposal.pk}"' not in html
+    assert proposal.supply.organization.name not in html
+
+
+def test_compare_shows_what_a_forbid_changed(client, facilitator, succeeded_run, market):
+    from optimizer import decisions, services
+
+    supply, (near, far) = market
+    near_proposal = succeeded_run.proposals.get(demand=near)
+    decisions.proposal_forbid(user=facilitator, proposal=near_proposal, reason="no permit")
+    second = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=second.pk)
+    html = (
+        _client(client, facilitator)
+        .get(reverse("optimizer:run_compare"), {"a": succeeded_run.pk, "b": second.pk})
+        .content.decode()
+    )
+    # Near pair removed; the far one grows from 40 t to 60 t.
+    assert "1 added" not in html and "1 removed, 1 changed" in html
+    assert 'class="change-removed"' in html and 'class="change-changed"' in html
+
+
+def test_introduction_appears_on_both_companies_home_pages(
+    client, facilitator, succeeded_run, market
+):
+    from optimizer import decisions
+
+    supply, (near, _) = market
+    proposal = succeeded_run.proposals.get(demand=near)
+    supplier = factories.MembershipFactory(organization=supply.organization).user
+    receiver = factories.MembershipFactory(organization=near.organization).user
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+    for user, other in ((supplier, near.organization), (receiver, supply.organization)):
+        client.force_login(user)
+        html = client.get("/").content.decode()
+        assert f"#intro-{proposal.pk}" in html and other.name in html
+        assert "is Draft" in html  # the draft deal waits for them too
