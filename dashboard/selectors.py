@@ -1,0 +1,353 @@
+"""The city's figures: aggregate queries over confirmed deliveries.
+
+Every figure is computed in the database (``Sum`` / ``Count`` over
+``values()`` groups); no Python loop walks the deliveries, so the number of
+queries does not grow with them. The groups run over ``ConfirmedMonth``, the
+(deal, month) roll-up of confirmed deliveries made with ``TruncMonth`` in the
+database (``dashboard.services.months_refresh``), so the period filter selects
+whole months.
+
+- Diverted tonnes: weighbridge tonnes of deliveries the receiver confirmed
+  (``Delivery.status == confirmed``); logged and disputed loads never count.
+- Net kg CO2e avoided: ``Sum(tonnes x DealImpactRate.kg_co2e_per_t)``, the
+  per-tonne rate being ``symbiosis.impact.net_kg_co2e_saved_per_t`` for the
+  deal (see ``dashboard.models``). Tonnes of deals without a fate factor are
+  diverted but their CO2e is reported as not counted.
+- District: where the residue arises (the supply listing's site).
+- No price, no company name of a private listing: only aggregates, NACE
+  sectors, materials, districts and coarse (2-decimal) coordinates leave here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
+
+from dashboard.models import ConfirmedMonth
+from dashboard.services import figures_refresh
+from marketplace.models import Deal
+from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis.models import MaterialCategory, Organization
+from symbiosis.models.accounts import District
+
+# Almaty's metabolic analysis (2019): the baseline progress reads against.
+BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR = 600_000
+BASELINE_RECYCLED_T_PER_YEAR = 113_000
+BASELINE_RECYCLED_SHARE = 0.13  # of the city's solid waste
+BASELINE_SOLID_WASTE_T_PER_YEAR = BASELINE_RECYCLED_T_PER_YEAR / BASELINE_RECYCLED_SHARE
+ORGANIC_CATEGORIES = (MaterialCategory.BIOMASS,)
+
+SECTOR_LABELS = dict(Organization.Sector.choices)
+DISTRICT_LABELS = dict(District.choices)
+CATEGORY_LABELS = dict(MaterialCategory.choices)
+
+
+@dataclass(frozen=True)
+class CityFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    district: str = ""
+    category: str = ""
+
+    @classmethod
+    def from_query(cls, params) -> CityFilters:
+        """From GET parameters ``from``, ``to`` (YYYY-MM or YYYY-MM-DD: whole months),
+        ``district``, ``category``; values that do not parse are ignored, so a
+        shared URL never errors."""
+
+        def month(name):
+            text = (params.get(name, "") or "")[:7]
+            try:
+                return date.fromisoformat(f"{text}-01")
+            except ValueError:
+                return None
+
+        district = params.get("district", "")
+        category = params.get("category", "")
+        return cls(
+            date_from=month("from"),
+            date_to=month("to"),
+            district=district if district in DISTRICT_LABELS else "",
+            category=category if category in CATEGORY_LABELS else "",
+        )
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "from": self.date_from.strftime("%Y-%m") if self.date_from else "",
+            "to": self.date_to.strftime("%Y-%m") if self.date_to else "",
+            "district": self.district,
+            "category": self.category,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def confirmed_months(filters: CityFilters) -> QuerySet[ConfirmedMonth]:
+    """(deal, month) roll-up rows of confirmed deliveries within the filters; the
+    period runs from the month of ``date_from`` through the month of ``date_to``."""
+    months = ConfirmedMonth.objects.all()
+    if filters.date_from:
+        months = months.filter(month__gte=filters.date_from.replace(day=1))
+    if filters.date_to:
+        months = months.filter(month__lte=filters.date_to.replace(day=1))
+    if filters.district:
+        months = months.filter(deal__supply__site__district=filters.district)
+    if filters.category:
+        months = months.filter(deal__material__category=filters.category)
+    return months
+
+
+def _figures() -> dict:
+    """The aggregate expressions every table shares (``agg_`` keeps their names
+    apart from the model's fields; ``_clean`` drops the prefix)."""
+    rate = F("deal__impact_rate__kg_co2e_per_t")
+    return {
+        "agg_tonnes": Sum("tonnes"),
+        "agg_tonnes_from_landfill": Sum("tonnes", filter=Q(deal__impact_rate__from_landfill=True)),
+        "agg_kg_co2e": Sum(Cast("tonnes", FloatField()) * rate, output_field=FloatField()),
+        "agg_tonnes_co2e_not_counted": Sum(
+            "tonnes", filter=Q(deal__impact_rate__kg_co2e_per_t__isnull=True)
+        ),
+        "agg_deliveries": Sum("deliveries"),
+        "agg_exchanges": Count("deal", distinct=True),
+    }
+
+
+def _clean(row: dict) -> dict:
+    out = {}
+    for key, value in row.items():
+        if not key.startswith("agg_"):
+            out[key] = value
+            continue
+        key = key.removeprefix("agg_")
+        if key in ("tonnes", "tonnes_from_landfill", "tonnes_co2e_not_counted", "kg_co2e"):
+            value = float(value or 0)
+        out[key] = value
+        if key == "kg_co2e":
+            out["t_co2e"] = value / 1000
+    return out
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
+
+
+def headline(filters: CityFilters) -> dict:
+    deliveries = confirmed_months(filters)
+    row = _clean(
+        deliveries.aggregate(
+            **_figures(),
+            organic=Sum(
+                "tonnes",
+                filter=Q(
+                    deal__material__category__in=ORGANIC_CATEGORIES,
+                    deal__impact_rate__from_landfill=True,
+                ),
+            ),
+        )
+    )
+    deal_ids = deliveries.values("deal_id")
+    row["companies"] = (
+        Organization.objects.filter(
+            Q(deals_as_supplier__in=deal_ids) | Q(deals_as_receiver__in=deal_ids)
+        )
+        .distinct()
+        .count()
+    )
+    active = Deal.objects.filter(state=Deal.State.ACTIVE)
+    if filters.district:
+        active = active.filter(supply__site__district=filters.district)
+    if filters.category:
+        active = active.filter(material__category=filters.category)
+    row["active_deals"] = active.count()
+    row["organic_tonnes_from_landfill"] = float(row.pop("organic") or 0)
+    row["share_of_organic_landfilled"] = _share(
+        row["organic_tonnes_from_landfill"], BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR
+    )
+    row["share_of_recycled"] = _share(row["tonnes"], BASELINE_RECYCLED_T_PER_YEAR)
+    row["share_of_solid_waste"] = _share(row["tonnes"], BASELINE_SOLID_WASTE_T_PER_YEAR)
+    for key in ("share_of_organic_landfilled", "share_of_recycled", "share_of_solid_waste"):
+        row[f"{key}_percent"] = 100 * row[key]
+    return row
+
+
+def potential(filters: CityFilters) -> dict:
+    """What approved proposals and the latest succeeded optimizer run would move."""
+    proposals = MatchProposal.objects.filter(status=MatchProposal.Status.APPROVED)
+    if filters.district:
+        proposals = proposals.filter(supply__site__district=filters.district)
+    if filters.category:
+        proposals = proposals.filter(material__category=filters.category)
+    approved = proposals.aggregate(
+        tonnes=Sum("tonnes"),
+        tonnes_from_landfill=Sum("tonnes_diverted_from_landfill"),
+        kg_co2e=Sum("net_kg_co2e_saved"),
+        proposals=Count("id"),
+    )
+    run = (
+        OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values("id", "finished_at", "tonnes_moved", "landfill_tonnes_avoided", "saved_kg_co2e")
+        .first()
+    )
+    return {
+        "approved": {k: (v or 0) for k, v in approved.items()},
+        "latest_run": run,
+    }
+
+
+def _grouped(filters: CityFilters, *keys: str, order_by=("-agg_tonnes",)) -> list[dict]:
+    rows = confirmed_months(filters).values(*keys).annotate(**_figures()).order_by(*order_by, *keys)
+    return [_clean(row) for row in rows]
+
+
+def _relabel(rows, key, name, labels=None) -> list[dict]:
+    out = []
+    for row in rows:
+        value = row.pop(key)
+        label = str(labels.get(value, value)) if labels is not None else value
+        out.append({name: value, "label": label, **row})
+    return out
+
+
+def by_category(filters: CityFilters) -> list[dict]:
+    return _relabel(
+        _grouped(filters, "deal__material__category"),
+        "deal__material__category",
+        "category",
+        CATEGORY_LABELS,
+    )
+
+
+def by_material(filters: CityFilters) -> list[dict]:
+    rows = _grouped(filters, "deal__material__name_en", "deal__material__category")
+    out = []
+    for row in rows:
+        category = row.pop("deal__material__category")
+        out.append(
+            {
+                "material": row.pop("deal__material__name_en"),
+                "category": str(CATEGORY_LABELS.get(category, category)),
+                **row,
+            }
+        )
+    return out
+
+
+def by_sector(filters: CityFilters) -> list[dict]:
+    return _relabel(
+        _grouped(filters, "deal__supplier__sector"),
+        "deal__supplier__sector",
+        "sector",
+        SECTOR_LABELS,
+    )
+
+
+def by_district(filters: CityFilters) -> list[dict]:
+    return _relabel(
+        _grouped(filters, "deal__supply__site__district"),
+        "deal__supply__site__district",
+        "district",
+        DISTRICT_LABELS,
+    )
+
+
+def by_month(filters: CityFilters) -> list[dict]:
+    rows = confirmed_months(filters).values("month").annotate(**_figures()).order_by("month")
+    out = []
+    for row in rows:
+        row = _clean(row)
+        month = row.pop("month")
+        out.append({"month": month.strftime("%Y-%m"), **row})
+    return out
+
+
+def flows(filters: CityFilters) -> list[dict]:
+    """Confirmed tonnes from supplier sector through material to use (the Sankey)."""
+    rows = _grouped(
+        filters,
+        "deal__supplier__sector",
+        "deal__material__name_en",
+        "deal__impact_rate__use_name",
+    )
+    return [
+        {
+            "sector": str(SECTOR_LABELS.get(row["deal__supplier__sector"], "")),
+            "material": row["deal__material__name_en"],
+            "use": row["deal__impact_rate__use_name"] or "Use not recorded",
+            "tonnes": row["tonnes"],
+            "kg_co2e": row["kg_co2e"],
+        }
+        for row in rows
+    ]
+
+
+def _coarse(value) -> float:
+    # About a kilometre: the map shows where exchanges run, not a yard's gate.
+    return round(float(value), 2)
+
+
+def exchanges(filters: CityFilters) -> list[dict]:
+    """One line per (supply site, receiving site, material): districts, material and
+    tonnes; coordinates rounded to 0.01 degree; no company, site name or price."""
+    rows = _grouped(
+        filters,
+        "deal__supply__site__latitude",
+        "deal__supply__site__longitude",
+        "deal__supply__site__district",
+        "deal__receiver_site__latitude",
+        "deal__receiver_site__longitude",
+        "deal__receiver_site__district",
+        "deal__material__name_en",
+    )
+    return [
+        {
+            "material": row["deal__material__name_en"],
+            "from_district": str(DISTRICT_LABELS.get(row["deal__supply__site__district"], "")),
+            "to_district": str(DISTRICT_LABELS.get(row["deal__receiver_site__district"], "")),
+            "from_lat": _coarse(row["deal__supply__site__latitude"]),
+            "from_lon": _coarse(row["deal__supply__site__longitude"]),
+            "to_lat": _coarse(row["deal__receiver_site__latitude"]),
+            "to_lon": _coarse(row["deal__receiver_site__longitude"]),
+            "tonnes": row["tonnes"],
+            "kg_co2e": row["kg_co2e"],
+            "exchanges": row["exchanges"],
+        }
+        for row in rows
+    ]
+
+
+def named_organizations(filters: CityFilters) -> list[dict]:
+    """Organizations that agreed to be named, with their confirmed tonnes (public page)."""
+    deliveries = confirmed_months(filters)
+    supplied = (
+        Organization.objects.filter(agrees_to_be_named=True)
+        .filter(deals_as_supplier__confirmed_months__in=deliveries)
+        .values("name")
+        .annotate(tonnes=Sum("deals_as_supplier__confirmed_months__tonnes"))
+        .order_by("-tonnes", "name")
+    )
+    return [{"name": row["name"], "tonnes": float(row["tonnes"] or 0)} for row in supplied]
+
+
+# table name -> selector, for the page and the exports
+TABLES = {
+    "category": by_category,
+    "material": by_material,
+    "sector": by_sector,
+    "district": by_district,
+    "month": by_month,
+    "flows": flows,
+    "exchanges": exchanges,
+}
+
+
+def city_dashboard(filters: CityFilters) -> dict:
+    figures_refresh()
+    return {
+        "headline": headline(filters),
+        "potential": potential(filters),
+        **{name: selector(filters) for name, selector in TABLES.items()},
+    }

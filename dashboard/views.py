@@ -1,0 +1,114 @@
+"""The city dashboard, its methodology page and the optional public summary."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from dashboard import charts, selectors
+from dashboard.access import reads_city_figures
+from dashboard.services import figures_refresh
+from symbiosis import impact
+from symbiosis.models import MaterialCategory
+from symbiosis.models.accounts import District
+from symbiosis.taxonomy import active_factor_set
+
+
+def city_reader_required(view):
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not reads_city_figures(request.user):
+            raise PermissionDenied("The city dashboard is for city analysts and facilitators.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _map_data(rows: list[dict]) -> dict:
+    return {
+        "lines": [
+            {
+                "from": [r["from_lat"], r["from_lon"]],
+                "to": [r["to_lat"], r["to_lon"]],
+                "tonnes": r["tonnes"],
+                "label": f"{r['material']}: {r['tonnes']:,.1f} t "
+                f"({r['from_district']} → {r['to_district']})",
+            }
+            for r in rows
+        ]
+    }
+
+
+@city_reader_required
+def city_dashboard(request):
+    filters = selectors.CityFilters.from_query(request.GET)
+    data = selectors.city_dashboard(filters)
+    query = urlencode(filters.as_query())
+    exports = [(name, reverse("dashboard:export", args=[name])) for name in selectors.TABLES]
+    return render(
+        request,
+        "dashboard/city.html",
+        {
+            **data,
+            "filters": filters,
+            "query": query,
+            "exports": exports,
+            "districts": District.choices,
+            "categories": MaterialCategory.choices,
+            "month_chart": charts.month_series(data["month"]),
+            "category_chart": charts.bars(data["category"]),
+            "sankey_chart": charts.sankey(data["flows"]),
+            "map_data": _map_data(data["exchanges"]),
+            "baseline": {
+                "organic_landfilled": selectors.BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR,
+                "recycled": selectors.BASELINE_RECYCLED_T_PER_YEAR,
+                "recycled_share": selectors.BASELINE_RECYCLED_SHARE,
+                "solid_waste": selectors.BASELINE_SOLID_WASTE_T_PER_YEAR,
+            },
+        },
+    )
+
+
+@city_reader_required
+def methodology(request):
+    factor_set = active_factor_set()
+    factors = (
+        factor_set.factors.select_related("material").order_by("material__name_en", "kind")
+        if factor_set
+        else []
+    )
+    return render(
+        request,
+        "dashboard/methodology.html",
+        {
+            "factor_set": factor_set,
+            "factors": factors,
+            "landfill_fates": sorted(impact.LANDFILL_FATES),
+            "default_road_factor": impact.DEFAULT_ROAD_FACTOR,
+        },
+    )
+
+
+def public_summary(request):
+    if not getattr(settings, "CITY_PUBLIC_PAGE", False):
+        raise Http404("The public city page is not published.")
+    filters = selectors.CityFilters()
+    figures_refresh()
+    return render(
+        request,
+        "dashboard/public.html",
+        {
+            "headline": selectors.headline(filters),
+            "category": selectors.by_category(filters),
+            "month_chart": charts.month_series(selectors.by_month(filters)),
+            "named": selectors.named_organizations(filters),
+        },
+    )

@@ -1,0 +1,183 @@
+"""The dashboard's figures equal an independent computation from the raw rows."""
+
+import math
+from collections import defaultdict
+from datetime import date
+
+import pytest
+
+from dashboard import selectors
+from dashboard.selectors import CityFilters
+from dashboard.services import figures_refresh, rates_refresh
+from marketplace.models import Delivery
+
+pytestmark = pytest.mark.django_db
+
+FATE_KG = {"grain": 500.0, "slag": 20.0, "bread": None}  # bread's fate has no factor
+CREDIT_KG = {"grain": 100.0, "slag": 0.0, "bread": 0.0}
+TRANSPORT = 0.1
+ROAD_FACTOR = 1.3
+
+
+def haversine_km(lat1, lon1, lat2, lon2):
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def expected_rows(city, keep=lambda d: True):
+    """(key dict, tonnes, kg CO2e or None) per confirmed delivery, from the raw rows."""
+    name_of = {deal.pk: name for name, deal in city.deals.items()}
+    out = []
+    for d in Delivery.objects.filter(status="confirmed").select_related(
+        "deal__supply__site", "deal__receiver_site", "deal__supplier", "deal__material"
+    ):
+        if not keep(d):
+            continue
+        name = name_of[d.deal_id]
+        s, r = d.deal.supply.site, d.deal.receiver_site
+        km = haversine_km(
+            float(s.latitude), float(s.longitude), float(r.latitude), float(r.longitude)
+        )
+        tonnes = float(d.tonnes)
+        fate = FATE_KG[name]
+        kg = (
+            None
+            if fate is None
+            else tonnes * (fate + CREDIT_KG[name] - km * ROAD_FACTOR * TRANSPORT)
+        )
+        out.append(
+            {
+                "category": d.deal.material.category,
+                "material": d.deal.material.name_en,
+                "sector": d.deal.supplier.sector,
+                "district": s.district,
+                "month": d.date.strftime("%Y-%m"),
+                "tonnes": tonnes,
+                "kg": kg,
+                "deal": d.deal_id,
+            }
+        )
+    return out
+
+
+def totals_by(rows, key):
+    out = defaultdict(lambda: [0.0, 0.0])
+    for row in rows:
+        out[row[key]][0] += row["tonnes"]
+        out[row[key]][1] += row["kg"] or 0.0
+    return out
+
+
+def test_headline_equals_independent_computation(city):
+    figures_refresh()
+    rows = expected_rows(city)
+    figures = selectors.headline(CityFilters())
+    assert figures["tonnes"] == pytest.approx(sum(r["tonnes"] for r in rows))
+    assert figures["tonnes"] == pytest.approx(12.5 + 7.25 + 30 + 40 + 60.125 + 5)
+    assert figures["kg_co2e"] == pytest.approx(sum(r["kg"] or 0 for r in rows), rel=1e-9)
+    assert figures["tonnes_co2e_not_counted"] == pytest.approx(5.0)
+    assert figures["tonnes_from_landfill"] == pytest.approx(12.5 + 7.25 + 30 + 40 + 60.125)
+    assert figures["exchanges"] == 3
+    assert figures["deliveries"] == 6
+    # brewery, builder, bakery and the farm; not the idle company.
+    assert figures["companies"] == 4
+    assert figures["active_deals"] == 4
+    organic = 12.5 + 7.25 + 30
+    assert figures["share_of_organic_landfilled"] == pytest.approx(organic / 600_000)
+    assert figures["share_of_recycled"] == pytest.approx(figures["tonnes"] / 113_000)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "label_key"),
+    [
+        ("category", "category", "category"),
+        ("material", "material", "material"),
+        ("sector", "sector", "sector"),
+        ("district", "district", "district"),
+        ("month", "month", "month"),
+    ],
+)
+def test_breakdowns_equal_independent_computation(city, table, key, label_key):
+    figures_refresh()
+    expected = totals_by(expected_rows(city), key)
+    rows = selectors.TABLES[table](CityFilters())
+    got = {row[label_key]: (row["tonnes"], row["kg_co2e"]) for row in rows}
+    assert set(got) == set(expected)
+    for k, (tonnes, kg) in expected.items():
+        assert got[k][0] == pytest.approx(tonnes)
+        assert got[k][1] == pytest.approx(kg, rel=1e-9)
+
+
+def test_month_series_is_in_order(city):
+    figures_refresh()
+    months = [row["month"] for row in selectors.by_month(CityFilters())]
+    assert months == ["2026-01", "2026-02", "2026-03"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "keep"),
+    [
+        (CityFilters(district="almaly"), lambda d: d.deal.supply.site.district == "almaly"),
+        (CityFilters(category="minerals"), lambda d: d.deal.material.category == "minerals"),
+        (
+            # Whole months: 15 January selects January.
+            CityFilters(date_from=date(2026, 1, 15), date_to=date(2026, 2, 1)),
+            lambda d: date(2026, 1, 1) <= d.date <= date(2026, 2, 28),
+        ),
+    ],
+)
+def test_filters(city, filters, keep):
+    figures_refresh()
+    rows = expected_rows(city, keep)
+    figures = selectors.headline(filters)
+    assert figures["tonnes"] == pytest.approx(sum(r["tonnes"] for r in rows))
+    assert figures["kg_co2e"] == pytest.approx(sum(r["kg"] or 0 for r in rows), rel=1e-9)
+    assert figures["exchanges"] == len({r["deal"] for r in rows})
+
+
+def test_filters_from_query_ignore_bad_values():
+    filters = CityFilters.from_query(
+        {"from": "2026-13", "to": "2026-02-17", "district": "nowhere", "category": "metals"}
+    )
+    assert filters == CityFilters(date_to=date(2026, 2, 1), category="metals")
+    assert filters.as_query() == {"to": "2026-02", "category": "metals"}
+
+
+def test_flows_and_exchanges(city):
+    figures_refresh()
+    flows = selectors.flows(CityFilters())
+    grain = next(f for f in flows if f["material"] == "Spent grain")
+    assert grain["use"] == "Animal feed"
+    assert grain["tonnes"] == pytest.approx(49.75)
+    assert {f["use"] for f in flows} == {"Animal feed", "Use not recorded"}
+    lines = selectors.exchanges(CityFilters())
+    assert len(lines) == 3
+    assert all(round(line["from_lat"], 2) == line["from_lat"] for line in lines)
+
+
+def test_a_changed_deal_gets_a_fresh_rate(city):
+    figures_refresh()
+    before = selectors.headline(CityFilters())["kg_co2e"]
+    city.factor_set.factors.filter(material=city.materials["slag"]).update(kg_co2e_per_t=40)
+    deal = city.deals["slag"]
+    deal.save()  # updated_at moves: the rate is stale
+    assert rates_refresh() == 1
+    after = selectors.headline(CityFilters())["kg_co2e"]
+    assert after == pytest.approx(before + 20 * (40 + 60.125))
+    assert rates_refresh() == 0
+
+
+def test_a_new_confirmation_rebuilds_the_roll_up(city):
+    from dashboard.services import months_refresh
+    from tests.dashboard.conftest import deliver
+
+    figures_refresh()
+    assert months_refresh() is False
+    logged = Delivery.objects.get(status="logged")
+    Delivery.objects.filter(pk=logged.pk).update(status="confirmed", confirmed_at=logged.logged_at)
+    deliver(city.deals["bread"], date(2026, 4, 2), "1.000", status="logged")
+    assert months_refresh() is True
+    assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(154.875 + 999)

@@ -1,0 +1,158 @@
+"""Who opens the city pages and exports, what they show and never show, and at what cost."""
+
+import csv
+import io
+import json
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dashboard.api import neutralise
+from dashboard.selectors import TABLES
+from tests.dashboard.conftest import deliver
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [reverse("dashboard:city"), reverse("dashboard:methodology")]
+EXPORTS = [
+    reverse("dashboard:export", args=[name]) + f"?format={fmt}"
+    for name in [*TABLES, "headline"]
+    for fmt in ("csv", "json")
+]
+# Identities of the private listing's company and every price.
+SECRETS = ["Secret Brewery", "Brewery yard", "Hidden Bakery", "Private Farm", "98765", "98 765"]
+
+
+@pytest.mark.parametrize("url", PAGES + EXPORTS)
+def test_a_company_member_is_refused(client, city, member_a, url):
+    client.force_login(member_a)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_goes_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("url", EXPORTS[:2])
+def test_anonymous_export_is_refused(client, url):
+    assert client.get(url).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("role", ["analyst", "facilitator"])
+@pytest.mark.parametrize("url", PAGES + EXPORTS)
+def test_analyst_and_facilitator_read_without_prices_or_private_names(
+    client, city, role, url, request
+):
+    client.force_login(request.getfixturevalue(role))
+    response = client.get(url)
+    assert response.status_code == 200
+    text = response.content.decode()
+    for secret in SECRETS:
+        assert secret not in text
+    assert "price" not in text.lower()
+    assert "kzt" not in text.lower()
+
+
+def test_dashboard_shows_the_headline(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    assert 'data-testid="tonnes-diverted">154.9 t' in text
+    assert 'id="sankey"' in text
+    assert 'id="month-chart"' in text
+    assert 'id="city-map-data"' in text
+
+
+def test_filters_reach_the_page_and_the_export_links(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city"), {"district": "auezov"}).content.decode()
+    assert 'data-testid="tonnes-diverted">100.1 t' in text
+    assert "district=auezov&amp;format=csv" in text
+
+
+def test_json_export_matches_the_filters(client, city, analyst):
+    client.force_login(analyst)
+    url = reverse("dashboard:export", args=["month"])
+    data = json.loads(client.get(url, {"format": "json", "category": "minerals"}).content)
+    assert data["filters"] == {"category": "minerals"}
+    assert [(r["month"], r["tonnes"]) for r in data["rows"]] == [
+        ("2026-02", 40.0),
+        ("2026-03", 60.125),
+    ]
+
+
+def test_csv_export_neutralises_formulas(client, city, analyst):
+    material = city.materials["slag"]
+    material.name_en = '=HYPERLINK("http://evil","x")'
+    material.save()
+    client.force_login(analyst)
+    response = client.get(reverse("dashboard:export", args=["material"]), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    names = {row["material"] for row in rows}
+    assert '\'=HYPERLINK("http://evil","x")' in names
+    assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"])
+def test_neutralise(value):
+    assert neutralise(value) == "'" + value
+    assert neutralise("spent grain") == "spent grain"
+
+
+def test_unknown_export_table_is_404(client, analyst):
+    client.force_login(analyst)
+    assert client.get(reverse("dashboard:export", args=["prices"])).status_code == 404
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_query_count_does_not_grow_with_deliveries(
+    client, city, analyst, django_assert_max_num_queries
+):
+    client.force_login(analyst)
+    url = reverse("dashboard:city")
+    client.get(url)  # rates and the monthly roll-up computed once
+    small = _queries(client, url)
+    for i in range(60):
+        deliver(city.deals["grain"], date(2026, 4, 1 + i % 28), "1.5")
+        deliver(city.deals["slag"], date(2026, 5, 1 + i % 28), "2.5")
+    # The first view after new confirmations rebuilds the roll-up in a few queries.
+    assert _queries(client, url) <= small + 5
+    assert _queries(client, url) == small
+    with django_assert_max_num_queries(25):
+        client.get(url)
+
+
+def test_methodology_lists_every_factor_with_source(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:methodology")).content.decode()
+    assert "city-test-1" in text
+    assert "grain landfill source" in text
+    assert "slag landfill source" in text
+    assert "estimate / proxy" in text
+    assert "test transport source" in text
+
+
+def test_public_page_is_off_by_default(client, city):
+    assert client.get(reverse("dashboard:public")).status_code == 404
+
+
+def test_public_page_names_only_those_who_agreed(client, city, settings):
+    settings.CITY_PUBLIC_PAGE = True
+    response = client.get(reverse("dashboard:public"))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Named Builder" in text
+    for secret in SECRETS:
+        assert secret not in text
+    assert "Idle Co" not in text  # agreed, but has no confirmed delivery
