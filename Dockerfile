@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY symbiosis ./symbiosis
 COPY marketplace ./marketplace
 COPY optimizer ./optimizer
+COPY dashboard ./dashboard
 RUN apt-get update && apt-get install -y --no-install-recommends procps && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir .
 COPY . .

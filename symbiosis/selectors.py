@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from symbiosis import roles
-from symbiosis.models import DemandListing, Organization, Site, SupplyListing
+from symbiosis.models import DemandListing, Material, Organization, Site, SupplyListing, User
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Recurrence, Status, Visibility
 from symbiosis.models.materials import MaterialCategory
@@ -151,12 +151,36 @@ def demand_get(*, user, demand_id) -> DemandListing:
     return get_object_or_404(demand_list(user=user), id=demand_id)
 
 
-def listing_hides_owner(*, user, listing) -> bool:
-    """True where ``listing`` must be shown without its organization and site."""
+def listing_hides_owner(*, user, listing, introduced_ids: set[int] | None = None) -> bool:
+    """True where ``listing`` must be shown without its organization and site.
+
+    ``introduced_ids`` (from ``introduced_listing_ids``) saves a query per row on lists.
+    """
     viewer = _viewer(user)
     if viewer.is_facilitator or listing.organization_id in viewer.organization_ids:
         return False
-    return listing.visibility != Visibility.PUBLIC
+    if listing.visibility == Visibility.PUBLIC:
+        return False
+    if introduced_ids is None:
+        introduced_ids = introduced_listing_ids(viewer=viewer, model=type(listing))
+    return listing.pk not in introduced_ids
+
+
+def introduced_listing_ids(*, viewer, model) -> set[int]:
+    """Listings of others whose owner a facilitator introduced to the viewer's
+    organization (an approved proposal between the two): they know each other."""
+    viewer = _viewer(viewer)
+    if not viewer.organization_ids:
+        return set()
+    # Imported here: the optimizer builds on this app, not the other way round.
+    from optimizer.models import MatchProposal
+
+    approved = MatchProposal.objects.filter(status=MatchProposal.Status.APPROVED)
+    if issubclass(model, SupplyListing):
+        rows = approved.filter(demand__organization_id__in=viewer.organization_ids)
+        return set(rows.values_list("supply_id", flat=True))
+    rows = approved.filter(supply__organization_id__in=viewer.organization_ids)
+    return set(rows.values_list("demand_id", flat=True))
 
 
 # --- aggregates for the city ---------------------------------------------------
@@ -238,3 +262,102 @@ def listing_aggregates() -> dict:
         for demand_id, tonnes, recurrence, reference_category, district in demands
     )
     return {"supply": _summarise(supplies), "demand": _summarise(demand_records)}
+
+
+# --- the company workspace (htmx pages) -------------------------------------------
+
+
+def own_site_list(*, user) -> QuerySet[Site]:
+    """Sites of the user's own organizations: the ones listings may be written for.
+
+    Facilitators read every site, but write only where they are members.
+    """
+    viewer = _viewer(user)
+    return Site.objects.select_related("organization").filter(
+        organization_id__in=viewer.organization_ids
+    )
+
+
+def own_supply_list(*, user) -> QuerySet[SupplyListing]:
+    viewer = _viewer(user)
+    return supply_list(user=viewer).filter(organization_id__in=viewer.organization_ids)
+
+
+def own_demand_list(*, user) -> QuerySet[DemandListing]:
+    viewer = _viewer(user)
+    return demand_list(user=viewer).filter(organization_id__in=viewer.organization_ids)
+
+
+def supply_duplicates(*, user, site_id, material_id, exclude_id=None) -> QuerySet[SupplyListing]:
+    """Active supplies of the same material at the same site (for a warning)."""
+    found = own_supply_list(user=user).filter(
+        status=Status.ACTIVE, site_id=site_id, material_id=material_id
+    )
+    return found.exclude(id=exclude_id) if exclude_id else found
+
+
+def demand_duplicates(*, user, site_id, material_ids, exclude_id=None) -> QuerySet[DemandListing]:
+    """Active demands at the same site accepting one of the same materials."""
+    found = (
+        own_demand_list(user=user)
+        .filter(status=Status.ACTIVE, site_id=site_id, materials__in=list(material_ids))
+        .distinct()
+    )
+    return found.exclude(id=exclude_id) if exclude_id else found
+
+
+def _fold(text: str) -> str:
+    return (text or "").casefold().replace("ё", "е")
+
+
+def material_search(query: str) -> list[Material]:
+    """Materials matching ``query`` in English, Russian, slug or EWC code.
+
+    "02 07" or "0207" matches EWC codes starting with those digits; words
+    ("spent grain", "дробина") must all occur in one of the names. Done in
+    Python: the taxonomy is a few dozen rows, and SQLite's LIKE folds the
+    case of ASCII letters only, not Cyrillic ones.
+    """
+    materials = list(Material.objects.all())
+    text = _fold(query).strip()
+    if not text:
+        return materials
+    digits = text.replace(" ", "").rstrip("*")
+    if digits.isdigit():
+        return [m for m in materials if m.ewc_digits.startswith(digits)]
+    words = text.split()
+
+    def matches(material: Material) -> bool:
+        haystacks = (
+            _fold(material.name_en),
+            _fold(material.name_ru),
+            material.slug.replace("-", " "),
+        )
+        return any(all(word in hay for word in words) for hay in haystacks)
+
+    return [m for m in materials if matches(m)]
+
+
+def _market(queryset: QuerySet, viewer: Viewer) -> QuerySet:
+    return queryset.filter(status=Status.ACTIVE, visibility__in=PUBLISHED_VISIBILITIES).exclude(
+        organization_id__in=viewer.organization_ids
+    )
+
+
+def market_supply_list(*, user) -> QuerySet[SupplyListing]:
+    """Other organizations' active public and anonymous supplies.
+
+    Callers still ask ``listing_hides_owner`` for each row before showing
+    whose it is (facilitators see every owner).
+    """
+    viewer = _viewer(user)
+    return _market(supply_list(user=viewer), viewer)
+
+
+def market_demand_list(*, user) -> QuerySet[DemandListing]:
+    viewer = _viewer(user)
+    return _market(demand_list(user=viewer), viewer)
+
+
+def user_exists(*, email: str) -> bool:
+    return User.objects.filter(email__iexact=email.strip()).exists()

@@ -8,9 +8,14 @@ organization, window order, ranges) and writes inside one transaction, so a
 call these.
 """
 
+from dataclasses import dataclass
+
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis.models import (
@@ -19,6 +24,7 @@ from symbiosis.models import (
     Organization,
     Site,
     SupplyListing,
+    User,
 )
 from symbiosis.models.listings import Unit
 from symbiosis.selectors import viewer_for
@@ -294,3 +300,119 @@ def demand_delete(*, user, demand: DemandListing) -> None:
         raise ValidationError(
             _("Deals refer to this listing; close it instead of deleting it.")
         ) from exc
+
+
+# --- accounts: sign-up, invitations, roles ------------------------------------------
+
+INVITATION_SALT = "symbiosis.invitation"
+INVITATION_MAX_AGE = 7 * 24 * 60 * 60  # seconds: an invitation link works for a week
+
+
+@transaction.atomic
+def account_register(
+    *, email: str, password: str, organization_name: str, bin: str, sector: str, **fields
+) -> User:
+    """A new user and the organization they register, as its administrator; or neither."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": [_("An account with this e-mail address exists.")]})
+    user = User.objects.create_user(email=email, password=password)
+    organization_create(user=user, name=organization_name, bin=bin, sector=sector, **fields)
+    return user
+
+
+def invitation_token(*, user, organization: Organization, email: str, role: str) -> str:
+    """A signed link token inviting ``email`` into ``organization`` (admins only)."""
+    _ensure_administers(user, organization.id)
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": [_("Unknown role.")]})
+    payload = {"o": organization.id, "e": email.strip().lower(), "r": role, "b": user.id}
+    return signing.dumps(payload, salt=INVITATION_SALT)
+
+
+def invitation_send(*, user, organization: Organization, email: str, role: str, accept_url) -> str:
+    """E-mail an invitation; ``accept_url(token)`` makes the absolute link."""
+    token = invitation_token(user=user, organization=organization, email=email, role=role)
+    context = {
+        "organization": organization,
+        "inviter": user,
+        "link": accept_url(token),
+        "days": INVITATION_MAX_AGE // 86400,
+    }
+    subject = render_to_string("symbiosis/email/invitation_subject.txt", context).strip()
+    body = render_to_string("symbiosis/email/invitation.txt", context)
+    send_mail(subject, body, None, [email])
+    return token
+
+
+@dataclass(frozen=True)
+class Invitation:
+    organization: Organization
+    email: str
+    role: str
+
+
+def invitation_read(token: str) -> Invitation:
+    """The invitation a token stands for; ``ValidationError`` if forged, old or withdrawn."""
+    try:
+        payload = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise ValidationError(_("This invitation has expired; ask for a new one.")) from exc
+    except signing.BadSignature as exc:
+        raise ValidationError(_("This invitation link is not valid.")) from exc
+    organization = Organization.objects.filter(id=payload["o"]).first()
+    inviter_still_admin = Membership.objects.filter(
+        user_id=payload["b"], organization_id=payload["o"], role=Membership.Role.ADMIN
+    ).exists()
+    if organization is None or not inviter_still_admin:
+        raise ValidationError(_("This invitation was withdrawn; ask for a new one."))
+    return Invitation(organization, payload["e"], payload["r"])
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user=None, password: str | None = None) -> Membership:
+    """Join the organization: as ``user`` (logged in, same e-mail) or as a new account."""
+    invitation = invitation_read(token)
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise ValidationError(_("An account with this e-mail exists: log in to accept."))
+        user = User.objects.create_user(email=invitation.email, password=password)
+    elif user.email.lower() != invitation.email:
+        raise ValidationError(
+            _("This invitation is for %(email)s; log in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organization=invitation.organization, defaults={"role": invitation.role}
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(*, user, membership: Membership, role: str) -> Membership:
+    _ensure_administers(user, membership.organization_id)
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": [_("Unknown role.")]})
+    _ensure_other_admin_remains(membership, role)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, user, membership: Membership) -> None:
+    _ensure_administers(user, membership.organization_id)
+    _ensure_other_admin_remains(membership, None)
+    membership.delete()
+
+
+def _ensure_other_admin_remains(membership: Membership, new_role) -> None:
+    if membership.role != Membership.Role.ADMIN or new_role == Membership.Role.ADMIN:
+        return
+    others = (
+        Membership.objects.select_for_update()
+        .filter(organization_id=membership.organization_id, role=Membership.Role.ADMIN)
+        .exclude(id=membership.id)
+    )
+    if not others.exists():
+        raise ValidationError(_("An organization keeps at least one administrator."))

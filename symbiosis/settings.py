@@ -5,6 +5,7 @@ Celery filesystem broker under var/. Production sets DEBUG=False, SECRET_KEY,
 ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -48,9 +50,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "django_celery_results",
+    "axes",
     "symbiosis",
     "marketplace",
     "optimizer",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "symbiosis.urls"
@@ -80,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "symbiosis.role_context.roles",
             ],
         },
     },
@@ -98,6 +105,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "symbiosis.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login for an address and e-mail with too many recent failures.
+    "symbiosis.auth_backends.LoginRateLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -146,6 +158,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+
+# --- Failed-login limit (django-axes) ---
+# An e-mail address is locked from one client address after this many failures
+# in a row, for this long; a successful login resets the count. The client
+# address is REMOTE_ADDR: behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER
+# to the header that proxy sets (a client could forge it otherwise).
+# Quiet start-up: axes otherwise prints a banner on every command.
+AXES_VERBOSE = False
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Django's login form posts the e-mail as "username" (axes would look for "email").
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
+    env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+)
 
 # --- REST API ---
 REST_FRAMEWORK = {
@@ -214,3 +244,12 @@ LOGGING = {
 # Celery chord, one task per component, so more workers finish sooner.
 OPTIMIZER_PARALLEL = env.bool("OPTIMIZER_PARALLEL", default=True)
 OPTIMIZER_PARALLEL_MIN_ARCS = env.int("OPTIMIZER_PARALLEL_MIN_ARCS", default=50_000)
+
+# --- Maps ---
+# Tiles are images the browser loads; pages with a map still work when they
+# cannot load (typed coordinates, markers on a blank background).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str(
+    "MAP_TILE_ATTRIBUTION",
+    default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)

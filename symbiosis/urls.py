@@ -7,8 +7,13 @@ from symbiosis import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("symbiosis.views.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the EN / RU switch
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("deals/", include("marketplace.urls")),
+    path("review/", include("optimizer.urls")),
+    path("city/", include("dashboard.urls")),
     path("api/v1/", include("symbiosis.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

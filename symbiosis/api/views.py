@@ -220,11 +220,16 @@ class ListingViewSet(ApiViewSet):
     def get_queryset(self):
         return self.list_selector(user=self.viewer)
 
+    @cached_property
+    def introduced_ids(self) -> set[int]:
+        model = self.get_queryset().model
+        return selectors.introduced_listing_ids(viewer=self.viewer, model=model)
+
     def render(self, instance) -> dict:
-        if selectors.listing_hides_owner(user=self.viewer, listing=instance):
-            serializer_class = self.redacted_serializer_class
-        else:
-            serializer_class = self.output_serializer_class
+        hides = selectors.listing_hides_owner(
+            user=self.viewer, listing=instance, introduced_ids=self.introduced_ids
+        )
+        serializer_class = self.redacted_serializer_class if hides else self.output_serializer_class
         return serializer_class(instance, context=self.get_serializer_context()).data
 
     def list(self, request):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.worker import celery_worker_process  # noqa: F401  (fixture)
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # The machine has no network: keep chromium from trying to reach Google.
 CHROMIUM_ARGS = [

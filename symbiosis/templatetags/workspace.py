@@ -1,0 +1,29 @@
+"""Template filters of the workspace pages."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.utils import formats
+
+register = template.Library()
+
+
+@register.filter
+def amount(value, places: int = 3):
+    """A quantity without trailing zeros, formatted for the active language.
+
+    ``41.9000`` -> "41.9", ``1200`` -> "1,200" (English) or "1 200" (Russian).
+    Values too small for ``places`` decimals keep up to six.
+    """
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return value
+    places = int(places)
+    if number and abs(number) < Decimal(10) ** -places:
+        places = 6
+    rounded = number.quantize(Decimal(10) ** -places).normalize()
+    decimals = max(0, -rounded.as_tuple().exponent)
+    return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)

@@ -1,0 +1,201 @@
+"""Sign-up, the organization page (members, roles, invitations) and accepting an invitation.
+
+Log in, log out and password reset are Django's own views (``accounts/``),
+with our templates under ``templates/registration/``.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from symbiosis import selectors, services
+from symbiosis.forms import InvitationAcceptForm, InviteForm, OrganizationForm, SignupForm
+from symbiosis.models import Membership
+from symbiosis.views.common import redirect_to
+
+# Whoever just proved who they are (a new password) is logged in by this backend.
+LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.account_register(**form.service_values())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            login(request, user, backend=LOGIN_BACKEND)
+            messages.success(request, _("Welcome! Add the site where your residues arise."))
+            return redirect_to(request, reverse("site-create"))
+    template = "symbiosis/_signup_form.html" if request.htmx else "symbiosis/signup.html"
+    return render(request, template, {"form": form})
+
+
+# --- the organization page -----------------------------------------------------------
+
+
+def _membership(request, pk) -> Membership:
+    """The user's own membership of organization ``pk``; 404 for any other organization."""
+    return get_object_or_404(
+        Membership.objects.select_related("organization"), user=request.user, organization_id=pk
+    )
+
+
+def _page_context(request, membership, **forms) -> dict:
+    organization = membership.organization
+    is_admin = membership.role == Membership.Role.ADMIN
+    context = {
+        "organization": organization,
+        "membership": membership,
+        "is_admin": is_admin,
+        "members": organization.memberships.select_related("user").order_by("user__email"),
+        "roles": Membership.Role.choices,
+    }
+    if is_admin:
+        context["organization_form"] = forms.get("organization_form") or OrganizationForm(
+            instance=organization
+        )
+        context["invite_form"] = forms.get("invite_form") or InviteForm()
+    return context
+
+
+@login_required
+def organization(request, pk):
+    membership = _membership(request, pk)
+    return render(request, "symbiosis/organization.html", _page_context(request, membership))
+
+
+@login_required
+@require_POST
+def organization_edit(request, pk):
+    membership = _membership(request, pk)
+    organization = membership.organization
+    form = OrganizationForm(request.POST, instance=organization)
+    if form.is_valid():
+        try:
+            services.organization_update(
+                user=request.user, organization=organization, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            organization.refresh_from_db()
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("Organization saved."))
+            return redirect_to(request, reverse("organization", args=[pk]))
+    context = _page_context(request, membership, organization_form=form)
+    if request.htmx:
+        return render(request, "symbiosis/_organization_form.html", context)
+    return render(request, "symbiosis/organization.html", context)
+
+
+@login_required
+@require_POST
+def member_invite(request, pk):
+    membership = _membership(request, pk)
+    form = InviteForm(request.POST)
+    sent_to = None
+    if form.is_valid():
+        try:
+            services.invitation_send(
+                user=request.user,
+                organization=membership.organization,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                accept_url=lambda token: request.build_absolute_uri(
+                    reverse("invitation-accept", args=[token])
+                ),
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            sent_to = form.cleaned_data["email"]
+            form = InviteForm()
+    context = {**_page_context(request, membership, invite_form=form), "sent_to": sent_to}
+    if request.htmx:
+        return render(request, "symbiosis/_invite_form.html", context)
+    if sent_to:
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": sent_to})
+        return redirect("organization", pk=pk)
+    return render(request, "symbiosis/organization.html", context)
+
+
+@login_required
+@require_POST
+def member_change(request, pk, membership_id):
+    """Change a member's role, or remove the member (``remove`` in the POST)."""
+    own = _membership(request, pk)
+    target = get_object_or_404(Membership, pk=membership_id, organization_id=pk)
+    error = None
+    try:
+        if "remove" in request.POST:
+            services.membership_remove(user=request.user, membership=target)
+        else:
+            services.membership_set_role(
+                user=request.user, membership=target, role=request.POST.get("role", "")
+            )
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if target.user_id == request.user.id and "remove" in request.POST and not error:
+        return redirect_to(request, reverse("home"))
+    own.refresh_from_db()
+    context = {**_page_context(request, own), "members_error": error}
+    if request.htmx:
+        return render(request, "symbiosis/_members.html", context)
+    if error:
+        messages.error(request, error)
+    return redirect("organization", pk=pk)
+
+
+# --- accepting an invitation --------------------------------------------------------------
+
+
+def invitation_accept(request, token):
+    try:
+        invitation = services.invitation_read(token)
+    except ValidationError as exc:
+        return render(
+            request, "symbiosis/invitation.html", {"error": " ".join(exc.messages)}, status=410
+        )
+    user = request.user if request.user.is_authenticated else None
+    has_account = user is None and selectors.user_exists(email=invitation.email)
+    form = None
+    if user is None and not has_account:
+        form = InvitationAcceptForm(request.POST or None, email=invitation.email)
+    error = None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        if has_account:
+            raise Http404  # log in first: the page says so
+        try:
+            membership = services.invitation_accept(
+                token=token,
+                user=user,
+                password=form.cleaned_data["password1"] if form else None,
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            if user is None:
+                login(request, membership.user, backend=LOGIN_BACKEND)
+            messages.success(
+                request,
+                _("You joined %(organization)s.") % {"organization": membership.organization},
+            )
+            return redirect("home")
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "has_account": has_account,
+        "wrong_user": user is not None and user.email.lower() != invitation.email,
+        "error": error,
+        "token": token,
+    }
+    return render(request, "symbiosis/invitation.html", context)

@@ -1,0 +1,81 @@
+"""The landing page, and for a logged-in member the company workspace."""
+
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from symbiosis import selectors
+from symbiosis.models import Membership
+from symbiosis.models.listings import Status
+
+# Active first, closed last: what a company works with is on top.
+STATUS_ORDER = {Status.ACTIVE: 0, Status.DRAFT: 1, Status.PAUSED: 2, Status.CLOSED: 3}
+
+
+def _by_status(listings) -> list:
+    return sorted(listings, key=lambda listing: STATUS_ORDER.get(listing.status, 9))
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "symbiosis/home.html")
+    viewer = selectors.viewer_for(request.user)
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+    context = {
+        "viewer": viewer,
+        "memberships": memberships,
+        "sites": selectors.own_site_list(user=viewer),
+        "supplies": _by_status(selectors.own_supply_list(user=viewer)),
+        "demands": _by_status(selectors.own_demand_list(user=viewer)),
+        "attention": _attention(request.user),
+    }
+    return render(request, "symbiosis/workspace.html", context)
+
+
+def _attention(user) -> list[dict]:
+    """Introductions this company has not answered and deals waiting for a step."""
+    # Imported here: those apps build on this one.
+    from marketplace.models import Deal
+    from marketplace.selectors import deal_list
+    from optimizer.selectors import company_proposals
+
+    items = []
+    org_ids = set(selectors.viewer_for(user).organization_ids)
+    for p in company_proposals(user)[:20]:
+        side = "supplier" if p.supply.organization_id in org_ids else "receiver"
+        if getattr(p, f"{side}_answer"):
+            continue
+        other = p.demand.organization if side == "supplier" else p.supply.organization
+        items.append(
+            {
+                "text": _("Introduction to %(org)s: %(material)s, %(tonnes).0f t a year")
+                % {"org": other.name, "material": p.material.name, "tonnes": p.tonnes},
+                "url": reverse("optimizer:my_proposals") + f"#intro-{p.pk}",
+            }
+        )
+    waiting = deal_list(user=user).filter(state__in=[Deal.State.DRAFT, Deal.State.OFFERED])
+    for deal in waiting.select_related("material")[:20]:
+        items.append(
+            {
+                "text": _("Deal %(id)s (%(material)s) is %(state)s")
+                % {
+                    "id": deal.pk,
+                    "material": deal.material.name,
+                    "state": deal.get_state_display(),
+                },
+                "url": reverse("marketplace:deal-detail", args=[deal.pk]),
+            }
+        )
+    return items
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})

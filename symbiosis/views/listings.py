@@ -1,0 +1,374 @@
+"""Supply and demand listings: create, edit, pause, close, duplicate (htmx).
+
+One set of views serves both kinds; ``KINDS`` says what differs. Forms only
+read the input, the services validate and write, so nothing is saved until
+the whole listing is valid. Errors re-render the form partial with 200.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from symbiosis import selectors, services
+from symbiosis.forms import DemandForm, SupplyForm, listing_initial
+from symbiosis.models import Material
+from symbiosis.models.listings import Recurrence, Status, Unit
+from symbiosis.units import UnitConversionError, to_tonnes
+from symbiosis.views.common import member_required, redirect_to
+
+# What a listing's status may become from the listing's rows.
+TRANSITIONS = {
+    Status.DRAFT: (Status.ACTIVE, Status.CLOSED),
+    Status.ACTIVE: (Status.PAUSED, Status.CLOSED),
+    Status.PAUSED: (Status.ACTIVE, Status.CLOSED),
+    Status.CLOSED: (),
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    form_class: type
+    own_list: object
+    duplicates: object
+    create: object
+    update: object
+    title_new: str
+    title_edit: str
+    fieldsets: tuple
+
+    def create_listing(self, user, values: dict):
+        site = values["site"]
+        return self.create(user=user, organization=site.organization, **values)
+
+    def update_listing(self, user, listing, values: dict):
+        return self.update(user=user, **{self.name: listing}, **values)
+
+
+KINDS = {
+    "supply": Kind(
+        name="supply",
+        form_class=SupplyForm,
+        own_list=selectors.own_supply_list,
+        duplicates=selectors.supply_duplicates,
+        create=services.supply_create,
+        update=services.supply_update,
+        title_new=gettext_lazy("New supply listing"),
+        title_edit=gettext_lazy("Edit supply listing"),
+        fieldsets=(
+            (gettext_lazy("What and where"), ("material", "site")),
+            (
+                gettext_lazy("How much"),
+                ("quantity", "unit", "piece_mass_kg", "recurrence"),
+            ),
+            (
+                gettext_lazy("When and who sees it"),
+                ("available_from", "available_until", "visibility", "status"),
+            ),
+            (
+                gettext_lazy("Details (optional)"),
+                (
+                    "fate",
+                    "fate_cost_kzt_per_t",
+                    "price_kzt_per_t",
+                    "moisture_percent",
+                    "contamination_percent",
+                    "max_km",
+                    "description",
+                ),
+            ),
+        ),
+    ),
+    "demand": Kind(
+        name="demand",
+        form_class=DemandForm,
+        own_list=selectors.own_demand_list,
+        duplicates=selectors.demand_duplicates,
+        create=services.demand_create,
+        update=services.demand_update,
+        title_new=gettext_lazy("New demand listing"),
+        title_edit=gettext_lazy("Edit demand listing"),
+        fieldsets=(
+            (gettext_lazy("What and where"), ("materials", "uses", "site")),
+            (
+                gettext_lazy("How much"),
+                ("quantity", "unit", "reference_material", "piece_mass_kg", "recurrence"),
+            ),
+            (
+                gettext_lazy("When and who sees it"),
+                ("available_from", "available_until", "visibility", "status"),
+            ),
+            (
+                gettext_lazy("Conditions (optional)"),
+                (
+                    "max_moisture_percent",
+                    "max_contamination_percent",
+                    "max_price_kzt_per_t",
+                    "min_lot_tonnes",
+                    "max_km",
+                    "description",
+                ),
+            ),
+        ),
+    ),
+}
+
+
+def _own_listing(kind: Kind, request, pk: int):
+    """The listing if it belongs to one of the user's organizations, else 404."""
+    return get_object_or_404(kind.own_list(user=request.viewer), pk=pk)
+
+
+def _duplicates_for(kind: Kind, request, data, exclude_id=None) -> list:
+    site_id = data.get("site")
+    if not str(site_id or "").isdigit():
+        return []
+    if kind.name == "supply":
+        material_id = data.get("material")
+        if not str(material_id or "").isdigit():
+            return []
+        found = kind.duplicates(
+            user=request.viewer, site_id=site_id, material_id=material_id, exclude_id=exclude_id
+        )
+    else:
+        material_ids = [m for m in data.getlist("materials") if str(m).isdigit()]
+        if not material_ids:
+            return []
+        found = kind.duplicates(
+            user=request.viewer, site_id=site_id, material_ids=material_ids, exclude_id=exclude_id
+        )
+    return list(found[:5])
+
+
+def _initial_data(form) -> QueryDict:
+    """An unbound form's initial site and materials, as if typed (for the warning)."""
+    data = QueryDict(mutable=True)
+    for name in ("site", "material"):
+        value = form.initial.get(name)
+        if value is not None:
+            data[name] = str(getattr(value, "pk", value))
+    for value in form.initial.get("materials") or []:
+        data.appendlist("materials", str(getattr(value, "pk", value)))
+    return data
+
+
+def _render_form(request, kind: Kind, form, *, listing=None, action_url: str):
+    data = form.data if form.is_bound else _initial_data(form)
+    context = {
+        "kind": kind,
+        "form": form,
+        "fieldsets": [
+            (title, [form[name] for name in names if name in form.fields])
+            for title, names in kind.fieldsets
+        ],
+        "listing": listing,
+        "action_url": action_url,
+        "duplicates": _duplicates_for(kind, request, data, listing.pk if listing else None),
+        "preview": _preview(data if form.is_bound else _initial_preview_data(form)),
+        "title": kind.title_edit if listing else kind.title_new,
+    }
+    template = "symbiosis/_listing_form.html" if request.htmx else "symbiosis/listing_form.html"
+    return render(request, template, context)
+
+
+def _initial_preview_data(form) -> dict:
+    values = {}
+    for name in ("quantity", "unit", "piece_mass_kg", "material", "reference_material"):
+        value = form.initial.get(name)
+        if value is not None:
+            values[name] = str(getattr(value, "pk", value))
+    values["materials"] = [str(getattr(m, "pk", m)) for m in form.initial.get("materials") or []]
+    return values
+
+
+def _save(request, kind: Kind, form, listing=None):
+    """Hand a valid form to the service; on rejection the errors go on the form."""
+    try:
+        if listing is None:
+            return kind.create_listing(request.user, form.service_values())
+        return kind.update_listing(request.user, listing, form.service_values())
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return None
+
+
+@member_required
+def listing_create(request, kind):
+    kind = KINDS[kind]
+    action_url = reverse("listing-create", args=[kind.name])
+    if request.method == "POST":
+        form = kind.form_class(request.POST, user=request.user)
+        if form.is_valid():
+            listing = _save(request, kind, form)
+            if listing is not None:
+                messages.success(request, _("Listing saved."))
+                return redirect_to(request, reverse("home") + f"#{kind.name}-{listing.pk}")
+    else:
+        form = kind.form_class(user=request.user, initial={"status": Status.ACTIVE})
+    return _render_form(request, kind, form, action_url=action_url)
+
+
+@member_required
+@require_GET
+def listing_duplicate(request, kind, pk):
+    """A new-listing form filled in from an existing one; nothing is saved yet."""
+    kind = KINDS[kind]
+    source = _own_listing(kind, request, pk)
+    form = kind.form_class(user=request.user, initial=listing_initial(source))
+    return _render_form(request, kind, form, action_url=reverse("listing-create", args=[kind.name]))
+
+
+@member_required
+def listing_edit(request, kind, pk):
+    kind = KINDS[kind]
+    listing = _own_listing(kind, request, pk)
+    action_url = reverse("listing-edit", args=[kind.name, pk])
+    if request.method == "POST":
+        form = kind.form_class(request.POST, user=request.user, instance=listing, creating=False)
+        if form.is_valid():
+            saved = _save(request, kind, form, listing)
+            if saved is not None:
+                messages.success(request, _("Listing saved."))
+                return redirect_to(request, reverse("home") + f"#{kind.name}-{saved.pk}")
+    else:
+        form = kind.form_class(user=request.user, instance=listing, creating=False)
+    return _render_form(request, kind, form, listing=listing, action_url=action_url)
+
+
+@member_required
+@require_POST
+def listing_status(request, kind, pk):
+    """Pause, close or (re)activate a listing; htmx swaps the listing's row."""
+    kind = KINDS[kind]
+    listing = _own_listing(kind, request, pk)
+    new_status = request.POST.get("status")
+    error = None
+    if new_status not in TRANSITIONS.get(listing.status, ()):
+        error = _("A %(status)s listing cannot change to that status.") % {
+            "status": listing.get_status_display().lower()
+        }
+    else:
+        try:
+            kind.update_listing(request.user, listing, {"status": new_status})
+        except ValidationError as exc:
+            listing.refresh_from_db()
+            error = _("Not changed: %(reasons)s Edit the listing to fix it.") % {
+                "reasons": " ".join(exc.messages)
+            }
+    if request.htmx:
+        context = {"listing": listing, "kind": kind.name, "error": error}
+        return render(request, "symbiosis/_listing_row.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Status changed."))
+    return redirect_to(request, reverse("home") + f"#{kind.name}-{listing.pk}")
+
+
+# --- htmx helpers of the listing form ---------------------------------------------
+
+
+@login_required
+@require_GET
+def material_options(request):
+    """``<option>``s of the materials matching ``q``, for the material choosers.
+
+    ``field`` names the select being searched, whose current values come
+    along (``hx-include``) so a choice already made is kept.
+    """
+    field = request.GET.get("field", "material")
+    multiple = request.GET.get("multiple") == "1"
+    query = request.GET.get("q", "").strip()
+    chosen = {v for v in request.GET.getlist(field) if v.isdigit()}
+    matches = selectors.material_search(query)
+    match_ids = {str(m.pk) for m in matches}
+    if not multiple and query and matches and not chosen & match_ids:
+        # Typing narrows the list to what was meant: pick the best match.
+        chosen = {str(matches[0].pk)}
+    kept = [m for m in Material.objects.filter(pk__in=chosen) if str(m.pk) not in match_ids]
+    if not multiple and query and matches:
+        kept = []
+    options = [(m, str(m.pk) in chosen) for m in kept + matches]
+    context = {
+        "options": options,
+        "query": query,
+        "count": len(matches),
+        "multiple": multiple,
+        "blank": not multiple and not any(selected for _m, selected in options),
+    }
+    response = render(request, "symbiosis/_material_options.html", context)
+    # The tonnes preview and the duplicate warning depend on the material.
+    return trigger_client_event(response, "materialChanged", after="settle")
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _density_material(data) -> Material | None:
+    """The material whose density converts m3: the supply's, or the demand's reference."""
+    for name in ("material", "reference_material"):
+        value = data.get(name)
+        if value and str(value).isdigit():
+            return Material.objects.filter(pk=value).first()
+    get_list = getattr(data, "getlist", None)
+    materials = get_list("materials") if get_list else data.get("materials") or []
+    materials = [m for m in materials if str(m).isdigit()]
+    if len(materials) == 1:
+        return Material.objects.filter(pk=materials[0]).first()
+    return None
+
+
+def _preview(data) -> dict:
+    """What the typed quantity means in tonnes, or why it cannot be told."""
+    quantity = _decimal(data.get("quantity", ""))
+    unit = data.get("unit") or Unit.TONNES
+    if quantity is None or quantity <= 0:
+        return {"tonnes": None, "message": _("Type a quantity to see it in tonnes.")}
+    material = _density_material(data)
+    try:
+        tonnes = to_tonnes(
+            quantity,
+            unit,
+            density_t_per_m3=material.density_t_per_m3 if material else None,
+            piece_mass_kg=_decimal(data.get("piece_mass_kg", "")),
+        )
+    except UnitConversionError as exc:
+        message = exc.message
+        if unit == Unit.CUBIC_METRES and material is None:
+            message = _("Choose the material first: its density converts m3 to tonnes.")
+        return {"tonnes": None, "message": message}
+    recurrence = dict(Recurrence.choices).get(data.get("recurrence"))
+    return {"tonnes": tonnes, "recurrence": recurrence, "material": material, "unit": unit}
+
+
+@login_required
+@require_GET
+def tonnes_preview(request):
+    return render(request, "symbiosis/_tonnes_preview.html", {"preview": _preview(request.GET)})
+
+
+@member_required
+@require_GET
+def duplicate_warning(request, kind):
+    kind = KINDS[kind]
+    exclude = request.GET.get("exclude")
+    duplicates = _duplicates_for(
+        kind, request, request.GET, exclude if exclude and exclude.isdigit() else None
+    )
+    context = {"duplicates": duplicates, "kind": kind}
+    return render(request, "symbiosis/_duplicate_warning.html", context)

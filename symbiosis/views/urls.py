@@ -1,0 +1,57 @@
+"""Routes of the company workspace (included from symbiosis.urls)."""
+
+from django.urls import path, register_converter
+
+from symbiosis.views import accounts, imports, listings, market, sites
+
+
+class ListingKindConverter:
+    regex = "supply|demand"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ListingKindConverter, "kind")
+
+urlpatterns = [
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/invitation/<str:token>/", accounts.invitation_accept, name="invitation-accept"),
+    path("organizations/<int:pk>/", accounts.organization, name="organization"),
+    path("organizations/<int:pk>/edit/", accounts.organization_edit, name="organization-edit"),
+    path("organizations/<int:pk>/invite/", accounts.member_invite, name="member-invite"),
+    path(
+        "organizations/<int:pk>/members/<int:membership_id>/",
+        accounts.member_change,
+        name="member-change",
+    ),
+    path("listings/<kind:kind>/new/", listings.listing_create, name="listing-create"),
+    path("listings/<kind:kind>/<int:pk>/edit/", listings.listing_edit, name="listing-edit"),
+    path(
+        "listings/<kind:kind>/<int:pk>/duplicate/",
+        listings.listing_duplicate,
+        name="listing-duplicate",
+    ),
+    path("listings/<kind:kind>/<int:pk>/status/", listings.listing_status, name="listing-status"),
+    path(
+        "listings/<kind:kind>/duplicates/",
+        listings.duplicate_warning,
+        name="listing-duplicate-warning",
+    ),
+    path("listings/import/", imports.listing_import, name="listing-import"),
+    path("listings/import/confirm/", imports.listing_import_confirm, name="listing-import-confirm"),
+    path(
+        "listings/import/template/<kind:kind>.<str:ext>",
+        imports.listing_import_template,
+        name="listing-import-template",
+    ),
+    path("listings/materials/", listings.material_options, name="material-options"),
+    path("listings/tonnes/", listings.tonnes_preview, name="tonnes-preview"),
+    path("sites/new/", sites.site_create, name="site-create"),
+    path("sites/<int:pk>/edit/", sites.site_edit, name="site-edit"),
+    path("market/", market.market, name="market"),
+    path("market/<kind:kind>/<int:pk>/", market.market_listing, name="market-listing"),
+]

@@ -1,0 +1,228 @@
+"""The market: others' published listings, filters, distances, privacy of anonymous owners."""
+
+from decimal import Decimal
+
+import pytest
+
+from symbiosis import geo
+from tests import factories
+from tests.web.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listings(company_a, company_b, site_a, site_b, spent_grain, steel_slag, food_waste):
+    """Company B offers three things and needs one; company A offers one."""
+    far = factories.SiteFactory(
+        organization=company_b,
+        name="Far depot",
+        district="almaty_region",
+        latitude=Decimal("43.600000"),
+        longitude=Decimal("77.400000"),
+    )
+    return {
+        "public": factories.SupplyListingFactory(
+            organization=company_b, site=site_b, material=spent_grain, tonnes=Decimal("10")
+        ),
+        "anonymous": factories.SupplyListingFactory(
+            organization=company_b,
+            site=far,
+            material=steel_slag,
+            visibility="anonymous",
+            quantity=Decimal("500"),
+            tonnes=Decimal("500"),
+        ),
+        "private": factories.SupplyListingFactory(
+            organization=company_b, site=site_b, material=food_waste, visibility="private"
+        ),
+        "paused": factories.SupplyListingFactory(
+            organization=company_b, site=site_b, material=food_waste, status="paused"
+        ),
+        "own": factories.SupplyListingFactory(
+            organization=company_a, site=site_a, material=spent_grain
+        ),
+        "demand": factories.DemandListingFactory(
+            organization=company_b, site=site_b, materials=[spent_grain], visibility="anonymous"
+        ),
+    }
+
+
+def ids_in(response, kind="supply"):
+    text = response.content.decode()
+    return {int(part.split('"', 1)[0]) for part in text.split(f'id="market-{kind}-')[1:]}
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    for url in ("/market/", "/market/supply/1/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_city_analysts_see_aggregates_not_the_market(client_as, analyst):
+    assert client_as(analyst).get("/market/").status_code == 403
+
+
+def test_a_member_sees_others_active_published_supplies_only(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/")
+    assert response.status_code == 200
+    assert ids_in(response) == {listings["public"].pk, listings["anonymous"].pk}
+
+
+def test_an_anonymous_listing_never_shows_its_owner(client_as, member_a, listings):
+    text = client_as(member_a).get("/market/").content.decode()
+    row = text.split(f'id="market-supply-{listings["anonymous"].pk}"', 1)[1].split("</li>", 1)[0]
+    assert "Steel slag" in row
+    assert "500 t" in row
+    assert "Almaty Region" in row
+    assert "Anonymous" in row
+    assert "Company B" not in row
+    assert "Far depot" not in row
+    public = text.split(f'id="market-supply-{listings["public"].pk}"', 1)[1].split("</li>", 1)[0]
+    assert "Company B" in public
+    assert "Bakery yard" in public
+
+
+def test_the_anonymous_detail_page_hides_owner_and_description(client_as, member_a, listings):
+    anonymous = listings["anonymous"]
+    anonymous.description = "Call Company B's yard manager"
+    anonymous.save()
+    response = client_as(member_a).get(f"/market/supply/{anonymous.pk}/")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "Steel slag" in text
+    assert "Company B" not in text
+    assert "Far depot" not in text
+    assert "yard manager" not in text
+
+
+def test_a_facilitator_sees_the_owner_of_an_anonymous_listing(client_as, facilitator, listings):
+    text = client_as(facilitator).get(f"/market/supply/{listings['anonymous'].pk}/").content
+    assert b"Company B" in text
+
+
+@pytest.mark.parametrize("which", ["private", "paused"])
+def test_another_companys_unpublished_listing_is_404(client_as, member_a, listings, which):
+    response = client_as(member_a).get(f"/market/supply/{listings[which].pk}/")
+    assert response.status_code == 404
+
+
+def test_own_private_listing_opens_with_an_edit_link(client_as, member_b, listings):
+    response = client_as(member_b).get(f"/market/supply/{listings['private'].pk}/")
+    assert response.status_code == 200
+    assert f"/listings/supply/{listings['private'].pk}/edit/".encode() in response.content
+
+
+def test_demands_are_listed_and_anonymous_ones_hide_their_owner(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/", {"kind": "demand"})
+    assert ids_in(response, "demand") == {listings["demand"].pk}
+    assert b"Company B" not in response.content
+    detail = client_as(member_a).get(f"/market/demand/{listings['demand'].pk}/")
+    assert detail.status_code == 200
+    assert b"Brewery spent grain" in detail.content
+    assert b"Company B" not in detail.content
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"category": "minerals"}, {"anonymous"}),
+        ({"category": "biomass"}, {"public"}),
+        ({"district": "bostandyk"}, {"public"}),
+        ({"district": "medeu"}, set()),
+        ({"max_km": "10"}, {"public"}),
+        ({"max_km": "100"}, {"public", "anonymous"}),
+    ],
+)
+def test_filters(client_as, member_a, listings, params, expected):
+    response = client_as(member_a).get("/market/", params)
+    assert ids_in(response) == {listings[key].pk for key in expected}
+
+
+def test_filter_by_material(client_as, member_a, listings, steel_slag):
+    response = client_as(member_a).get("/market/", {"material": steel_slag.pk})
+    assert ids_in(response) == {listings["anonymous"].pk}
+
+
+def test_filter_demands_by_category_and_material(client_as, member_a, listings, spent_grain):
+    client = client_as(member_a)
+    params = {"kind": "demand", "category": "biomass", "material": spent_grain.pk}
+    assert ids_in(client.get("/market/", params), "demand") == {listings["demand"].pk}
+    params["category"] = "metals"
+    assert ids_in(client.get("/market/", params), "demand") == set()
+
+
+def _order(response):
+    text = response.content.decode()
+    return [int(part.split('"', 1)[0]) for part in text.split('id="market-supply-')[1:]]
+
+
+def test_sorted_by_distance_from_my_site_by_default(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/")
+    assert _order(response) == [listings["public"].pk, listings["anonymous"].pk]
+    assert b"distances from Brewhouse" in response.content
+
+
+def test_sorted_by_tonnes(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/", {"sort": "tonnes"})
+    assert _order(response) == [listings["anonymous"].pk, listings["public"].pk]
+
+
+def test_no_distances_without_a_site(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/", {"site": ""})
+    assert b" km</span>" not in response.content
+    assert _order(response) == [listings["anonymous"].pk, listings["public"].pk]
+
+
+def test_another_companys_site_cannot_be_the_origin(client_as, member_a, listings, site_b):
+    response = client_as(member_a).get("/market/", {"site": site_b.pk, "max_km": "1"})
+    assert response.status_code == 200
+    assert b"Select a valid choice" in response.content
+    # The bad origin is ignored: no distances, so no distance filter either.
+    assert ids_in(response) == {listings["public"].pk, listings["anonymous"].pk}
+
+
+def test_the_distance_to_an_anonymous_listing_is_measured_to_a_coarse_cell(
+    client_as, member_a, listings, site_a
+):
+    site = listings["anonymous"].site
+    exact = geo.great_circle_km(site_a.latitude, site_a.longitude, site.latitude, site.longitude)
+    lat, lon = geo.coarse(site.latitude, site.longitude)
+    coarse = geo.great_circle_km(site_a.latitude, site_a.longitude, lat, lon)
+    assert round(exact) != round(coarse)
+    text = client_as(member_a).get("/market/").content.decode()
+    assert f"≈ {round(coarse)} km" in text
+
+
+def test_pagination_keeps_the_filters(client_as, member_a, company_b, site_b, spent_grain):
+    for _ in range(23):
+        factories.SupplyListingFactory(organization=company_b, site=site_b, material=spent_grain)
+    client = client_as(member_a)
+    first = client.get("/market/", {"category": "biomass", "sort": "tonnes"})
+    assert len(_order(first)) == 20
+    assert "?category=biomass&amp;sort=tonnes&amp;page=2" in first.content.decode()
+    second = client.get("/market/", {"category": "biomass", "sort": "tonnes", "page": 2})
+    assert len(_order(second)) == 3
+
+
+def test_htmx_gets_the_results_partial(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/", {"sort": "tonnes"}, **HTMX)
+    text = response.content.decode()
+    assert text.startswith('<section id="market-results"')
+    assert "<html" not in text
+    assert "HX-Request" in response["Vary"]
+
+
+def test_public_supply_of_another_company_links_to_the_deal_offer(client, member_b):
+    listing = factories.SupplyListingFactory(visibility="public")
+    client.force_login(member_b)
+    html = client.get(f"/market/supply/{listing.pk}/").content.decode()
+    assert f"/deals/new/?supply={listing.pk}" in html
+
+
+def test_anonymous_supply_has_no_deal_link(client, member_b):
+    listing = factories.SupplyListingFactory(visibility="anonymous")
+    client.force_login(member_b)
+    html = client.get(f"/market/supply/{listing.pk}/").content.decode()
+    assert "/deals/new/" not in html
