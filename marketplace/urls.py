@@ -19,4 +19,5 @@ urlpatterns = [
     path("deliveries/<int:pk>/confirm/", views.delivery_confirm, name="delivery-confirm"),
     path("deliveries/<int:pk>/dispute/", views.delivery_dispute, name="delivery-dispute"),
     path("deliveries/<int:pk>/note/", views.delivery_note, name="delivery-note"),
+    path("deliveries/<int:pk>/note.pdf", views.delivery_note_pdf, name="delivery-note-pdf"),
 ]

@@ -14,7 +14,7 @@ may see but not take answers 403 (the services decide).
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -205,6 +205,23 @@ def delivery_note(request, pk):
         "marketplace/delivery_note.html",
         {"delivery": delivery, "deal": deal, "supply_site": deal.supply.site},
     )
+
+
+@login_required
+def delivery_note_pdf(request, pk):
+    """The same note as a PDF file."""
+    from marketplace.pdf import delivery_note_pdf as render_pdf
+
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    deal = selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+    response = HttpResponse(
+        render_pdf(delivery=delivery, deal=deal), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = (
+        f'inline; filename="transfer-note-{delivery.ticket_number}.pdf"'
+    )
+    return response
 
 
 @login_required

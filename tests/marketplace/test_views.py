@@ -77,6 +77,12 @@ def pages(deal, delivery, market):
             {f"dispute-{delivery.pk}-reason": "wet"},
         ),
         ("delivery-note", "get", reverse("marketplace:delivery-note", args=[delivery.pk]), None),
+        (
+            "delivery-note-pdf",
+            "get",
+            reverse("marketplace:delivery-note-pdf", args=[delivery.pk]),
+            None,
+        ),
     ]
 
 
@@ -91,6 +97,7 @@ PAGE_NAMES = [
     "delivery-confirm",
     "delivery-dispute",
     "delivery-note",
+    "delivery-note-pdf",
 ]
 
 
@@ -519,3 +526,16 @@ def test_the_supplier_sees_no_offer_form_on_its_own_listing(client, member_a, ma
 
     assert page.status_code == 200
     assert "your own listing" in page.content.decode()
+
+
+def test_the_waste_transfer_note_comes_as_a_pdf_too(client, actors, delivery):
+    client.force_login(actors["supplier"])
+
+    response = client.get(reverse("marketplace:delivery-note-pdf", args=[delivery.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    body = response.content
+    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    assert f"transfer-note-{delivery.ticket_number}.pdf" in response["Content-Disposition"]
+    assert b"/Title" in body
