@@ -303,52 +303,108 @@ def _run_highs(
     return _Outcome(status, values, bound)
 
 
-_CBC_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
+_CBC_OBJECTIVE = re.compile(r"^Objective value:\s*(\S+)", re.MULTILINE)
+_CBC_BOUND = re.compile(r"^Lower bound:\s*(\S+)", re.MULTILINE)
+_CBC_TOTAL_WALL = re.compile(
+    r"^Total time \(CPU seconds\):.*\(Wallclock seconds\):\s*(\S+)", re.MULTILINE
+)
+# CBC prints its "Lower bound" to 3 decimals and its times to 2.
+_CBC_BOUND_ROUNDING = 5e-4
+_CBC_TIME_ROUNDING = 0.01
+
+
+def _log_number(pattern: re.Pattern, log: str) -> float | None:
+    match = pattern.search(log)
+    if match is None:
+        return None
+    try:
+        return float(match.group(1))
+    except ValueError:
+        return None
+
+
+def _cbc_reached_limit(log: str, limit_s: float) -> bool:
+    """Whether CBC's own clock may have reached its time limit. Its closing "Total
+    time" counts from before the limit's clock starts, so a total below the limit
+    proves the limit never fired; no total (CBC did not finish normally) proves nothing."""
+    wall = _log_number(_CBC_TOTAL_WALL, log)
+    return wall is None or wall + _CBC_TIME_ROUNDING >= limit_s
 
 
 def _run_cbc(
     prob, xs, time_limit_s: float, mip_gap: float, is_mip: bool, start: dict | None = None
 ) -> _Outcome:
+    """CBC through PuLP's bundled 2.10.3 binary, its verdict read from its own log.
+
+    When its time limit fires early, CBC 2.10.3 says things PuLP passes on as proof.
+    Stopped in preprocessing, it logs "Pre-processing says infeasible or unbounded"
+    and writes "Integer infeasible" (PuLP: Infeasible) for a model whose start is
+    feasible. Its "Lower bound" is min(best possible, incumbent): the incumbent itself
+    when no node bound was recorded. Its source turns a root LP cut short by the limit
+    into an "infeasible" root, reported as "Optimal solution found". An LP stopped on
+    time comes back with a point that breaks its rows. And it can crash after a
+    time-limited search. So optimality or infeasibility counts only when CBC's own
+    clock shows it stopped short of its limit (or it stopped on its proven gap), and
+    a bound only when it lies below the incumbent.
+    """
     if start:
         for var, value in start.items():
             var.setInitialValue(value, check=False)
+    limit = max(time_limit_s, 0.01)
     with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "cbc.log")
         solver = pulp.PULP_CBC_CMD(
             msg=False,
-            timeLimit=max(time_limit_s, 0.01),
+            timeLimit=limit,
             gapRel=mip_gap,
             logPath=log_path,
             timeMode="elapsed",
             warmStart=bool(start),
         )
-        prob.solve(solver)
+        started = time.perf_counter()
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError:
+            # CBC 2.10.3 can die (SIGSEGV) undoing its preprocessing after a
+            # time-limited search: no result, but no error of the model either.
+            if time.perf_counter() - started < limit:
+                raise
+            return _Outcome("time_limit", None)
         with open(log_path, encoding="utf-8", errors="replace") as f:
             log = f.read()
     result = _CBC_RESULT.search(log)
     result = result.group(1).lower() if result else ""
+    reached = _cbc_reached_limit(log, limit)
     if prob.status == pulp.LpStatusInfeasible or "infeasible" in result:
-        return _Outcome("infeasible", None)
-    has_solution = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-    if "time" in result:
-        status = "time_limit"
-    elif prob.sol_status == pulp.LpSolutionOptimal:
+        return _Outcome("time_limit" if reached else "infeasible", None)
+    claims_optimal = prob.sol_status == pulp.LpSolutionOptimal
+    if not is_mip:
+        # Clp's LP verdict is sound; a point it was stopped at may break its rows.
+        if claims_optimal:
+            values = np.array([x.varValue or 0.0 for x in xs], dtype=float)
+            return _Outcome("optimal", values, float(pulp.value(prob.objective) or 0.0))
+        return _Outcome("time_limit" if "time" in result or reached else "feasible", None)
+    if claims_optimal and ("gap" in result or not reached):
         status = "optimal"
+    elif "time" in result or reached:
+        status = "time_limit"
     else:
         status = "feasible"
     values = None
-    if has_solution:
+    if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         values = np.array([x.varValue or 0.0 for x in xs], dtype=float)
-    bound = None
-    match = _CBC_BOUND.search(log)
-    if match:
-        try:
-            bound = float(match.group(1))
-        except ValueError:
-            bound = None
-    if bound is None and status == "optimal" and values is not None:
-        bound = float(pulp.value(prob.objective) or 0.0)
+    incumbent = _log_number(_CBC_OBJECTIVE, log)
+    if incumbent is None and values is not None:
+        incumbent = float(pulp.value(prob.objective) or 0.0)
+    bound = _log_number(_CBC_BOUND, log)
+    if bound is not None:
+        bound -= _CBC_BOUND_ROUNDING
+    if status == "optimal":
+        bound = incumbent if bound is None else bound
+    elif bound is not None and (incumbent is None or bound >= incumbent - 2 * _CBC_BOUND_ROUNDING):
+        # CBC's min(best possible, incumbent) with no best possible behind it: no proof.
+        bound = None
     return _Outcome(status, values, bound)
 
 
@@ -540,17 +596,23 @@ def _solve_lots(
         )
     left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
     result = solve_with_pulp(problem, solver, left, mip_gap, start_tonnes=heuristic.tonnes)
-    if result.status == "infeasible" or result.saving_kg_co2e < heuristic.saving_kg_co2e:
+    refuted = result.status == "infeasible"
+    if refuted:
+        # Cannot be (the start is feasible): trust the start and its own bound only.
+        # An infeasible result's "bound" of 0 is no bound: taken as one, it would
+        # close the gap at the start's saving and call the start optimal.
+        result.status = "feasible"
+        result.saving_bound_kg_co2e = heuristic.saving_bound_kg_co2e
+    if refuted or result.saving_kg_co2e < heuristic.saving_kg_co2e:
         result.tonnes = heuristic.tonnes
         result.saving_kg_co2e = heuristic.saving_kg_co2e
     result.saving_bound_kg_co2e = max(
         min(result.saving_bound_kg_co2e, heuristic.saving_bound_kg_co2e), result.saving_kg_co2e
     )
     gap = _relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
-    if result.status == "infeasible":
-        # Cannot happen (the start is feasible); if a solver says so, trust the start only.
-        result.status = "optimal" if gap <= mip_gap else "feasible"
-    elif gap <= mip_gap:
+    if gap <= mip_gap:
+        # Both bounds are proven (the LP relaxation's, and the solver's own, which
+        # _run_cbc / _run_highs keep only when the solver recorded one).
         result.status = "optimal"
     # Otherwise keep the solver's word: "optimal" means it proved the gap within its
     # own tolerances (which the bound it reports reflects), "time_limit" that it ran out.

@@ -4,9 +4,12 @@ cases that must end in a clear status rather than a crash."""
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 
 import numpy as np
+import pulp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -458,6 +461,250 @@ def test_time_limit_is_reported_honestly_by_cbc():
     assert np.all(np.bincount(problem.arc_supply, x) <= problem.supply_tonnes + 1e-6)
     assert np.all(np.bincount(problem.arc_demand, x) <= problem.demand_tonnes + 1e-6)
     assert result.saving_kg_co2e == pytest.approx(float(problem.arc_saving_kg_co2e_per_t @ x))
+
+
+# CBC 2.10.3 (PuLP's bundled binary) when its time limit fires early, as logged here:
+# stopped in preprocessing it calls a model whose start is feasible infeasible.
+_CBC_PREPROCESS_STOPPED = """\
+Continuous objective value is -7.20066e+07 - 0.02 seconds
+Cgl0000I Cut generators found to be infeasible! (or unbounded)
+Pre-processing says infeasible or unbounded
+Option for printingOptions changed from normal to all
+Total time (CPU seconds):       0.05   (Wallclock seconds):       {wall}
+"""
+# Its "Lower bound" is min(best possible, incumbent): the incumbent when none recorded.
+_CBC_STOPPED_BOUND_IS_INCUMBENT = """\
+Result - Stopped on time limit
+
+Objective value:                -100.00000000
+Lower bound:                    -100.000
+Gap:                            0.00
+Total time (CPU seconds):       0.30   (Wallclock seconds):       {wall}
+"""
+# A root LP cut short by the limit counts as an "infeasible" root in CBC's source,
+# which it then reports as optimal when it holds a start.
+_CBC_OPTIMAL_AT_LIMIT = """\
+Result - Optimal solution found
+
+Objective value:                -100.00000000
+Total time (CPU seconds):       0.30   (Wallclock seconds):       {wall}
+"""
+_CBC_LP_STOPPED = """\
+Stopped - objective value -46303362
+Result - Stopped on time limit
+
+Total time (CPU seconds):       0.04   (Wallclock seconds):       {wall}
+"""
+
+_FAKE_CBC = """\
+import os, signal, sys, time
+args = sys.argv[1:]
+sec = float(args[args.index("-sec") + 1])
+solution = args[args.index("-solution") + 1]
+time.sleep(sec * {sleep_factor})
+if {crash}:
+    os.kill(os.getpid(), signal.SIGSEGV)
+with open(solution, "w") as f:
+    f.write({first_line!r} + "\\n")
+    for k in range({columns}):  # PuLP's MPS names its columns X0000000, X0000001, ...
+        f.write(f"{{k:>7}} X{{k:07d}} {{1e6:>15}} {{0:>23}}\\n")
+wall = {wall!r} if {wall!r} is not None else round(sec + 0.07, 2)
+sys.stdout.write({log!r}.format(wall=wall))
+"""
+
+
+@functools.cache
+def _cbc_lot_component() -> ComponentProblem:
+    """A min-lot component (2349 arcs, 1323 binaries) the heuristic cannot close at
+    gap 0, whose MILP CBC proves in about a second."""
+    from optimizer.bench import generate
+
+    prepared = prepare(Instance.from_dict(generate(400, 400, seed=5, min_lot=True)))
+    return max(prepared.problems, key=lambda p: p.n_arcs)
+
+
+def _component_milp_saving(problem: ComponentProblem) -> float:
+    """The component's optimum by scipy.optimize.milp, independently of PuLP and CBC."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n, cap, lot = problem.n_arcs, problem.arc_capacity_tonnes, problem.arc_min_lot_tonnes
+    lots = np.flatnonzero(lot > 0)
+    m, r = len(lots), np.arange(len(lots))
+    shape = (m, n + m)
+
+    def node_rows(node, count):
+        return sparse.csr_matrix((np.ones(n), (node, np.arange(n))), shape=(count, n + m))
+
+    def lot_rows(coef):  # x_k + coef_k y_k
+        return sparse.csr_matrix(
+            (np.r_[np.ones(m), coef], (np.r_[r, r], np.r_[lots, n + r])), shape
+        )
+
+    constraints = [
+        LinearConstraint(
+            node_rows(problem.arc_supply, len(problem.supply_tonnes)),
+            -np.inf,
+            problem.supply_tonnes,
+        ),
+        LinearConstraint(
+            node_rows(problem.arc_demand, len(problem.demand_tonnes)),
+            -np.inf,
+            problem.demand_tonnes,
+        ),
+        LinearConstraint(lot_rows(-cap[lots]), -np.inf, 0.0),  # x <= cap y
+        LinearConstraint(lot_rows(-lot[lots]), 0.0, np.inf),  # x >= lot y
+    ]
+    result = milp(
+        np.r_[-problem.arc_saving_kg_co2e_per_t, np.zeros(m)],
+        constraints=constraints,
+        integrality=np.r_[np.zeros(n), np.ones(m)],
+        bounds=Bounds(np.zeros(n + m), np.r_[cap, np.ones(m)]),
+        options={"mip_rel_gap": 0.0},
+    )
+    assert result.status == 0, result.message
+    return -result.fun
+
+
+def _assert_feasible_in_component(problem: ComponentProblem, result) -> None:
+    x = result.tonnes
+    assert np.all(x >= 0) and np.all(x <= problem.arc_capacity_tonnes + 1e-9)
+    lot = problem.arc_min_lot_tonnes
+    assert np.all((x == 0) | (x >= lot - 1e-6))
+    assert np.all(np.bincount(problem.arc_supply, x) <= problem.supply_tonnes + 1e-6)
+    assert np.all(np.bincount(problem.arc_demand, x) <= problem.demand_tonnes + 1e-6)
+    assert result.saving_kg_co2e == pytest.approx(float(problem.arc_saving_kg_co2e_per_t @ x))
+
+
+def test_cbc_stopped_at_any_point_by_its_time_limit_is_never_called_optimal(monkeypatch):
+    """Time limits from far below CBC's reading of the model to past its proof: each
+    stops CBC somewhere (preprocessing, root, search) or lets it finish, depending on
+    the machine's load. Whatever happened, "optimal" must come with a closed gap and
+    the scipy optimum, and any other status with a bound at or above that optimum."""
+    import optimizer.model as model
+
+    problem = _cbc_lot_component()
+    best = _component_milp_saving(problem)
+    monkeypatch.setattr(model, "MIN_COMPONENT_TIME_S", 0.01)
+    for limit in (0.01, 0.05, 0.1, 0.15, 0.25, 3.0):
+        result = solve_component(problem, "cbc", time_limit_s=limit, mip_gap=0.0)
+        _assert_feasible_in_component(problem, result)
+        saving, bound = result.saving_kg_co2e, result.saving_bound_kg_co2e
+        if result.status == "optimal":
+            assert bound <= saving, limit  # gap 0 <= mip_gap, from proven bounds
+            assert close(saving, best), limit
+        else:
+            assert result.status == "time_limit", limit
+            assert bound > saving, limit
+            assert saving <= best * (1 + 1e-9) and bound >= best * (1 - 1e-9), limit
+
+
+def _use_fake_cbc(
+    tmp_path, monkeypatch, *, log="", first_line="", sleep=1, wall=None, crash=0, columns=0
+):
+    """Put a stand-in for CBC's binary where PuLP looks for it: it sleeps ``sleep``
+    times its -sec, then crashes, or writes ``first_line`` (and 1e6 t for ``columns``
+    columns) as its solution file and ``log`` as its output, with a closing total of
+    ``wall`` seconds (default: past its limit)."""
+    fake = tmp_path / "cbc"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        + _FAKE_CBC.format(
+            sleep_factor=sleep,
+            crash=crash,
+            first_line=first_line,
+            wall=wall,
+            log=log,
+            columns=columns,
+        )
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(pulp, "PULP_CBC_CMD", lambda **kw: pulp.COIN_CMD(path=str(fake), **kw))
+
+
+@pytest.mark.parametrize(
+    "fake, status",
+    [
+        # Stopped in preprocessing, CBC says infeasible (read before as "optimal").
+        (
+            dict(log=_CBC_PREPROCESS_STOPPED, first_line="Integer infeasible - objective value 1"),
+            "time_limit",
+        ),
+        # The same verdict before its limit: contradicted by the start, so "feasible".
+        (
+            dict(
+                log=_CBC_PREPROCESS_STOPPED,
+                first_line="Integer infeasible - objective value 1",
+                sleep=0,
+                wall="0.01",
+            ),
+            "feasible",
+        ),
+        (
+            dict(
+                log=_CBC_STOPPED_BOUND_IS_INCUMBENT,
+                first_line="Stopped on time - objective value -100",
+            ),
+            "time_limit",
+        ),
+        (
+            dict(log=_CBC_OPTIMAL_AT_LIMIT, first_line="Optimal - objective value -100"),
+            "time_limit",
+        ),
+        # Crashed after a time-limited search: no answer from CBC at all.
+        (dict(crash=1), "time_limit"),
+    ],
+    ids=[
+        "preprocess-stopped",
+        "infeasible-early",
+        "bound-is-incumbent",
+        "optimal-at-limit",
+        "crash-after-limit",
+    ],
+)
+def test_cbc_misreports_at_its_time_limit_are_no_proof(tmp_path, monkeypatch, fake, status):
+    """CBC's outputs when its time limit fires early, replayed by a stand-in binary
+    (so without the timing that makes the real one print them): the component keeps
+    the heuristic's start and its LP bound, and is not called optimal."""
+    from optimizer.heuristic import lot_heuristic
+
+    _use_fake_cbc(tmp_path, monkeypatch, **fake)
+    problem = _cbc_lot_component()
+    start = lot_heuristic(problem)
+    result = solve_component(problem, "cbc", time_limit_s=0.3, mip_gap=0.0)
+    assert result.status == status
+    assert result.saving_kg_co2e == pytest.approx(start.saving_kg_co2e)
+    assert result.saving_bound_kg_co2e == pytest.approx(start.saving_bound_kg_co2e)
+    assert result.saving_bound_kg_co2e > result.saving_kg_co2e
+    _assert_feasible_in_component(problem, result)
+
+
+def test_cbc_crash_before_its_time_limit_is_an_error(tmp_path, monkeypatch):
+    _use_fake_cbc(tmp_path, monkeypatch, sleep=0, crash=1)
+    with pytest.raises(pulp.PulpSolverError):
+        solve_component(_cbc_lot_component(), "cbc", time_limit_s=30, mip_gap=0.0)
+
+
+def test_an_lp_cbc_stopped_on_time_gives_no_flows_that_break_its_rows(tmp_path, monkeypatch):
+    """Clp stopped mid-simplex hands back a point over its supplies' and demands'
+    tonnes; PuLP reads it as a solution. Without a proven point, none is reported."""
+    from optimizer.model import solve_with_pulp
+
+    doc = random_doc(np.random.default_rng(3), 12, 12, n_materials=1)
+    (problem,) = prepare(Instance.from_dict(doc)).problems
+    assert problem.is_pure_lp
+    _use_fake_cbc(
+        tmp_path,
+        monkeypatch,
+        log=_CBC_LP_STOPPED,
+        first_line="Stopped on time - objective value -46303362",
+        columns=problem.n_arcs,
+    )
+    result = solve_with_pulp(problem, "cbc", time_limit_s=0.2, mip_gap=0.0)
+    assert result.status == "time_limit"
+    _assert_feasible_in_component(problem, result)
+    assert not result.tonnes.any()
+    assert result.saving_bound_kg_co2e >= linprog_saving(doc) * (1 - 1e-9)
 
 
 def test_components_solve_separately_and_round_trip_as_json():
