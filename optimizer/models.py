@@ -142,6 +142,7 @@ class ProcessingPlant(models.Model):
     cn_min = models.FloatField(_("minimum C:N of the blend"), null=True, blank=True)
     cn_max = models.FloatField(_("maximum C:N of the blend"), null=True, blank=True)
     moisture_max_percent = models.FloatField(
+        # xgettext:no-python-format
         _("maximum moisture % of the blend"),
         null=True,
         blank=True,

@@ -1,0 +1,96 @@
+"""A deal from the market to a confirmed delivery, through two browsers."""
+
+import math
+from datetime import date
+
+import pytest
+
+from marketplace.models import Deal
+from symbiosis.demo import listing_marker, load_demo
+from symbiosis.models import SupplyListing
+from tests.e2e.conftest import login, screenshot
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "almaty-demo-2027"
+
+
+def _haversine_km(a, b):
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def _as(browser, live_server, email):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    login(page, email, PASSWORD)
+    return page
+
+
+def _click_and_wait(page, name):
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        page.get_by_role("button", name=name).click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_offer_accept_deliver_confirm(browser, live_server):
+    load_demo()
+    supply = SupplyListing.objects.get(description__endswith=listing_marker("baursak-bakery/bread"))
+    # The demo listings start in 2027; a delivery cannot be dated in the future.
+    SupplyListing.objects.filter(pk=supply.pk).update(available_from=date(2026, 1, 1))
+    today = date.today()
+
+    brewery = _as(browser, live_server, "alatau-brewery@demo.kz")
+    brewery.goto(f"/market/supply/{supply.pk}/")
+    brewery.get_by_role("link", name="Offer a deal for this residue").click()
+    brewery.get_by_label("Your demand listing it answers").select_option(index=1)
+    brewery.get_by_label("Tonnes per period").fill("200")
+    brewery.get_by_label("Period:", exact=True).select_option("year")
+    brewery.get_by_label("Price (KZT per tonne)").fill("0")
+    brewery.get_by_label("Start:", exact=True).fill(today.replace(day=1).isoformat())
+    brewery.get_by_label("End:", exact=True).fill(date(today.year + 1, 10, 31).isoformat())
+    brewery.get_by_role("button", name="Send the offer").click()
+    brewery.wait_for_url("**/deals/*/")
+    deal = Deal.objects.get(supply=supply)
+    assert deal.state == "offered"
+
+    bakery = _as(browser, live_server, "baursak-bakery@demo.kz")
+    bakery.goto(f"/deals/{deal.pk}/")
+    _click_and_wait(bakery, "Accept terms version 1")
+    _click_and_wait(brewery, "Accept terms version 1")
+    deal.refresh_from_db()
+    assert deal.state == "accepted"
+    bakery.goto(f"/deals/{deal.pk}/")
+    _click_and_wait(bakery, "Start deliveries")
+
+    bakery.goto(f"/deals/{deal.pk}/")
+    bakery.get_by_text("Log a delivery").click()
+    bakery.get_by_label("Date:", exact=True).fill(today.isoformat())
+    bakery.get_by_label("Tonnes (weighbridge)").fill("12.5")
+    bakery.get_by_label("Ticket number").fill("WB-0042")
+    bakery.get_by_label("Vehicle").fill("A 777 KZ")
+    _click_and_wait(bakery, "Log the delivery")
+
+    brewery.goto(f"/deals/{deal.pk}/")
+    _click_and_wait(brewery, "Confirm")
+
+    # 12.5 t of bread: landfill 1094.1 + malt credit 724.8 - 0.10163 x road km.
+    a, b = supply.site, deal.receiver_site
+    km = (
+        _haversine_km(
+            (float(a.latitude), float(a.longitude)), (float(b.latitude), float(b.longitude))
+        )
+        * 1.3
+    )
+    expected_kg = 12.5 * (1094.1 + 724.8 - 0.10163 * km)
+    for page in (brewery, bakery):
+        page.goto(f"/deals/{deal.pk}/")
+        text = page.inner_text("#deal")
+        assert "12.5 t" in text
+        assert f"{expected_kg:.0f} kg" in text.replace(",", "").replace("\u00a0", "")
+    screenshot(brewery, "deal-delivered")
