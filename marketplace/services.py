@@ -275,6 +275,21 @@ def _committed_deals(supply: SupplyListing, deal: Deal) -> list[Deal]:
     )
 
 
+def supply_overcommitment_error(supply: SupplyListing) -> str | None:
+    """Why ``supply`` as it stands (e.g. edited down) no longer covers its
+    accepted and active deals, or None. Call with the supply row locked."""
+    committed = Deal.objects.filter(
+        supply_id=supply.pk, state__in=committing_states(supply.recurrence)
+    )
+    for deal in committed:
+        error = overcommitment_error(supply, deal)
+        if error:
+            return _("Deals already accepted need more than this listing would offer: %(why)s") % {
+                "why": error
+            }
+    return None
+
+
 def overcommitment_error(supply: SupplyListing, deal: Deal) -> str | None:
     """Why committing ``deal`` would over-commit ``supply``, or None.
 

@@ -211,8 +211,17 @@ def supply_create(
 @transaction.atomic
 def supply_update(*, user, supply: SupplyListing, **fields) -> SupplyListing:
     _ensure_writes_for(user, supply.organization_id)
+    # Lock the row as deal acceptances do, so an edit and an acceptance cannot
+    # together leave more tonnes committed than the listing offers.
+    SupplyListing.objects.select_for_update().filter(pk=supply.pk).first()
     _assign(supply, fields, SUPPLY_FIELDS)
     _clean_listing(supply)
+    # Imported here: the marketplace builds on this app.
+    from marketplace.services import supply_overcommitment_error
+
+    error = supply_overcommitment_error(supply)
+    if error:
+        raise ValidationError({"quantity": [error]})
     supply.save()
     return supply
 

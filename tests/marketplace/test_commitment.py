@@ -221,3 +221,31 @@ def test_refused_acceptance_writes_no_event(make_deal, actors):
 
     assert deal.events.count() == events
     assert Deal.objects.get(pk=deal.pk).state == "offered"
+
+
+def test_a_listing_cannot_be_edited_below_what_its_deals_took(make_deal, actors, market):
+    from symbiosis.models import SupplyListing
+    from symbiosis.services import supply_update
+
+    make_deal("active", tonnes_per_period=Decimal("60"), **YEAR_2026)
+    make_deal("accepted", tonnes_per_period=Decimal("30"), **YEAR_2026)
+    supply = SupplyListing.objects.get(pk=market.supply.pk)
+    # 60 + 30 = 90 t a month committed: 85 is too little, 90 is enough.
+    with pytest.raises(ValidationError) as refused:
+        supply_update(user=actors["supplier"], supply=supply, quantity=Decimal("85"))
+    assert "quantity" in refused.value.message_dict
+    assert SupplyListing.objects.get(pk=supply.pk).tonnes == Decimal("100")
+    supply = SupplyListing.objects.get(pk=market.supply.pk)
+    supply_update(user=actors["supplier"], supply=supply, quantity=Decimal("90"))
+    assert SupplyListing.objects.get(pk=supply.pk).tonnes == Decimal("90")
+
+
+def test_offered_and_declined_deals_do_not_hold_a_listing_up(make_deal, actors, market):
+    from symbiosis.models import SupplyListing
+    from symbiosis.services import supply_update
+
+    make_deal("offered", tonnes_per_period=Decimal("80"), **YEAR_2026)
+    make_deal("declined", tonnes_per_period=Decimal("80"), **YEAR_2026)
+    supply = SupplyListing.objects.get(pk=market.supply.pk)
+    supply_update(user=actors["supplier"], supply=supply, quantity=Decimal("10"))
+    assert SupplyListing.objects.get(pk=supply.pk).tonnes == Decimal("10")
