@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from marketplace.models import Deal, Delivery
-from optimizer.candidates import great_circle_km, unit_vectors
+from symbiosis.geo import great_circle_km
 from symbiosis.impact import DEFAULT_ROAD_FACTOR, ImpactBreakdown, exchange_impact
 from symbiosis.models import CompatibilityRule
 from symbiosis.selectors import Viewer, viewer_for
@@ -114,9 +114,8 @@ class DealImpact:
 
 def road_km_between(site_a, site_b, road_factor: float = DEFAULT_ROAD_FACTOR) -> float:
     """Great-circle km x road factor, as the optimizer measures its arcs."""
-    a = unit_vectors([float(site_a.latitude)], [float(site_a.longitude)])
-    b = unit_vectors([float(site_b.latitude)], [float(site_b.longitude)])
-    return float(great_circle_km(a, b)[0]) * road_factor
+    km = great_circle_km(site_a.latitude, site_a.longitude, site_b.latitude, site_b.longitude)
+    return km * road_factor
 
 
 def _credit(deal: Deal) -> tuple[Decimal | None, str]:

@@ -112,6 +112,24 @@ def deal_detail(request, pk):
     return _deal_page(request, viewer, deal)
 
 
+def _submit(request, viewer, deal, form, key: str, service):
+    """Run ``service`` with a valid form's data; otherwise show its errors inline."""
+    if form.is_valid():
+        try:
+            service(user=request.user, deal=deal, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, viewer, deal)
+    return _deal_page(request, viewer, deal, {key: form})
+
+
+def _delivery_with_deal(request, pk):
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    return delivery, selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+
+
 @login_required
 @require_POST
 def deal_transition(request, pk, action):
@@ -120,14 +138,7 @@ def deal_transition(request, pk, action):
     viewer = _reader(request)
     deal = selectors.deal_get(user=viewer, deal_id=pk)
     form = TRANSITION_FORMS[action](request.POST, prefix=action)
-    if form.is_valid():
-        try:
-            services.TRANSITION_SERVICES[action](user=request.user, deal=deal, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, viewer, deal)
-    return _deal_page(request, viewer, deal, {action: form})
+    return _submit(request, viewer, deal, form, action, services.TRANSITION_SERVICES[action])
 
 
 @login_required
@@ -136,14 +147,7 @@ def deal_terms(request, pk):
     viewer = _reader(request)
     deal = selectors.deal_get(user=viewer, deal_id=pk)
     form = TermsForm(request.POST, prefix="terms")
-    if form.is_valid():
-        try:
-            services.deal_update_terms(user=request.user, deal=deal, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, viewer, deal)
-    return _deal_page(request, viewer, deal, {"terms": form})
+    return _submit(request, viewer, deal, form, "terms", services.deal_update_terms)
 
 
 @login_required
@@ -152,14 +156,7 @@ def delivery_log(request, pk):
     viewer = _reader(request)
     deal = selectors.deal_get(user=viewer, deal_id=pk)
     form = DeliveryForm(request.POST, prefix="delivery")
-    if form.is_valid():
-        try:
-            services.delivery_log(user=request.user, deal=deal, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, viewer, deal)
-    return _deal_page(request, viewer, deal, {"delivery": form})
+    return _submit(request, viewer, deal, form, "delivery", services.delivery_log)
 
 
 @login_required
@@ -197,9 +194,7 @@ def delivery_dispute(request, pk):
 @login_required
 def delivery_note(request, pk):
     """A printable waste-transfer note: both parties, material, EWC code, tonnes, signatures."""
-    viewer = _reader(request)
-    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
-    deal = selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+    delivery, deal = _delivery_with_deal(request, pk)
     return render(
         request,
         "marketplace/delivery_note.html",
@@ -212,9 +207,7 @@ def delivery_note_pdf(request, pk):
     """The same note as a PDF file."""
     from marketplace.pdf import delivery_note_pdf as render_pdf
 
-    viewer = _reader(request)
-    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
-    deal = selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+    delivery, deal = _delivery_with_deal(request, pk)
     response = HttpResponse(
         render_pdf(delivery=delivery, deal=deal), content_type="application/pdf"
     )
@@ -230,14 +223,7 @@ def message_post(request, pk):
     viewer = _reader(request)
     deal = selectors.deal_get(user=viewer, deal_id=pk)
     form = MessageForm(request.POST, prefix="message")
-    if form.is_valid():
-        try:
-            services.message_post(user=request.user, deal=deal, body=form.cleaned_data["body"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, viewer, deal)
-    return _deal_page(request, viewer, deal, {"message": form})
+    return _submit(request, viewer, deal, form, "message", services.message_post)
 
 
 @login_required

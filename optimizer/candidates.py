@@ -29,9 +29,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from optimizer.instance import Arcs, Instance
+from symbiosis.geo import EARTH_RADIUS_KM
 from symbiosis.impact import net_kg_co2e_saved_per_t, processing_net_kg_co2e_saved_per_t
-
-EARTH_RADIUS_KM = 6371.0088
 
 # Dates become day ordinals; a missing bound is open, so it gets a sentinel past any date.
 _OPEN_START = -(10**9)

@@ -33,12 +33,12 @@ def home(request):
         "sites": selectors.own_site_list(user=viewer),
         "supplies": _by_status(selectors.own_supply_list(user=viewer)),
         "demands": _by_status(selectors.own_demand_list(user=viewer)),
-        "attention": _attention(request.user),
+        "attention": _attention(request.user, viewer),
     }
     return render(request, "symbiosis/workspace.html", context)
 
 
-def _attention(user) -> list[dict]:
+def _attention(user, viewer) -> list[dict]:
     """Introductions this company has not answered and deals waiting for a step."""
     # Imported here: those apps build on this one.
     from marketplace.models import Deal
@@ -46,7 +46,7 @@ def _attention(user) -> list[dict]:
     from optimizer.selectors import company_proposals
 
     items = []
-    org_ids = set(selectors.viewer_for(user).organization_ids)
+    org_ids = viewer.organization_ids
     for p in company_proposals(user)[:20]:
         side = "supplier" if p.supply.organization_id in org_ids else "receiver"
         if getattr(p, f"{side}_answer"):
@@ -59,7 +59,7 @@ def _attention(user) -> list[dict]:
                 "url": reverse("optimizer:my_proposals") + f"#intro-{p.pk}",
             }
         )
-    waiting = deal_list(user=user).filter(state__in=[Deal.State.DRAFT, Deal.State.OFFERED])
+    waiting = deal_list(user=viewer).filter(state__in=[Deal.State.DRAFT, Deal.State.OFFERED])
     for deal in waiting.select_related("material")[:20]:
         items.append(
             {
