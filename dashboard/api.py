@@ -1,8 +1,20 @@
-"""Exports of every dashboard table as CSV or JSON: ``/city/api/<table>/?format=csv``.
+"""Exports of every city table as JSON or CSV: ``/api/v1/city/<table>/``.
 
-The same filters as the page (``from``, ``to``, ``district``, ``category``).
-CSV cells starting with ``= + - @`` (or a tab / carriage return) get a leading
-apostrophe so a spreadsheet never runs them as formulas.
+- Format by content negotiation: ``?format=csv`` / ``?format=json`` or the
+  ``Accept`` header (``text/csv``, ``application/json``); JSON by default.
+- The same filters as the page (``from``, ``to``, ``district``, ``category``);
+  values that do not parse are ignored, as on the page, and the filters in force
+  come back in ``filters``.
+- Rows are paginated with ``limit`` / ``offset``, at most ``MAX_ROWS`` per
+  answer (a grouped table rarely has more than a few hundred rows); ``count``,
+  ``next`` and ``previous`` say where the rest is; a CSV answer carries them in
+  ``X-Total-Count`` and a ``Link`` header.
+- CSV cells starting with ``= + - @`` (or a tab / carriage return) get a leading
+  apostrophe so a spreadsheet never runs them as formulas.
+- No price and no company of a private listing: the rows are the selectors'
+  aggregates (``dashboard.selectors``).
+
+The old ``/city/api/<table>/`` redirects here (``dashboard.urls``).
 """
 
 from __future__ import annotations
@@ -13,7 +25,9 @@ import io
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +36,8 @@ from dashboard.access import ReadsCityFigures
 from dashboard.services import figures_refresh
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TABLE_NAMES = [*selectors.TABLES, "headline"]
+MAX_ROWS = 5000
 
 
 def neutralise(value) -> str:
@@ -42,35 +58,98 @@ class CSVRenderer(BaseRenderer):
         if rows:
             writer = csv.writer(out)
             columns = list(rows[0].keys())
-            writer.writerow(columns)
+            writer.writerow([neutralise(c) for c in columns])
             for row in rows:
                 writer.writerow([neutralise(row.get(c)) for c in columns])
-        return out.getvalue().encode("utf-8")
+        # Never an empty body: DRF drops the Content-Type of one (an empty page).
+        return out.getvalue().encode("utf-8") or b"\r\n"
 
 
-class CityTableExport(APIView):
+class CityTablePagination(LimitOffsetPagination):
+    default_limit = MAX_ROWS
+    max_limit = MAX_ROWS
+
+
+class CityTableSerializer(serializers.Serializer):
+    """The shape of an export (for the schema; the rows are the selectors' dicts)."""
+
+    table = serializers.ChoiceField(choices=TABLE_NAMES)
+    filters = serializers.DictField(
+        child=serializers.CharField(), help_text="the filters in force, as in the page's URL"
+    )
+    count = serializers.IntegerField(help_text="rows in the whole table")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="one object per row: the group's key and label, tonnes, kg_co2e, "
+        "t_co2e, deliveries, exchanges (headline: one row of the city's totals)",
+    )
+
+
+TABLE_DESCRIPTION = (
+    "For city analysts and facilitators. Confirmed deliveries only; no price and no "
+    "company name. Tables: " + ", ".join(TABLE_NAMES) + ". JSON or CSV by `?format=` "
+    f"or the Accept header; at most {MAX_ROWS} rows per answer (`limit`, `offset`)."
+)
+
+
+class CityTableView(APIView):
     """A city table (or the headline) as JSON or CSV, with the dashboard's filters."""
 
     permission_classes = [ReadsCityFigures]
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
 
     @extend_schema(
+        operation_id="city_table_retrieve",
+        summary="A table of the city dashboard: confirmed tonnes and CO2e avoided",
+        description=TABLE_DESCRIPTION,
         parameters=[
-            OpenApiParameter("from", str, description="first month, YYYY-MM"),
-            OpenApiParameter("to", str, description="last month, YYYY-MM"),
-            OpenApiParameter("district", str),
-            OpenApiParameter("category", str),
+            OpenApiParameter("table", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TABLE_NAMES),
+            OpenApiParameter("from", OpenApiTypes.STR, description="first month, YYYY-MM"),
+            OpenApiParameter("to", OpenApiTypes.STR, description="last month, YYYY-MM"),
+            OpenApiParameter("district", OpenApiTypes.STR, enum=list(selectors.DISTRICT_LABELS)),
+            OpenApiParameter("category", OpenApiTypes.STR, enum=list(selectors.CATEGORY_LABELS)),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description=f"rows per answer, at most {MAX_ROWS}"
+            ),
+            OpenApiParameter("offset", OpenApiTypes.INT, description="rows to skip"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=CityTableSerializer,
     )
     def get(self, request, table: str):
-        selector = selectors.TABLES.get(table)
-        if selector is None and table != "headline":
+        if table not in TABLE_NAMES:
             raise Http404
         filters = selectors.CityFilters.from_query(request.query_params)
         figures_refresh()
-        rows = [selectors.headline(filters)] if table == "headline" else selector(filters)
-        response = Response({"table": table, "filters": filters.as_query(), "rows": rows})
+        if table == "headline":
+            rows = [selectors.headline(filters)]
+        else:
+            rows = selectors.TABLES[table](filters)
+        paginator = CityTablePagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        response = Response(
+            {
+                "table": table,
+                "filters": filters.as_query(),
+                "count": paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "rows": page,
+            }
+        )
         if getattr(request.accepted_renderer, "format", "") == "csv":
             response["Content-Disposition"] = f'attachment; filename="city-{table}.csv"'
+            response["X-Total-Count"] = str(paginator.count)
+            links = [
+                f'<{url}>; rel="{rel}"'
+                for rel, url in (
+                    ("next", paginator.get_next_link()),
+                    ("prev", paginator.get_previous_link()),
+                )
+                if url
+            ]
+            if links:
+                response["Link"] = ", ".join(links)
         return response

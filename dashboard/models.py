@@ -57,3 +57,21 @@ class ConfirmedMonth(models.Model):
 
     def __str__(self):
         return f"deal {self.deal_id} {self.month:%Y-%m}: {self.tonnes} t"
+
+
+class ConfirmedDeal(models.Model):
+    """Confirmed deliveries of one deal, all months together: tonnes and count.
+
+    The same roll-up as ``ConfirmedMonth`` summed over the months, kept with it
+    by ``dashboard.services``. A view without a period filter (the usual one)
+    groups these rows, one per deal, instead of one per deal and month.
+    """
+
+    deal = models.OneToOneField(
+        "marketplace.Deal", on_delete=models.CASCADE, primary_key=True, related_name="confirmed"
+    )
+    tonnes = models.DecimalField(max_digits=16, decimal_places=3)
+    deliveries = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"deal {self.deal_id}: {self.tonnes} t"

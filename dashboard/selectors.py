@@ -2,10 +2,11 @@
 
 Every figure is computed in the database (``Sum`` / ``Count`` over
 ``values()`` groups); no Python loop walks the deliveries, so the number of
-queries does not grow with them. The groups run over ``ConfirmedMonth``, the
-(deal, month) roll-up of confirmed deliveries made with ``TruncMonth`` in the
-database (``dashboard.services.months_refresh``), so the period filter selects
-whole months.
+queries does not grow with them. The groups run over the roll-ups of
+confirmed deliveries that every write keeps current (``dashboard.services``):
+``ConfirmedDeal`` (one row per deal) without a period filter, ``ConfirmedMonth``
+(deal x month, made with ``TruncMonth`` in the database) with one, so the
+period filter selects whole months.
 
 - Diverted tonnes: weighbridge tonnes of deliveries the receiver confirmed
   (``Delivery.status == confirmed``); logged and disputed loads never count.
@@ -26,7 +27,7 @@ from datetime import date
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from dashboard.models import ConfirmedMonth
+from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from dashboard.services import figures_refresh
 from marketplace.models import Deal
 from optimizer.models import MatchProposal, OptimizationRun
@@ -99,10 +100,26 @@ def confirmed_months(filters: CityFilters) -> QuerySet[ConfirmedMonth]:
     return months
 
 
-def _figures() -> dict:
+def confirmed_rows(filters: CityFilters) -> QuerySet:
+    """The rows the tables group: one per deal (``ConfirmedDeal``) when no period
+    is chosen, else one per deal and month of the period (``ConfirmedMonth``).
+    Both have ``deal``, ``tonnes`` and ``deliveries``, so ``_figures`` fits either."""
+    if filters.date_from or filters.date_to:
+        return confirmed_months(filters)
+    rows = ConfirmedDeal.objects.all()
+    if filters.district:
+        rows = rows.filter(deal__supply__site__district=filters.district)
+    if filters.category:
+        rows = rows.filter(deal__material__category=filters.category)
+    return rows
+
+
+def _figures(rows: QuerySet | None = None) -> dict:
     """The aggregate expressions every table shares (``agg_`` keeps their names
-    apart from the model's fields; ``_clean`` drops the prefix)."""
+    apart from the model's fields; ``_clean`` drops the prefix). Over
+    ``ConfirmedDeal`` rows each deal is one row, so exchanges need no DISTINCT."""
     rate = F("deal__impact_rate__kg_co2e_per_t")
+    per_deal = rows is not None and rows.model is ConfirmedDeal
     return {
         "agg_tonnes": Sum("tonnes"),
         "agg_tonnes_from_landfill": Sum("tonnes", filter=Q(deal__impact_rate__from_landfill=True)),
@@ -111,7 +128,7 @@ def _figures() -> dict:
             "tonnes", filter=Q(deal__impact_rate__kg_co2e_per_t__isnull=True)
         ),
         "agg_deliveries": Sum("deliveries"),
-        "agg_exchanges": Count("deal", distinct=True),
+        "agg_exchanges": Count("deal", distinct=not per_deal),
     }
 
 
@@ -135,10 +152,10 @@ def _share(part: float, whole: float) -> float:
 
 
 def headline(filters: CityFilters) -> dict:
-    deliveries = confirmed_months(filters)
+    deliveries = confirmed_rows(filters)
     row = _clean(
         deliveries.aggregate(
-            **_figures(),
+            **_figures(deliveries),
             organic=Sum(
                 "tonnes",
                 filter=Q(
@@ -199,15 +216,22 @@ def potential(filters: CityFilters) -> dict:
 
 
 def _grouped(filters: CityFilters, *keys: str, order_by=("-agg_tonnes",)) -> list[dict]:
-    rows = confirmed_months(filters).values(*keys).annotate(**_figures()).order_by(*order_by, *keys)
+    rows = confirmed_rows(filters)
+    rows = rows.values(*keys).annotate(**_figures(rows)).order_by(*order_by, *keys)
     return [_clean(row) for row in rows]
+
+
+def _labels(choices: dict) -> dict[str, str]:
+    # The lazy labels in the active language, translated once per table, not per row.
+    return {value: str(label) for value, label in choices.items()}
 
 
 def _relabel(rows, key, name, labels=None) -> list[dict]:
     out = []
+    labels = _labels(labels) if labels is not None else None
     for row in rows:
         value = row.pop(key)
-        label = str(labels.get(value, value)) if labels is not None else value
+        label = labels.get(value, value) if labels is not None else value
         out.append({name: value, "label": label, **row})
     return out
 
@@ -223,13 +247,14 @@ def by_category(filters: CityFilters) -> list[dict]:
 
 def by_material(filters: CityFilters) -> list[dict]:
     rows = _grouped(filters, "deal__material__name_en", "deal__material__category")
+    categories = _labels(CATEGORY_LABELS)
     out = []
     for row in rows:
         category = row.pop("deal__material__category")
         out.append(
             {
                 "material": row.pop("deal__material__name_en"),
-                "category": str(CATEGORY_LABELS.get(category, category)),
+                "category": categories.get(category, category),
                 **row,
             }
         )
@@ -255,7 +280,8 @@ def by_district(filters: CityFilters) -> list[dict]:
 
 
 def by_month(filters: CityFilters) -> list[dict]:
-    rows = confirmed_months(filters).values("month").annotate(**_figures()).order_by("month")
+    rows = confirmed_months(filters)
+    rows = rows.values("month").annotate(**_figures(rows)).order_by("month")
     out = []
     for row in rows:
         row = _clean(row)
@@ -272,9 +298,10 @@ def flows(filters: CityFilters) -> list[dict]:
         "deal__material__name_en",
         "deal__impact_rate__use_name",
     )
+    sectors = _labels(SECTOR_LABELS)
     return [
         {
-            "sector": str(SECTOR_LABELS.get(row["deal__supplier__sector"], "")),
+            "sector": sectors.get(row["deal__supplier__sector"], ""),
             "material": row["deal__material__name_en"],
             "use": row["deal__impact_rate__use_name"] or "Use not recorded",
             "tonnes": row["tonnes"],
@@ -302,11 +329,12 @@ def exchanges(filters: CityFilters) -> list[dict]:
         "deal__receiver_site__district",
         "deal__material__name_en",
     )
+    districts = _labels(DISTRICT_LABELS)
     return [
         {
             "material": row["deal__material__name_en"],
-            "from_district": str(DISTRICT_LABELS.get(row["deal__supply__site__district"], "")),
-            "to_district": str(DISTRICT_LABELS.get(row["deal__receiver_site__district"], "")),
+            "from_district": districts.get(row["deal__supply__site__district"], ""),
+            "to_district": districts.get(row["deal__receiver_site__district"], ""),
             "from_lat": _coarse(row["deal__supply__site__latitude"]),
             "from_lon": _coarse(row["deal__supply__site__longitude"]),
             "to_lat": _coarse(row["deal__receiver_site__latitude"]),

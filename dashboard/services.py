@@ -1,5 +1,5 @@
 """Keeps ``DealImpactRate`` (one row per deal with confirmed deliveries) and the
-``ConfirmedMonth`` roll-up current.
+roll-ups of confirmed deliveries (``ConfirmedMonth``, ``ConfirmedDeal``) current.
 
 The rate comes from ``marketplace.selectors.deal_impact`` (the deal's own
 inputs: road km, fate factor, credit, transport factor) passed to
@@ -8,13 +8,11 @@ inputs: road km, fate factor, credit, transport factor) passed to
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from dashboard.models import ConfirmedMonth, DealImpactRate
+from dashboard.models import ConfirmedDeal, ConfirmedMonth, DealImpactRate
 from marketplace.models import Deal, Delivery
 from marketplace.selectors import deal_impact
 from symbiosis import impact
@@ -48,30 +46,81 @@ def deal_rate_refresh(*, deal: Deal) -> DealImpactRate:
 
 
 def stale_deals():
-    """Deals with confirmed deliveries whose rate is missing or older than the deal."""
+    """Deals with confirmed deliveries whose rate is missing or older than the deal.
+
+    "With confirmed deliveries" reads the roll-up (one row per deal), not the
+    deliveries, so the check is one small query the dashboard can afford per view.
+    """
     return (
-        Deal.objects.filter(
-            pk__in=Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
-        )
+        Deal.objects.filter(pk__in=ConfirmedDeal.objects.values("deal_id"))
         .filter(Q(impact_rate__isnull=True) | ~Q(impact_rate__deal_updated_at=F("updated_at")))
         .select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
     )
 
 
-@transaction.atomic
 def rates_refresh(*, everything: bool = False) -> int:
     """Compute the missing or stale rates (all of them with ``everything``); one
-    query when nothing is stale, so the dashboard may call it on every view."""
+    query when nothing is stale, so the dashboard calls it on every view."""
     deals = stale_deals()
     if everything:
         deals = Deal.objects.filter(
             pk__in=Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
         ).select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
-    count = 0
-    for deal in deals:
+    deals = list(deals)
+    if deals:
+        with transaction.atomic():
+            for deal in deals:
+                deal_rate_refresh(deal=deal)
+    return len(deals)
+
+
+def _confirmed_by_deal_month(deliveries):
+    return (
+        deliveries.filter(status=Delivery.Status.CONFIRMED)
+        .annotate(m=TruncMonth("date"))
+        .values("deal_id", "m")
+        .annotate(t=Sum("tonnes"), n=Count("id"))
+        .order_by()
+    )
+
+
+def _month_rows(rows):
+    return (
+        ConfirmedMonth(deal_id=r["deal_id"], month=r["m"], tonnes=r["t"], deliveries=r["n"])
+        for r in rows.iterator()
+    )
+
+
+def _deal_rows(months):
+    rows = months.values("deal_id").annotate(t=Sum("tonnes"), n=Sum("deliveries")).order_by()
+    return (
+        ConfirmedDeal(deal_id=r["deal_id"], tonnes=r["t"], deliveries=r["n"])
+        for r in rows.iterator()
+    )
+
+
+@transaction.atomic
+def deal_months_refresh(*, deal_ids) -> None:
+    """Rebuild the roll-up rows of these deals from their confirmed deliveries.
+
+    What a write calls (``dashboard.signals``: a delivery confirmed, an edited
+    date, tonnes or deal of a confirmed delivery, a deleted one): a few small
+    queries per deal, so no read ever has to rebuild the roll-up. A deal that
+    gets its first confirmed delivery gets its rate here too.
+    """
+    ids = sorted({pk for pk in deal_ids if pk is not None})
+    if not ids:
+        return
+    # Row locks (PostgreSQL): two edits of one deal's deliveries rebuild its rows in turn.
+    list(Deal.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+    ConfirmedMonth.objects.filter(deal_id__in=ids).delete()
+    ConfirmedDeal.objects.filter(deal_id__in=ids).delete()
+    ConfirmedMonth.objects.bulk_create(
+        _month_rows(_confirmed_by_deal_month(Delivery.objects.filter(deal_id__in=ids)))
+    )
+    ConfirmedDeal.objects.bulk_create(_deal_rows(ConfirmedMonth.objects.filter(deal_id__in=ids)))
+    for deal in stale_deals().filter(pk__in=ids):
         deal_rate_refresh(deal=deal)
-        count += 1
-    return count
 
 
 def _confirmed_signature() -> tuple:
@@ -94,47 +143,27 @@ def _same(a: tuple, b: tuple) -> bool:
 
 @transaction.atomic
 def months_refresh(*, force: bool = False) -> bool:
-    """Rebuild the roll-up when the confirmed deliveries' count or tonnes changed.
+    """Rebuild the whole roll-up when the confirmed deliveries' count or tonnes
+    differ from it (always with ``force``).
 
-    A confirmed delivery never changes status again (``marketplace.services``),
-    so a new confirmation always changes the count; an edit of tonnes in the
-    admin changes the sum. Two aggregate queries when nothing changed. An edit
-    of a confirmed delivery's date alone is caught by ``dashboard_refresh_rates``.
+    Not on the read path: writes keep the roll-up current deal by deal
+    (``deal_months_refresh``). This is for writes that send no signal: bulk
+    loads (``bulk_create``, ``QuerySet.update``, fixtures, raw SQL), through
+    ``manage.py dashboard_refresh_rates`` and the demo loaders.
     """
     if not force and _same(_confirmed_signature(), _rollup_signature()):
         return False
     ConfirmedMonth.objects.all().delete()
-    rows = (
-        Delivery.objects.filter(status=Delivery.Status.CONFIRMED)
-        .annotate(m=TruncMonth("date"))
-        .values("deal_id", "m")
-        .annotate(t=Sum("tonnes"), n=Count("id"))
-        .order_by()
-    )
+    ConfirmedDeal.objects.all().delete()
     ConfirmedMonth.objects.bulk_create(
-        (
-            ConfirmedMonth(deal_id=r["deal_id"], month=r["m"], tonnes=r["t"], deliveries=r["n"])
-            for r in rows.iterator()
-        ),
-        batch_size=2000,
+        _month_rows(_confirmed_by_deal_month(Delivery.objects.all())), batch_size=2000
     )
+    ConfirmedDeal.objects.bulk_create(_deal_rows(ConfirmedMonth.objects.all()), batch_size=2000)
     return True
 
 
-FRESH_KEY = "dashboard:figures-fresh"
-
-
 def figures_refresh() -> None:
-    """What the dashboard calls before reading: rates, then the monthly roll-up.
-
-    The checks scan the deliveries (about 0.13 s at 100,000 on SQLite), so they
-    run at most once every ``CITY_DASHBOARD_REFRESH_SECONDS`` (default 60) per
-    cache: the city's figures may lag a new confirmation by that long.
-    """
-    seconds = getattr(settings, "CITY_DASHBOARD_REFRESH_SECONDS", 60)
-    if seconds and cache.get(FRESH_KEY):
-        return
+    """What the dashboard calls before reading: the rates of deals edited since
+    the last view (one query when there are none). The roll-up is kept by the
+    writes (``deal_months_refresh``), so a read never rebuilds it."""
     rates_refresh()
-    months_refresh()
-    if seconds:
-        cache.set(FRESH_KEY, True, timeout=seconds)

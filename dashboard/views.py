@@ -52,7 +52,7 @@ def city_dashboard(request):
     filters = selectors.CityFilters.from_query(request.GET)
     data = selectors.city_dashboard(filters)
     query = urlencode(filters.as_query())
-    exports = [(name, reverse("dashboard:export", args=[name])) for name in selectors.TABLES]
+    exports = [(name, reverse("api:city-table", args=[name])) for name in selectors.TABLES]
     return render(
         request,
         "dashboard/city.html",
@@ -65,7 +65,12 @@ def city_dashboard(request):
             "categories": MaterialCategory.choices,
             "month_chart": charts.month_series(data["month"]),
             "category_chart": charts.bars(data["category"]),
-            "sankey_chart": charts.sankey(data["flows"]),
+            # Drawn in the browser (static/dashboard/city_sankey.js) from these
+            # aggregates only: the keys are listed so no other field reaches the page.
+            "sankey_flows": [
+                {key: row[key] for key in ("sector", "material", "use", "tonnes", "kg_co2e")}
+                for row in data["flows"]
+            ],
             "map_data": _map_data(data["exchanges"]),
             "baseline": {
                 "organic_landfilled": selectors.BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR,

@@ -8,6 +8,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
 from symbiosis.api import views
 
@@ -41,5 +42,7 @@ urlpatterns = [
         views.ListingAggregatesView.as_view(),
         name="aggregates-listings",
     ),
+    # The city dashboard's tables (table: category, material, ..., headline) as JSON or CSV.
+    path("city/<slug:table>/", dashboard_api.CityTableView.as_view(), name="city-table"),
     *router.urls,
 ]

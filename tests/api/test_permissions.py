@@ -108,7 +108,15 @@ def world(company_a, company_b):
         organization=company_b, site=site_b, material=grain, visibility="private"
     )
     world.update(_marketplace_world(world))
+    # URL slugs of the city tables (api:city-table): a row for a table and one for the headline.
+    world["city_table"] = CityTable(slug="category")
+    world["city_headline"] = CityTable(slug="headline")
     return world
+
+
+@dataclass(frozen=True)
+class CityTable:
+    slug: str
 
 
 def _marketplace_world(w):
@@ -362,6 +370,10 @@ CASES = [
     Case("api-root", "GET", None, None, (D, 200, 200, 200, 200, 200)),
     Case("auth-token", "POST", None, token_body, (200, 200, 200, 200, 200, 200)),
     Case("aggregates-listings", "GET", None, None, (D, 403, 403, 403, 200, 200)),
+    # The city dashboard's exports: facilitators and city analysts only; read-only.
+    Case("city-table", "GET", "city_table", None, (D, 403, 403, 403, 200, 200)),
+    Case("city-table", "GET", "city_headline", None, (D, 403, 403, 403, 200, 200)),
+    Case("city-table", "POST", "city_table", None, (D, 403, 403, 403, 405, 405)),
     # Organizations: members see their own, admins change them, anyone may register one.
     Case("organization-list", "GET", None, None, (D, 200, 200, 200, 200, 403)),
     Case("organization-list", "POST", None, organization_new_body, (D, 201, 201, 201, 201, 403)),

@@ -63,12 +63,6 @@ def deliver(deal, day, tonnes, status="confirmed", n=[0]):  # noqa: B006 (a tick
     )
 
 
-@pytest.fixture(autouse=True)
-def fresh_figures(settings):
-    # Every view re-checks the roll-up, so a test sees its own rows at once.
-    settings.CITY_DASHBOARD_REFRESH_SECONDS = 0
-
-
 @pytest.fixture
 def city(db):
     factor_set = FactorSet.objects.create(

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 from datetime import date
 
 import pytest
@@ -12,13 +13,15 @@ from django.urls import reverse
 
 from dashboard.api import neutralise
 from dashboard.selectors import TABLES
+from marketplace.models import Delivery
+from symbiosis.models import Organization
 from tests.dashboard.conftest import deliver
 
 pytestmark = pytest.mark.django_db
 
 PAGES = [reverse("dashboard:city"), reverse("dashboard:methodology")]
 EXPORTS = [
-    reverse("dashboard:export", args=[name]) + f"?format={fmt}"
+    reverse("api:city-table", args=[name]) + f"?format={fmt}"
     for name in [*TABLES, "headline"]
     for fmt in ("csv", "json")
 ]
@@ -63,9 +66,50 @@ def test_dashboard_shows_the_headline(client, city, analyst):
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city")).content.decode()
     assert 'data-testid="tonnes-diverted">154.9 t' in text
-    assert 'id="sankey"' in text
+    assert 'id="sankey-data"' in text
     assert 'id="month-chart"' in text
     assert 'id="city-map-data"' in text
+
+
+def _json_script(text: str, element_id: str):
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', text, re.S
+    )
+    assert found, f"no json_script #{element_id} in the page"
+    return json.loads(found.group(1))
+
+
+def test_sankey_data_holds_only_aggregates_of_confirmed_deliveries(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    flows = _json_script(text, "sankey-data")
+    assert flows, "the fixture city has confirmed deliveries"
+    for flow in flows:
+        assert set(flow) == {"sector", "material", "use", "tonnes", "kg_co2e"}
+    raw = json.dumps(flows, ensure_ascii=False)
+    for secret in SECRETS:
+        assert secret not in raw
+    assert "price" not in raw.lower()
+    # Against the raw weighbridge rows, not the dashboard's own roll-up.
+    confirmed = Delivery.objects.filter(status=Delivery.Status.CONFIRMED)
+    assert sum(f["tonnes"] for f in flows) == pytest.approx(float(sum(d.tonnes for d in confirmed)))
+    sectors = dict(Organization.Sector.choices)
+    assert {(f["sector"], f["material"]) for f in flows} == {
+        (str(sectors[d.deal.supplier.sector]), d.deal.material.name_en) for d in confirmed
+    }
+    # Only the JS draws it: no server-side SVG of the flows besides the <noscript> table.
+    assert 'id="sankey-chart"' in text
+    assert '<noscript><table class="city-table" id="table-flows">' in text
+    assert "city_sankey.js" in text
+    assert 'class="sankey-link"' not in text
+
+
+def test_sankey_is_not_loaded_without_flows(client, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    assert 'id="sankey-empty"' in text
+    assert 'id="sankey-data"' not in text
+    assert "city_sankey.js" not in text
 
 
 def test_filters_reach_the_page_and_the_export_links(client, city, analyst):
@@ -77,7 +121,7 @@ def test_filters_reach_the_page_and_the_export_links(client, city, analyst):
 
 def test_json_export_matches_the_filters(client, city, analyst):
     client.force_login(analyst)
-    url = reverse("dashboard:export", args=["month"])
+    url = reverse("api:city-table", args=["month"])
     data = json.loads(client.get(url, {"format": "json", "category": "minerals"}).content)
     assert data["filters"] == {"category": "minerals"}
     assert [(r["month"], r["tonnes"]) for r in data["rows"]] == [
@@ -91,7 +135,7 @@ def test_csv_export_neutralises_formulas(client, city, analyst):
     material.name_en = '=HYPERLINK("http://evil","x")'
     material.save()
     client.force_login(analyst)
-    response = client.get(reverse("dashboard:export", args=["material"]), {"format": "csv"})
+    response = client.get(reverse("api:city-table", args=["material"]), {"format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     names = {row["material"] for row in rows}
@@ -107,7 +151,7 @@ def test_neutralise(value):
 
 def test_unknown_export_table_is_404(client, analyst):
     client.force_login(analyst)
-    assert client.get(reverse("dashboard:export", args=["prices"])).status_code == 404
+    assert client.get(reverse("api:city-table", args=["prices"])).status_code == 404
 
 
 def _queries(client, url):
@@ -126,8 +170,7 @@ def test_query_count_does_not_grow_with_deliveries(
     for i in range(60):
         deliver(city.deals["grain"], date(2026, 4, 1 + i % 28), "1.5")
         deliver(city.deals["slag"], date(2026, 5, 1 + i % 28), "2.5")
-    # The first view after new confirmations rebuilds the roll-up in a few queries.
-    assert _queries(client, url) <= small + 5
+    # The confirmations rebuilt their deals' roll-up rows: a read never rebuilds.
     assert _queries(client, url) == small
     with django_assert_max_num_queries(25):
         client.get(url)

@@ -1,0 +1,212 @@
+// City Sankey: confirmed tonnes from supplier sector through material to use,
+// drawn with the vendored d3-sankey from the aggregates in #sankey-data.
+// CSP-safe: no inline code, no style attribute (classes in city.css, sizes as
+// SVG attributes).
+(function () {
+  "use strict";
+
+  var MIN_WIDTH = 600; // narrower than this the chart scrolls inside its box
+  var NODE_WIDTH = 14;
+  var ROW_HEIGHT = 34; // per node of the fullest column
+  var LABEL_GAP = 6;
+  var MAX_LABEL_SHARE = 0.3; // of the width, for each outer column's labels
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var COLUMNS = ["sector", "material", "use"];
+
+  function fmt(value) {
+    var lang = document.documentElement.lang || undefined;
+    return value.toLocaleString(lang, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+  }
+
+  function summary(name, tonnes, kgCo2e) {
+    return name + ": " + fmt(tonnes) + " t, " + fmt(kgCo2e / 1000) + " t CO2e";
+  }
+
+  // Nodes per column (ids prefixed by column: a use may share a material's name)
+  // and links per (source, target) pair, summing tonnes and kg CO2e.
+  function graph(flows) {
+    var nodes = new Map();
+    var links = new Map();
+    flows.forEach(function (flow) {
+      var ids = COLUMNS.map(function (column, depth) {
+        var id = depth + ":" + flow[column];
+        if (!nodes.has(id)) {
+          nodes.set(id, { id: id, name: flow[column], column: depth, kgCo2e: 0 });
+        }
+        nodes.get(id).kgCo2e += flow.kg_co2e;
+        return id;
+      });
+      for (var depth = 0; depth < 2; depth++) {
+        var key = ids[depth] + "\u0000" + ids[depth + 1];
+        if (!links.has(key)) {
+          links.set(key, { source: ids[depth], target: ids[depth + 1], value: 0, kgCo2e: 0 });
+        }
+        links.get(key).value += flow.tonnes;
+        links.get(key).kgCo2e += flow.kg_co2e;
+      }
+    });
+    return { nodes: Array.from(nodes.values()), links: Array.from(links.values()) };
+  }
+
+  // Longest label width in px and a text shortened with an ellipsis to fit.
+  function measurer(svg) {
+    var probe = document.createElementNS(SVG_NS, "text");
+    probe.setAttribute("class", "sankey-label");
+    svg.appendChild(probe);
+    return {
+      width: function (text) {
+        probe.textContent = text;
+        return probe.getComputedTextLength();
+      },
+      fit: function (text, maxPx) {
+        probe.textContent = text;
+        if (probe.getComputedTextLength() <= maxPx) return text;
+        var cut = text.length;
+        while (cut > 1) {
+          cut--;
+          probe.textContent = text.slice(0, cut) + "…";
+          if (probe.getComputedTextLength() <= maxPx) break;
+        }
+        return probe.textContent;
+      },
+      remove: function () {
+        svg.removeChild(probe);
+      },
+    };
+  }
+
+  function draw(box, flows) {
+    var data = graph(flows);
+    var width = Math.max(box.clientWidth, MIN_WIDTH);
+    var perColumn = [0, 0, 0];
+    data.nodes.forEach(function (n) {
+      perColumn[n.column]++;
+    });
+    var height = Math.max(240, Math.max.apply(null, perColumn) * ROW_HEIGHT + 20);
+
+    d3.select(box).selectAll("svg").remove();
+    var svg = d3
+      .select(box)
+      .append("svg")
+      .attr("id", "sankey")
+      .attr("class", "sankey")
+      .attr("role", "img")
+      .attr("aria-label", box.dataset.title || "")
+      .attr("width", width)
+      .attr("height", height)
+      .attr("viewBox", [0, 0, width, height].join(" "));
+    svg.append("title").text(box.dataset.title || "");
+
+    // Room for the outer columns' labels, outside the nodes.
+    var measure = measurer(svg.node());
+    var maxLabel = width * MAX_LABEL_SHARE;
+    var outer = [0, 0, 0];
+    data.nodes.forEach(function (n) {
+      n.label = measure.fit(n.name, maxLabel);
+      outer[n.column] = Math.max(outer[n.column], measure.width(n.label));
+    });
+    measure.remove();
+    var left = Math.ceil(outer[0]) + LABEL_GAP + 2;
+    var right = Math.ceil(outer[2]) + LABEL_GAP + 2;
+
+    var layout = d3
+      .sankey()
+      .nodeId(function (n) {
+        return n.id;
+      })
+      .nodeWidth(NODE_WIDTH)
+      .nodePadding(12)
+      .extent([
+        [left, 8],
+        [width - right, height - 8],
+      ]);
+    var result = layout(data);
+
+    svg
+      .append("g")
+      .attr("class", "sankey-links")
+      .selectAll("path")
+      .data(result.links)
+      .join("path")
+      .attr("class", "sankey-link")
+      .attr("d", d3.sankeyLinkHorizontal())
+      .attr("stroke-width", function (l) {
+        return Math.max(1, l.width);
+      })
+      .attr("data-depth", function (l) {
+        return l.source.column;
+      })
+      .attr("data-tonnes", function (l) {
+        return l.value;
+      })
+      .append("title")
+      .text(function (l) {
+        return summary(l.source.name + " → " + l.target.name, l.value, l.kgCo2e);
+      });
+
+    var node = svg
+      .append("g")
+      .attr("class", "sankey-nodes")
+      .selectAll("g")
+      .data(result.nodes)
+      .join("g")
+      .attr("class", "sankey-node-group");
+    // One tooltip for the bar and its label.
+    node.append("title").text(function (n) {
+      return summary(n.name, n.value, n.kgCo2e);
+    });
+    node
+      .append("rect")
+      .attr("class", function (n) {
+        return "sankey-node column-" + n.column;
+      })
+      .attr("x", function (n) {
+        return n.x0;
+      })
+      .attr("y", function (n) {
+        return n.y0;
+      })
+      .attr("width", function (n) {
+        return n.x1 - n.x0;
+      })
+      .attr("height", function (n) {
+        return Math.max(1, n.y1 - n.y0);
+      });
+    node
+      .append("text")
+      .attr("class", "sankey-label")
+      .attr("x", function (n) {
+        return n.column === 0 ? n.x0 - LABEL_GAP : n.x1 + LABEL_GAP;
+      })
+      .attr("y", function (n) {
+        return (n.y0 + n.y1) / 2;
+      })
+      .attr("dy", "0.35em")
+      .attr("text-anchor", function (n) {
+        return n.column === 0 ? "end" : "start";
+      })
+      .text(function (n) {
+        return n.label;
+      });
+    return width;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("sankey-chart");
+    var dataEl = document.getElementById("sankey-data");
+    if (!box || !dataEl || typeof d3 === "undefined" || !d3.sankey) return;
+    var flows = JSON.parse(dataEl.textContent);
+    if (!flows.length) return;
+    var drawnAt = draw(box, flows);
+    var pending = false;
+    // Redraw when the box changes width (rotation, window resize), once a frame.
+    window.addEventListener("resize", function () {
+      if (pending) return;
+      pending = true;
+      window.requestAnimationFrame(function () {
+        pending = false;
+        if (Math.max(box.clientWidth, MIN_WIDTH) !== drawnAt) drawnAt = draw(box, flows);
+      });
+    });
+  });
+})();
