@@ -5,6 +5,7 @@ not take answers 403; a transition the deal's state does not allow, or one
 that would over-commit the supply listing, answers 400 with the reason.
 """
 
+import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from marketplace import selectors, serializers, services
+from marketplace.models import Delivery
 from symbiosis.api import permissions
 from symbiosis.api.views import FIELD_ERRORS, ApiViewSet
 
@@ -169,6 +171,17 @@ class DealViewSet(ApiViewSet):
         )
 
 
+class DeliveryFilter(django_filters.FilterSet):
+    # A number, not a lookup of the deal: a lookup would list every deal (with its
+    # parties' names) in the browsable API's filter form, and answer a deal the
+    # caller may not see differently from one that does not exist.
+    deal = django_filters.NumberFilter(field_name="deal__id")
+
+    class Meta:
+        model = Delivery
+        fields = ["deal", "status"]
+
+
 @extend_schema_view(
     list=extend_schema(summary="Deliveries of the deals you may see"),
     retrieve=extend_schema(summary="One delivery"),
@@ -183,7 +196,7 @@ class DeliveryViewSet(ApiViewSet):
     permission_classes = [IsAuthenticated, permissions.ReadsCompanyData]
     output_serializer_class = serializers.DeliveryOutputSerializer
     input_serializer_class = serializers.DeliveryInputSerializer
-    filterset_fields = ["deal", "status"]
+    filterset_class = DeliveryFilter
     ordering_fields = ["date", "logged_at"]
     ordering = ["-date", "-id"]
 

@@ -33,6 +33,7 @@ from marketplace.forms import (
 )
 from marketplace.models import Deal
 from symbiosis import selectors as symbiosis_selectors
+from symbiosis.views.common import parse_id
 
 TRANSITION_FORMS = {
     "offer": NoteForm,
@@ -230,10 +231,10 @@ def message_post(request, pk):
 def deal_new(request):
     """Offer to take another company's public supply listing (``?supply=<id>``)."""
     viewer = _reader(request)
-    supply_id = request.GET.get("supply", "")
-    if not supply_id.isdigit():
+    supply_id = parse_id(request.GET.get("supply"))
+    if supply_id is None:
         raise Http404("Say which supply listing: ?supply=<id>")
-    supply = symbiosis_selectors.supply_get(user=viewer, supply_id=int(supply_id))
+    supply = symbiosis_selectors.supply_get(user=viewer, supply_id=supply_id)
     hides_owner = symbiosis_selectors.listing_hides_owner(user=viewer, listing=supply)
     own_listing = supply.organization_id in viewer.organization_ids
     can_offer = not own_listing and not hides_owner and bool(viewer.organization_ids)

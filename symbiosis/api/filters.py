@@ -17,7 +17,9 @@ class SiteFilter(django_filters.FilterSet):
     # Sites are listed for their own organizations only, so filtering by one is safe.
     # A number, not a lookup of the row: a lookup would answer differently
     # for another organization's id than for an id that does not exist.
-    organization = django_filters.NumberFilter(field_name="organization_id")
+    # organization__id, not organization_id: that lookup answers "none" for an id
+    # beyond the database's integer range instead of failing.
+    organization = django_filters.NumberFilter(field_name="organization__id")
     district = django_filters.ChoiceFilter(choices=District.choices)
 
     class Meta:

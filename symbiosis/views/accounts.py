@@ -45,8 +45,10 @@ def signup(request):
 
 def _membership(request, pk) -> Membership:
     """The user's own membership of organization ``pk``; 404 for any other organization."""
+    # organization__pk, not organization_id: its lookup treats an id beyond the
+    # database's integer range as "no such row" instead of failing (a 500).
     return get_object_or_404(
-        Membership.objects.select_related("organization"), user=request.user, organization_id=pk
+        Membership.objects.select_related("organization"), user=request.user, organization__pk=pk
     )
 
 
@@ -133,7 +135,7 @@ def member_invite(request, pk):
 def member_change(request, pk, membership_id):
     """Change a member's role, or remove the member (``remove`` in the POST)."""
     own = _membership(request, pk)
-    target = get_object_or_404(Membership, pk=membership_id, organization_id=pk)
+    target = get_object_or_404(Membership, pk=membership_id, organization__pk=pk)
     error = None
     try:
         if "remove" in request.POST:

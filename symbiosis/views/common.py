@@ -10,6 +10,21 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from symbiosis import selectors
 
+# The largest id a BigAutoField holds; SQLite fails on larger numbers (a 500).
+MAX_ROW_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """A row id from a query string or form, or None for anything else.
+
+    ASCII digits only: "²".isdigit() is true but int("²") fails.
+    """
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
+
 
 def redirect_to(request, url: str):
     """After a successful POST: a client-side redirect for htmx, a 302 otherwise."""

@@ -24,7 +24,7 @@ from symbiosis.forms import DemandForm, SupplyForm, listing_initial
 from symbiosis.models import Material
 from symbiosis.models.listings import Recurrence, Status, Unit
 from symbiosis.units import UnitConversionError, to_tonnes
-from symbiosis.views.common import member_required, redirect_to
+from symbiosis.views.common import member_required, parse_id, redirect_to
 
 # What a listing's status may become from the listing's rows.
 TRANSITIONS = {
@@ -131,17 +131,17 @@ def _own_listing(kind: Kind, request, pk: int):
 
 def _duplicates_for(kind: Kind, request, data, exclude_id=None) -> list:
     site_id = data.get("site")
-    if not str(site_id or "").isdigit():
+    if parse_id(site_id) is None:
         return []
     if kind.name == "supply":
         material_id = data.get("material")
-        if not str(material_id or "").isdigit():
+        if parse_id(material_id) is None:
             return []
         found = kind.duplicates(
             user=request.viewer, site_id=site_id, material_id=material_id, exclude_id=exclude_id
         )
     else:
-        material_ids = [m for m in data.getlist("materials") if str(m).isdigit()]
+        material_ids = [m for m in data.getlist("materials") if parse_id(m) is not None]
         if not material_ids:
             return []
         found = kind.duplicates(
@@ -289,7 +289,7 @@ def material_options(request):
     field = request.GET.get("field", "material")
     multiple = request.GET.get("multiple") == "1"
     query = request.GET.get("q", "").strip()
-    chosen = {v for v in request.GET.getlist(field) if v.isdigit()}
+    chosen = {v for v in request.GET.getlist(field) if parse_id(v) is not None}
     matches = selectors.material_search(query)
     match_ids = {str(m.pk) for m in matches}
     if not multiple and query and matches and not chosen & match_ids:
@@ -323,11 +323,11 @@ def _density_material(data) -> Material | None:
     """The material whose density converts m3: the supply's, or the demand's reference."""
     for name in ("material", "reference_material"):
         value = data.get(name)
-        if value and str(value).isdigit():
+        if parse_id(value) is not None:
             return Material.objects.filter(pk=value).first()
     get_list = getattr(data, "getlist", None)
     materials = get_list("materials") if get_list else data.get("materials") or []
-    materials = [m for m in materials if str(m).isdigit()]
+    materials = [m for m in materials if parse_id(m) is not None]
     if len(materials) == 1:
         return Material.objects.filter(pk=materials[0]).first()
     return None
@@ -367,8 +367,6 @@ def tonnes_preview(request):
 def duplicate_warning(request, kind):
     kind = KINDS[kind]
     exclude = request.GET.get("exclude")
-    duplicates = _duplicates_for(
-        kind, request, request.GET, exclude if exclude and exclude.isdigit() else None
-    )
+    duplicates = _duplicates_for(kind, request, request.GET, parse_id(exclude))
     context = {"duplicates": duplicates, "kind": kind}
     return render(request, "symbiosis/_duplicate_warning.html", context)

@@ -1,0 +1,1254 @@
+"""Access-control audit: every route x every role, and what anonymous listings reveal.
+
+``ROWS`` is the permission table of the whole site: one row per route (URL
+name) and HTTP method, with the answer each role gets. The routes come from
+the URL resolver (walked through every include) and the API operations from
+the OpenAPI schema generated in-process; ``test_every_route_has_a_row`` and
+``test_every_schema_operation_has_a_row`` fail when either names something
+the table does not, so a new page or endpoint cannot ship unclassified.
+
+Roles: anonymous, an admin of company A (``member_a``), an admin of company B
+(``member_b``), a facilitator (staff, view-only admin rights, no membership)
+and a city analyst. The world (tests/security/conftest.py) is owned by A;
+every answer to anonymous, B or the analyst is also searched for A's
+identifying strings (name, BIN, site name and address, coordinates, private
+notes, deal message, weighbridge ticket), which none of them may ever see.
+
+Expected answers: a status code, ``LOGIN`` (302 to the login page),
+``ADMIN_LOGIN`` (302 to the admin's login page) or ``DENY`` (401 or 403:
+DRF answers 403 to anonymous callers with session authentication first).
+Tests run with DEBUG off (pytest-django's default), so error pages are the
+production ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
+
+from dashboard import selectors as dashboard_selectors
+from tests import factories
+from tests.security.conftest import (
+    ORG_A_NAME,
+    ROLES,
+    SITE_A_NAME,
+    secrets_of_a,
+)
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "login"
+ADMIN_LOGIN = "admin-login"
+DENY = "deny"
+GET, POST, PUT, PATCH, DELETE = "GET", "POST", "PUT", "PATCH", "DELETE"
+# Roles that must never see anything identifying A.
+OUTSIDERS = ("anonymous", "member_b", "analyst")
+# Admin routes are "staff only": classified by prefix, sampled by ADMIN_ROWS.
+ADMIN_PREFIX = "admin/"
+FACILITATOR_ADMIN_APPS = ("symbiosis", "marketplace", "optimizer")
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str  # URL name, with its namespace
+    method: str
+    expect: tuple  # answer per role, in ROLES order
+    args: Callable | None = None  # world -> reverse() args
+    query: str | Callable = ""  # appended to the URL; callable: world -> str
+    data: Callable | dict | None = None  # form or JSON body; callable: world -> body
+    api: bool = False  # JSON body and Accept
+    htmx: bool = False
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return "-".join(filter(None, [self.route, self.label, self.method]))
+
+    def url(self, w) -> str:
+        path = reverse(self.route, args=self.args(w) if self.args else None)
+        query = self.query(w) if callable(self.query) else self.query
+        return path + query
+
+
+def r(route, method, expect, **kwargs) -> Row:
+    return Row(route, method, tuple(expect), **kwargs)
+
+
+def a_supply(w):
+    return ["supply", w.supply_private.pk]
+
+
+def a_demand(w):
+    return ["demand", w.demand_private.pk]
+
+
+#                anonymous  A      B      facilitator  analyst
+EVERYONE = (200, 200, 200, 200, 200)
+LOGGED_IN = (LOGIN, 200, 200, 200, 200)
+MEMBERS = (LOGIN, 200, 200, 403, 403)
+OWN_A = (LOGIN, 200, 404, 403, 403)  # A's row, through a members-only page
+NOT_POST = (LOGIN, 405, 405, 405, 405)
+MEMBERS_NOT = (LOGIN, 405, 405, 403, 403)
+COMPANY_READERS = (LOGIN, 200, 200, 200, 403)
+A_AND_FACILITATOR = (LOGIN, 200, 404, 200, 403)
+FACILITATOR_ONLY = (LOGIN, 403, 403, 200, 403)
+FACILITATOR_WRITE = (LOGIN, 403, 403, 302, 403)
+CITY_READERS = (LOGIN, 403, 403, 200, 200)
+API_READ = (DENY, 200, 200, 200, 200)
+API_COMPANY_READ = (DENY, 200, 200, 200, 403)
+API_A_READ = (DENY, 200, 404, 200, 403)
+API_A_WRITE = (DENY, 200, 404, 403, 403)
+API_NO_WRITE = (DENY, 405, 405, 405, 405)
+API_CITY = (DENY, 403, 403, 200, 200)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+PAGE_ROWS = [
+    r("home", GET, EVERYONE),
+    r("healthz", GET, EVERYONE),
+    # Sign-up: logged-in users go home.
+    r("signup", GET, (200, 302, 302, 302, 302)),
+    r("signup", POST, (200, 302, 302, 302, 302), data={}),
+    # A forged invitation token is gone for everyone.
+    r("invitation-accept", GET, (410,) * 5, args=lambda w: ["forged-token"]),
+    r("invitation-accept", POST, (410,) * 5, args=lambda w: ["forged-token"], data={}),
+    # The organization page is its members' only; the facilitator uses the admin site.
+    r("organization", GET, (LOGIN, 200, 404, 404, 404), args=lambda w: [w.company_a.pk]),
+    r("organization-edit", GET, NOT_POST, args=lambda w: [w.company_a.pk]),
+    r(
+        "organization-edit",
+        POST,
+        (LOGIN, 200, 404, 404, 404),
+        args=lambda w: [w.company_a.pk],
+        data={"name": ""},
+    ),
+    r("member-invite", GET, NOT_POST, args=lambda w: [w.company_a.pk]),
+    r(
+        "member-invite",
+        POST,
+        (LOGIN, 200, 404, 404, 404),
+        args=lambda w: [w.company_a.pk],
+        data={"email": "not-an-address"},
+    ),
+    r(
+        "member-change",
+        GET,
+        NOT_POST,
+        args=lambda w: [w.company_a.pk, w.plain_membership_a.pk],
+    ),
+    r(
+        "member-change",
+        POST,
+        (LOGIN, 302, 404, 404, 404),
+        args=lambda w: [w.company_a.pk, w.plain_membership_a.pk],
+        data={"role": "member"},
+    ),
+    # Listings: members of an organization write; only the owner opens its rows.
+    r("listing-create", GET, MEMBERS, args=lambda w: ["supply"]),
+    r("listing-create", POST, MEMBERS, args=lambda w: ["supply"], data={}),
+    r("listing-create", GET, MEMBERS, args=lambda w: ["demand"], label="demand"),
+    r("listing-edit", GET, OWN_A, args=a_supply),
+    r("listing-edit", POST, OWN_A, args=a_supply, data={}),
+    r("listing-edit", GET, OWN_A, args=a_demand, label="demand"),
+    r("listing-edit", GET, OWN_A, args=lambda w: ["supply", w.supply_anonymous.pk], label="anon"),
+    r("listing-duplicate", GET, OWN_A, args=a_supply),
+    r("listing-duplicate", POST, MEMBERS_NOT, args=a_supply, data={}),
+    r("listing-status", GET, MEMBERS_NOT, args=a_supply),
+    r(
+        "listing-status",
+        POST,
+        (LOGIN, 302, 404, 403, 403),
+        args=a_supply,
+        data={"status": "paused"},
+    ),
+    r(
+        "listing-duplicate-warning",
+        GET,
+        MEMBERS,
+        args=lambda w: ["supply"],
+        query=lambda w: f"?site={w.site_a.pk}&material={w.material.pk}",
+    ),
+    r("listing-import", GET, MEMBERS),
+    r("listing-import", POST, MEMBERS, data={"kind": "supply"}),
+    r("listing-import-confirm", GET, MEMBERS_NOT),
+    r("listing-import-confirm", POST, (LOGIN, 400, 400, 403, 403), data={"token": "forged"}),
+    r("listing-import-template", GET, MEMBERS, args=lambda w: ["supply", "csv"]),
+    r("listing-import-template", GET, MEMBERS, args=lambda w: ["demand", "xlsx"], label="xlsx"),
+    r(
+        "listing-import-template",
+        GET,
+        (LOGIN, 404, 404, 403, 403),
+        args=lambda w: ["supply", "txt"],
+        label="bad-ext",
+    ),
+    r("material-options", GET, LOGGED_IN, query="?q=grain"),
+    r("tonnes-preview", GET, LOGGED_IN, query="?quantity=5&unit=t"),
+    r("site-create", GET, MEMBERS),
+    r("site-create", POST, MEMBERS, data={}),
+    r("site-edit", GET, OWN_A, args=lambda w: [w.site_a.pk]),
+    r("site-edit", POST, OWN_A, args=lambda w: [w.site_a.pk], data={}),
+    # The market: companies and facilitators; analysts read aggregates only.
+    r("market", GET, COMPANY_READERS),
+    r("market", GET, COMPANY_READERS, htmx=True, label="htmx"),
+    r("market", GET, COMPANY_READERS, query="?kind=demand", label="demand"),
+    r("market", POST, NOT_POST, data={}),
+    r("market-listing", GET, A_AND_FACILITATOR, args=a_supply, label="private"),
+    r("market-listing", GET, A_AND_FACILITATOR, args=a_demand, label="private-demand"),
+    r(
+        "market-listing",
+        GET,
+        COMPANY_READERS,
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        label="anon",
+    ),
+    r(
+        "market-listing",
+        GET,
+        COMPANY_READERS,
+        args=lambda w: ["demand", w.demand_anonymous.pk],
+        label="anon-demand",
+    ),
+    r(
+        "market-listing",
+        GET,
+        (LOGIN, 404, 404, 404, 403),
+        args=lambda w: ["supply", 987654],
+        label="missing",
+    ),
+    # Language switch and Django's account pages.
+    r("set_language", POST, (302,) * 5, data={"language": "ru", "next": "/"}),
+    r("login", GET, EVERYONE),
+    r("login", POST, EVERYONE, data={"username": "nobody@example.kz", "password": "x"}),
+    r("logout", POST, (302,) * 5, data={}),
+    r("password_change", GET, LOGGED_IN),
+    r("password_change", POST, LOGGED_IN, data={}),
+    r("password_change_done", GET, LOGGED_IN),
+    r("password_reset", GET, EVERYONE),
+    r("password_reset", POST, (302,) * 5, data={"email": "admin-a@example.kz"}),
+    r("password_reset_done", GET, EVERYONE),
+    r("password_reset_confirm", GET, EVERYONE, args=lambda w: ["MQ", "forged-token"]),
+    r("password_reset_complete", GET, EVERYONE),
+]
+
+# --- deals ------------------------------------------------------------------------------
+# The deal is A's (supplier) with C: B has no part in it and gets 404 everywhere.
+
+DEAL = lambda w: [w.deal.pk]  # noqa: E731
+DELIVERY = lambda w: [w.delivery.pk]  # noqa: E731
+
+DEAL_ROWS = [
+    r("marketplace:deal-list", GET, COMPANY_READERS),
+    r(
+        "marketplace:deal-new",
+        GET,
+        COMPANY_READERS,
+        query=lambda w: f"?supply={w.supply_anonymous.pk}",
+        label="anon",
+    ),
+    r(
+        "marketplace:deal-new",
+        GET,
+        A_AND_FACILITATOR,
+        query=lambda w: f"?supply={w.supply_private.pk}",
+        label="private",
+    ),
+    r(
+        "marketplace:deal-new",
+        GET,
+        (LOGIN, 404, 404, 404, 403),
+        query="?supply=abc",
+        label="bad-id",
+    ),
+    # Nobody may offer on an anonymous listing: its owner is introduced, not found.
+    r(
+        "marketplace:deal-new",
+        POST,
+        (LOGIN, 403, 403, 403, 403),
+        query=lambda w: f"?supply={w.supply_anonymous.pk}",
+        data={},
+        label="anon",
+    ),
+    r("marketplace:deal-detail", GET, A_AND_FACILITATOR, args=DEAL),
+    r(
+        "marketplace:deal-detail",
+        GET,
+        A_AND_FACILITATOR,
+        args=lambda w: [w.introduction_deal.pk],
+        label="introduction",
+    ),
+    r("marketplace:deal-terms", GET, NOT_POST, args=DEAL),
+    r("marketplace:deal-terms", POST, (LOGIN, 200, 404, 200, 403), args=DEAL, data={}),
+    r("marketplace:delivery-log", GET, NOT_POST, args=DEAL),
+    r("marketplace:delivery-log", POST, (LOGIN, 200, 404, 200, 403), args=DEAL, data={}),
+    r("marketplace:message-post", GET, NOT_POST, args=DEAL),
+    r("marketplace:message-post", POST, (LOGIN, 200, 404, 200, 403), args=DEAL, data={}),
+    r("marketplace:deal-transition", GET, NOT_POST, args=lambda w: [w.deal.pk, "complete"]),
+    r(
+        "marketplace:deal-transition",
+        POST,
+        # Parties step a deal on; a facilitator only cancels.
+        (LOGIN, 302, 404, 403, 403),
+        args=lambda w: [w.deal.pk, "complete"],
+        data={},
+    ),
+    r(
+        "marketplace:deal-transition",
+        POST,
+        (LOGIN, 404, 404, 404, 404),
+        args=lambda w: [w.deal.pk, "steal"],
+        data={},
+        label="unknown-action",
+    ),
+    r("marketplace:delivery-confirm", GET, NOT_POST, args=DELIVERY),
+    # Only the receiver (C) confirms a load; the supplier who logged it may not.
+    r("marketplace:delivery-confirm", POST, (LOGIN, 403, 404, 403, 403), args=DELIVERY, data={}),
+    r("marketplace:delivery-dispute", GET, NOT_POST, args=DELIVERY),
+    r("marketplace:delivery-dispute", POST, (LOGIN, 200, 404, 200, 403), args=DELIVERY, data={}),
+    r("marketplace:delivery-note", GET, A_AND_FACILITATOR, args=DELIVERY),
+    r("marketplace:delivery-note-pdf", GET, A_AND_FACILITATOR, args=DELIVERY),
+]
+
+# --- optimizer review pages -------------------------------------------------------------
+
+RUN = lambda w: [w.run.pk]  # noqa: E731
+
+REVIEW_ROWS = [
+    r("optimizer:run_list", GET, CITY_READERS),
+    r("optimizer:run_new", GET, FACILITATOR_ONLY),
+    r("optimizer:run_new", POST, FACILITATOR_ONLY, data={"objective": "nonsense"}),
+    r("optimizer:run_compare", GET, FACILITATOR_ONLY),
+    r(
+        "optimizer:run_compare",
+        GET,
+        FACILITATOR_ONLY,
+        query=lambda w: f"?a={w.run.pk}&b=999999",
+        label="bad-run",
+    ),
+    r("optimizer:run_detail", GET, CITY_READERS, args=RUN),
+    r("optimizer:run_status", GET, CITY_READERS, args=RUN),
+    # require_POST comes before the login check on these.
+    r("optimizer:run_cancel", GET, (405,) * 5, args=RUN),
+    r("optimizer:run_cancel", POST, FACILITATOR_WRITE, args=RUN, data={}),
+    r("optimizer:proposals_bulk", GET, (405,) * 5, args=RUN),
+    r("optimizer:proposals_bulk", POST, FACILITATOR_WRITE, args=RUN, data={}),
+    r("optimizer:my_proposals", GET, LOGGED_IN),
+    r(
+        "optimizer:proposal_detail",
+        GET,
+        FACILITATOR_ONLY,
+        args=lambda w: [w.open_proposal.pk],
+    ),
+    r("optimizer:proposal_decide", GET, (405,) * 5, args=lambda w: [w.open_proposal.pk]),
+    r(
+        "optimizer:proposal_decide",
+        POST,
+        FACILITATOR_WRITE,
+        args=lambda w: [w.open_proposal.pk],
+        data={"action": "reject", "reason": ""},
+    ),
+    r("optimizer:proposal_answer", GET, (405,) * 5, args=lambda w: [w.introduction.pk]),
+    # Only the introduced parties (A and C) answer; B is not among them.
+    r(
+        "optimizer:proposal_answer",
+        POST,
+        (LOGIN, 302, 404, 404, 404),
+        args=lambda w: [w.introduction.pk],
+        data={"answer": "accept"},
+    ),
+    r(
+        "optimizer:listing_audit",
+        GET,
+        FACILITATOR_ONLY,
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+    ),
+    r(
+        "optimizer:listing_audit",
+        GET,
+        (LOGIN, 403, 403, 403, 403),  # an unknown kind is refused, not looked up
+        args=lambda w: ["other", w.supply_anonymous.pk],
+        label="bad-kind",
+    ),
+]
+
+# --- the city dashboard -------------------------------------------------------------------
+
+CITY_ROWS = [
+    r("dashboard:city", GET, CITY_READERS),
+    r("dashboard:city", GET, CITY_READERS, query="?from=garbage&district=nowhere", label="bad"),
+    r("dashboard:methodology", GET, CITY_READERS),
+    # Off unless CITY_PUBLIC_PAGE is set (see test_public_city_page_names_no_one_unwilling).
+    r("dashboard:public", GET, (404,) * 5),
+    # The exports moved to /api/v1/city/<table>/; the old address redirects everyone.
+    r("dashboard:export", GET, (301,) * 5, args=lambda w: ["headline"]),
+    *[
+        r("api:city-table", GET, API_CITY, args=lambda w, t=table: [t], label=table)
+        for table in [*dashboard_selectors.TABLES, "headline"]
+    ],
+    r(
+        "api:city-table",
+        GET,
+        API_CITY,
+        args=lambda w: ["exchanges"],
+        query="?format=csv",
+        label="exchanges-csv",
+    ),
+    r("api:city-table", GET, (DENY, 403, 403, 404, 404), args=lambda w: ["nope"], label="bad"),
+    r("api:city-table", POST, (DENY, 403, 403, 405, 405), args=lambda w: ["headline"]),
+]
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def _reference(name, key):
+    """Reference data: everyone logged in reads, nobody writes through the API."""
+    detail = f"api:{name}-detail"
+    return [
+        r(f"api:{name}-list", GET, API_READ, api=True),
+        r(f"api:{name}-list", POST, API_NO_WRITE, api=True, data={}),
+        r(detail, GET, API_READ, args=key, api=True),
+        *[r(detail, m, API_NO_WRITE, args=key, api=True, data={}) for m in (PUT, PATCH, DELETE)],
+    ]
+
+
+def supply_body(w):
+    return {
+        "site": w.site_a.pk,
+        "material": w.material.slug,
+        "quantity": "10",
+        "unit": "t",
+        "visibility": "private",
+        "status": "active",
+    }
+
+
+def demand_body(w):
+    return {"site": w.site_a.pk, "materials": [w.material.slug], "quantity": "20", "unit": "t"}
+
+
+def site_body(w):
+    return {"name": "New yard", "district": "almaly", "latitude": "43.25", "longitude": "76.95"}
+
+
+def with_org(body):
+    return lambda w: {"organization": w.company_a.pk, **body(w)}
+
+
+def _listing(kind, singular, private, anonymous, body, free, deletes_anonymous):
+    d = f"api:{singular}-detail"
+    private_key = lambda w: [getattr(w, private).pk]  # noqa: E731
+    anonymous_key = lambda w: [getattr(w, anonymous).pk]  # noqa: E731
+    free_key = lambda w: [getattr(w, free).pk]  # noqa: E731
+    return [
+        r(f"api:{singular}-list", GET, API_COMPANY_READ, api=True),
+        # B and the facilitator name A's site: to them it does not exist (field error).
+        r(
+            f"api:{singular}-list",
+            POST,
+            (DENY, 201, 400, 400, 403),
+            api=True,
+            data=with_org(body),
+        ),
+        r(d, GET, API_A_READ, args=private_key, api=True),
+        r(d, GET, API_COMPANY_READ, args=anonymous_key, api=True, label="anon"),
+        r(d, PUT, API_A_WRITE, args=private_key, api=True, data=body),
+        r(d, PATCH, API_A_WRITE, args=private_key, api=True, data={"quantity": "12"}),
+        r(
+            d,
+            PATCH,
+            (DENY, 200, 403, 403, 403),
+            args=anonymous_key,
+            api=True,
+            data={"quantity": "12"},
+            label="anon",
+        ),
+        r(d, DELETE, (DENY, 204, 404, 403, 403), args=free_key, api=True),
+        # A listing with deals or proposals is closed, not deleted (B: still refused first).
+        r(
+            d,
+            DELETE,
+            (DENY, deletes_anonymous, 403, 403, 403),
+            args=anonymous_key,
+            api=True,
+            label="anon",
+        ),
+    ]
+
+
+API_DEAL = lambda w: [w.deal.pk]  # noqa: E731
+# Steps on A's running (active) deal with C: B is no party (404); a step that
+# does not fit the state is refused (400) before who may take it is asked;
+# facilitators read and cancel. tests/api/test_permissions.py steps deals in
+# every state; this table is about who reaches them at all.
+API_ROWS = [
+    r("api:api-root", GET, API_READ, api=True),
+    r(
+        "api:auth-token",
+        POST,
+        (400,) * 5,
+        api=True,
+        data={"username": "admin-a@example.kz", "password": "wrong"},
+    ),
+    r("api:aggregates-listings", GET, API_CITY, api=True),
+    r("api:organization-list", GET, API_COMPANY_READ, api=True),
+    r(
+        "api:organization-list",
+        POST,
+        (DENY, 201, 201, 201, 403),
+        api=True,
+        data={
+            "name": "Newly registered LLP",
+            "bin": factories.valid_bin(77_000_123),
+            "sector": "C",
+        },
+    ),
+    r("api:organization-detail", GET, API_A_READ, args=lambda w: [w.company_a.pk], api=True),
+    r(
+        "api:organization-detail",
+        PUT,
+        API_A_WRITE,
+        args=lambda w: [w.company_a.pk],
+        api=True,
+        data=lambda w: {"name": "Renamed A", "bin": w.company_a.bin, "sector": "C"},
+    ),
+    r(
+        "api:organization-detail",
+        PATCH,
+        API_A_WRITE,
+        args=lambda w: [w.company_a.pk],
+        api=True,
+        data={"name": "Renamed A"},
+    ),
+    r(
+        "api:organization-detail",
+        DELETE,
+        (DENY, 405, 405, 405, 403),
+        args=lambda w: [w.company_a.pk],
+        api=True,
+    ),
+    r("api:site-list", GET, API_COMPANY_READ, api=True),
+    r("api:site-list", POST, (DENY, 201, 400, 400, 403), api=True, data=with_org(site_body)),
+    r("api:site-detail", GET, API_A_READ, args=lambda w: [w.site_a.pk], api=True),
+    r("api:site-detail", PUT, API_A_WRITE, args=lambda w: [w.site_a.pk], api=True, data=site_body),
+    r(
+        "api:site-detail",
+        PATCH,
+        API_A_WRITE,
+        args=lambda w: [w.site_a.pk],
+        api=True,
+        data={"name": "x"},
+    ),
+    r(
+        "api:site-detail",
+        DELETE,
+        (DENY, 204, 404, 403, 403),
+        args=lambda w: [w.spare_site_a.pk],
+        api=True,
+    ),
+    *_reference("material", lambda w: [w.material.slug]),
+    *_reference("use", lambda w: [w.use.slug]),
+    *_reference("compatibility-rule", lambda w: [w.rule.pk]),
+    *_reference("factor-set", lambda w: [w.factor_set.pk]),
+    *_listing(
+        "supplies", "supply", "supply_private", "supply_anonymous", supply_body, "supply_draft", 400
+    ),
+    *_listing(
+        "demands",
+        "demand",
+        "demand_private",
+        "demand_anonymous",
+        demand_body,
+        "demand_private",
+        204,
+    ),
+    r("api:deal-list", GET, API_COMPANY_READ, api=True),
+    # No company deals on an anonymous listing directly: a facilitator introduces
+    # the parties, and may start the deal.
+    r(
+        "api:deal-list",
+        POST,
+        (DENY, 400, 400, 201, 403),
+        api=True,
+        data=lambda w: {
+            "supply": w.supply_anonymous.pk,
+            "receiver_site": w.site_b.pk,
+            "tonnes_per_period": "5",
+            "start_date": "2027-02-01",
+            "end_date": "2027-06-30",
+        },
+    ),
+    r("api:deal-detail", GET, API_A_READ, args=API_DEAL, api=True),
+    r(
+        "api:deal-detail",
+        GET,
+        API_A_READ,
+        args=lambda w: [w.introduction_deal.pk],
+        api=True,
+        label="introduction",
+    ),
+    r("api:deal-detail", DELETE, (DENY, 405, 405, 405, 403), args=API_DEAL, api=True),
+    r("api:deal-offer", POST, (DENY, 400, 404, 400, 403), args=API_DEAL, api=True, data={}),
+    r(
+        "api:deal-accept",
+        POST,
+        (DENY, 400, 404, 400, 403),
+        args=API_DEAL,
+        api=True,
+        data={"terms_version": 1},
+    ),
+    r(
+        "api:deal-update-terms",
+        POST,
+        (DENY, 400, 404, 400, 403),
+        args=API_DEAL,
+        api=True,
+        data={"tonnes_per_period": "7"},
+    ),
+    r(
+        "api:deal-decline",
+        POST,
+        (DENY, 400, 404, 400, 403),
+        args=API_DEAL,
+        api=True,
+        data={"reason": "No"},
+    ),
+    r("api:deal-activate", POST, (DENY, 400, 404, 400, 403), args=API_DEAL, api=True, data={}),
+    r("api:deal-complete", POST, (DENY, 200, 404, 403, 403), args=API_DEAL, api=True, data={}),
+    r(
+        "api:deal-cancel",
+        POST,
+        (DENY, 200, 404, 200, 403),
+        args=API_DEAL,
+        api=True,
+        data={"reason": "Closed"},
+    ),
+    r("api:deal-messages", GET, API_A_READ, args=API_DEAL, api=True),
+    r(
+        "api:deal-messages",
+        POST,
+        (DENY, 201, 404, 201, 403),
+        args=API_DEAL,
+        api=True,
+        data={"body": "Hello"},
+    ),
+    r("api:delivery-list", GET, API_COMPANY_READ, api=True),
+    r(
+        "api:delivery-list",
+        POST,
+        (DENY, 201, 400, 403, 403),
+        api=True,
+        data=lambda w: {
+            "deal": w.deal.pk,
+            "date": "2026-03-02",
+            "tonnes": "5",
+            "ticket_number": "N",
+        },
+    ),
+    r("api:delivery-detail", GET, API_A_READ, args=DELIVERY, api=True),
+    # The receiver (C) judges a load; the supplier who logged it may not.
+    r("api:delivery-confirm", POST, (DENY, 403, 404, 403, 403), args=DELIVERY, api=True, data={}),
+    r(
+        "api:delivery-dispute",
+        POST,
+        (DENY, 403, 404, 403, 403),
+        args=DELIVERY,
+        api=True,
+        data={"reason": "Wet"},
+    ),
+    r("schema", GET, API_READ),
+    r("api-docs", GET, API_READ),
+]
+
+
+# --- the admin site: staff only ------------------------------------------------------------
+
+
+def _admin_rows():
+    """Index, and every registered model's list and add pages; A's rows' change pages.
+
+    Non-staff users (companies, analysts) are sent to the admin's login page like
+    anonymous users; the facilitator is staff with view rights on the platform's
+    own apps only, so it reads those and writes nothing.
+    """
+    rows = [
+        r("admin:index", GET, (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN)),
+        # Logged-in non-staff users see "not authorized, log in as another account".
+        r("admin:login", GET, (200, 200, 200, 302, 200)),
+    ]
+    for model in admin.site._registry:
+        meta = model._meta
+        viewable = meta.app_label in FACILITATOR_ADMIN_APPS
+        base = f"admin:{meta.app_label}_{meta.model_name}"
+        read = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200 if viewable else 403, ADMIN_LOGIN)
+        write = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN)
+        rows += [
+            r(f"{base}_changelist", GET, read),
+            r(f"{base}_add", GET, write),
+            r(f"{base}_add", POST, write, data={}),
+        ]
+    objects = {
+        "symbiosis_organization": lambda w: w.company_a.pk,
+        "symbiosis_site": lambda w: w.site_a.pk,
+        "symbiosis_supplylisting": lambda w: w.supply_anonymous.pk,
+        "marketplace_deal": lambda w: w.deal.pk,
+        "marketplace_dealmessage": lambda w: w.message.pk,
+        "optimizer_matchproposal": lambda w: w.introduction.pk,
+    }
+    read = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 200, ADMIN_LOGIN)
+    write = (ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 403, ADMIN_LOGIN)
+    for base, key in objects.items():
+        rows += [
+            r(f"admin:{base}_change", GET, read, args=lambda w, k=key: [k(w)]),
+            r(f"admin:{base}_change", POST, write, args=lambda w, k=key: [k(w)], data={}),
+            r(f"admin:{base}_delete", GET, write, args=lambda w, k=key: [k(w)]),
+            r(f"admin:{base}_history", GET, read, args=lambda w, k=key: [k(w)]),
+        ]
+    return rows
+
+
+ADMIN_ROWS = _admin_rows()
+
+ROWS = [*PAGE_ROWS, *DEAL_ROWS, *REVIEW_ROWS, *CITY_ROWS, *API_ROWS, *ADMIN_ROWS]
+
+
+# --- running a row --------------------------------------------------------------------------
+
+
+def _client(w, role) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.force_login(getattr(w, role))
+    return client
+
+
+def _request(client, row: Row, w):
+    body = row.data(w) if callable(row.data) else row.data
+    headers = {"HTTP_HX_REQUEST": "true"} if row.htmx else {}
+    url = row.url(w)
+    if row.api:
+        payload = json.dumps(body) if body is not None else ""
+        return client.generic(
+            row.method,
+            url,
+            payload,
+            content_type="application/json",
+            HTTP_ACCEPT="application/json",
+            **headers,
+        )
+    if row.method == GET:
+        return client.get(url, **headers)
+    if row.method == POST:
+        return client.post(url, body or {}, **headers)
+    return client.generic(row.method, url, "", **headers)
+
+
+def _text(response) -> str:
+    if getattr(response, "streaming", False):
+        content = b"".join(response.streaming_content)
+    else:
+        content = response.content
+    return content.decode("utf-8", errors="replace")
+
+
+def assert_status(response, expected, context=""):
+    status = response.status_code
+    location = response.get("Location", "")
+    where = f"{context}: got {status} {location}".strip()
+    if expected == LOGIN:
+        assert status == 302 and location.startswith(settings.LOGIN_URL), where
+    elif expected == ADMIN_LOGIN:
+        assert status == 302 and location.startswith(reverse("admin:login")), where
+    elif expected == DENY:
+        assert status in (401, 403), where
+    else:
+        assert status == expected, where
+        if status == 302:
+            assert not location.startswith(settings.LOGIN_URL), where
+
+
+def assert_nothing_of_a(text: str, w, context=""):
+    found = [secret for secret in secrets_of_a(w) if secret in text]
+    assert not found, f"{context}: A's private strings {found} in the answer"
+
+
+@pytest.mark.parametrize(
+    ("row", "role"),
+    [pytest.param(row, role, id=f"{row.id}-{role}") for row in ROWS for role in ROLES],
+)
+def test_route_by_role(row, role, audit_world, db):
+    w = audit_world
+    response = _request(_client(w, role), row, w)
+
+    assert response.status_code < 500, _text(response)[:2000]
+    assert_status(response, row.expect[ROLES.index(role)], f"{row.id} as {role}")
+    if role in OUTSIDERS:
+        assert_nothing_of_a(_text(response) + response.get("Location", ""), w, row.id)
+
+
+# --- nothing escapes the table ----------------------------------------------------------------
+
+
+def _patterns(patterns=None, prefix="", namespace=""):
+    """(URL name or None, route, callback) of every pattern, walking every include."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from _patterns(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+            yield name, route, pattern.callback
+
+
+def _drf_methods(callback) -> set[str] | None:
+    """The methods a DRF view serves (None for a plain Django view)."""
+    # HEAD and OPTIONS follow GET and the view's metadata; DRF adds "head" to a
+    # viewset's actions on its first request, so they are left out either way.
+    actions = getattr(callback, "actions", None)
+    if actions:
+        return {m.upper() for m in set(actions) - {"head", "options"}}
+    view_class = getattr(callback, "cls", None)
+    if view_class is None or not hasattr(view_class, "permission_classes"):
+        return None
+    methods = {m for m in view_class.http_method_names if hasattr(view_class, m)}
+    return {m.upper() for m in methods - {"head", "options"}}
+
+
+def test_every_route_has_a_row():
+    in_table = {(row.route, row.method) for row in ROWS}
+    names_in_table = {name for name, _ in in_table}
+    unclassified, unnamed = [], []
+    served = set()
+    for name, route, callback in _patterns():
+        if route.startswith(ADMIN_PREFIX):
+            continue  # staff only: see ADMIN_ROWS
+        if not name:
+            unnamed.append(route)
+            continue
+        served.add(name)
+        if name not in names_in_table:
+            unclassified.append(f"{name} ({route})")
+        for method in _drf_methods(callback) or ():
+            if (name, method) not in in_table:
+                unclassified.append(f"{name} {method} ({route})")
+    assert not unnamed, f"unnamed routes (name them and add rows): {unnamed}"
+    assert not unclassified, f"unclassified routes, add rows to ROWS: {sorted(unclassified)}"
+    stale = {name for name in names_in_table if not name.startswith("admin:")} - served
+    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
+
+
+def test_every_admin_row_names_a_served_admin_route():
+    admin_names = {name for name, route, _ in _patterns() if route.startswith(ADMIN_PREFIX)}
+    rows = {row.route for row in ADMIN_ROWS}
+    assert rows <= admin_names, sorted(rows - admin_names)
+    # Every registered model's list page is sampled.
+    for model in admin.site._registry:
+        assert f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist" in rows
+
+
+def _schema_operations():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            if method.upper() in {GET, POST, PUT, PATCH, DELETE}:
+                yield path, method.upper(), operations[method].get("operationId")
+
+
+def test_every_schema_operation_has_a_row():
+    in_table = {(row.route, row.method) for row in ROWS}
+    operations = list(_schema_operations())
+    assert len(operations) > 30  # the generator found the API at all
+    missing = []
+    for path, method, operation_id in operations:
+        # Path parameters filled with a value every converter accepts.
+        match = resolve(re.sub(r"\{[^}]+\}", "1", path))
+        if (match.view_name, method) not in in_table:
+            missing.append(f"{method} {path} ({operation_id} -> {match.view_name})")
+    assert not missing, f"API operations without a row in ROWS: {missing}"
+
+
+def test_table_size():
+    # Printed for docs/reliability.md; asserted so an emptied table cannot pass.
+    routes = {row.route for row in ROWS}
+    print(f"access audit: {len(ROWS)} rows over {len(routes)} routes x {len(ROLES)} roles")
+    assert len(ROWS) * len(ROLES) >= 1000
+
+
+# --- anonymous listings: the owner stays hidden until an introduction ---------------------
+
+
+def _as(w, role_or_user) -> Client:
+    client = Client()
+    user = getattr(w, role_or_user) if isinstance(role_or_user, str) else role_or_user
+    client.force_login(user)
+    return client
+
+
+MARKET_QUERIES = [
+    "",
+    "?kind=supply&sort=newest",
+    "?kind=supply&sort=distance",
+    "?kind=supply&district=zhetysu",
+    "?kind=supply&category=biomass",
+    "?kind=demand",
+    "?kind=demand&district=zhetysu",
+    "?page=abc",
+    "?page=-1",
+    "?kind=nonsense&sort=nonsense&max_km=-5",
+    "?max_km=1e400",
+    "?site=abc",
+]
+
+
+@pytest.mark.parametrize("query", MARKET_QUERIES)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_market_shows_anonymous_listings_without_owner(query, htmx, audit_world, db):
+    w = audit_world
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = _as(w, "member_b").get(reverse("market") + query, **headers)
+
+    assert response.status_code == 200
+    assert_nothing_of_a(_text(response), w, query)
+
+
+def test_market_lists_the_anonymous_supply_to_b(audit_world, db):
+    w = audit_world
+    html = _text(_as(w, "member_b").get(reverse("market") + "?kind=supply&sort=distance"))
+
+    assert reverse("market-listing", args=["supply", w.supply_anonymous.pk]) in html
+    assert reverse("market-listing", args=["supply", w.supply_private.pk]) not in html
+    assert_nothing_of_a(html, w)
+
+
+def test_market_distance_from_a_site_of_a_is_refused_to_b(audit_world, db):
+    """B naming A's site as the origin must not measure from it (nor name it)."""
+    w = audit_world
+    client = _as(w, "member_b")
+    from_a = _text(client.get(reverse("market") + f"?site={w.site_a.pk}&sort=distance"))
+    from_nowhere = _text(client.get(reverse("market") + "?site=999999&sort=distance"))
+
+    assert_nothing_of_a(from_a, w)
+    # The same page as for a site that does not exist: nothing tells A's site apart.
+    # Differing only in CSRF tokens and the echoed id.
+    strip = re.compile(rf"[A-Za-z0-9]{{64}}|\b(999999|{w.site_a.pk})\b")
+    assert strip.sub("", from_a) == strip.sub("", from_nowhere)
+
+
+LISTING_QUERIES = [
+    "",
+    "?ordering=organization__name",
+    "?ordering=-organization",
+    "?ordering=site__name",
+    "?ordering=site__address",
+    "?ordering=tonnes",
+    "?ordering=nonsense",
+    "?district=zhetysu",
+    "?visibility=anonymous",
+    "?status=active",
+    "?search=Zhetysu",
+    "?page=abc",
+    "?page=999",
+    "?format=csv",
+    "?format=api",
+]
+
+
+@pytest.mark.parametrize("kind", ["supplies", "demands"])
+@pytest.mark.parametrize("query", LISTING_QUERIES)
+def test_api_lists_hide_the_owner_of_anonymous_listings(kind, query, audit_world, db):
+    w = audit_world
+    response = _as(w, "member_b").get(f"/api/v1/{kind}/{query}")
+
+    assert response.status_code < 500
+    assert_nothing_of_a(_text(response), w, f"{kind}{query}")
+
+
+OWNER_PARAMETERS = [
+    "organization",
+    "organization_id",
+    "site",
+    "site_id",
+    "site__organization",
+    "organization__name",
+    "owner",
+]
+
+
+@pytest.mark.parametrize("kind", ["supplies", "demands"])
+@pytest.mark.parametrize("parameter", OWNER_PARAMETERS)
+def test_api_filters_do_not_narrow_down_by_owner(kind, parameter, audit_world, db):
+    """Filtering by A's id must answer exactly as filtering by an id nobody has."""
+    w = audit_world
+    client = _as(w, "member_b")
+    owner_values = {
+        "site": w.site_a.pk,
+        "site_id": w.site_a.pk,
+        "organization__name": ORG_A_NAME,
+    }
+    value_of_a = owner_values.get(parameter, w.company_a.pk)
+    nobody = "No Such Company" if parameter == "organization__name" else 987654
+
+    with_a = client.get(f"/api/v1/{kind}/", {parameter: value_of_a})
+    with_nobody = client.get(f"/api/v1/{kind}/", {parameter: nobody})
+
+    assert with_a.status_code == with_nobody.status_code
+    if with_a.status_code == 200:
+        ids = lambda response: [row["id"] for row in response.json()["results"]]  # noqa: E731
+        assert ids(with_a) == ids(with_nobody)
+
+
+@pytest.mark.parametrize("kind", ["supply", "demand"])
+def test_api_detail_of_anonymous_listing_has_no_owner_fields(kind, audit_world, db):
+    w = audit_world
+    listing = getattr(w, f"{kind}_anonymous")
+    plural = "supplies" if kind == "supply" else "demands"
+    row = _as(w, "member_b").get(f"/api/v1/{plural}/{listing.pk}/").json()
+
+    owner_keys = {"organization", "organization_name", "site", "site_name", "site_address"}
+    assert not owner_keys & set(row), row
+    assert "latitude" not in row and "longitude" not in row
+
+
+def test_introduction_reveals_the_owner_to_the_introduced_party_only(audit_world, db):
+    """A's anonymous supply was introduced to C: C now sees A; B still does not."""
+    w = audit_world
+    detail = reverse("market-listing", args=["supply", w.supply_anonymous.pk])
+    api = f"/api/v1/supplies/{w.supply_anonymous.pk}/"
+    as_c, as_b = _as(w, "member_c"), _as(w, "member_b")
+
+    assert ORG_A_NAME in _text(as_c.get(detail))
+    assert as_c.get(api).json().get("organization_name") == ORG_A_NAME
+    assert ORG_A_NAME in _text(as_c.get(reverse("optimizer:my_proposals")))
+    assert_nothing_of_a(_text(as_b.get(detail)), w, "B, market detail")
+    assert_nothing_of_a(_text(as_b.get(api)), w, "B, API detail")
+    assert_nothing_of_a(_text(as_b.get(reverse("optimizer:my_proposals"))), w, "B, introductions")
+
+
+def test_before_the_introduction_c_does_not_see_the_owner(audit_world, db):
+    """The rule is the approval: with the proposal rejected, C sees no owner either."""
+    w = audit_world
+    type(w.introduction).objects.filter(pk=w.introduction.pk).update(status="rejected")
+    as_c = _as(w, "member_c")
+
+    html = _text(as_c.get(reverse("market-listing", args=["supply", w.supply_anonymous.pk])))
+    row = as_c.get(f"/api/v1/supplies/{w.supply_anonymous.pk}/").json()
+
+    assert ORG_A_NAME not in html and SITE_A_NAME not in html
+    assert "organization_name" not in row
+
+
+def test_city_exports_name_no_company(audit_world, db):
+    """CSV and JSON exports of every city table: figures, never A's identity."""
+    w = audit_world
+    client = _as(w, "analyst")
+    tables = [*dashboard_selectors.TABLES, "headline"]
+    rows_seen = 0
+    for table in tables:
+        for fmt in ("json", "csv"):
+            response = client.get(reverse("api:city-table", args=[table]), {"format": fmt})
+            assert response.status_code == 200, (table, fmt)
+            text = _text(response)
+            assert_nothing_of_a(text, w, f"{table}.{fmt}")
+            if fmt == "csv":
+                rows_seen += max(len(list(csv.reader(io.StringIO(text)))) - 1, 0)
+    # The confirmed load of A is in the figures (so the check looked at real rows).
+    assert rows_seen > 0
+
+
+@pytest.mark.parametrize(("kind", "ext"), [("supply", "csv"), ("demand", "csv")])
+def test_import_templates_carry_no_company_data(kind, ext, audit_world, db):
+    w = audit_world
+    response = _as(w, "member_b").get(reverse("listing-import-template", args=[kind, ext]))
+
+    assert response.status_code == 200
+    assert_nothing_of_a(_text(response), w)
+
+
+# --- error pages: nothing of A, no server errors ------------------------------------------------
+
+HUGE_ID = str(2**63)  # one past the largest 64-bit integer a database column holds
+
+
+def _with_ids(route: str, value: str) -> str:
+    """A URL for ``route`` with every parameter set: ids to ``value``, others plausible."""
+    path = route.replace("^", "").replace("$", "")
+    path = re.sub(r"<kind:\w+>", "supply", path)
+    path = re.sub(r"<(int|path):\w+>|<\w+>|\(\?P<\w+>[^)]*\)", value, path)
+    path = re.sub(r"<(str|slug):(\w+)>", lambda m: "headline" if m[2] == "table" else "x", path)
+    return "/" + path
+
+
+# Ids in query strings.
+ID_QUERIES = [
+    "/market/?site={id}",
+    "/deals/new/?supply={id}",
+    "/review/runs/compare/?a={id}&b={id}",
+    "/listings/supply/duplicates/?site={id}&material={id}&exclude={id}",
+    "/listings/materials/?material={id}",
+    "/listings/tonnes/?quantity=1&unit=m3&material={id}",
+    "/listings/demand/duplicates/?site={id}&materials={id}",
+    "/api/v1/sites/?organization={id}",
+    "/api/v1/deliveries/?deal={id}",
+    "/api/v1/deals/?supply={id}",
+    "/api/v1/supplies/?page={id}",
+]
+
+
+def _object_routes():
+    return sorted(
+        {
+            route
+            for _, route, _ in _patterns()
+            if not route.startswith(ADMIN_PREFIX) and ("<int:" in route or "(?P<" in route)
+        }
+    )
+
+
+# "²".isdigit() is true, but int("²") fails: a digit test is not a number test.
+@pytest.mark.parametrize(
+    "value",
+    [HUGE_ID, "-1", "0", "²", "1e3"],
+    ids=["huge", "negative", "zero", "superscript", "exp"],
+)
+def test_odd_ids_never_fail_the_server(value, audit_world, db):
+    w = audit_world
+    assert not settings.DEBUG
+    failures = []
+    for role in ("member_b", "facilitator"):
+        client = _as(w, role)
+        client.raise_request_exception = False
+        for route in _object_routes():
+            url = _with_ids(route, value)
+            for method in (GET, POST):
+                response = client.generic(method, url)
+                if response.status_code >= 500:
+                    failures.append(f"{method} {url} as {role}: {response.status_code}")
+                if role == "member_b":
+                    assert_nothing_of_a(_text(response), w, url)
+        for url in ID_QUERIES:
+            response = client.get(url.format(id=value))
+            if response.status_code >= 500:
+                failures.append(f"GET {url} as {role}: {response.status_code}")
+            if role == "member_b":
+                assert_nothing_of_a(_text(response), w, url)
+    bulk = reverse("optimizer:proposals_bulk", args=[w.run.pk])
+    response = client.post(bulk, {"ids": [value], "action": "reject", "reason": "x"})
+    if response.status_code >= 500:
+        failures.append(f"POST {bulk} ids={value}: {response.status_code}")
+    assert not failures, failures
+
+
+def test_error_pages_show_nothing_of_a(audit_world, db):
+    w = audit_world
+    assert not settings.DEBUG
+    as_b = _as(w, "member_b")
+    answers = {
+        "404 html": as_b.get(reverse("market-listing", args=["supply", w.supply_private.pk])),
+        "404 api": as_b.get(f"/api/v1/supplies/{w.supply_private.pk}/"),
+        "404 deal": as_b.get(reverse("marketplace:deal-detail", args=[w.deal.pk])),
+        "403 page": as_b.get(reverse("optimizer:run_detail", args=[w.run.pk])),
+        "400 filter": as_b.get("/api/v1/supplies/", {"district": "nowhere", "status": "x"}),
+        "400 host": as_b.get(reverse("home"), HTTP_HOST="evil.example"),
+        "404 format": as_b.get("/api/v1/supplies/", {"format": "xml"}),
+    }
+    csrf = Client(enforce_csrf_checks=True)
+    csrf.force_login(w.member_b)
+    answers["403 csrf"] = csrf.post(
+        reverse("listing-status", args=["supply", w.supply_private.pk]), {"status": "paused"}
+    )
+    expected = {"404": 404, "403": 403, "400": 400}
+    for name, response in answers.items():
+        assert response.status_code == expected[name[:3]], (name, response.status_code)
+        assert_nothing_of_a(_text(response), w, name)
+
+
+# --- the browsable API and id filters -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "row",
+    [pytest.param(row, id=row.id) for row in API_ROWS if row.api and row.method == GET],
+)
+@pytest.mark.parametrize("role", OUTSIDERS)
+def test_browsable_api_shows_nothing_of_a(row, role, audit_world, db):
+    """The HTML API renders forms with choices of related rows: none may be A's."""
+    w = audit_world
+    client = _as(w, role) if role != "anonymous" else Client()
+    url = row.url(w)
+    response = client.get(url + ("&" if "?" in url else "?") + "format=api")
+
+    assert response.status_code < 500
+    assert_nothing_of_a(_text(response), w, f"{url} as {role}")
+
+
+ID_FILTERS = [
+    ("/api/v1/deliveries/", "deal", lambda w: w.deal.pk),
+    ("/api/v1/sites/", "organization", lambda w: w.company_a.pk),
+    ("/api/v1/deals/", "supply", lambda w: w.supply_private.pk),
+    ("/api/v1/deals/", "receiver", lambda w: w.company_c.pk),
+    ("/api/v1/deals/", "supplier", lambda w: w.company_a.pk),
+]
+
+
+@pytest.mark.parametrize(("url", "parameter", "value"), ID_FILTERS)
+def test_id_filters_answer_alike_for_hidden_and_missing_rows(
+    url, parameter, value, audit_world, db
+):
+    """B filtering by an id of A's must learn nothing, not even that the row exists."""
+    w = audit_world
+    client = _as(w, "member_b")
+
+    hidden = client.get(url, {parameter: value(w)})
+    missing = client.get(url, {parameter: 987654})
+
+    assert (hidden.status_code, hidden.json()) == (missing.status_code, missing.json())
+
+
+@pytest.mark.parametrize(
+    ("route", "data"),
+    [
+        ("set_language", {"language": "ru", "next": "https://evil.example/"}),
+        ("login", {"username": "admin-b@example.kz", "password": "correct-horse-9"}),
+    ],
+)
+def test_no_open_redirect(route, data, audit_world, db):
+    response = Client().post(reverse(route) + "?next=https://evil.example/", data)
+
+    assert response.status_code in (200, 302)
+    assert "evil.example" not in response.get("Location", "")
+
+
+def test_import_preview_does_not_find_a_site_of_a(audit_world, db):
+    """B's file naming A's site reads exactly like one naming a site nobody has."""
+    w = audit_world
+    client = _as(w, "member_b")
+    header = "material,site,quantity,unit,recurrence,visibility,status\n"
+
+    def preview(site_name):
+        body = f"{header}spent-grain,{site_name},5,t,year,public,active\n".encode()
+        upload = io.BytesIO(body)
+        upload.name = "listings.csv"
+        response = client.post(reverse("listing-import"), {"kind": "supply", "file": upload})
+        assert response.status_code == 200
+        return re.sub(r"[A-Za-z0-9]{64}", "", _text(response))
+
+    named_a = preview(SITE_A_NAME)
+    named_nobody = preview("Nowhere yard")
+
+    assert named_a.replace(SITE_A_NAME, "Nowhere yard") == named_nobody
+    assert_nothing_of_a(named_a.replace(SITE_A_NAME, ""), w)
