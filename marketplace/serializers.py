@@ -32,6 +32,11 @@ class VisibleSupplyField(serializers.PrimaryKeyRelatedField):
             return SupplyListing.objects.none()
         return symbiosis_selectors.supply_list(user=viewer)
 
+    def display_value(self, instance):
+        # The browsable API's choice label: never the owner (str() names it),
+        # which an anonymous listing hides from other companies.
+        return f"#{instance.pk}: {instance.material} ({instance.tonnes} t/{instance.recurrence})"
+
 
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleDemandField(serializers.PrimaryKeyRelatedField):
@@ -40,6 +45,10 @@ class VisibleDemandField(serializers.PrimaryKeyRelatedField):
         if viewer is None:
             return DemandListing.objects.none()
         return symbiosis_selectors.demand_list(user=viewer)
+
+    def display_value(self, instance):
+        # As VisibleSupplyField: no owner in the choice label.
+        return f"#{instance.pk}: need ({instance.tonnes} t/{instance.recurrence})"
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -285,9 +294,9 @@ class DealDetailSerializer(DealOutputSerializer):
 
 
 class DeliveryOutputSerializer(serializers.ModelSerializer):
-    logged_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    confirmed_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
-    disputed_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    logged_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    confirmed_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    disputed_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     status = DeliveryStatusField(read_only=True)
 
     class Meta:

@@ -6,16 +6,23 @@ material and site names are looked up, and written by the same services.
 ``listings_import`` runs every row inside one transaction and keeps it only
 when asked to and when no row failed: a dry run and a failed import leave
 nothing behind, and the preview reports exactly what the import would.
+
+Limits (settings ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``): a larger file is
+refused whole with a message, never cut short.
 """
 
+import codecs
+import contextlib
 import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,9 +30,6 @@ from symbiosis import selectors, services
 from symbiosis.forms import DemandForm, SupplyForm
 from symbiosis.models import Material, Use
 from symbiosis.models.listings import Status
-
-MAX_ROWS = 2000
-MAX_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ def _header_key(text: str) -> str:
 
 
 def _rows_from_table(table, kind: str) -> list[Row]:
+    max_rows = settings.IMPORT_MAX_ROWS
     table = iter(table)
     try:
         header = [_header_key(cell) for cell in next(table)]
@@ -191,15 +196,18 @@ def _rows_from_table(table, kind: str) -> list[Row]:
     if missing:
         raise ImportFileError(_("Missing columns: %(names)s.") % {"names": ", ".join(missing)})
     rows = []
+    too_many = ImportFileError(
+        _("At most %(count)s rows per file; split it.") % {"count": max_rows}
+    )
     for number, cells in enumerate(table, start=2):
+        if number - 1 > 2 * max_rows:
+            raise too_many  # even blank lines: a sheet of a million empty rows
         values = {name: _cell_text(cell) for name, cell in zip(header, cells, strict=False) if name}
         if not any(values.values()):
             continue  # blank lines are no rows
         rows.append(Row(number, values))
-        if len(rows) > MAX_ROWS:
-            raise ImportFileError(
-                _("At most %(count)s rows per file; split it.") % {"count": MAX_ROWS}
-            )
+        if len(rows) > max_rows:
+            raise too_many
     if not rows:
         raise ImportFileError(_("The file has a header but no rows."))
     return rows
@@ -208,11 +216,15 @@ def _rows_from_table(table, kind: str) -> list[Row]:
 def read_rows(uploaded, kind: str) -> list[Row]:
     """Rows of an uploaded ``.csv`` or ``.xlsx`` file."""
     name = (getattr(uploaded, "name", "") or "").lower()
-    content = uploaded.read(MAX_BYTES + 1)
-    if len(content) > MAX_BYTES:
-        raise ImportFileError(_("The file is larger than 2 MB."))
+    max_bytes = settings.IMPORT_MAX_BYTES
+    content = uploaded.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise ImportFileError(
+            _("The file is larger than %(size)s; split it.") % {"size": filesizeformat(max_bytes)}
+        )
     if name.endswith(".xlsx"):
-        return _rows_from_table(_xlsx_table(content), kind)
+        with contextlib.closing(_xlsx_table(content)) as table:
+            return _rows_from_table(table, kind)
     if name.endswith(".csv") or name.endswith(".txt"):
         return _rows_from_table(_csv_table(content), kind)
     raise ImportFileError(_("Upload a .csv or .xlsx file."))
@@ -220,15 +232,24 @@ def read_rows(uploaded, kind: str) -> list[Row]:
 
 def _csv_table(content: bytes):
     try:
-        text = content.decode("utf-8-sig")
+        if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = content.decode("utf-16")  # Excel's "Unicode text"
+        else:
+            text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = content.decode("cp1251")  # what Russian-language Excel saves
         except UnicodeDecodeError as exc:
             raise ImportFileError(_("Save the CSV file as UTF-8.")) from exc
+    if "\x00" in text:
+        raise ImportFileError(_("This is not a text file; save the CSV file as UTF-8."))
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        message = _("This CSV file cannot be read: %(error)s") % {"error": exc}
+        raise ImportFileError(message) from exc
 
 
 def _xlsx_table(content: bytes):
@@ -239,7 +260,11 @@ def _xlsx_table(content: bytes):
     except Exception as exc:  # openpyxl raises several kinds for a bad file
         raise ImportFileError(_("This is not a readable .xlsx file.")) from exc
     try:
-        return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
+        # A generator, so the row limit stops reading a huge sheet early.
+        for row in workbook.worksheets[0].iter_rows(values_only=True):
+            yield list(row)
+    except Exception as exc:  # a broken sheet inside a readable zip
+        raise ImportFileError(_("This is not a readable .xlsx file.")) from exc
     finally:
         workbook.close()
 

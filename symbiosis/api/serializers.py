@@ -102,6 +102,9 @@ class OrganizationInputSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="Organization")
 class OrganizationOutputSerializer(serializers.ModelSerializer):
+    # Blank when none was given, and "" is no e-mail address: a plain string.
+    contact_email = serializers.CharField(read_only=True)
+
     class Meta:
         model = Organization
         fields = ["id", *ORGANIZATION_FIELDS, "created_at"]

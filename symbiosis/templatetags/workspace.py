@@ -21,9 +21,14 @@ def amount(value, places: int = 3):
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return value
+    if not number.is_finite():
+        return value
     places = int(places)
     if number and abs(number) < Decimal(10) ** -places:
         places = 6
-    rounded = number.quantize(Decimal(10) ** -places).normalize()
+    try:
+        rounded = number.quantize(Decimal(10) ** -places).normalize()
+    except InvalidOperation:  # more digits than Decimal's precision (e.g. 1e308 typed)
+        return str(number)
     decimals = max(0, -rounded.as_tuple().exponent)
     return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)
