@@ -7,6 +7,7 @@ ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL).
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_results",
     "axes",
+    "csp",
     "symbiosis",
     "marketplace",
     "optimizer",
@@ -59,10 +61,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A lost database connection: 503 "try again" (the transaction rolled back).
+    "symbiosis.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -157,7 +162,18 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Not HttpOnly: Swagger UI's "Try it out" reads it for its X-CSRFToken header
+# (pages get the token from the template; Django documents no gain from HttpOnly).
+CSRF_COOKIE_SAMESITE = "Lax"
+# Sessions end at the latest SESSION_COOKIE_AGE after log-in, and when the
+# browser closes. No idle timeout by default: it needs a session write on every
+# request (SESSION_SAVE_EVERY_REQUEST) and the run-status poll would keep an
+# idle tab alive anyway; a deployment that wants one sets it with a shorter age.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+SESSION_SAVE_EVERY_REQUEST = env.bool("SESSION_SAVE_EVERY_REQUEST", default=False)
 
 # --- Failed-login limit (django-axes) ---
 # An e-mail address is locked from one client address after this many failures
@@ -202,7 +218,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge from validator.swagger.io: it would send our schema's address to
+    # a third party, and the Content-Security-Policy blocks the image anyway.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "symbiosis.api.schema.listing_unions_any_of",
+    ],
 }
 
 # --- Celery ---
@@ -221,6 +244,15 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+else:
+    # Redis hands a message not yet acknowledged to another worker after this
+    # long: more than the longest run (time_limit_s <= 3600 s, plus snapshot
+    # and save), so a long run is never started twice while it is still going.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+# On a lost broker connection a running optimization goes on (its result goes
+# to the database; a redelivered copy finds the run finished and does nothing):
+# tests/faults/test_redis_restart.py. Celery 6 would cancel it by default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
@@ -253,3 +285,41 @@ MAP_TILE_ATTRIBUTION = env.str(
     "MAP_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
 )
+
+# --- Content-Security-Policy (django-csp) ---
+# Only our own static files run or style a page: no inline script, style or
+# event handler, no eval (htmx is told not to eval in base.html). JSON for the
+# maps rides in <script type="application/json">, which never executes. Images
+# may also come from the tile host of MAP_TILE_URL ("{s}" subdomains: any).
+_tiles = urlsplit(MAP_TILE_URL)
+MAP_TILE_ORIGIN = (
+    f"{_tiles.scheme}://{_tiles.netloc.replace('{s}', '*')}" if _tiles.netloc else None
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *([MAP_TILE_ORIGIN] if MAP_TILE_ORIGIN else [])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- Upload and import limits ---
+# A listings file (CSV/XLSX) bigger than IMPORT_MAX_BYTES, or with more than
+# IMPORT_MAX_ROWS rows, is refused whole with a message (symbiosis.imports).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000)
+# Request bodies other than files: Django answers 400 above this. The import's
+# confirm step posts the previewed rows back as a signed token, which for an
+# incompressible file is about 4/3 of it, hence twice the file limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * IMPORT_MAX_BYTES)
+# Uploaded files above this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+# Fields in one GET or POST (Django's default); no form of ours has a hundred.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=1_000)

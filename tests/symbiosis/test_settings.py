@@ -1,7 +1,6 @@
 """Deployment settings, migrations and the compose file."""
 
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -24,20 +23,34 @@ def _manage(*args, env_overrides):
     )
 
 
-def test_check_deploy_is_clean_with_production_variables():
-    result = _manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        env_overrides={
-            "DEBUG": "False",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "symbiosis.example.kz",
-        },
+# check --deploy under production variables: tests/security/test_web_security.py.
+
+
+def _img_sources(map_tile_url: str) -> str:
+    code = (
+        "from django.conf import settings; "
+        "print(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])"
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "WARNINGS" not in result.stderr + result.stdout
+    result = _manage("shell", "-c", code, env_overrides={"MAP_TILE_URL": map_tile_url})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("map_tile_url", "tile_source"),
+    [
+        ("https://tiles.example.kz/{z}/{x}/{y}.png", "https://tiles.example.kz"),
+        ("https://{s}.tile.example.org/{z}/{x}/{y}.png", "https://*.tile.example.org"),
+        ("http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8080"),
+    ],
+)
+def test_the_csp_allows_images_from_the_configured_tile_host(map_tile_url, tile_source):
+    sources = _img_sources(map_tile_url)
+    assert sources == str(["'self'", "data:", tile_source])
+
+
+def test_tiles_served_by_the_site_itself_add_no_image_source():
+    assert _img_sources("/tiles/{z}/{x}/{y}.png") == str(["'self'", "data:"])
 
 
 def test_secret_key_is_required_when_debug_is_off():
@@ -62,6 +75,6 @@ def test_compose_file_validates():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, "SECRET_KEY": "compose-validation-only"},
+        env={**os.environ, "SECRET_KEY": "compose-validation-only-not-a-secret"},
     )
     assert result.returncode == 0, result.stderr
