@@ -120,9 +120,22 @@ def run_create(
 
 
 def _enqueue(run_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
     from optimizer.tasks import run_optimization
 
-    result = run_optimization.delay(run_id)
+    try:
+        result = run_optimization.delay(run_id)
+    except OperationalError as exc:
+        # Broker (Redis) unreachable: no message exists, so no worker would ever
+        # pick the run up; fail it now in plain words rather than leave it queued.
+        log.error("run %s not queued: %s", run_id, exc)
+        run_mark_failed(
+            run_id=run_id,
+            message="The task queue could not be reached, so the run was not started; "
+            "start it again in a minute.",
+        )
+        return
     OptimizationRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
 
 
