@@ -20,6 +20,7 @@ from optimizer import decisions, selectors, services
 from optimizer.forms import AnswerForm, DecisionForm, RunForm
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis.roles import is_city_analyst, is_facilitator
+from symbiosis.views.common import parse_id
 
 SORTS = {
     "saving": "-net_kg_co2e_saved",
@@ -118,7 +119,12 @@ def _results_context(request, run) -> dict:
         proposals = proposals.filter(status=status)
     sort = request.GET.get("sort", "saving")
     proposals = proposals.order_by(SORTS.get(sort, SORTS["saving"]), "pk")
-    page = Paginator(proposals, 50).get_page(request.GET.get("page"))
+    # The page's ids first, then its 50 rows with their parties: sorting every
+    # proposal of a large run with six joined rows each took most of the page.
+    page = Paginator(proposals.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    by_pk = selectors.run_proposals(run).in_bulk(ids)
+    page.object_list = [by_pk[pk] for pk in ids]
     return {
         "page": page,
         "sort": sort,
@@ -202,7 +208,7 @@ def proposal_decide(request, proposal_id):
 @facilitator_required
 def proposals_bulk(request, run_id):
     run = get_object_or_404(OptimizationRun, pk=run_id)
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.POST.getlist("ids")) if i is not None]
     proposals = list(run.proposals.filter(pk__in=ids))
     try:
         outcome = decisions.proposals_decide_bulk(
@@ -223,8 +229,8 @@ def proposals_bulk(request, run_id):
 @facilitator_required
 def run_compare(request):
     runs = OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED)
-    a = runs.filter(pk=request.GET.get("a") or 0).first()
-    b = runs.filter(pk=request.GET.get("b") or 0).first()
+    a = runs.filter(pk=parse_id(request.GET.get("a")) or 0).first()
+    b = runs.filter(pk=parse_id(request.GET.get("b")) or 0).first()
     diff = selectors.compare_runs(a, b) if a and b else None
     return render(
         request,

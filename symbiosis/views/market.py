@@ -5,16 +5,21 @@ whether it may name its organization and site. Distances to an anonymous
 listing of another company are measured to a coarse grid cell
 (``symbiosis.geo.coarse``), never to its site, and shown rounded.
 
-Filtering by distance happens in Python after the database filters: the
-market of one city is a few thousand rows at most.
+Sorting and filtering by distance happen in the database (the same
+haversine, with the same coarse cell for hidden owners), and only the page
+shown is loaded: at 50,000 listings, building every row in Python took
+seconds per request. The distances shown are computed in Python from the
+page's rows, as before.
 """
 
 from dataclasses import dataclass
+from math import cos, radians
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Case, FloatField, Q, Value, When
+from django.db.models.functions import ASin, Cast, Cos, Floor, Least, Power, Radians, Sin, Sqrt
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -22,6 +27,8 @@ from django.views.decorators.http import require_GET
 
 from symbiosis import geo, selectors
 from symbiosis.forms import MarketFilterForm
+from symbiosis.models import DemandListing, SupplyListing
+from symbiosis.models.listings import Visibility
 
 PAGE_SIZE = 20
 
@@ -46,13 +53,19 @@ def _filtered(viewer, form: MarketFilterForm, kind: str):
     if kind == "demand":
         listings = selectors.market_demand_list(user=viewer)
         category, material = form.value("category"), form.value("material")
+        # Subqueries, not joins over the accepted materials: a join repeats
+        # rows and the DISTINCT it then needs sorts every wide row.
+        accepted = DemandListing.materials.through.objects
         if category:
             listings = listings.filter(
-                Q(materials__category=category) | Q(reference_material__category=category)
+                Q(pk__in=accepted.filter(material__category=category).values("demandlisting_id"))
+                | Q(reference_material__category=category)
             )
         if material:
-            listings = listings.filter(Q(materials=material) | Q(reference_material=material))
-        listings = listings.distinct()
+            listings = listings.filter(
+                Q(pk__in=accepted.filter(material=material).values("demandlisting_id"))
+                | Q(reference_material=material)
+            )
     else:
         listings = selectors.market_supply_list(user=viewer)
         if form.value("category"):
@@ -73,25 +86,95 @@ def _distance_km(origin, listing, hides_owner: bool) -> float | None:
     return geo.great_circle_km(origin.latitude, origin.longitude, lat, lon)
 
 
-def market_rows(viewer, form: MarketFilterForm) -> tuple[list[MarketRow], str]:
+def _hides_owner_q(viewer, introduced_ids: set[int]) -> Q | None:
+    """``selectors.listing_hides_owner`` as a condition, for sorting and filtering
+    in SQL; None where nothing is hidden (a facilitator)."""
+    if viewer.is_facilitator:
+        return None
+    hides = ~Q(visibility=Visibility.PUBLIC)
+    if viewer.organization_ids:
+        hides &= ~Q(organization_id__in=viewer.organization_ids)
+    if introduced_ids:
+        hides &= ~Q(pk__in=introduced_ids)
+    return hides
+
+
+def _coarse_sql(field: str):
+    """``geo.coarse`` of a site coordinate: the centre of its grid cell."""
+    step = Value(geo.COARSE_STEP_DEG)
+    return (Floor(Cast(field, FloatField()) / step) + Value(0.5)) * step
+
+
+def _haversine_km_sql(origin, lat, lon):
+    """``geo.great_circle_km`` from ``origin`` to the point (lat, lon) of each row."""
+    lat1, lon1 = float(origin.latitude), float(origin.longitude)
+    phi1 = radians(lat1)
+    phi2 = Radians(lat)
+    h = Power(Sin((phi2 - Value(phi1)) / Value(2.0)), 2) + Value(cos(phi1)) * Cos(phi2) * Power(
+        Sin(Radians(lon - Value(lon1)) / Value(2.0)), 2
+    )
+    return Value(2 * geo.EARTH_RADIUS_KM) * ASin(Least(Value(1.0), Sqrt(h)))
+
+
+def _distance_km_sql(origin, hides_owner: Q | None):
+    """Distance to the site, or to its coarse cell where the owner is hidden."""
+    exact = _haversine_km_sql(
+        origin,
+        Cast("site__latitude", FloatField()),
+        Cast("site__longitude", FloatField()),
+    )
+    if hides_owner is None:
+        return exact
+    coarse = _haversine_km_sql(
+        origin, _coarse_sql("site__latitude"), _coarse_sql("site__longitude")
+    )
+    return Case(When(hides_owner, then=coarse), default=exact, output_field=FloatField())
+
+
+def market_rows(viewer, form: MarketFilterForm):
+    """The ids of the filtered listings in order (a queryset, to paginate), the sort
+    used, a function making the ``MarketRow``s of a page of ids, and a queryset
+    with the same number of rows that is cheaper to count.
+
+    Two steps: the ids are sorted without the joins to organization and
+    material and without the wide rows, and only a page of listings is loaded.
+    """
     kind = form.value("kind", "supply")
     origin = form.value("site")
-    rows = []
-    for listing in _filtered(viewer, form, kind):
-        hides = selectors.listing_hides_owner(user=viewer, listing=listing)
-        rows.append(MarketRow(listing, kind, hides, _distance_km(origin, listing, hides)))
-    max_km = form.value("max_km")
-    if max_km is not None and origin is not None:
-        rows = [row for row in rows if row.distance_km <= float(max_km)]
+    full = _filtered(viewer, form, kind)
+    listings = full
+    introduced = selectors.introduced_listing_ids(
+        viewer=viewer, model=DemandListing if kind == "demand" else SupplyListing
+    )
     sort = form.value("sort", "distance" if origin else "tonnes")
+    max_km = form.value("max_km")
+    if origin is not None and (sort == "distance" or max_km is not None):
+        hides_owner = _hides_owner_q(viewer, introduced)
+        listings = listings.annotate(distance_sql=_distance_km_sql(origin, hides_owner))
+        if max_km is not None:
+            listings = listings.filter(distance_sql__lte=float(max_km))
     if sort == "distance" and origin is not None:
-        rows.sort(key=lambda row: (row.distance_km, -row.listing.tonnes))
+        listings = listings.order_by("distance_sql", "-tonnes", "pk")
     elif sort == "newest":
-        rows.sort(key=lambda row: row.listing.created_at, reverse=True)
+        listings = listings.order_by("-created_at", "pk")
     else:
         sort = "tonnes"
-        rows.sort(key=lambda row: (-row.listing.tonnes, row.listing.pk))
-    return rows, sort
+        listings = listings.order_by("-tonnes", "pk")
+
+    def rows(page_ids) -> list[MarketRow]:
+        page_ids = list(page_ids)
+        by_pk = {listing.pk: listing for listing in full.filter(pk__in=page_ids)}
+        result = []
+        for listing in (by_pk[pk] for pk in page_ids):
+            hides = selectors.listing_hides_owner(
+                user=viewer, listing=listing, introduced_ids=introduced
+            )
+            result.append(MarketRow(listing, kind, hides, _distance_km(origin, listing, hides)))
+        return result
+
+    # Counted without the distance (and its join) unless a distance filters.
+    counted = listings if max_km is not None and origin is not None else full
+    return listings.values_list("pk", flat=True), sort, rows, counted
 
 
 @login_required
@@ -104,8 +187,11 @@ def market(request):
         # Distances from the first own site unless the user chose otherwise.
         data["site"] = str(own_sites[0].pk)
     form = MarketFilterForm(data, user=request.user)
-    rows, sort = market_rows(viewer, form)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    listings, sort, rows, counted = market_rows(viewer, form)
+    paginator = Paginator(listings, PAGE_SIZE)
+    paginator.count = counted.count()
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = rows(page.object_list)
     context = {
         "form": form,
         "page": page,

@@ -1,0 +1,116 @@
+"""Print loadtest/run.sh's results as Markdown: per request name, per group, total.
+
+    python loadtest/summary.py OUT/locust_stats.csv OUT/locust_failures.csv [OUT/groups.json]
+
+Requests per second, p50/p95/p99 in ms and failures. Per-name and total rows
+come from locust's CSV; per-group rows from the raw samples the locustfile
+writes (locust itself has no percentiles per group of names).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections import defaultdict
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[index]
+
+
+def table(rows: list[tuple]) -> str:
+    lines = [
+        "| requests | n | rps | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, n, rps, p50, p95, p99, errors in rows:
+        lines.append(f"| {name} | {n} | {rps:.1f} | {p50:.0f} | {p95:.0f} | {p99:.0f} | {errors} |")
+    return "\n".join(lines)
+
+
+def group_rows(samples: list, duration_s: float) -> list[tuple]:
+    groups: dict[str, list] = defaultdict(list)
+    for group, ms, ok, *_ in samples:
+        groups[group].append((ms, ok))
+    groups_all = [("**total**", [pair for pairs in groups.values() for pair in pairs])]
+    rows = []
+    for group, pairs in [*sorted(groups.items()), *groups_all]:
+        times = sorted(ms for ms, _ in pairs)
+        errors = sum(1 for _, ok in pairs if not ok)
+        rps = len(times) / duration_s if duration_s else 0.0
+        rows.append(
+            (
+                group,
+                len(times),
+                rps,
+                percentile(times, 0.50),
+                percentile(times, 0.95),
+                percentile(times, 0.99),
+                errors,
+            )
+        )
+    return rows
+
+
+def main(stats_path: str, failures_path: str, groups_path: str | None = None) -> int:
+    with open(stats_path, newline="") as f:
+        stats = list(csv.DictReader(f))
+    by_name, total = [], None
+    for row in stats:
+        entry = (
+            row["Name"] if row["Name"] != "Aggregated" else "**total**",
+            int(row["Request Count"]),
+            float(row["Requests/s"]),
+            float(row["50%"]),
+            float(row["95%"]),
+            float(row["99%"]),
+            int(row["Failure Count"]),
+        )
+        if row["Name"] == "Aggregated":
+            total = entry
+        else:
+            by_name.append(entry)
+    print("### Per request name\n")
+    print(table([*by_name, *([total] if total else [])]))
+    duration_s = total[1] / total[2] if total and total[2] else 0
+    if groups_path:
+        try:
+            with open(groups_path) as f:
+                samples = json.load(f)
+        except (OSError, ValueError):
+            samples = []
+        if samples:
+            print("\n### Per group, whole run\n")
+            print(table(group_rows(samples, duration_s)))
+        if samples and len(samples[0]) > 3:
+            # The 50 logins (PBKDF2, about 0.35 s of CPU each) all fall in the
+            # first seconds; steady state starts after WARMUP_S.
+            warmup_s = float(os.environ.get("WARMUP_S", "30"))
+            start = min(s[3] for s in samples)
+            end = max(s[3] for s in samples)
+            steady = [s for s in samples if s[3] >= start + warmup_s]
+            if steady and end > start + warmup_s:
+                print(f"\n### Per group, steady state (after the first {warmup_s:.0f} s)\n")
+                print(table(group_rows(steady, end - start - warmup_s)))
+    with open(failures_path, newline="") as f:
+        failures = list(csv.DictReader(f))
+    if failures:
+        print("\n### Failures\n")
+        for row in failures:
+            print(f"- {row['Occurrences']} x {row['Method']} {row['Name']}: {row['Error']}")
+    if total:
+        print(
+            f"\nTotal: {total[1]} requests in {duration_s:.0f} s, {total[2]:.1f} rps, "
+            f"p50 {total[3]:.0f} ms, p95 {total[4]:.0f} ms, p99 {total[5]:.0f} ms, "
+            f"{total[6]} errors"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))
