@@ -348,16 +348,25 @@ def exchanges(filters: CityFilters) -> list[dict]:
 
 
 def named_organizations(filters: CityFilters) -> list[dict]:
-    """Organizations that agreed to be named, with their confirmed tonnes (public page)."""
+    """Organizations that agreed to be named and took part in confirmed deliveries,
+    as supplier or receiver, with their confirmed tonnes (public page)."""
     deliveries = confirmed_months(filters)
-    supplied = (
-        Organization.objects.filter(agrees_to_be_named=True)
-        .filter(deals_as_supplier__confirmed_months__in=deliveries)
-        .values("name")
-        .annotate(tonnes=Sum("deals_as_supplier__confirmed_months__tonnes"))
-        .order_by("-tonnes", "name")
-    )
-    return [{"name": row["name"], "tonnes": float(row["tonnes"] or 0)} for row in supplied]
+    named = Organization.objects.filter(agrees_to_be_named=True)
+    by_name: dict[str, dict] = {}
+    for relation, key in (("deals_as_supplier", "supplied"), ("deals_as_receiver", "received")):
+        rows = (
+            named.filter(**{f"{relation}__confirmed_months__in": deliveries})
+            .values("name")
+            .annotate(tonnes=Sum(f"{relation}__confirmed_months__tonnes"))
+        )
+        for row in rows:
+            entry = by_name.setdefault(
+                row["name"], {"name": row["name"], "supplied": 0.0, "received": 0.0}
+            )
+            entry[key] = float(row["tonnes"] or 0)
+    for entry in by_name.values():
+        entry["tonnes"] = entry["supplied"] + entry["received"]
+    return sorted(by_name.values(), key=lambda entry: (-entry["tonnes"], entry["name"]))
 
 
 # table name -> selector, for the page and the exports

@@ -199,3 +199,20 @@ def test_public_page_names_only_those_who_agreed(client, city, settings):
     for secret in SECRETS:
         assert secret not in text
     assert "Idle Co" not in text  # agreed, but has no confirmed delivery
+
+
+def test_public_page_names_receivers_that_agreed_with_their_tonnes(client, city, settings):
+    settings.CITY_PUBLIC_PAGE = True
+    farm = Organization.objects.get(name="Private Farm")
+    farm.agrees_to_be_named = True
+    farm.save(update_fields=["agrees_to_be_named"])
+    received_tonnes = sum(
+        float(d.tonnes)
+        for d in Delivery.objects.filter(deal__receiver=farm, status=Delivery.Status.CONFIRMED)
+    )
+    assert received_tonnes > 0
+    text = client.get(reverse("dashboard:public")).content.decode()
+    item = re.search(r'<li data-org="Private Farm">(.*?)</li>', text, re.S)
+    assert item, text
+    assert f"{received_tonnes:,.0f} t received" in item.group(1)
+    assert "supplied" not in item.group(1)

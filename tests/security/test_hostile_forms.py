@@ -16,23 +16,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from marketplace.models import Deal, Delivery
 from symbiosis.models import Site, SupplyListing, User
 from tests.marketplace.conftest import company_c, make_deal, market, member_c  # noqa: F401
+from tests.security.examples import HYPOTHESIS
 from tests.web.conftest import HTMX
 
 pytestmark = pytest.mark.django_db
-
-HYPOTHESIS = settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 HOSTILE = st.one_of(
     st.sampled_from(

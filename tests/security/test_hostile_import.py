@@ -18,7 +18,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
@@ -26,17 +26,10 @@ from dashboard.api import FORMULA_STARTS, TABLE_NAMES
 from symbiosis.imports import COLUMNS
 from symbiosis.models import DemandListing, SupplyListing
 from tests.dashboard.conftest import city  # noqa: F401 (fixture)
+from tests.security.examples import HYPOTHESIS
 from tests.web.conftest import HTMX, food_waste, site_a, spent_grain  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-HYPOTHESIS = settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 
 HOSTILE_CELLS = st.one_of(
     st.sampled_from(
