@@ -132,14 +132,17 @@ def _figures(rows: QuerySet | None = None) -> dict:
     }
 
 
+_FLOAT_FIGURES = frozenset(("tonnes", "tonnes_from_landfill", "tonnes_co2e_not_counted", "kg_co2e"))
+
+
 def _clean(row: dict) -> dict:
     out = {}
     for key, value in row.items():
-        if not key.startswith("agg_"):
+        if key[:4] != "agg_":
             out[key] = value
             continue
-        key = key.removeprefix("agg_")
-        if key in ("tonnes", "tonnes_from_landfill", "tonnes_co2e_not_counted", "kg_co2e"):
+        key = key[4:]
+        if key in _FLOAT_FIGURES:
             value = float(value or 0)
         out[key] = value
         if key == "kg_co2e":
@@ -316,19 +319,34 @@ def _coarse(value) -> float:
     return round(float(value), 2)
 
 
+EXCHANGE_KEYS = (
+    "deal__supply__site__latitude",
+    "deal__supply__site__longitude",
+    "deal__supply__site__district",
+    "deal__receiver_site__latitude",
+    "deal__receiver_site__longitude",
+    "deal__receiver_site__district",
+    "deal__material__name_en",
+)
+
+
 def exchanges(filters: CityFilters) -> list[dict]:
     """One line per (supply site, receiving site, material): districts, material and
     tonnes; coordinates rounded to 0.01 degree; no company, site name or price."""
-    rows = _grouped(
-        filters,
-        "deal__supply__site__latitude",
-        "deal__supply__site__longitude",
-        "deal__supply__site__district",
-        "deal__receiver_site__latitude",
-        "deal__receiver_site__longitude",
-        "deal__receiver_site__district",
-        "deal__material__name_en",
-    )
+    return _exchange_rows(_grouped(filters, *EXCHANGE_KEYS))
+
+
+def largest_exchanges(filters: CityFilters, limit: int) -> tuple[list[dict], int]:
+    """The ``limit`` exchanges with the most tonnes (the map's lines) and how many
+    there are in all; the export (``exchanges``) has every one."""
+    rows = confirmed_rows(filters)
+    grouped = rows.values(*EXCHANGE_KEYS).annotate(**_figures(rows))
+    total = grouped.count()
+    top = grouped.order_by("-agg_tonnes", *EXCHANGE_KEYS)[:limit]
+    return _exchange_rows([_clean(row) for row in top]), total
+
+
+def _exchange_rows(rows: list[dict]) -> list[dict]:
     districts = _labels(DISTRICT_LABELS)
     return [
         {
@@ -381,10 +399,14 @@ TABLES = {
 }
 
 
+# The dashboard's tables; the map reads ``largest_exchanges`` (exports: ``TABLES``).
+PAGE_TABLES = ("category", "material", "sector", "district", "month", "flows")
+
+
 def city_dashboard(filters: CityFilters) -> dict:
     figures_refresh()
     return {
         "headline": headline(filters),
         "potential": potential(filters),
-        **{name: selector(filters) for name, selector in TABLES.items()},
+        **{name: TABLES[name](filters) for name in PAGE_TABLES},
     }

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
@@ -32,6 +33,37 @@ def city_reader_required(view):
     return wrapped
 
 
+# Lines drawn on the map: the largest by tonnes. Thousands of lines cost the
+# server a JSON payload of hundreds of kB per view and hide each other on a
+# city map; the exchanges export has every one.
+MAP_LINES_MAX = 300
+
+# (table, column with the row's name, second name column) as _table.html shows them
+PAGE_TABLE_KEYS = {
+    "category": ("label", None),
+    "material": ("material", "category"),
+    "sector": ("label", None),
+    "district": ("label", None),
+    "month": ("month", None),
+}
+
+
+def _table_rows(name: str, rows: list[dict]) -> list[dict]:
+    key, extra = PAGE_TABLE_KEYS[name]
+    seps = charts.separators()
+    return [
+        {
+            "key": row[key],
+            "extra": row[extra] if extra else None,
+            "tonnes": charts.tenths_text(row["tonnes"], seps),
+            "t_co2e": charts.tenths_text(row["t_co2e"], seps),
+            "deliveries": intcomma(row["deliveries"]),
+            "exchanges": intcomma(row["exchanges"]),
+        }
+        for row in rows
+    ]
+
+
 def _map_data(rows: list[dict]) -> dict:
     return {
         "lines": [
@@ -51,6 +83,7 @@ def _map_data(rows: list[dict]) -> dict:
 def city_dashboard(request):
     filters = selectors.CityFilters.from_query(request.GET)
     data = selectors.city_dashboard(filters)
+    lines, lines_total = selectors.largest_exchanges(filters, MAP_LINES_MAX)
     query = urlencode(filters.as_query())
     exports = [(name, reverse("api:city-table", args=[name])) for name in selectors.TABLES]
     return render(
@@ -71,7 +104,11 @@ def city_dashboard(request):
                 {key: row[key] for key in ("sector", "material", "use", "tonnes", "kg_co2e")}
                 for row in data["flows"]
             ],
-            "map_data": _map_data(data["exchanges"]),
+            "flows_table_rows": charts.flows_table_rows(data["flows"]),
+            "table_rows": {name: _table_rows(name, data[name]) for name in PAGE_TABLE_KEYS},
+            "map_data": _map_data(lines),
+            "map_lines_shown": len(lines),
+            "map_lines_total": lines_total,
             "baseline": {
                 "organic_landfilled": selectors.BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR,
                 "recycled": selectors.BASELINE_RECYCLED_T_PER_YEAR,

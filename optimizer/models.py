@@ -33,6 +33,9 @@ class OptimizationRun(models.Model):
     )
     input_snapshot = models.JSONField(null=True, blank=True)
     input_sha256 = models.CharField(max_length=64, blank=True)
+    # Sum of the snapshot's supply tonnes: what the results page reads the run
+    # against, kept so a page view does not parse the snapshot (hundreds of kB).
+    input_supply_tonnes = models.FloatField(null=True, blank=True)
     # Solver figures, as the solver reported them.
     solver = models.CharField(max_length=60, blank=True)
     solver_status = models.CharField(max_length=20, blank=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
+from dashboard.charts import number_text, separators
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from symbiosis.models import Material
 from symbiosis.roles import organization_ids
@@ -30,6 +32,50 @@ def run_proposals(run: OptimizationRun) -> QuerySet[MatchProposal]:
     return proposals_with_parties().filter(run=run)
 
 
+# What _proposal_row.html reads (a test counts the page's queries, so a field
+# missing here shows as one query per row).
+PAGE_ROW_FIELDS = (
+    "run_id",
+    "status",
+    "tonnes",
+    "road_km",
+    "net_kg_co2e_saved",
+    "supplier_answer",
+    "receiver_answer",
+    "material__name_en",
+    "material__name_ru",
+    "supply__organization__name",
+    "demand__organization__name",
+)
+
+
+def page_proposals(run: OptimizationRun, ids: list[int]) -> list[MatchProposal]:
+    """One page of the results table, in the order of ``ids``: only what a row
+    shows (parties' names, material), without joining the run to every row."""
+    rows = (
+        MatchProposal.objects.filter(run=run, pk__in=ids)
+        .select_related("material", "supply__organization", "demand__organization")
+        .only(*PAGE_ROW_FIELDS)
+        .annotate(saving_per_t=F("net_kg_co2e_saved") / F("tonnes"))
+    )
+    by_pk = {p.pk: p for p in rows}
+    for p in by_pk.values():
+        p.run = run
+    return with_texts([by_pk[pk] for pk in ids])
+
+
+def with_texts(proposals: list[MatchProposal]) -> list[MatchProposal]:
+    """The row's figures as _proposal_row.html shows them, formatted here: the
+    template filters cost more than the rest of a row of the results table."""
+    seps = separators()
+    for p in proposals:
+        p.tonnes_text = number_text(p.tonnes, 1, seps=seps)
+        p.road_km_text = number_text(p.road_km, 1, grouping=False, seps=seps)
+        p.saving_text = number_text(p.net_kg_co2e_saved, 0, seps=seps)
+        p.saving_per_t_text = number_text(p.saving_per_t, 0, grouping=False, seps=seps)
+    return proposals
+
+
 def run_materials(run: OptimizationRun) -> list[tuple[str, str]]:
     materials = Material.objects.filter(matchproposal__run=run).distinct().order_by("name_en")
     return [(m.slug, m.name) for m in materials]
@@ -45,8 +91,21 @@ def run_totals(run: OptimizationRun) -> dict:
         approved_tonnes=Sum("tonnes", filter=Q(status=MatchProposal.Status.APPROVED)),
         approved_kg_co2e=Sum("net_kg_co2e_saved", filter=Q(status=MatchProposal.Status.APPROVED)),
     )
-    baseline_tonnes = sum(s["tonnes"] for s in (run.input_snapshot or {}).get("supplies", []))
-    return {**agg, "baseline_tonnes": baseline_tonnes}
+    return {**agg, "baseline_tonnes": run_supply_tonnes(run)}
+
+
+def run_supply_tonnes(run: OptimizationRun) -> float:
+    """The snapshot's supply tonnes, stored on the run the first time they are
+    read (migration 0004 filled the runs made before), so later views parse no
+    snapshot."""
+    if run.input_supply_tonnes is None:
+        runs = OptimizationRun.objects.filter(pk=run.pk)
+        snapshot = runs.values_list("input_snapshot", flat=True).first()
+        if not snapshot:
+            return 0
+        run.input_supply_tonnes = float(sum(s["tonnes"] for s in snapshot.get("supplies", [])))
+        runs.update(input_supply_tonnes=run.input_supply_tonnes)
+    return run.input_supply_tonnes
 
 
 def run_map_data(run: OptimizationRun) -> dict:
@@ -54,33 +113,37 @@ def run_map_data(run: OptimizationRun) -> dict:
 
     Plain values, not model instances: a run has hundreds to thousands of
     proposals, and building each with its six related objects took seconds.
+    Coordinates come as floats from the database (no Decimal per value).
     """
     lines, sites = [], {}
     materials = {m.pk: m.name for m in Material.objects.filter(matchproposal__run=run).distinct()}
     ends = ("supply__site", "demand__site")
-    fields = ("id", "latitude", "longitude", "name", "organization__name")
-    rows = run.proposals.values_list(
+    coordinates = {
+        f"{end}_{axis}": Cast(f"{end}__{axis}", FloatField())
+        for end in ends
+        for axis in ("latitude", "longitude")
+    }
+    rows = run.proposals.annotate(**coordinates).values_list(
         "pk",
         "material_id",
         "tonnes",
         "road_km",
         "status",
-        *(f"{end}__{field}" for end in ends for field in fields),
+        *(f"{end}_{axis}" for end in ends for axis in ("latitude", "longitude")),
+        *(f"{end}__{field}" for end in ends for field in ("id", "name", "organization__name")),
     )
-    for pk, material_id, tonnes, road_km, status, *site_values in rows:
-        points = []
-        for site_id, lat, lon, name, organization in (site_values[:5], site_values[5:]):
-            sites[site_id] = {
-                "lat": float(lat),
-                "lon": float(lon),
-                "name": f"{organization}: {name}",
-            }
-            points.append([float(lat), float(lon)])
+    for row in rows:
+        pk, material_id, tonnes, road_km, status, s_lat, s_lon, d_lat, d_lon = row[:9]
+        s_id, s_name, s_org, d_id, d_name, d_org = row[9:]
+        if s_id not in sites:
+            sites[s_id] = {"lat": s_lat, "lon": s_lon, "name": f"{s_org}: {s_name}"}
+        if d_id not in sites:
+            sites[d_id] = {"lat": d_lat, "lon": d_lon, "name": f"{d_org}: {d_name}"}
         lines.append(
             {
                 "id": pk,
-                "from": points[0],
-                "to": points[1],
+                "from": [s_lat, s_lon],
+                "to": [d_lat, d_lon],
                 "tonnes": tonnes,
                 "label": f"{materials[material_id]}: {tonnes:,.0f} t, {road_km:,.1f} km",
                 "status": status,

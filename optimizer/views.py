@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -63,7 +64,11 @@ def _reads_runs(user) -> bool:
 def run_list(request):
     if not _reads_runs(request.user):
         raise PermissionDenied
-    runs = OptimizationRun.objects.select_related("created_by").order_by("-created_at")
+    runs = (
+        OptimizationRun.objects.select_related("created_by")
+        .defer("input_snapshot")
+        .order_by("-created_at")
+    )
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(
         request,
@@ -95,7 +100,8 @@ def _form_field(parameter: str) -> str | None:
 def _run_or_404(request, run_id) -> OptimizationRun:
     if not _reads_runs(request.user):
         raise PermissionDenied
-    return get_object_or_404(OptimizationRun, pk=run_id)
+    # The input snapshot (hundreds of kB of JSON) is not shown on these pages.
+    return get_object_or_404(OptimizationRun.objects.defer("input_snapshot"), pk=run_id)
 
 
 @login_required
@@ -122,15 +128,15 @@ def _results_context(request, run) -> dict:
     # The page's ids first, then its 50 rows with their parties: sorting every
     # proposal of a large run with six joined rows each took most of the page.
     page = Paginator(proposals.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
-    ids = list(page.object_list)
-    by_pk = selectors.run_proposals(run).in_bulk(ids)
-    page.object_list = [by_pk[pk] for pk in ids]
+    page.object_list = selectors.page_proposals(run, list(page.object_list))
     return {
         "page": page,
         "sort": sort,
         "sort_columns": SORT_LABELS,
         "material": material or "",
         "status_filter": status or "",
+        # The same reason field and buttons in every proposed row: rendered once.
+        "decide_controls": render_to_string("optimizer/_decide_controls.html", request=request),
         "materials": selectors.run_materials(run),
         "totals": selectors.run_totals(run),
         "map_data": selectors.run_map_data(run),
@@ -198,7 +204,7 @@ def proposal_decide(request, proposal_id):
     else:
         error = "; ".join(m for ms in form.errors.values() for m in ms)
     if request.htmx:
-        proposal = selectors.proposals_with_parties().get(pk=proposal.pk)
+        proposal = selectors.with_texts([selectors.proposals_with_parties().get(pk=proposal.pk)])[0]
         row = render(request, "optimizer/_proposal_row.html", {"p": proposal, "error": error})
         return row
     return redirect(reverse("optimizer:run_detail", args=[proposal.run_id]) + "#proposals")

@@ -181,3 +181,15 @@ def test_a_new_confirmation_rebuilds_the_roll_up(city):
     deliver(city.deals["bread"], date(2026, 4, 2), "1.000", status="logged")
     assert months_refresh() is True
     assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(154.875 + 999)
+
+
+def test_largest_exchanges_are_the_top_of_all_exchanges(city):
+    figures_refresh()
+    every = selectors.exchanges(CityFilters())
+    top, total = selectors.largest_exchanges(CityFilters(), 2)
+    assert total == len(every) == 3
+    assert [line["tonnes"] for line in top] == sorted(
+        (line["tonnes"] for line in every), reverse=True
+    )[:2]
+    assert top == every[:2]
+    assert selectors.largest_exchanges(CityFilters(), 10) == (every, 3)

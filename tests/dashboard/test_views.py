@@ -216,3 +216,31 @@ def test_public_page_names_receivers_that_agreed_with_their_tonnes(client, city,
     assert item, text
     assert f"{received_tonnes:,.0f} t received" in item.group(1)
     assert "supplied" not in item.group(1)
+
+
+def test_the_map_shows_the_largest_lines_and_says_how_many(client, city, analyst, monkeypatch):
+    from dashboard import views
+
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    every = _json_script(text, "city-map-data")["lines"]
+    assert len(every) == 3
+    assert 'id="map-cap"' not in text
+
+    monkeypatch.setattr(views, "MAP_LINES_MAX", 2)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    shown = _json_script(text, "city-map-data")["lines"]
+    assert [line["tonnes"] for line in shown] == sorted(
+        (line["tonnes"] for line in every), reverse=True
+    )[:2]
+    assert "Showing the 2 largest of 3 exchanges" in text
+
+
+def test_tables_show_the_exported_rows(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    url = reverse("api:city-table", args=["material"])
+    rows = json.loads(client.get(url, {"format": "json"}).content)["rows"]
+    table = re.search(r'<table class="city-table" id="table-material">(.*?)</table>', text, re.S)
+    for row in rows:
+        assert f'<th scope="row">{row["material"]}</th><td>{row["category"]}</td>' in table.group(1)

@@ -220,3 +220,70 @@ def test_introduction_appears_on_both_companies_home_pages(
         html = client.get("/").content.decode()
         assert f"#intro-{proposal.pk}" in html and other.name in html
         assert "is Draft" in html  # the draft deal waits for them too
+
+
+def test_results_page_reads_the_listed_tonnes_once_from_the_snapshot(
+    client, facilitator, succeeded_run
+):
+    listed_t = sum(s["tonnes"] for s in succeeded_run.input_snapshot["supplies"])
+    assert listed_t > 0
+    OptimizationRun.objects.filter(pk=succeeded_run.pk).update(input_supply_tonnes=None)
+    url = reverse("optimizer:run_detail", args=[succeeded_run.pk])
+    html = _client(client, facilitator).get(url).content.decode()
+    assert f"of {listed_t:,.0f} t" in html
+    succeeded_run.refresh_from_db()
+    assert succeeded_run.input_supply_tonnes == pytest.approx(listed_t)
+    # Later views read the stored figure, not the snapshot.
+    OptimizationRun.objects.filter(pk=succeeded_run.pk).update(input_supply_tonnes=1234.0)
+    assert "of 1,234 t" in client.get(url).content.decode()
+
+
+def test_migration_backfills_the_listed_tonnes(succeeded_run):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "optimizer.migrations.0004_optimizationrun_input_supply_tonnes"
+    )
+    OptimizationRun.objects.filter(pk=succeeded_run.pk).update(input_supply_tonnes=None)
+    migration.backfill(apps, None)
+    succeeded_run.refresh_from_db()
+    listed_t = sum(s["tonnes"] for s in succeeded_run.input_snapshot["supplies"])
+    assert succeeded_run.input_supply_tonnes == pytest.approx(listed_t)
+
+
+def test_results_rows_show_formatted_figures_without_a_query_per_row(
+    client, facilitator, succeeded_run
+):
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.db import connection
+    from django.template.defaultfilters import floatformat
+    from django.test.utils import CaptureQueriesContext
+
+    proposals = list(succeeded_run.proposals.select_related("supply__organization"))
+    assert len(proposals) >= 2
+    answered = proposals[0]
+    type(answered).objects.filter(pk=answered.pk).update(
+        status="approved", supplier_answer="accepted"
+    )
+    url = reverse("optimizer:run_detail", args=[succeeded_run.pk])
+    client = _client(client, facilitator)
+    client.get(url)  # stores the listed tonnes
+    counts = {}
+    for status in ("approved", ""):
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(url, {"status": status} if status else {}).content.decode()
+        counts[status] = len(queries)
+    assert counts["approved"] == counts[""], "a row field read one query per row"
+    for p in proposals:
+        p.refresh_from_db()
+        row = html.split(f'id="proposal-{p.pk}"')[1].split("</tr>")[0]
+        assert f'<td class="num">{intcomma(floatformat(p.tonnes, 1))}</td>' in row
+        assert f'<td class="num">{floatformat(p.road_km, 1)}</td>' in row
+        assert f'<td class="num">{intcomma(floatformat(p.net_kg_co2e_saved, 0))}</td>' in row
+        assert f'<td class="num">{floatformat(p.net_kg_co2e_saved / p.tonnes, 0)}</td>' in row
+        assert p.supply.organization.name in row
+    answered_row = html.split(f'id="proposal-{answered.pk}"')[1].split("</tr>")[0]
+    assert "Accepted" in answered_row and "decide" not in answered_row
+    assert 'name="reason"' in html.split(f'id="proposal-{proposals[1].pk}"')[1].split("</tr>")[0]
