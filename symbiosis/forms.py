@@ -13,6 +13,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MinValueValidator
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis import selectors
@@ -36,6 +38,60 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class EvaluatedChoiceIterator(forms.models.ModelChoiceIterator):
+    """Choices from the field's queryset, read once and kept.
+
+    Django's iterator reads the queryset anew at every render, through a
+    server-side cursor on PostgreSQL (three round trips for a few rows).
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:  # evaluated on first use, then cached
+            yield self.choice(obj)
+
+
+class Select(forms.Select):
+    """``forms.Select`` with the same HTML, written in Python: the template
+    renders an include per option, which costs milliseconds on a long list."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"', widget["name"])]
+        parts += [_attrs_html(widget["attrs"]), ">"]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('\n  <optgroup label="{}">', group_name))
+            for option in options:
+                parts.append(format_html('\n  <option value="{}"', str(option["value"])))
+                parts.append(_attrs_html(option["attrs"]))
+                parts.append(format_html(">{}</option>\n", option["label"]))
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
+
+
+def _attrs_html(attrs: dict) -> str:
+    """django/forms/widgets/attrs.html."""
+    return "".join(
+        format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value))
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+def _fast_choices(form) -> None:
+    """Plain selects render in Python; model choices are read once."""
+    for field in form.fields.values():
+        if type(field.widget) is forms.Select:
+            field.widget.__class__ = Select
+        if isinstance(field, forms.ModelChoiceField):
+            field.iterator = EvaluatedChoiceIterator
+            field.widget.choices = field.choices
 
 
 class ServiceForm:
@@ -81,6 +137,7 @@ class ListingForm(ServiceForm, forms.ModelForm):
         ]
         self.fields["quantity"].widget.attrs.update(inputmode="decimal", step="any")
         self.fields["piece_mass_kg"].widget.attrs.update(inputmode="decimal", step="any")
+        _fast_choices(self)
 
     def _post_clean(self):
         # Model validation (full_clean) is the services' job, run on the
@@ -255,6 +312,7 @@ class MarketFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = selectors.own_site_list(user=user)
         self.fields["max_km"].widget.attrs.update(inputmode="decimal", step="any", min="0")
+        _fast_choices(self)
 
     def value(self, name, default=None):
         """A filter's clean value; an invalid or missing one counts as not given."""

@@ -28,7 +28,7 @@ from django.shortcuts import get_object_or_404
 
 from symbiosis import roles
 from symbiosis.models import DemandListing, Material, Organization, Site, SupplyListing, User
-from symbiosis.models.accounts import District
+from symbiosis.models.accounts import District, Membership
 from symbiosis.models.listings import Recurrence, Status, Visibility
 from symbiosis.models.materials import MaterialCategory
 
@@ -69,12 +69,16 @@ class Viewer:
 def viewer_for(user) -> Viewer:
     if not user or not user.is_authenticated:
         return Viewer(False, False, False, frozenset(), frozenset())
+    # One query for both sets (every page asks): organization and role per membership.
+    memberships = list(Membership.objects.filter(user=user).values_list("organization_id", "role"))
     return Viewer(
         is_authenticated=True,
         is_facilitator=roles.is_facilitator(user),
         is_city_analyst=roles.is_city_analyst(user),
-        organization_ids=frozenset(roles.organization_ids(user)),
-        admin_organization_ids=frozenset(roles.admin_organization_ids(user)),
+        organization_ids=frozenset(org for org, _role in memberships),
+        admin_organization_ids=frozenset(
+            org for org, role in memberships if role == Membership.Role.ADMIN
+        ),
     )
 
 

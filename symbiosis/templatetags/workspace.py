@@ -1,6 +1,7 @@
 """Template filters of the workspace pages."""
 
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from django import template
 from django.utils import formats
@@ -32,3 +33,17 @@ def amount(value, places: int = 3):
         return str(number)
     decimals = max(0, -rounded.as_tuple().exponent)
     return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+
+
+@cache
+def _choice_labels(model, field_name: str) -> dict:
+    # The labels stay lazy: each render translates them to the active language.
+    return dict(model._meta.get_field(field_name).flatchoices)
+
+
+@register.filter
+def label(obj, field_name: str):
+    """``obj.get_<field_name>_display()``, without building and translating the
+    field's whole choice list on every call (that cost adds up per table row)."""
+    value = getattr(obj, field_name)
+    return _choice_labels(type(obj), field_name).get(value, value)

@@ -38,16 +38,36 @@ def home(request):
     return render(request, "symbiosis/workspace.html", context)
 
 
+def _in_order(queryset, ids: list[int]) -> list:
+    """The rows of ``queryset`` in the order of ``ids`` (none if ``ids`` is empty)."""
+    if not ids:
+        return []
+    by_pk = {row.pk: row for row in queryset}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
 def _attention(user, viewer) -> list[dict]:
     """Introductions this company has not answered and deals waiting for a step."""
     # Imported here: those apps build on this one.
     from marketplace.models import Deal
     from marketplace.selectors import deal_list
+    from optimizer.models import MatchProposal
     from optimizer.selectors import company_proposals
 
     items = []
     org_ids = viewer.organization_ids
-    for p in company_proposals(user)[:20]:
+    # Ids first, then only the joins the text needs for those rows: the
+    # selectors join every related row (the run with its input snapshot too),
+    # and building and planning that query cost more than running it, on
+    # every visit, while most companies have nothing waiting.
+    proposal_ids = list(company_proposals(user).values_list("pk", flat=True)[:20])
+    proposals = _in_order(
+        MatchProposal.objects.filter(pk__in=proposal_ids).select_related(
+            "supply__organization", "demand__organization", "material"
+        ),
+        proposal_ids,
+    )
+    for p in proposals:
         side = "supplier" if p.supply.organization_id in org_ids else "receiver"
         if getattr(p, f"{side}_answer"):
             continue
@@ -60,7 +80,9 @@ def _attention(user, viewer) -> list[dict]:
             }
         )
     waiting = deal_list(user=viewer).filter(state__in=[Deal.State.DRAFT, Deal.State.OFFERED])
-    for deal in waiting.select_related("material")[:20]:
+    deal_ids = list(waiting.values_list("pk", flat=True)[:20])
+    deals = _in_order(Deal.objects.filter(pk__in=deal_ids).select_related("material"), deal_ids)
+    for deal in deals:
         items.append(
             {
                 "text": _("Deal %(id)s (%(material)s) is %(state)s")

@@ -207,14 +207,14 @@ def listing_create(request, kind):
     kind = KINDS[kind]
     action_url = reverse("listing-create", args=[kind.name])
     if request.method == "POST":
-        form = kind.form_class(request.POST, user=request.user)
+        form = kind.form_class(request.POST, user=request.viewer)
         if form.is_valid():
             listing = _save(request, kind, form)
             if listing is not None:
                 messages.success(request, _("Listing saved."))
                 return redirect_to(request, reverse("home") + f"#{kind.name}-{listing.pk}")
     else:
-        form = kind.form_class(user=request.user, initial={"status": Status.ACTIVE})
+        form = kind.form_class(user=request.viewer, initial={"status": Status.ACTIVE})
     return _render_form(request, kind, form, action_url=action_url)
 
 
@@ -224,7 +224,7 @@ def listing_duplicate(request, kind, pk):
     """A new-listing form filled in from an existing one; nothing is saved yet."""
     kind = KINDS[kind]
     source = _own_listing(kind, request, pk)
-    form = kind.form_class(user=request.user, initial=listing_initial(source))
+    form = kind.form_class(user=request.viewer, initial=listing_initial(source))
     return _render_form(request, kind, form, action_url=reverse("listing-create", args=[kind.name]))
 
 
@@ -234,14 +234,14 @@ def listing_edit(request, kind, pk):
     listing = _own_listing(kind, request, pk)
     action_url = reverse("listing-edit", args=[kind.name, pk])
     if request.method == "POST":
-        form = kind.form_class(request.POST, user=request.user, instance=listing, creating=False)
+        form = kind.form_class(request.POST, user=request.viewer, instance=listing, creating=False)
         if form.is_valid():
             saved = _save(request, kind, form, listing)
             if saved is not None:
                 messages.success(request, _("Listing saved."))
                 return redirect_to(request, reverse("home") + f"#{kind.name}-{saved.pk}")
     else:
-        form = kind.form_class(user=request.user, instance=listing, creating=False)
+        form = kind.form_class(user=request.viewer, instance=listing, creating=False)
     return _render_form(request, kind, form, listing=listing, action_url=action_url)
 
 

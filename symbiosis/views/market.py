@@ -31,6 +31,23 @@ from symbiosis.models import DemandListing, SupplyListing
 from symbiosis.models.listings import Visibility
 
 PAGE_SIZE = 20
+# What a result row shows (``_market_results.html``), read for a page: the
+# listings' other columns are many and would be read for nothing.
+_ROW_COMMON = (
+    "organization_id",
+    "tonnes",
+    "recurrence",
+    "visibility",
+    "organization__name",
+    "site__name",
+    "site__district",
+    "site__latitude",
+    "site__longitude",
+)
+ROW_FIELDS = {
+    "supply": (*_ROW_COMMON, "material__name_en", "material__name_ru"),
+    "demand": (*_ROW_COMMON, "reference_material__name_en", "reference_material__name_ru"),
+}
 
 
 @dataclass
@@ -161,9 +178,14 @@ def market_rows(viewer, form: MarketFilterForm):
         sort = "tonnes"
         listings = listings.order_by("-tonnes", "pk")
 
+    # The page's rows by id from the privacy selector alone: the ids already
+    # passed the filters, and repeating their subqueries costs a query plan.
+    market_list = selectors.market_demand_list if kind == "demand" else selectors.market_supply_list
+
     def rows(page_ids) -> list[MarketRow]:
         page_ids = list(page_ids)
-        by_pk = {listing.pk: listing for listing in full.filter(pk__in=page_ids)}
+        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*ROW_FIELDS[kind])
+        by_pk = {listing.pk: listing for listing in page_listings}
         result = []
         for listing in (by_pk[pk] for pk in page_ids):
             hides = selectors.listing_hides_owner(
@@ -182,11 +204,14 @@ def market_rows(viewer, form: MarketFilterForm):
 def market(request):
     viewer = _reader(request)
     data = request.GET.copy()
-    own_sites = selectors.own_site_list(user=viewer)
-    if "site" not in data and own_sites:
+    if "site" not in data:
         # Distances from the first own site unless the user chose otherwise.
-        data["site"] = str(own_sites[0].pk)
-    form = MarketFilterForm(data, user=request.user)
+        first_site = selectors.own_site_list(user=viewer).values_list("pk", flat=True).first()
+        if first_site is not None:
+            data["site"] = str(first_site)
+    # The viewer, not the user: the form's site choices then need no second
+    # membership query.
+    form = MarketFilterForm(data, user=viewer)
     listings, sort, rows, counted = market_rows(viewer, form)
     paginator = Paginator(listings, PAGE_SIZE)
     paginator.count = counted.count()
