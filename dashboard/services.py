@@ -99,6 +99,19 @@ def _deal_rows(months):
     )
 
 
+def _rollup_rebuild(**deals) -> None:
+    """Both roll-ups rebuilt from the deliveries, for the deals the filter names
+    (``deal_id__in=...``) or for all."""
+    ConfirmedMonth.objects.filter(**deals).delete()
+    ConfirmedDeal.objects.filter(**deals).delete()
+    ConfirmedMonth.objects.bulk_create(
+        _month_rows(_confirmed_by_deal_month(Delivery.objects.filter(**deals))), batch_size=2000
+    )
+    ConfirmedDeal.objects.bulk_create(
+        _deal_rows(ConfirmedMonth.objects.filter(**deals)), batch_size=2000
+    )
+
+
 @transaction.atomic
 def deal_months_refresh(*, deal_ids) -> None:
     """Rebuild the roll-up rows of these deals from their confirmed deliveries.
@@ -113,12 +126,7 @@ def deal_months_refresh(*, deal_ids) -> None:
         return
     # Row locks (PostgreSQL): two edits of one deal's deliveries rebuild its rows in turn.
     list(Deal.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
-    ConfirmedMonth.objects.filter(deal_id__in=ids).delete()
-    ConfirmedDeal.objects.filter(deal_id__in=ids).delete()
-    ConfirmedMonth.objects.bulk_create(
-        _month_rows(_confirmed_by_deal_month(Delivery.objects.filter(deal_id__in=ids)))
-    )
-    ConfirmedDeal.objects.bulk_create(_deal_rows(ConfirmedMonth.objects.filter(deal_id__in=ids)))
+    _rollup_rebuild(deal_id__in=ids)
     for deal in stale_deals().filter(pk__in=ids):
         deal_rate_refresh(deal=deal)
 
@@ -153,12 +161,7 @@ def months_refresh(*, force: bool = False) -> bool:
     """
     if not force and _same(_confirmed_signature(), _rollup_signature()):
         return False
-    ConfirmedMonth.objects.all().delete()
-    ConfirmedDeal.objects.all().delete()
-    ConfirmedMonth.objects.bulk_create(
-        _month_rows(_confirmed_by_deal_month(Delivery.objects.all())), batch_size=2000
-    )
-    ConfirmedDeal.objects.bulk_create(_deal_rows(ConfirmedMonth.objects.all()), batch_size=2000)
+    _rollup_rebuild()
     return True
 
 
