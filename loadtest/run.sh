@@ -13,7 +13,7 @@
 # Users arrive one per second (SPAWN_RATE) and each logs in once, paying
 # about 0.3 s of PBKDF2; SPAWN_RATE=10 is the log-in storm after an outage,
 # measured apart (docs/reliability.md). The steady state in the summary starts
-# when the last user has arrived (WARMUP_S, USERS / SPAWN_RATE by default).
+# when the last log-in has been answered.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -133,6 +133,5 @@ APP_CPU=$(( $(app_cpu_s) - CPU_BEFORE ))
 REQUESTS=$(awk -F, '$2 == "Aggregated" {print $3}' "$OUT/locust_stats.csv")
 echo "== app CPU during the run: ${APP_CPU} s (gunicorn + PostgreSQL) for ${REQUESTS} requests," \
     "$(( APP_CPU * 1000 / (REQUESTS > 0 ? REQUESTS : 1) )) ms of CPU per request"
-export WARMUP_S=${WARMUP_S:-$(awk -v u="$USERS" -v r="$SPAWN_RATE" 'BEGIN {print u / r}')}
 "$PY" loadtest/summary.py "$OUT/locust_stats.csv" "$OUT/locust_failures.csv" "$LOAD_GROUPS_JSON" \
     | tee "$OUT/summary.md"

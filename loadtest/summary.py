@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import sys
 from collections import defaultdict
 
@@ -106,15 +105,18 @@ def main(stats_path: str, failures_path: str, groups_path: str | None = None) ->
             print("\n### Per group, whole run\n")
             print(table(group_rows(samples, duration_s)))
         if samples and len(samples[0]) > 3:
-            # The logins (PBKDF2, about 0.3 s of CPU each) fall in the ramp-up;
-            # steady state starts after WARMUP_S, when every user is logged in.
-            warmup_s = float(os.environ.get("WARMUP_S", "30"))
-            start = min(s[3] for s in samples)
+            # The logins (PBKDF2, about 0.3 s of CPU each) come first; the
+            # steady state starts when the last one has been answered.
+            logins = [s[3] for s in samples if s[0] == "login"]
+            start = max(logins) if logins else min(s[3] for s in samples)
             end = max(s[3] for s in samples)
-            steady = [s for s in samples if s[3] >= start + warmup_s]
-            if steady and end > start + warmup_s:
-                print(f"\n### Per group, steady state (after the first {warmup_s:.0f} s)\n")
-                print(table(group_rows(steady, end - start - warmup_s)))
+            steady = [s for s in samples if s[3] > start]
+            if steady and end > start:
+                offset_s = start - min(s[3] for s in samples)
+                print(
+                    f"\n### Per group, steady state (after the last log-in, {offset_s:.0f} s in)\n"
+                )
+                print(table(group_rows(steady, end - start)))
     with open(failures_path, newline="") as f:
         failures = list(csv.DictReader(f))
     if failures:
