@@ -7,9 +7,11 @@ become 400 responses with a list of messages per field; ``PermissionDenied``
 becomes 403; rows the selectors leave out become 404.
 """
 
+from django.conf import settings as django_settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -17,6 +19,8 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
@@ -385,3 +389,36 @@ class ListingAggregatesView(ApiMixin, APIView):
     def get(self, request):
         aggregates = selectors.listing_aggregates()
         return Response(serializers.ListingAggregatesSerializer(aggregates).data)
+
+
+@extend_schema(
+    responses={
+        200: AuthTokenSerializer,
+        400: FIELD_ERRORS,
+        429: OpenApiResponse(description="Too many failed log-ins: locked for a while."),
+    }
+)
+class TokenView(ObtainAuthToken):
+    """A token for "Authorization: Token ...", given an e-mail address (as
+    ``username``) and password. After too many failed attempts the account is
+    locked from that address for a while: every attempt then answers 429 with
+    Retry-After, the right password included."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.ValidationError:
+            # DRF's serializer calls authenticate() itself, so axes' middleware
+            # never turns the lock into its 429 and it would read as a wrong
+            # password. Axes marks the request it was given: this DRF request.
+            if getattr(request, "axes_locked_out", False):
+                raise exceptions.Throttled(
+                    wait=django_settings.AXES_COOLOFF_TIME.total_seconds(),
+                    # The log-in page's lockout text, already translated.
+                    detail=_(
+                        "After several wrong passwords in a row, logging in to this account "
+                        "from your address is paused for a while. Try again later, or reset "
+                        "the password."
+                    ),
+                ) from None
+            raise

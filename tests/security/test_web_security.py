@@ -412,12 +412,26 @@ def test_the_api_token_endpoint_is_throttled_like_the_login_page(settings):
     settings.AXES_FAILURE_LIMIT = 3
     user = factories.UserFactory(email="guessed@example.kz")
     client = APIClient()
-    for _ in range(3):
+    guesses = [
         client.post("/api/v1/auth/token/", {"username": user.email, "password": "guess"})
-    # Locked: the right password gets no token either. (A 400 like a wrong
-    # password, not the log-in page's 429: DRF calls authenticate() itself.)
+        for _ in range(3)
+    ]
+    # A wrong password before the limit is a plain 400 with the serializer's message.
+    assert [r.status_code for r in guesses[:2]] == [400, 400]
+    assert "non_field_errors" in guesses[0].json()
+    # Locked: the right password gets no token either, and the answer says so
+    # (429 with Retry-After, as the log-in page), not a 400 like a typo.
     locked = client.post("/api/v1/auth/token/", {"username": user.email, "password": PASSWORD})
-    assert locked.status_code == 400
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()
+    assert "paused for a while" in locked.json()["detail"]
+    in_russian = client.post(
+        "/api/v1/auth/token/",
+        {"username": user.email, "password": PASSWORD},
+        headers={"accept-language": "ru"},
+    )
+    assert in_russian.status_code == 429
+    assert "приостановлен" in in_russian.json()["detail"]
     assert not Token.objects.filter(user=user).exists()
     # The lock is for that account from that address: elsewhere the password works.
     elsewhere = APIClient(REMOTE_ADDR="10.9.8.7")
