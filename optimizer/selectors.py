@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from dashboard.charts import number_text, separators
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from symbiosis.models import Material
+from symbiosis.numbers import number_text, separators
 from symbiosis.roles import organization_ids
 
 

@@ -87,10 +87,13 @@ def _attrs_html(attrs: dict) -> str:
 def _fast_choices(form) -> None:
     """Plain selects render in Python; model choices are read once."""
     for field in form.fields.values():
-        if type(field.widget) is forms.Select:
-            field.widget.__class__ = Select
         if isinstance(field, forms.ModelChoiceField):
             field.iterator = EvaluatedChoiceIterator
+        if type(field.widget) is forms.Select:
+            fast = Select(attrs=field.widget.attrs, choices=field.choices)
+            fast.is_required = field.widget.is_required  # set by Field.__init__
+            field.widget = fast
+        elif isinstance(field, forms.ModelChoiceField):
             field.widget.choices = field.choices
 
 

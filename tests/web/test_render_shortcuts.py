@@ -7,7 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from symbiosis import selectors
-from symbiosis.forms import DemandForm, MarketFilterForm, Select, SupplyForm
+from symbiosis.forms import DemandForm, MarketFilterForm, Select, SupplyForm, _fast_choices
+from symbiosis.models import Material
 from symbiosis.templatetags.workspace import label
 from tests import factories
 
@@ -47,6 +48,30 @@ def test_python_select_renders_what_django_select_renders(
     assert checked >= 15  # every plain select of the four forms took the Python path
     assert "selected>Brewery spent grain" in str(forms_[1]["material"])
     assert "&lt;east&gt;" in str(forms_[0]["site"])
+
+
+class _AttrsForm(django_forms.Form):
+    kind = django_forms.ChoiceField(
+        choices=[("", "---"), ("a", 'A & "b"'), ("c", "<c>")],
+        widget=django_forms.Select(attrs={"class": "wide", "data-note": 'x"y', "autofocus": True}),
+    )
+    material = django_forms.ModelChoiceField(
+        queryset=Material.objects.all(),
+        required=False,
+        widget=django_forms.Select(attrs={"hx-get": "/m/?a=1&b=2", "disabled": False}),
+    )
+
+
+@pytest.mark.parametrize("data", [None, {"kind": "c", "material": "nonsense"}])
+def test_python_select_keeps_what_was_set_on_the_widget_it_replaces(spent_grain, food_waste, data):
+    plain, fast = _AttrsForm(data), _AttrsForm(data)
+    _fast_choices(fast)
+    for name in plain.fields:
+        assert type(fast.fields[name].widget) is Select
+        assert fast.fields[name].widget.is_required == plain.fields[name].widget.is_required
+        # Against a form left to Django's own widgets, not the same widget re-classed.
+        assert str(fast[name]) == str(plain[name]), name
+    assert 'class="wide"' in str(fast["kind"]) and "required" in str(fast["kind"])
 
 
 def test_model_choices_are_read_once_per_form(member_a, site_a, spent_grain, food_waste):
