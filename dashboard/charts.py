@@ -7,11 +7,12 @@ every label passes through ``escape``.
 from __future__ import annotations
 
 import html
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import get_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_noop
+
+from symbiosis.numbers import number_text, separators
 
 GREEN = "#2f7d4f"
 BROWN = "#a0522d"
@@ -100,41 +101,32 @@ def bars(rows: list[dict], *, label_key: str = "label", width: int = 640) -> Saf
     return mark_safe("".join(parts))
 
 
-def separators() -> tuple[str, str]:
-    """(decimal, thousands) of the active language: fetch once per table and pass
-    to ``number_text``, which otherwise looks them up per cell."""
-    return get_format("DECIMAL_SEPARATOR"), get_format("THOUSAND_SEPARATOR")
-
-
-def number_text(
-    value, places: int = 1, *, grouping: bool = True, seps: tuple[str, str] | None = None
-) -> str:
-    """What ``{{ value|floatformat:places }}`` (``places`` 0 or 1), followed by
-    ``|intcomma`` with ``grouping``, shows, at a fraction of the filters' cost:
-    the city and run pages show hundreds of such cells. intcomma groups a whole
-    number with the language's separator but a decimal one with commas, as here.
-    tests/dashboard/test_charts.py holds it to the filters."""
-    if value is None:
-        return ""
-    rounded = Decimal(repr(float(value))).quantize(_STEPS[places], rounding=ROUND_HALF_UP)
-    decimal, thousands = seps or separators()
-    sign = "-" if rounded < 0 else ""  # and no "-0.0", as floatformat
-    whole, _dot, part = f"{abs(rounded):.{places}f}".partition(".")
-    if grouping:
-        whole = f"{int(whole):,}"
-        if not places and thousands != ",":
-            whole = whole.replace(",", thousands)
-    if places:
-        return f"{sign}{whole}{decimal}{part}"
-    return f"{sign}{whole}"
-
-
-_STEPS = {0: Decimal("1"), 1: Decimal("0.1")}
-
-
 def tenths_text(value, seps: tuple[str, str] | None = None) -> str:
     """``{{ value|floatformat:1|intcomma }}``."""
     return number_text(value, 1, seps=seps)
+
+
+# Tonnes are weighed to the kilogram: a flow with less than half of one counted
+# has no counted CO2e (sums of floats never land exactly on the not-counted tonnes).
+# static/dashboard/city_sankey.js uses the same bound.
+COUNTED_T_MIN = 0.0005
+
+# The Sankey's tooltips (city.html passes the translation to the script) and its
+# <noscript> table say this; "{t}" stands for the tonnes.
+NOT_COUNTED_TEXT = gettext_noop("CO2e not counted for {t} t")
+
+
+def flow_co2e_text(flow: dict, seps: tuple[str, str], not_counted_text: str) -> str:
+    """The <noscript> table's CO2e cell: whole t CO2e of the counted tonnes, then
+    what is not counted ("CO2e not counted for 12.0 t"), never a bare 0 for it."""
+    not_counted = float(flow.get("tonnes_co2e_not_counted") or 0)
+    parts = []
+    if float(flow["tonnes"]) - not_counted >= COUNTED_T_MIN:
+        # {% widthratio kg_co2e 1000 1 %}: whole t CO2e
+        parts.append(str(round(float(flow["kg_co2e"]) / 1000)))
+    if not_counted >= COUNTED_T_MIN:
+        parts.append(not_counted_text.replace("{t}", tenths_text(not_counted, seps)))
+    return "; ".join(parts)
 
 
 def flows_table_rows(flows: list[dict]) -> SafeString:
@@ -142,6 +134,7 @@ def flows_table_rows(flows: list[dict]) -> SafeString:
     joined here with every label escaped: the template's loop cost more than the
     rest of the page."""
     seps = separators()
+    not_counted_text = gettext(NOT_COUNTED_TEXT)
     return mark_safe(
         "".join(
             # html.escape is what django.utils.html.escape applies, minus its lazy wrapper.
@@ -149,8 +142,7 @@ def flows_table_rows(flows: list[dict]) -> SafeString:
             f"<td>{html.escape(str(f['material']))}</td>"
             f"<td>{html.escape(str(f['use']))}</td>"
             f'<td class="num">{tenths_text(f["tonnes"], seps)}</td>'
-            # {% widthratio kg_co2e 1000 1 %}: whole t CO2e
-            f'<td class="num">{round(float(f["kg_co2e"]) / 1000)}</td></tr>'
+            f'<td class="num">{html.escape(flow_co2e_text(f, seps, not_counted_text))}</td></tr>'
             for f in flows
         )
     )

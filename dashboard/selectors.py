@@ -26,6 +26,7 @@ from datetime import date
 
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
+from django.utils.translation import gettext
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from dashboard.services import figures_refresh
@@ -294,7 +295,11 @@ def by_month(filters: CityFilters) -> list[dict]:
 
 
 def flows(filters: CityFilters) -> list[dict]:
-    """Confirmed tonnes from supplier sector through material to use (the Sankey)."""
+    """Confirmed tonnes from supplier sector through material to use (the Sankey).
+
+    ``kg_co2e`` sums only the tonnes with a rate; ``tonnes_co2e_not_counted`` are
+    the flow's tonnes whose CO2e is not counted (no fate factor), so a flow of
+    such tonnes shows "not counted", never 0 t CO2e."""
     rows = _grouped(
         filters,
         "deal__supplier__sector",
@@ -302,13 +307,15 @@ def flows(filters: CityFilters) -> list[dict]:
         "deal__impact_rate__use_name",
     )
     sectors = _labels(SECTOR_LABELS)
+    use_not_recorded = gettext("Use not recorded")
     return [
         {
             "sector": sectors.get(row["deal__supplier__sector"], ""),
             "material": row["deal__material__name_en"],
-            "use": row["deal__impact_rate__use_name"] or "Use not recorded",
+            "use": row["deal__impact_rate__use_name"] or use_not_recorded,
             "tonnes": row["tonnes"],
             "kg_co2e": row["kg_co2e"],
+            "tonnes_co2e_not_counted": row["tonnes_co2e_not_counted"],
         }
         for row in rows
     ]

@@ -19,6 +19,7 @@ from dashboard.services import figures_refresh
 from symbiosis import impact
 from symbiosis.models import MaterialCategory
 from symbiosis.models.accounts import District
+from symbiosis.numbers import separators
 from symbiosis.taxonomy import active_factor_set
 
 
@@ -38,6 +39,9 @@ def city_reader_required(view):
 # city map; the exchanges export has every one.
 MAP_LINES_MAX = 300
 
+# The Sankey's JSON (city.html): aggregates and labels, no company, site or price.
+SANKEY_KEYS = ("sector", "material", "use", "tonnes", "kg_co2e", "tonnes_co2e_not_counted")
+
 # (table, column with the row's name, second name column) as _table.html shows them
 PAGE_TABLE_KEYS = {
     "category": ("label", None),
@@ -50,7 +54,7 @@ PAGE_TABLE_KEYS = {
 
 def _table_rows(name: str, rows: list[dict]) -> list[dict]:
     key, extra = PAGE_TABLE_KEYS[name]
-    seps = charts.separators()
+    seps = separators()
     return [
         {
             "key": row[key],
@@ -100,10 +104,7 @@ def city_dashboard(request):
             "category_chart": charts.bars(data["category"]),
             # Drawn in the browser (static/dashboard/city_sankey.js) from these
             # aggregates only: the keys are listed so no other field reaches the page.
-            "sankey_flows": [
-                {key: row[key] for key in ("sector", "material", "use", "tonnes", "kg_co2e")}
-                for row in data["flows"]
-            ],
+            "sankey_flows": [{key: row[key] for key in SANKEY_KEYS} for row in data["flows"]],
             "flows_table_rows": charts.flows_table_rows(data["flows"]),
             "table_rows": {name: _table_rows(name, data[name]) for name in PAGE_TABLE_KEYS},
             "map_data": _map_data(lines),

@@ -12,18 +12,29 @@
   var MAX_LABEL_SHARE = 0.3; // of the width, for each outer column's labels
   var SVG_NS = "http://www.w3.org/2000/svg";
   var COLUMNS = ["sector", "material", "use"];
+  // Tonnes are weighed to the kilogram: less than half of one counted means no
+  // counted CO2e (as COUNTED_T_MIN in dashboard/charts.py).
+  var COUNTED_T_MIN = 0.0005;
+  // "{t}" stands for the tonnes; the page passes its translation (data-not-counted).
+  var notCountedText = "CO2e not counted for {t} t";
 
   function fmt(value) {
     var lang = document.documentElement.lang || undefined;
     return value.toLocaleString(lang, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
   }
 
-  function summary(name, tonnes, kgCo2e) {
-    return name + ": " + fmt(tonnes) + " t, " + fmt(kgCo2e / 1000) + " t CO2e";
+  // "name: 12.0 t, 3.0 t CO2e", and for tonnes without a counted CO2e
+  // "; CO2e not counted for 5.0 t" instead of a CO2e of zero.
+  function summary(name, tonnes, kgCo2e, notCounted) {
+    var text = name + ": " + fmt(tonnes) + " t";
+    if (tonnes - notCounted >= COUNTED_T_MIN) text += ", " + fmt(kgCo2e / 1000) + " t CO2e";
+    if (notCounted >= COUNTED_T_MIN) text += "; " + notCountedText.replace("{t}", fmt(notCounted));
+    return text;
   }
 
   // Nodes per column (ids prefixed by column: a use may share a material's name)
-  // and links per (source, target) pair, summing tonnes and kg CO2e.
+  // and links per (source, target) pair, summing tonnes, kg CO2e and the tonnes
+  // whose CO2e is not counted.
   function graph(flows) {
     var nodes = new Map();
     var links = new Map();
@@ -31,18 +42,26 @@
       var ids = COLUMNS.map(function (column, depth) {
         var id = depth + ":" + flow[column];
         if (!nodes.has(id)) {
-          nodes.set(id, { id: id, name: flow[column], column: depth, kgCo2e: 0 });
+          nodes.set(id, { id: id, name: flow[column], column: depth, kgCo2e: 0, notCounted: 0 });
         }
         nodes.get(id).kgCo2e += flow.kg_co2e;
+        nodes.get(id).notCounted += flow.tonnes_co2e_not_counted;
         return id;
       });
       for (var depth = 0; depth < 2; depth++) {
         var key = ids[depth] + "\u0000" + ids[depth + 1];
         if (!links.has(key)) {
-          links.set(key, { source: ids[depth], target: ids[depth + 1], value: 0, kgCo2e: 0 });
+          links.set(key, {
+            source: ids[depth],
+            target: ids[depth + 1],
+            value: 0,
+            kgCo2e: 0,
+            notCounted: 0,
+          });
         }
         links.get(key).value += flow.tonnes;
         links.get(key).kgCo2e += flow.kg_co2e;
+        links.get(key).notCounted += flow.tonnes_co2e_not_counted;
       }
     });
     return { nodes: Array.from(nodes.values()), links: Array.from(links.values()) };
@@ -141,7 +160,7 @@
       })
       .append("title")
       .text(function (l) {
-        return summary(l.source.name + " → " + l.target.name, l.value, l.kgCo2e);
+        return summary(l.source.name + " → " + l.target.name, l.value, l.kgCo2e, l.notCounted);
       });
 
     var node = svg
@@ -153,7 +172,7 @@
       .attr("class", "sankey-node-group");
     // One tooltip for the bar and its label.
     node.append("title").text(function (n) {
-      return summary(n.name, n.value, n.kgCo2e);
+      return summary(n.name, n.value, n.kgCo2e, n.notCounted);
     });
     node
       .append("rect")
@@ -197,6 +216,7 @@
     if (!box || !dataEl || typeof d3 === "undefined" || !d3.sankey) return;
     var flows = JSON.parse(dataEl.textContent);
     if (!flows.length) return;
+    if (box.dataset.notCounted) notCountedText = box.dataset.notCounted;
     var drawnAt = draw(box, flows);
     var pending = false;
     // Redraw when the box changes width (rotation, window resize), once a frame.

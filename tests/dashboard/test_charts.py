@@ -1,4 +1,4 @@
-"""The dashboard's fast number text against the template filters it stands for."""
+"""The dashboard's charts and tables against the template filters they stand for."""
 
 from __future__ import annotations
 
@@ -7,30 +7,9 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import floatformat
 from django.utils import translation
 from hypothesis import given
-from hypothesis import strategies as st
 
 from dashboard import charts
-
-EDGES = [
-    0,
-    0.0,
-    -0.0,
-    0.05,
-    0.15,
-    0.25,
-    -0.04,
-    -0.05,
-    999.95,
-    1234.5,
-    1234.55,
-    1e-7,
-    2.675,
-    999_999.95,
-    -1_234_567.85,
-    12_345_678.9,
-    40,
-    60.125,
-]
+from tests.symbiosis.test_numbers import EDGES, TONNES
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -38,11 +17,6 @@ EDGES = [
 def test_tenths_text_is_what_the_filters_show(language, value):
     with translation.override(language):
         assert charts.tenths_text(value) == intcomma(floatformat(value, 1))
-
-
-# Tonnes as a weighbridge gives them (beyond 1e-6 t: floatformat prints far
-# tinier numbers as they come, which no dashboard figure is).
-TONNES = st.one_of(st.just(0.0), st.floats(1e-6, 1e9), st.floats(-1e9, -1e-6))
 
 
 @given(TONNES)
@@ -72,24 +46,20 @@ def test_flows_table_rows_escape_labels_and_show_whole_tonnes_co2e():
     assert '<td class="num">2</td>' in html  # 2.5 t rounds half to even, as widthratio
 
 
-FORMS = [  # (places, grouping) and the filters each stands for
-    (0, False, lambda v: floatformat(v, 0)),
-    (0, True, lambda v: intcomma(floatformat(v, 0))),
-    (1, False, lambda v: floatformat(v, 1)),
-    (1, True, lambda v: intcomma(floatformat(v, 1))),
-]
-
-
-@pytest.mark.parametrize("language", ["en", "ru"])
-@pytest.mark.parametrize(("places", "grouping", "filters"), FORMS)
-@given(value=TONNES)
-def test_number_text_matches_each_filter_chain(language, places, grouping, filters, value):
-    with translation.override(language):
-        assert charts.number_text(value, places, grouping=grouping) == filters(value)
-
-
-@pytest.mark.parametrize("value", EDGES)
-def test_number_text_edges(value):
-    for places, grouping, filters in FORMS:
-        with translation.override("ru"):
-            assert charts.number_text(value, places, grouping=grouping) == filters(value)
+@pytest.mark.parametrize(
+    ("tonnes", "kg_co2e", "not_counted", "cell"),
+    [
+        (12.0, 3456.0, 0.0, "3"),  # all counted: whole t CO2e
+        (12.0, 0.0, 12.0, "CO2e not counted for 12.0 t"),  # none counted: never "0"
+        (12.0, 0.0, 12.000000000001, "CO2e not counted for 12.0 t"),  # float sums
+        (12.0, 2600.0, 5.0, "3; CO2e not counted for 5.0 t"),
+        (10.0, 0.0, 0.0, "0"),  # counted and truly zero
+    ],
+)
+def test_flows_table_rows_say_which_tonnes_have_no_counted_co2e(tonnes, kg_co2e, not_counted, cell):
+    flow = {"sector": "I", "material": "Old bread", "use": "Use not recorded"}
+    flow |= {"tonnes": tonnes, "kg_co2e": kg_co2e, "tonnes_co2e_not_counted": not_counted}
+    with translation.override("en"):
+        html = charts.flows_table_rows([flow])
+    assert html.endswith(f'<td class="num">{cell}</td></tr>')
+    assert "0.0 t CO2e" not in html

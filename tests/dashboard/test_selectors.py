@@ -5,6 +5,7 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from dashboard import selectors
 from dashboard.selectors import CityFilters
@@ -156,6 +157,38 @@ def test_flows_and_exchanges(city):
     lines = selectors.exchanges(CityFilters())
     assert len(lines) == 3
     assert all(round(line["from_lat"], 2) == line["from_lat"] for line in lines)
+
+
+def test_flows_say_which_tonnes_have_no_counted_co2e(city):
+    """Per (sector, material): counted kg CO2e and the tonnes whose CO2e is not
+    counted, against the raw rows; bread's fate has no factor, so all its tonnes."""
+    figures_refresh()
+    expected = defaultdict(lambda: {"tonnes": 0.0, "kg": 0.0, "not_counted": 0.0})
+    for row in expected_rows(city):
+        entry = expected[(row["sector"], row["material"])]
+        entry["tonnes"] += row["tonnes"]
+        entry["kg"] += row["kg"] or 0.0
+        entry["not_counted"] += row["tonnes"] if row["kg"] is None else 0.0
+    sector_of = {str(label): value for value, label in selectors.SECTOR_LABELS.items()}
+    flows = selectors.flows(CityFilters())
+    assert len(flows) == len(expected)
+    for flow in flows:
+        entry = expected[(sector_of[flow["sector"]], flow["material"])]
+        assert flow["tonnes"] == pytest.approx(entry["tonnes"])
+        assert flow["kg_co2e"] == pytest.approx(entry["kg"], rel=1e-9)
+        assert flow["tonnes_co2e_not_counted"] == pytest.approx(entry["not_counted"])
+    bread = next(f for f in flows if f["material"] == "Old bread")
+    assert bread["tonnes"] == pytest.approx(5.0)
+    assert bread["tonnes_co2e_not_counted"] == pytest.approx(5.0)
+    assert bread["kg_co2e"] == 0.0  # what the page must not show as "0.0 t CO2e"
+
+
+def test_use_not_recorded_is_translated(city):
+    figures_refresh()
+    with translation.override("ru"):
+        uses = {f["use"] for f in selectors.flows(CityFilters())}
+    assert "Использование не указано" in uses
+    assert "Use not recorded" not in uses
 
 
 def test_a_changed_deal_gets_a_fresh_rate(city):

@@ -1,6 +1,7 @@
 """Who opens the city pages and exports, what they show and never show, and at what cost."""
 
 import csv
+import html
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from django.urls import reverse
 from dashboard.api import neutralise
 from dashboard.selectors import TABLES
 from marketplace.models import Delivery
+from marketplace.selectors import deal_impact
 from symbiosis.models import Organization
 from tests.dashboard.conftest import deliver
 
@@ -85,7 +87,14 @@ def test_sankey_data_holds_only_aggregates_of_confirmed_deliveries(client, city,
     flows = _json_script(text, "sankey-data")
     assert flows, "the fixture city has confirmed deliveries"
     for flow in flows:
-        assert set(flow) == {"sector", "material", "use", "tonnes", "kg_co2e"}
+        assert set(flow) == {
+            "sector",
+            "material",
+            "use",
+            "tonnes",
+            "kg_co2e",
+            "tonnes_co2e_not_counted",
+        }
     raw = json.dumps(flows, ensure_ascii=False)
     for secret in SECRETS:
         assert secret not in raw
@@ -102,6 +111,56 @@ def test_sankey_data_holds_only_aggregates_of_confirmed_deliveries(client, city,
     assert '<noscript><table class="city-table" id="table-flows">' in text
     assert "city_sankey.js" in text
     assert 'class="sankey-link"' not in text
+
+
+def _not_counted_by_flow() -> dict[tuple[str, str], float]:
+    """(sector label, material) -> confirmed tonnes whose CO2e is not counted, from
+    the raw rows and the deal page's own figure (marketplace.selectors)."""
+    sectors = dict(Organization.Sector.choices)
+    out: dict[tuple[str, str], float] = {}
+    for d in Delivery.objects.filter(status=Delivery.Status.CONFIRMED):
+        key = (str(sectors[d.deal.supplier.sector]), d.deal.material.name_en)
+        counted = deal_impact(deal=d.deal).so_far.net_kg_co2e_saved is not None
+        out[key] = out.get(key, 0.0) + (0.0 if counted else float(d.tonnes))
+    return out
+
+
+def test_a_flow_without_counted_co2e_says_not_counted(client, city, analyst):
+    """Bread's fate has no factor: its flow carries its tonnes as not counted, and
+    the <noscript> table says so instead of 0 t CO2e."""
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city")).content.decode()
+    expected = _not_counted_by_flow()
+    assert sorted(expected.values()) == [0.0, 0.0, 5.0], "the fixture has one such flow"
+    flows = _json_script(text, "sankey-data")
+    assert {(f["sector"], f["material"]): f["tonnes_co2e_not_counted"] for f in flows} == (
+        pytest.approx(expected)
+    )
+    # The script's wording comes from the page (translated), not from inline code.
+    assert 'data-not-counted="CO2e not counted for {t} t"' in text
+    table = re.search(r'<table class="city-table" id="table-flows">.*?</table>', text, re.S)
+    rows = re.findall(
+        r"<tr><td>(.*?)</td><td>(.*?)</td><td>.*?</td>"
+        r'<td class="num">(.*?)</td><td class="num">(.*?)</td></tr>',
+        table.group(0),
+    )
+    assert len(rows) == len(expected)
+    for sector, material, tonnes, co2e in rows:
+        not_counted = expected[(html.unescape(sector), html.unescape(material))]
+        if not_counted:
+            assert co2e == f"CO2e not counted for {not_counted:.1f} t"
+            assert tonnes == f"{not_counted:.1f}"
+        else:
+            assert re.fullmatch(r"-?\d+", co2e), co2e
+
+
+def test_not_counted_wording_is_russian_on_the_russian_page(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert 'data-not-counted="CO2-экв. не учитывается для {t} т"' in text
+    assert "CO2-экв. не учитывается для 5,0 т" in text  # the <noscript> table
+    assert "Использование не указано" in text
+    assert "CO2e not counted" not in text
 
 
 def test_sankey_is_not_loaded_without_flows(client, analyst):

@@ -96,7 +96,45 @@ def _confirmed_flows() -> set[tuple[str, str, str]]:
     }
 
 
-def _check_sankey(page) -> None:
+def _tonnes_by_tooltip() -> dict[str, list[float]]:
+    """Tooltip name (a node's, or a link's "source → target") -> [confirmed tonnes,
+    tonnes whose CO2e is not counted], from the raw rows and the deal page's own
+    figure (marketplace.selectors: no net saving where the fate has no factor)."""
+    sectors = dict(Organization.Sector.choices)
+    out: dict[str, list[float]] = {}
+    confirmed = Delivery.objects.filter(status=Delivery.Status.CONFIRMED).select_related(
+        "deal__supplier", "deal__material"
+    )
+    for d in confirmed:
+        impact = market_selectors.deal_impact(deal=d.deal)
+        sector = str(sectors[d.deal.supplier.sector])
+        material = d.deal.material.name_en
+        use = impact.credit_use or "Use not recorded"  # the English page's label
+        not_counted = float(d.tonnes) if impact.so_far.net_kg_co2e_saved is None else 0.0
+        for name in (sector, material, use, f"{sector} → {material}", f"{material} → {use}"):
+            entry = out.setdefault(name, [0.0, 0.0])
+            entry[0] += float(d.tonnes)
+            entry[1] += not_counted
+    return out
+
+
+def _check_tooltip(title: str, expected: dict[str, list[float]]) -> None:
+    """ "name: 12.0 t, 3.0 t CO2e", with "; CO2e not counted for 5.0 t" for the
+    tonnes without a counted CO2e, and no CO2e figure where none is counted."""
+    name, _, figures = title.rpartition(": ")
+    tonnes, not_counted = expected[name]
+    counted = rf"{re.escape(f'{tonnes:,.1f}')} t, -?[\d.,]+ t CO2e"
+    note = re.escape(f"CO2e not counted for {not_counted:,.1f} t")
+    if not not_counted:
+        assert re.fullmatch(counted, figures), title
+    elif not_counted == pytest.approx(tonnes):
+        assert figures == f"{tonnes:,.1f} t; CO2e not counted for {not_counted:,.1f} t", title
+        assert "t CO2e" not in figures, title  # never "0.0 t CO2e"
+    else:
+        assert re.fullmatch(f"{counted}; {note}", figures), title
+
+
+def _check_sankey(page) -> list[str]:
     """The Sankey is drawn by city_sankey.js: one link per (sector, material) and
     per (material, use) pair of confirmed deliveries, weighted by their tonnes."""
     flows = _confirmed_flows()
@@ -126,9 +164,18 @@ def _check_sankey(page) -> None:
             "paths => paths.map(p => Number(p.dataset.tonnes))"
         )
         assert sum(drawn) == pytest.approx(confirmed_tonnes)
-    # Every link says its tonnes and CO2e when hovered.
+    # Every link and node says its tonnes and CO2e when hovered, and which tonnes
+    # have no counted CO2e (checked against the raw rows).
+    expected = _tonnes_by_tooltip()
+    assert sum(flow["tonnes_co2e_not_counted"] for flow in data) == pytest.approx(
+        sum(expected[f"{s} → {m}"][1] for s, m in {(s, m) for s, m, _ in flows})
+    )
     titles = sankey.locator("path.sankey-link > title").all_text_contents()
-    assert titles and all(re.search(r"[\d.,]+ t, -?[\d.,]+ t CO2e$", t) for t in titles)
+    assert len(titles) == links
+    titles += [title for title, _ in nodes]
+    for title in titles:
+        _check_tooltip(title, expected)
+    return titles
 
 
 def _number(text: str) -> float:
@@ -141,6 +188,11 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
     pairs = _pairs(3)
     assert len(pairs) == 3, "the demo data should hold three public supply-demand pairs"
     loads = [["12.5", "20"], ["7.5"], ["30", "4.5"]]
+    # The second supply's fate has no emission factor: its tonnes count as
+    # diverted, their CO2e as not counted.
+    uncounted = pairs[1][0]
+    uncounted.fate = "other"
+    uncounted.save(update_fields=["fate"])
     deals = [_confirmed_deal(s, d, t) for (s, d), t in zip(pairs, loads, strict=True)]
     expected_tonnes = sum(float(t) for ts in loads for t in ts)
     # The deal pages' own figure (marketplace.selectors), summed deal by deal.
@@ -160,7 +212,11 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
     assert co2e == pytest.approx(expected_t_co2e, abs=0.06)
     expect(page.get_by_test_id("exchanges")).to_have_text("3")
     expect(page.locator("#month-chart rect.bar")).not_to_have_count(0)
-    _check_sankey(page)
+    titles = _check_sankey(page)
+    material = uncounted.material.name_en
+    assert any(
+        t.startswith(f"{material}: ") and t.endswith("; CO2e not counted for 7.5 t") for t in titles
+    ), titles
     expect(page.locator("#city-map path.exchange-line")).to_have_count(3)
     expect(page.locator("body")).not_to_contain_text("KZT")
 
