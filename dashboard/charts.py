@@ -24,16 +24,17 @@ def _num(value: float) -> str:
 
 
 def _empty(width: int, height: int, title: str) -> SafeString:
+    text = gettext("No confirmed deliveries for these filters.")
     return mark_safe(
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}"><text x="10" y="24" fill="{GREY}">'
-        "No confirmed deliveries for these filters.</text></svg>"
+        f"{escape(text)}</text></svg>"
     )
 
 
 def month_series(rows: list[dict], *, width: int = 640, height: int = 220) -> SafeString:
     """Bars of confirmed tonnes per month, a line of net t CO2e avoided."""
-    title = "Confirmed tonnes and net t CO2e avoided per month"
+    title = gettext("Confirmed tonnes and net t CO2e avoided per month")
     if not rows:
         return _empty(width, 40, title)
     left, right, top, bottom = 56, 90, 16, 40
@@ -42,23 +43,34 @@ def month_series(rows: list[dict], *, width: int = 640, height: int = 220) -> Sa
     max_c = max(max(r["kg_co2e"] for r in rows) / 1000, 1e-9)
     step = plot_w / len(rows)
     bar_w = max(step * 0.6, 2)
+    max_t_text = gettext("%(t)s t") % {"t": _num(max_t)}
+    max_c_text = gettext("%(t)s t CO2e") % {"t": _num(max_c)}
     parts = [
         f'<svg class="chart" id="month-chart" role="img" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         f'stroke="{GREY}"/>',
-        f'<text x="4" y="{top + 10}" font-size="11" fill="{GREEN}">{_num(max_t)} t</text>',
+        f'<text x="4" y="{top + 10}" font-size="11" fill="{GREEN}">{escape(max_t_text)}</text>',
         f'<text x="{width - right + 4}" y="{top + 10}" font-size="11" fill="{BROWN}">'
-        f"{_num(max_c)} t CO2e</text>",
+        f"{escape(max_c_text)}</text>",
     ]
     points = []
+    bar_title = gettext("%(month)s: %(t)s t, %(co2e)s t CO2e")
     for i, row in enumerate(rows):
         x = left + i * step + (step - bar_w) / 2
         h = plot_h * row["tonnes"] / max_t
         parts.append(
             f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
-            f'height="{h:.1f}" fill="{GREEN}"><title>{escape(row["month"])}: '
-            f"{_num(row['tonnes'])} t, {_num(row['kg_co2e'] / 1000)} t CO2e</title></rect>"
+            f'height="{h:.1f}" fill="{GREEN}"><title>'
+            + escape(
+                bar_title
+                % {
+                    "month": row["month"],
+                    "t": _num(row["tonnes"]),
+                    "co2e": _num(row["kg_co2e"] / 1000),
+                }
+            )
+            + "</title></rect>"
         )
         cy = top + plot_h - plot_h * max(row["kg_co2e"] / 1000, 0) / max_c
         points.append(f"{x + bar_w / 2:.1f},{cy:.1f}")
@@ -76,12 +88,13 @@ def month_series(rows: list[dict], *, width: int = 640, height: int = 220) -> Sa
 
 def bars(rows: list[dict], *, label_key: str = "label", width: int = 640) -> SafeString:
     """Horizontal bars of confirmed tonnes, one per row (e.g. per category)."""
-    title = "Confirmed tonnes by category"
+    title = gettext("Confirmed tonnes by category")
     if not rows:
         return _empty(width, 40, title)
     row_h, left = 26, 150
     height = row_h * len(rows) + 10
     max_t = max(r["tonnes"] for r in rows) or 1.0
+    tonnes_text = gettext("%(t)s t")
     parts = [
         f'<svg class="chart" id="category-chart" role="img" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
@@ -94,8 +107,8 @@ def bars(rows: list[dict], *, label_key: str = "label", width: int = 640) -> Saf
             f"{escape(row[label_key])}</text>"
             f'<rect class="bar" x="{left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" '
             f'fill="{GREEN}"/>'
-            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12">{_num(row["tonnes"])} t'
-            "</text>"
+            f'<text x="{left + w + 6:.1f}" y="{y + 16}" font-size="12">'
+            f"{escape(tonnes_text % {'t': _num(row['tonnes'])})}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

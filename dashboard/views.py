@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 
 from dashboard import charts, selectors
 from dashboard.access import reads_city_figures
@@ -69,14 +70,20 @@ def _table_rows(name: str, rows: list[dict]) -> list[dict]:
 
 
 def _map_data(rows: list[dict]) -> dict:
+    label = gettext("%(material)s: %(tonnes)s t (%(from)s → %(to)s)")
     return {
         "lines": [
             {
                 "from": [r["from_lat"], r["from_lon"]],
                 "to": [r["to_lat"], r["to_lon"]],
                 "tonnes": r["tonnes"],
-                "label": f"{r['material']}: {r['tonnes']:,.1f} t "
-                f"({r['from_district']} → {r['to_district']})",
+                "label": label
+                % {
+                    "material": r["material"],
+                    "tonnes": f"{r['tonnes']:,.1f}",
+                    "from": r["from_district"],
+                    "to": r["to_district"],
+                },
             }
             for r in rows
         ]

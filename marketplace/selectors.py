@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 
 from marketplace.models import Deal, Delivery
 from symbiosis.geo import great_circle_km
@@ -164,20 +165,29 @@ def deal_impact(*, deal: Deal) -> DealImpact:
     fate_value = credit_value = None
     credit_use = ""
     if factor_set is None:
-        not_counted.append("No emission factor set: no CO2e is counted for this deal.")
+        not_counted.append(gettext("No emission factor set: no CO2e is counted for this deal."))
     else:
         fate_value, _factor = fate_factor(factor_set, deal.material, supply.fate)
         if fate_value is None:
             not_counted.append(
-                f"Emissions of the current fate ({supply.get_fate_display().lower()}) of "
-                f"{deal.material}: no factor in set {factor_set.version}; the net saving "
-                "is not counted."
+                gettext(
+                    "Emissions of the current fate (%(fate)s) of %(material)s: no factor in "
+                    "set %(version)s; the net saving is not counted."
+                )
+                % {
+                    "fate": supply.get_fate_display().lower(),
+                    "material": deal.material,
+                    "version": factor_set.version,
+                }
             )
         credit_value, credit_use = _credit(deal)
         if credit_value is None:
             not_counted.append(
-                "Virgin production avoided: no known credit for the receiver's use of "
-                f"{deal.material}; the net saving leaves it out."
+                gettext(
+                    "Virgin production avoided: no known credit for the receiver's use of "
+                    "%(material)s; the net saving leaves it out."
+                )
+                % {"material": deal.material}
             )
 
     def figures(tonnes_moved: Decimal) -> ImpactFigures | None:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -55,6 +56,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from marketplace.models import Deal, DealEvent, DealMessage, Delivery, Party
 from marketplace.templatetags.marketplace_tags import plain_number
@@ -114,15 +116,31 @@ DELIVERY_TRANSITIONS: dict[str, dict[str, tuple[str, frozenset[str]]]] = {
     "dispute": {DeliveryStatus.LOGGED: (DeliveryStatus.DISPUTED, frozenset({RECEIVER}))},
 }
 
-DELIVERY_VERBS = {"confirm": "confirmed", "dispute": "disputed"}
-
-ROLE_LABELS = {
-    SUPPLIER: "the supplier",
-    RECEIVER: "the receiver",
-    FACILITATOR: "a facilitator",
-    INITIATOR: "whoever started the deal",
-    CARRIER: "the party that transports",
+# The verbs of "A delivery that is ... cannot be %(verb)s." (translated when shown).
+DELIVERY_VERBS = {
+    "confirm": pgettext_lazy("cannot be …", "confirmed"),
+    "dispute": pgettext_lazy("cannot be …", "disputed"),
 }
+
+# Who may act, as "Only %(who)s may do this now." names them (translated when shown).
+ROLE_LABELS = {
+    SUPPLIER: gettext_lazy("the supplier"),
+    RECEIVER: gettext_lazy("the receiver"),
+    FACILITATOR: gettext_lazy("a facilitator"),
+    INITIATOR: gettext_lazy("whoever started the deal"),
+    CARRIER: gettext_lazy("the party that transports"),
+}
+# The verbs of "A deal that is ... cannot be %(verb)s." (translated when shown).
+ACTION_LABELS = {
+    "offer": pgettext_lazy("cannot be …", "offered"),
+    "update_terms": pgettext_lazy("cannot be …", "changed"),
+    "accept": pgettext_lazy("cannot be …", "accepted"),
+    "decline": pgettext_lazy("cannot be …", "declined"),
+    "activate": pgettext_lazy("cannot be …", "started"),
+    "complete": pgettext_lazy("cannot be …", "completed"),
+    "cancel": pgettext_lazy("cannot be …", "cancelled"),
+}
+# The same verbs in the (English) notification e-mails.
 ACTION_VERBS = {
     "offer": "offered",
     "update_terms": "changed",
@@ -171,7 +189,9 @@ def deal_is_visible_to(roles: frozenset[str], deal: Deal) -> bool:
 
 
 def _describe(roles: frozenset[str]) -> str:
-    return " or ".join(ROLE_LABELS[r] for r in sorted(roles))
+    """Who may act ("the supplier or the receiver"), in the current language."""
+    labels = [str(ROLE_LABELS[r]) for r in sorted(roles)]
+    return reduce(lambda a, b: _("%(a)s or %(b)s") % {"a": a, "b": b}, labels)
 
 
 def _check(action: str, deal: Deal, roles: frozenset[str]) -> str:
@@ -182,7 +202,7 @@ def _check(action: str, deal: Deal, roles: frozenset[str]) -> str:
     if row is None:
         raise ValidationError(
             _("A deal that is %(state)s cannot be %(verb)s.")
-            % {"state": deal.get_state_display().lower(), "verb": ACTION_VERBS[action]}
+            % {"state": deal.get_state_display().lower(), "verb": ACTION_LABELS[action]}
         )
     target, allowed = row
     if not roles & allowed:
@@ -244,7 +264,10 @@ def _periods_match(deal_period: str, listing_period: str) -> bool:
 
 
 def _period_label(period: str) -> str:
-    return {Recurrence.MONTHLY: "per month", Recurrence.YEARLY: "per year"}.get(period, "")
+    """The rate's unit ("per month", "per year") in the current language; "" if one-off."""
+    if period not in (Recurrence.MONTHLY, Recurrence.YEARLY):
+        return ""
+    return str(Recurrence(period).label)
 
 
 def _in_listing_units(tonnes_per_year_value: Decimal, listing_period: str) -> Decimal:
@@ -482,10 +505,14 @@ def _notify(deal: Deal, *, actor, subject: str, text: str) -> None:
     transaction.on_commit(lambda: send_mass_mail(messages, fail_silently=False), robust=True)
 
 
+# The notification e-mails are in English.
+EMAIL_PERIODS = {Recurrence.MONTHLY: "per month", Recurrence.YEARLY: "per year"}
+
+
 def _summary(deal: Deal) -> str:
     return (
         f"{deal.material} from {deal.supplier} to {deal.receiver}: "
-        f"{plain_number(deal.tonnes_per_period)} t {_period_label(deal.period) or 'once'}, "
+        f"{plain_number(deal.tonnes_per_period)} t {EMAIL_PERIODS.get(deal.period, 'once')}, "
         f"{deal.start_date} to {deal.end_date}"
     )
 
@@ -896,7 +923,7 @@ def _judge(*, user, delivery: Delivery, action: str) -> tuple[Delivery, Deal, st
     if row is None:
         raise ValidationError(
             _("A delivery that is %(status)s cannot be %(verb)s.")
-            % {"status": delivery.status, "verb": DELIVERY_VERBS[action]}
+            % {"status": delivery.get_status_display().lower(), "verb": DELIVERY_VERBS[action]}
         )
     target, allowed = row
     if not roles & allowed:

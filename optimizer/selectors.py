@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast
+from django.utils.translation import gettext
 
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from symbiosis.models import Material
@@ -116,6 +117,7 @@ def run_map_data(run: OptimizationRun) -> dict:
     Coordinates come as floats from the database (no Decimal per value).
     """
     lines, sites = [], {}
+    label = gettext("%(material)s: %(tonnes)s t, %(road_km)s km")
     materials = {m.pk: m.name for m in Material.objects.filter(matchproposal__run=run).distinct()}
     ends = ("supply__site", "demand__site")
     coordinates = {
@@ -145,7 +147,12 @@ def run_map_data(run: OptimizationRun) -> dict:
                 "from": [s_lat, s_lon],
                 "to": [d_lat, d_lon],
                 "tonnes": tonnes,
-                "label": f"{materials[material_id]}: {tonnes:,.0f} t, {road_km:,.1f} km",
+                "label": label
+                % {
+                    "material": materials[material_id],
+                    "tonnes": f"{tonnes:,.0f}",
+                    "road_km": f"{road_km:,.1f}",
+                },
                 "status": status,
             }
         )

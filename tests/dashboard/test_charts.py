@@ -63,3 +63,33 @@ def test_flows_table_rows_say_which_tonnes_have_no_counted_co2e(tonnes, kg_co2e,
         html = charts.flows_table_rows([flow])
     assert html.endswith(f'<td class="num">{cell}</td></tr>')
     assert "0.0 t CO2e" not in html
+
+
+MONTHS = [{"month": "2026-01", "tonnes": 1234.0, "kg_co2e": 5000.0}]
+
+
+def test_charts_keep_their_english_wording_and_numbers():
+    with translation.override("en"):
+        month = charts.month_series(MONTHS)
+        empty = charts.bars([])
+    assert "<title>Confirmed tonnes and net t CO2e avoided per month</title>" in month
+    assert "<title>2026-01: 1 234 t, 5 t CO2e</title>" in month
+    assert ">1 234 t</text>" in month and ">5 t CO2e</text>" in month
+    assert 'aria-label="Confirmed tonnes by category"' in empty
+    assert ">No confirmed deliveries for these filters.</text>" in empty
+
+
+def test_charts_speak_russian_on_the_russian_page():
+    with translation.override("ru"):
+        month = charts.month_series(MONTHS)
+        category = charts.bars([{"label": "Органика", "tonnes": 12.0}])
+        empty = charts.month_series([])
+    assert "<title>Подтверждённые тонны и чистое предотвращение, т CO2-экв., по месяцам" in month
+    assert "<title>2026-01: 1 234 т, 5 т CO2-экв.</title>" in month
+    assert ">1 234 т</text>" in month and ">5 т CO2-экв.</text>" in month
+    assert "<title>Подтверждённые тонны по категориям</title>" in category
+    assert ">12 т</text>" in category
+    assert ">По этим фильтрам нет подтверждённых поставок.</text>" in empty
+    for html in (month, category, empty):
+        assert "Confirmed" not in html and "No confirmed" not in html
+        assert " t<" not in html and " t," not in html and "t CO2e" not in html

@@ -295,6 +295,17 @@ def test_the_map_shows_the_largest_lines_and_says_how_many(client, city, analyst
     assert "Showing the 2 largest of 3 exchanges" in text
 
 
+def test_map_lines_are_labelled_in_russian_on_the_russian_page(client, city, analyst):
+    client.force_login(analyst)
+    text = client.get(reverse("dashboard:city"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    lines = _json_script(text, "city-map-data")["lines"]
+    assert lines
+    for line in lines:
+        # "Material: 1,234.5 т (Алмалинский → Турксибский)": the tonnes as before
+        assert f": {line['tonnes']:,.1f} т (" in line["label"], line["label"]
+        assert " → " in line["label"] and " t (" not in line["label"]
+
+
 def test_tables_show_the_exported_rows(client, city, analyst):
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city")).content.decode()

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from marketplace import services
 from marketplace.models import Deal
@@ -249,3 +250,13 @@ def test_offered_and_declined_deals_do_not_hold_a_listing_up(make_deal, actors, 
     supply = SupplyListing.objects.get(pk=market.supply.pk)
     supply_update(user=actors["supplier"], supply=supply, quantity=Decimal("10"))
     assert SupplyListing.objects.get(pk=supply.pk).tonnes == Decimal("10")
+
+
+def test_the_rate_unit_of_a_refusal_is_russian_on_the_russian_page(make_deal, actors):
+    deal = make_deal("draft", tonnes_per_period=Decimal("101"))
+
+    with translation.override("ru"), pytest.raises(ValidationError) as refused:
+        services.deal_offer(user=actors["supplier"], deal=deal)
+
+    message = refused.value.message_dict["tonnes_per_period"][0]
+    assert message == "В объявлении предлагается только 100 т в месяц."

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace import selectors, services
 from marketplace.models import Delivery
@@ -164,4 +164,22 @@ def test_deliveries_of_a_completed_deal_may_still_be_confirmed(active, actors):
 
     assert services.delivery_confirm(user=actors["receiver"], delivery=delivery).status == (
         "confirmed"
+    )
+
+
+def test_a_refused_judgement_is_explained_in_russian(active, actors):
+    delivery = services.delivery_confirm(
+        user=actors["receiver"], delivery=log(actors["supplier"], active)
+    )
+
+    with translation.override("ru"):
+        with pytest.raises(ValidationError) as refused:
+            services.delivery_dispute(user=actors["receiver"], delivery=delivery, reason="late")
+        with pytest.raises(PermissionDenied) as not_the_carrier:
+            log(actors["receiver"], active, ticket="WB-2")
+    assert refused.value.messages == [
+        "Действие «оспорить» недоступно для поставки в статусе «подтверждена получателем»."
+    ]
+    assert str(not_the_carrier.value) == (
+        "Поставки регистрирует только сторона-перевозчик или поставщик."
     )

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from marketplace import selectors, services
 from marketplace.models import Deal
@@ -140,3 +141,26 @@ def test_the_best_known_credit_among_the_demand_uses_counts(delivered, market):
 
     assert impact.credit_kg_co2e_per_t == Decimal("100")
     assert impact.credit_use == "Animal feed"
+
+
+def test_what_is_not_counted_is_said_in_russian_on_the_russian_page(delivered, market):
+    EmissionFactor.objects.filter(material=market.grain).delete()
+    market.demand.uses.clear()
+
+    with translation.override("ru"):
+        reasons = selectors.deal_impact(deal=delivered).not_counted
+        grain = market.grain.name
+    assert len(reasons) == 2
+    assert reasons[0].startswith("Выбросы текущего обращения (")
+    assert f"для материала «{grain}»: в наборе test-1 нет коэффициента" in reasons[0]
+    assert reasons[1] == (
+        f"Предотвращённое первичное производство: зачёт за использование материала «{grain}» "
+        "получателем неизвестен; чистое сокращение его не включает."
+    )
+    assert not any("Emissions" in r or "Virgin" in r or "net saving" in r for r in reasons)
+
+    Deal.objects.filter(pk=delivered.pk).update(factor_set=None)
+    delivered.refresh_from_db()
+    with translation.override("ru"):
+        reasons = selectors.deal_impact(deal=delivered).not_counted
+    assert reasons == ["Нет набора коэффициентов выбросов: CO2-экв. по этой сделке не учитывается."]

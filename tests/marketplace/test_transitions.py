@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from marketplace import services
 from marketplace.models import Deal, DealEvent
@@ -259,3 +260,15 @@ def test_allowed_actions_match_the_services(make_deal, actors):
     assert "log_delivery" in services.allowed_actions(user=actors["supplier"], deal=active)
     carried = make_deal("active", transport_by="receiver")
     assert "log_delivery" in services.allowed_actions(user=actors["receiver"], deal=carried)
+
+
+def test_refusals_name_the_action_and_the_roles_in_russian(make_deal, actors):
+    with translation.override("ru"):
+        with pytest.raises(ValidationError) as not_now:
+            services.deal_complete(user=actors["supplier"], deal=make_deal("offered"))
+        with pytest.raises(PermissionDenied) as not_you:
+            services.deal_activate(user=actors["facilitator"], deal=make_deal("accepted"))
+    assert not_now.value.messages == [
+        "Действие «завершить» недоступно для сделки в состоянии «предложена»."
+    ]
+    assert str(not_you.value) == "Сейчас это может сделать только получатель или поставщик."

@@ -1,5 +1,8 @@
 """Review pages: who may open what, and what the pages do with input."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -287,3 +290,19 @@ def test_results_rows_show_formatted_figures_without_a_query_per_row(
     answered_row = html.split(f'id="proposal-{answered.pk}"')[1].split("</tr>")[0]
     assert "Accepted" in answered_row and "decide" not in answered_row
     assert 'name="reason"' in html.split(f'id="proposal-{proposals[1].pk}"')[1].split("</tr>")[0]
+
+
+def test_map_lines_are_labelled_in_russian_on_the_russian_page(client, facilitator, succeeded_run):
+    html = (
+        _client(client, facilitator)
+        .get(reverse("optimizer:run_detail", args=[succeeded_run.pk]), HTTP_ACCEPT_LANGUAGE="ru")
+        .content.decode()
+    )
+    found = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', html, re.S)
+    lines = json.loads(found.group(1))["lines"]
+    proposals = {p.pk: p for p in succeeded_run.proposals.select_related("material")}
+    assert lines and len(lines) == len(proposals)
+    for line in lines:
+        p = proposals[line["id"]]
+        name = p.material.name_ru or p.material.name_en
+        assert line["label"] == f"{name}: {p.tonnes:,.0f} т, {p.road_km:,.1f} км"
