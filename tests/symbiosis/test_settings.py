@@ -78,3 +78,29 @@ def test_compose_file_validates():
         env={**os.environ, "SECRET_KEY": "compose-validation-only-not-a-secret"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def _database_options(**env_overrides) -> str:
+    code = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS'))"
+    result = _manage("shell", "-c", code, env_overrides=env_overrides)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_postgres_random_page_cost_defaults_to_ssd_and_can_be_set():
+    url = "postgres://postgres@127.0.0.1:5432/symbiosis"
+    assert "-c random_page_cost=1.1" in _database_options(DATABASE_URL=url)
+    set_to_4 = _database_options(DATABASE_URL=url, PG_RANDOM_PAGE_COST="4")
+    assert "-c random_page_cost=4.0" in set_to_4
+    assert "random_page_cost" not in _database_options(DATABASE_URL="sqlite:////tmp/x.sqlite3")
+
+
+@pytest.mark.django_db
+def test_postgres_connections_use_the_ssd_page_cost():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (set DATABASE_URL=postgres://... as .ci/run does)")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
