@@ -13,7 +13,7 @@ page's rows, as before.
 """
 
 from dataclasses import dataclass
-from math import cos, radians
+from math import asin, cos, degrees, pi, radians, sin
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -148,6 +148,37 @@ def _distance_km_sql(origin, hides_owner: Q | None):
     return Case(When(hides_owner, then=coarse), default=exact, output_field=FloatField())
 
 
+# Slack on the box below, in degrees (about 10 cm): the haversine in SQL and
+# the box bounds are both floating point.
+_BOX_SLACK_DEG = 1e-6
+
+
+def _within_box_q(origin, max_km: float) -> Q:
+    """Sites that may lie within ``max_km`` of ``origin``: a latitude and longitude
+    box, so PostgreSQL computes the haversine only for the sites inside it.
+
+    A superset: the exact distance still filters. A point within angular distance
+    r of the origin differs from it by at most r in latitude and by
+    asin(sin r / cos lat) in longitude. Distances to hidden owners go to the
+    centre of their coarse cell, up to half a cell from the site: the box is
+    wider by that much. No box where it would reach a pole or the antimeridian.
+    """
+    lat0, lon0 = float(origin.latitude), float(origin.longitude)
+    r = max_km / geo.EARTH_RADIUS_KM
+    pad = geo.COARSE_STEP_DEG / 2 + _BOX_SLACK_DEG
+    dlat = degrees(r) + pad
+    reach = sin(r) / cos(radians(lat0)) if r < pi / 2 else 2.0
+    if abs(lat0) + dlat >= 90 or reach >= 1:
+        return Q()
+    dlon = degrees(asin(reach)) + pad
+    if abs(lon0) + dlon >= 180:
+        return Q(site__latitude__range=(lat0 - dlat, lat0 + dlat))
+    return Q(
+        site__latitude__range=(lat0 - dlat, lat0 + dlat),
+        site__longitude__range=(lon0 - dlon, lon0 + dlon),
+    )
+
+
 def market_rows(viewer, form: MarketFilterForm):
     """The ids of the filtered listings in order (a queryset, to paginate), the sort
     used, a function making the ``MarketRow``s of a page of ids, and a queryset
@@ -169,7 +200,9 @@ def market_rows(viewer, form: MarketFilterForm):
         hides_owner = _hides_owner_q(viewer, introduced)
         listings = listings.annotate(distance_sql=_distance_km_sql(origin, hides_owner))
         if max_km is not None:
-            listings = listings.filter(distance_sql__lte=float(max_km))
+            listings = listings.filter(
+                _within_box_q(origin, float(max_km)), distance_sql__lte=float(max_km)
+            )
     if sort == "distance" and origin is not None:
         listings = listings.order_by("distance_sql", "-tonnes", "pk")
     elif sort == "newest":
