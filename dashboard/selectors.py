@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Window
 from django.db.models.functions import Cast
 from django.utils.translation import gettext
 
@@ -348,8 +348,14 @@ def largest_exchanges(filters: CityFilters, limit: int) -> tuple[list[dict], int
     there are in all; the export (``exchanges``) has every one."""
     rows = confirmed_rows(filters)
     grouped = rows.values(*EXCHANGE_KEYS).annotate(**_figures(rows))
-    total = grouped.count()
-    top = grouped.order_by("-agg_tonnes", *EXCHANGE_KEYS)[:limit]
+    # COUNT(*) OVER () runs after GROUP BY and before LIMIT: how many exchanges
+    # there are in all, from the same query (a separate count grouped them again).
+    top = list(
+        grouped.annotate(exchanges_in_all=Window(Count("*"))).order_by(
+            "-agg_tonnes", *EXCHANGE_KEYS
+        )[:limit]
+    )
+    total = top[0]["exchanges_in_all"] if top else 0
     return _exchange_rows([_clean(row) for row in top]), total
 
 

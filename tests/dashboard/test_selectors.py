@@ -226,3 +226,8 @@ def test_largest_exchanges_are_the_top_of_all_exchanges(city):
     )[:2]
     assert top == every[:2]
     assert selectors.largest_exchanges(CityFilters(), 10) == (every, 3)
+    # The total counts every exchange of the filter, not the lines returned.
+    one, total_of_one = selectors.largest_exchanges(CityFilters(), 1)
+    assert (one, total_of_one) == (every[:1], 3)
+    nothing = CityFilters(date_from=date(2999, 1, 1))
+    assert selectors.largest_exchanges(nothing, 5) == ([], 0)
