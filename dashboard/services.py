@@ -61,12 +61,17 @@ def stale_deals():
 def rates_refresh(*, everything: bool = False) -> int:
     """Compute the missing or stale rates (all of them with ``everything``); one
     query when nothing is stale, so the dashboard calls it on every view."""
-    deals = stale_deals()
     if everything:
-        deals = Deal.objects.filter(
-            pk__in=Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
-        ).select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
-    deals = list(deals)
+        deals = list(
+            Deal.objects.filter(
+                pk__in=Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
+            ).select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
+        )
+    else:
+        # Ids first, without the joins: nearly always there are none, and
+        # PostgreSQL joined every deal to five tables before finding that out.
+        stale_ids = list(stale_deals().values_list("pk", flat=True))
+        deals = list(stale_deals().filter(pk__in=stale_ids)) if stale_ids else []
     if deals:
         with transaction.atomic():
             for deal in deals:
