@@ -13,6 +13,9 @@
   apostrophe so a spreadsheet never runs them as formulas.
 - No price and no company of a private listing: the rows are the selectors'
   aggregates (``dashboard.selectors``).
+- Material names (``material`` in the material, flows and exchanges tables) are
+  English (``name_en``) whatever the request's language, so consumers see stable
+  keys; the page shows them in its language.
 
 The old ``/city/api/<table>/`` redirects here (``dashboard.urls``).
 """
@@ -90,7 +93,8 @@ class CityTableSerializer(serializers.Serializer):
 TABLE_DESCRIPTION = (
     "For city analysts and facilitators. Confirmed deliveries only; no price and no "
     "company name. Tables: " + ", ".join(TABLE_NAMES) + ". JSON or CSV by `?format=` "
-    f"or the Accept header; at most {MAX_ROWS} rows per answer (`limit`, `offset`)."
+    f"or the Accept header; at most {MAX_ROWS} rows per answer (`limit`, `offset`). "
+    "Material names (`material`) are English whatever the request's language."
 )
 
 

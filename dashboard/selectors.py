@@ -17,6 +17,10 @@ period filter selects whole months.
 - District: where the residue arises (the supply listing's site).
 - No price, no company name of a private listing: only aggregates, NACE
   sectors, materials, districts and coarse (2-decimal) coordinates leave here.
+- Material names: English (``name_en``) by default, which the exports keep;
+  with ``localized=True`` (the page) in the active language by
+  ``Material.name``'s rule. Groups are by ``name_en`` either way (names are not
+  unique), the Russian name being the group's ``Max`` of ``name_ru``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Window
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Window
 from django.db.models.functions import Cast
 from django.utils.translation import gettext
 
@@ -32,7 +36,7 @@ from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from dashboard.services import figures_refresh
 from marketplace.models import Deal
 from optimizer.models import MatchProposal, OptimizationRun
-from symbiosis.models import MaterialCategory, Organization
+from symbiosis.models import Material, MaterialCategory, Organization
 from symbiosis.models.accounts import District
 
 # Almaty's metabolic analysis (2019): the baseline progress reads against.
@@ -219,10 +223,31 @@ def potential(filters: CityFilters) -> dict:
     }
 
 
-def _grouped(filters: CityFilters, *keys: str, order_by=("-agg_tonnes",)) -> list[dict]:
+def _grouped(
+    filters: CityFilters, *keys: str, order_by=("-agg_tonnes",), localized: bool = False
+) -> list[dict]:
     rows = confirmed_rows(filters)
-    rows = rows.values(*keys).annotate(**_figures(rows)).order_by(*order_by, *keys)
-    return [_clean(row) for row in rows]
+    rows = rows.values(*keys).annotate(**_figures(rows), **_material_ru(localized))
+    return [_clean(row) for row in rows.order_by(*order_by, *keys)]
+
+
+def _material_ru(localized: bool) -> dict:
+    """The Russian name beside a group by ``deal__material__name_en``, for the page.
+
+    An aggregate, not a grouping key: materials are unique by slug, not by name, so
+    grouping by both names could split a group the exports keep whole. ``Max``
+    prefers a non-empty name_ru over an empty one."""
+    return {"agg_material_name_ru": Max("deal__material__name_ru")} if localized else {}
+
+
+def _material_name(row: dict) -> str:
+    """``deal__material__name_en`` of a grouped row, or with ``_material_ru`` its name
+    in the active language (``Material.name``: Russian if the language is ru and
+    name_ru is not empty, else English)."""
+    name_en = row["deal__material__name_en"]
+    if "material_name_ru" not in row:
+        return name_en
+    return Material(name_en=name_en, name_ru=row["material_name_ru"] or "").name
 
 
 def _labels(choices: dict) -> dict[str, str]:
@@ -249,15 +274,22 @@ def by_category(filters: CityFilters) -> list[dict]:
     )
 
 
-def by_material(filters: CityFilters) -> list[dict]:
-    rows = _grouped(filters, "deal__material__name_en", "deal__material__category")
+def by_material(filters: CityFilters, *, localized: bool = False) -> list[dict]:
+    """Per material; ``material`` in English, or with ``localized`` (the page) in
+    the active language."""
+    rows = _grouped(
+        filters, "deal__material__name_en", "deal__material__category", localized=localized
+    )
     categories = _labels(CATEGORY_LABELS)
     out = []
     for row in rows:
+        material = _material_name(row)
+        row.pop("material_name_ru", None)
+        row.pop("deal__material__name_en")
         category = row.pop("deal__material__category")
         out.append(
             {
-                "material": row.pop("deal__material__name_en"),
+                "material": material,
                 "category": categories.get(category, category),
                 **row,
             }
@@ -294,8 +326,9 @@ def by_month(filters: CityFilters) -> list[dict]:
     return out
 
 
-def flows(filters: CityFilters) -> list[dict]:
-    """Confirmed tonnes from supplier sector through material to use (the Sankey).
+def flows(filters: CityFilters, *, localized: bool = False) -> list[dict]:
+    """Confirmed tonnes from supplier sector through material to use (the Sankey);
+    ``material`` in English, or with ``localized`` (the page) in the active language.
 
     ``kg_co2e`` sums only the tonnes with a rate; ``tonnes_co2e_not_counted`` are
     the flow's tonnes whose CO2e is not counted (no fate factor), so a flow of
@@ -305,13 +338,14 @@ def flows(filters: CityFilters) -> list[dict]:
         "deal__supplier__sector",
         "deal__material__name_en",
         "deal__impact_rate__use_name",
+        localized=localized,
     )
     sectors = _labels(SECTOR_LABELS)
     use_not_recorded = gettext("Use not recorded")
     return [
         {
             "sector": sectors.get(row["deal__supplier__sector"], ""),
-            "material": row["deal__material__name_en"],
+            "material": _material_name(row),
             "use": row["deal__impact_rate__use_name"] or use_not_recorded,
             "tonnes": row["tonnes"],
             "kg_co2e": row["kg_co2e"],
@@ -337,17 +371,20 @@ EXCHANGE_KEYS = (
 )
 
 
-def exchanges(filters: CityFilters) -> list[dict]:
+def exchanges(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     """One line per (supply site, receiving site, material): districts, material and
-    tonnes; coordinates rounded to 0.01 degree; no company, site name or price."""
-    return _exchange_rows(_grouped(filters, *EXCHANGE_KEYS))
+    tonnes; coordinates rounded to 0.01 degree; no company, site name or price.
+    ``material`` in English, or with ``localized`` in the active language."""
+    return _exchange_rows(_grouped(filters, *EXCHANGE_KEYS, localized=localized))
 
 
-def largest_exchanges(filters: CityFilters, limit: int) -> tuple[list[dict], int]:
+def largest_exchanges(
+    filters: CityFilters, limit: int, *, localized: bool = False
+) -> tuple[list[dict], int]:
     """The ``limit`` exchanges with the most tonnes (the map's lines) and how many
     there are in all; the export (``exchanges``) has every one."""
     rows = confirmed_rows(filters)
-    grouped = rows.values(*EXCHANGE_KEYS).annotate(**_figures(rows))
+    grouped = rows.values(*EXCHANGE_KEYS).annotate(**_figures(rows), **_material_ru(localized))
     # COUNT(*) OVER () runs after GROUP BY and before LIMIT: how many exchanges
     # there are in all, from the same query (a separate count grouped them again).
     top = list(
@@ -363,7 +400,7 @@ def _exchange_rows(rows: list[dict]) -> list[dict]:
     districts = _labels(DISTRICT_LABELS)
     return [
         {
-            "material": row["deal__material__name_en"],
+            "material": _material_name(row),
             "from_district": districts.get(row["deal__supply__site__district"], ""),
             "to_district": districts.get(row["deal__receiver_site__district"], ""),
             "from_lat": _coarse(row["deal__supply__site__latitude"]),
@@ -414,6 +451,8 @@ TABLES = {
 
 # The dashboard's tables; the map reads ``largest_exchanges`` (exports: ``TABLES``).
 PAGE_TABLES = ("category", "material", "sector", "district", "month", "flows")
+# Tables whose material names the page shows in its language (the exports: English).
+LOCALIZED_TABLES = frozenset(("material", "flows", "exchanges"))
 
 
 def city_dashboard(filters: CityFilters) -> dict:
@@ -421,5 +460,10 @@ def city_dashboard(filters: CityFilters) -> dict:
     return {
         "headline": headline(filters),
         "potential": potential(filters),
-        **{name: TABLES[name](filters) for name in PAGE_TABLES},
+        **{
+            name: TABLES[name](filters, localized=True)
+            if name in LOCALIZED_TABLES
+            else TABLES[name](filters)
+            for name in PAGE_TABLES
+        },
     }

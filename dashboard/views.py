@@ -94,7 +94,7 @@ def _map_data(rows: list[dict]) -> dict:
 def city_dashboard(request):
     filters = selectors.CityFilters.from_query(request.GET)
     data = selectors.city_dashboard(filters)
-    lines, lines_total = selectors.largest_exchanges(filters, MAP_LINES_MAX)
+    lines, lines_total = selectors.largest_exchanges(filters, MAP_LINES_MAX, localized=True)
     query = urlencode(filters.as_query())
     exports = [(name, reverse("api:city-table", args=[name])) for name in selectors.TABLES]
     return render(

@@ -231,3 +231,76 @@ def test_largest_exchanges_are_the_top_of_all_exchanges(city):
     assert (one, total_of_one) == (every[:1], 3)
     nothing = CityFilters(date_from=date(2999, 1, 1))
     assert selectors.largest_exchanges(nothing, 5) == ([], 0)
+
+
+def _names_ru(city, **names_ru):
+    """Give the fixture's materials these Russian names (slug -> name_ru; "" for none)
+    and return name_en -> the name the Russian page must show, by Material.name's rule
+    written out: name_ru when there is one, else name_en."""
+    for slug, name_ru in names_ru.items():
+        city.materials[slug].name_ru = name_ru
+        city.materials[slug].save(update_fields=["name_ru"])
+    return {m.name_en: m.name_ru or m.name_en for m in city.materials.values()}
+
+
+LOCALIZED_SELECTORS = [
+    selectors.by_material,
+    selectors.flows,
+    selectors.exchanges,
+    lambda filters, **kw: selectors.largest_exchanges(filters, 10, **kw)[0],
+]
+
+
+def _without_material(rows):
+    return [{k: v for k, v in row.items() if k != "material"} for row in rows]
+
+
+@pytest.mark.parametrize("table", LOCALIZED_SELECTORS)
+def test_localized_material_names_follow_the_language(city, table):
+    """With ``localized`` the material is named in the active language (Russian if
+    it has a Russian name, else English); without it (the exports), or in English,
+    name_en. Every other value of every row stays the same."""
+    shown_ru = _names_ru(city, grain="Пивная дробина", bread="")
+    assert shown_ru["Old bread"] == "Old bread" and shown_ru["Spent grain"] == "Пивная дробина"
+    figures_refresh()
+    with translation.override("en"):
+        english = table(CityFilters())
+        assert table(CityFilters(), localized=True) == english
+    assert {row["material"] for row in english} == set(shown_ru)
+    with translation.override("ru"):
+        exported = table(CityFilters())
+        russian = table(CityFilters(), localized=True)
+    assert [row["material"] for row in exported] == [row["material"] for row in english]
+    assert russian == [{**row, "material": shown_ru[row["material"]]} for row in exported]
+    assert {row["material"] for row in russian} == set(shown_ru.values())
+
+
+@pytest.mark.parametrize("table", LOCALIZED_SELECTORS)
+@pytest.mark.parametrize("bread_ru", ["", "Хлеб"])
+def test_localized_tables_group_as_the_english_ones(city, table, bread_ru):
+    """Materials are unique by slug, not by name: two with one English name and
+    different Russian names (or one without) stay one group, as in the export."""
+    Material = type(city.materials["grain"])
+    Material.objects.filter(pk=city.materials["bread"].pk).update(
+        name_en="Spent grain", name_ru=bread_ru
+    )
+    Material.objects.filter(pk=city.materials["grain"].pk).update(name_ru="Пивная дробина")
+    slag = city.materials["slag"]
+    figures_refresh()
+    with translation.override("ru"):
+        english = table(CityFilters())
+        russian = table(CityFilters(), localized=True)
+    assert _without_material(russian) == _without_material(english)
+    for en_row, ru_row in zip(english, russian, strict=True):
+        if en_row["material"] == slag.name_en:
+            assert ru_row["material"] == slag.name_ru
+        else:
+            # bread alone (its own sector and site in flows and exchanges) keeps
+            # the English name when it has no Russian one
+            assert en_row["material"] == "Spent grain"
+            assert ru_row["material"] in {"Пивная дробина", bread_ru or "Spent grain"}
+    if table is selectors.by_material:
+        # grain and bread, both biomass, are one row under their shared English name
+        assert len(russian) == 2
+        merged = next(row for row in russian if row["material"] != slag.name_ru)
+        assert merged["tonnes"] == pytest.approx(49.75 + 5.0)

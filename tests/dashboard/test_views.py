@@ -314,3 +314,76 @@ def test_tables_show_the_exported_rows(client, city, analyst):
     table = re.search(r'<table class="city-table" id="table-material">(.*?)</table>', text, re.S)
     for row in rows:
         assert f'<th scope="row">{row["material"]}</th><td>{row["category"]}</td>' in table.group(1)
+
+
+def _material_names_shown(text: str) -> dict[str, set[str]]:
+    """The material names the city page shows: its material table, the Sankey's
+    JSON and <noscript> table, and the map's line labels ("name: 12.0 t (...)")."""
+    table = re.search(r'<table class="city-table" id="table-material">(.*?)</table>', text, re.S)
+    flows = re.search(r'<table class="city-table" id="table-flows">(.*?)</table>', text, re.S)
+    lines = _json_script(text, "city-map-data")["lines"]
+    return {
+        "table": {html.unescape(n) for n in re.findall(r'<th scope="row">(.*?)</th>', table[1])},
+        "sankey": {f["material"] for f in _json_script(text, "sankey-data")},
+        "noscript": {
+            html.unescape(n) for n in re.findall(r"<tr><td>.*?</td><td>(.*?)</td>", flows[1])
+        },
+        "map": {line["label"].split(": ")[0] for line in lines},
+    }
+
+
+def _exported_materials(client, language: str) -> dict[str, list]:
+    """The material column and the columns of the material, flows and exchanges
+    exports, JSON and CSV, asked for in ``language``."""
+    out = {}
+    for name in ("material", "flows", "exchanges"):
+        url = reverse("api:city-table", args=[name])
+        rows = json.loads(
+            client.get(url, {"format": "json"}, HTTP_ACCEPT_LANGUAGE=language).content
+        )["rows"]
+        out[f"{name}.json"] = [(list(row), row["material"]) for row in rows]
+        body = client.get(url, {"format": "csv"}, HTTP_ACCEPT_LANGUAGE=language).content
+        rows = list(csv.DictReader(io.StringIO(body.decode())))
+        out[f"{name}.csv"] = [(list(row), row["material"]) for row in rows]
+    return out
+
+
+def test_material_names_are_russian_on_the_russian_page_and_english_in_exports(
+    client, city, analyst
+):
+    """The Russian page names a material in Russian where it has a Russian name,
+    else in English (Material.name); the English page and every export keep name_en."""
+    grain, bread = city.materials["grain"], city.materials["bread"]
+    grain.name_ru = "Пивная дробина"
+    grain.save(update_fields=["name_ru"])
+    bread.name_ru = ""
+    bread.save(update_fields=["name_ru"])
+    delivered = {d.deal.material for d in Delivery.objects.filter(status=Delivery.Status.CONFIRMED)}
+    english = {m.name_en for m in delivered}
+    russian = {m.name_ru or m.name_en for m in delivered}
+    assert {"Пивная дробина", "Old bread"} <= russian and "Spent grain" not in russian
+    client.force_login(analyst)
+    url = reverse("dashboard:city")
+
+    exported_in_english = _exported_materials(client, "en")
+    with CaptureQueriesContext(connection) as en_queries:
+        text = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert _material_names_shown(text) == dict.fromkeys(
+        ("table", "sankey", "noscript", "map"), english
+    )
+    assert "Пивная дробина" not in text
+
+    with CaptureQueriesContext(connection) as ru_queries:
+        text = client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert 'lang="ru"' in text
+    assert _material_names_shown(text) == dict.fromkeys(
+        ("table", "sankey", "noscript", "map"), russian
+    )
+    assert "Spent grain" not in text
+    # The same queries in either language: the Russian name rides in the grouping query.
+    assert len(ru_queries.captured_queries) == len(en_queries.captured_queries)
+
+    exported_in_russian = _exported_materials(client, "ru")
+    assert exported_in_russian == exported_in_english
+    for rows in exported_in_russian.values():
+        assert {material for _, material in rows} == english
