@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import Deal
@@ -104,9 +105,14 @@ class DealOfferForm(TermsForm):
 
 
 def _demand_label(demand: DemandListing) -> str:
-    return (
-        f"{plain_number(demand.tonnes)} t/{demand.recurrence} at {demand.site.name} (#{demand.pk})"
-    )
+    """ "12 t per month at Site (#7)", in the active language."""
+    return gettext("%(tonnes)s %(t)s %(period)s at %(site)s (#%(id)s)") % {
+        "tonnes": plain_number(demand.tonnes),
+        "t": pgettext("unit symbol: tonnes", "t"),
+        "period": demand.get_recurrence_display(),
+        "site": demand.site.name,
+        "id": demand.pk,
+    }
 
 
 class AcceptForm(forms.Form):

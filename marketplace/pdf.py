@@ -7,6 +7,7 @@ The font is DejaVu Sans, shipped in marketplace/fonts/ (Debian fonts-dejavu-core
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf import FPDF
 
 FONT = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"
@@ -44,10 +45,11 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         pdf.multi_cell(0, 5, "\n".join(lines), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     material = deal.material
+    t = pgettext("unit symbol: tonnes", "t")
     rows = [
         (_("Material"), f"{material.name_en} / {material.name_ru}"),
         (_("EWC code"), material.ewc_code + (f" ({_('hazardous')})" if material.hazardous else "")),
-        (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} t"),
+        (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} {t}"),
         (_("Date"), str(delivery.date)),
         (_("Vehicle"), delivery.vehicle or "—"),
         (_("Transport by"), deal.get_transport_by_display()),

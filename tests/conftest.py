@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from tests import factories
 
@@ -17,6 +18,15 @@ def pytest_report_header(config):
         f"celery broker: {settings.CELERY_BROKER_URL.split('@')[-1]}",
         f"CI: {os.environ.get('CI', 'no')}",
     ]
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    # A request in Russian leaves Russian active in the thread (LocaleMiddleware
+    # activates, nothing deactivates); a later test that sets no language would
+    # then format numbers in Russian, depending on the order tests run in.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,9 @@
   var COUNTED_T_MIN = 0.0005;
   // "{t}" stands for the tonnes; the page passes its translation (data-not-counted).
   var notCountedText = "CO2e not counted for {t} t";
+  // The unit symbols, translated by the page (data-unit-t, data-unit-t-co2e).
+  var unitT = "t";
+  var unitTCo2e = "t CO2e";
 
   function fmt(value) {
     var lang = document.documentElement.lang || undefined;
@@ -26,8 +29,8 @@
   // "name: 12.0 t, 3.0 t CO2e", and for tonnes without a counted CO2e
   // "; CO2e not counted for 5.0 t" instead of a CO2e of zero.
   function summary(name, tonnes, kgCo2e, notCounted) {
-    var text = name + ": " + fmt(tonnes) + " t";
-    if (tonnes - notCounted >= COUNTED_T_MIN) text += ", " + fmt(kgCo2e / 1000) + " t CO2e";
+    var text = name + ": " + fmt(tonnes) + " " + unitT;
+    if (tonnes - notCounted >= COUNTED_T_MIN) text += ", " + fmt(kgCo2e / 1000) + " " + unitTCo2e;
     if (notCounted >= COUNTED_T_MIN) text += "; " + notCountedText.replace("{t}", fmt(notCounted));
     return text;
   }
@@ -217,6 +220,8 @@
     var flows = JSON.parse(dataEl.textContent);
     if (!flows.length) return;
     if (box.dataset.notCounted) notCountedText = box.dataset.notCounted;
+    if (box.dataset.unitT) unitT = box.dataset.unitT;
+    if (box.dataset.unitTCo2e) unitTCo2e = box.dataset.unitTCo2e;
     var drawnAt = draw(box, flows);
     var pending = false;
     // Redraw when the box changes width (rotation, window resize), once a frame.

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from marketplace import services
 from marketplace.models import Deal, Delivery
@@ -539,3 +540,16 @@ def test_the_waste_transfer_note_comes_as_a_pdf_too(client, actors, delivery):
     assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
     assert f"transfer-note-{delivery.ticket_number}.pdf" in response["Content-Disposition"]
     assert b"/Title" in body
+
+
+def test_the_demand_choice_on_the_deal_form_reads_in_the_page_language(market):
+    from marketplace.forms import _demand_label
+    from marketplace.templatetags.marketplace_tags import plain_number
+
+    tonnes = plain_number(market.demand.tonnes)
+    with translation.override("en"):
+        english = _demand_label(market.demand)
+    with translation.override("ru"):
+        russian = _demand_label(market.demand)
+    assert english == f"{tonnes} t per month at Farm (#{market.demand.pk})"
+    assert russian == f"{tonnes} т в месяц, площадка Farm (#{market.demand.pk})"

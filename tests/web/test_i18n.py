@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from optimizer import services
 from tests import factories
+from tests.dashboard import conftest as dashboard_fixtures
 
 pytestmark = pytest.mark.django_db
+
 
 PO = Path(__file__).resolve().parents[2] / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 OUR_SOURCES = ("symbiosis/", "templates/symbiosis/", "templates/registration/", "templates/base")
@@ -175,3 +178,51 @@ def test_the_russian_market_names_materials_and_districts_in_russian(
     assert "Бостандыкский" in text
     assert "Анонимно" in text
     assert _leftovers(text) == []
+
+
+# The dashboard tests' city: deals with confirmed deliveries, prices and a factor set.
+city = dashboard_fixtures.city
+
+# A number followed by an English unit symbol: "154.9 t", "12 t CO2e", "40 kg", "3.4 km".
+ENGLISH_UNIT = re.compile(r"\d (t|kg|km)\b|\bt CO2e\b|\bKZT/t\b")
+RUSSIAN_TONNES = re.compile(r"\d т(?!\w)")
+
+
+def test_russian_pages_print_units_in_russian(client, city, facilitator, settings):
+    """Units after a number (t, t CO2e, kg CO2e, km, KZT/t) follow the language."""
+    settings.CITY_PUBLIC_PAGE = True
+    run = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.proposals.exists()
+    proposal = run.proposals.first()
+    grain = city.materials["grain"]
+    delivery = city.deals["grain"].deliveries.filter(status="confirmed").first()
+    client.force_login(facilitator)
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/"})
+    pages = {
+        "city": "/city/",
+        "public": "/city/public/",
+        "methodology": "/city/methodology/",
+        "run": f"/review/runs/{run.pk}/",
+        "proposal": f"/review/proposals/{proposal.pk}/",
+        "deal": f"/deals/{city.deals['grain'].pk}/",
+        "deals": "/deals/",
+        "delivery note": f"/deals/deliveries/{delivery.pk}/note/",
+        "tonnes preview": f"/listings/tonnes/?quantity=100&unit=m3&material={grain.pk}",
+    }
+    for name, url in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert '<html lang="ru">' in html or name in ("proposal", "tonnes preview"), name
+        text = _visible_text(html)
+        assert ENGLISH_UNIT.findall(text) == [], (name, ENGLISH_UNIT.search(text))
+        if name != "methodology":
+            assert RUSSIAN_TONNES.search(text), name
+    city_text = _visible_text(client.get("/city/").content.decode())
+    assert re.search(r"\d т CO2-экв\.", city_text)
+    deal_text = _visible_text(client.get(pages["deal"]).content.decode())
+    assert "тенге/т" in deal_text
+    assert re.search(r"\d кг(?!\w)", deal_text)
