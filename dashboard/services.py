@@ -45,6 +45,10 @@ def deal_rate_refresh(*, deal: Deal) -> DealImpactRate:
     return rate
 
 
+# What a deal's rate is computed from (``_rate_values``), read with the deal.
+_RATE_INPUTS = ("supply__site", "receiver_site", "material", "factor_set", "demand")
+
+
 def stale_deals():
     """Deals with confirmed deliveries whose rate is missing or older than the deal.
 
@@ -54,7 +58,7 @@ def stale_deals():
     return (
         Deal.objects.filter(pk__in=ConfirmedDeal.objects.values("deal_id"))
         .filter(Q(impact_rate__isnull=True) | ~Q(impact_rate__deal_updated_at=F("updated_at")))
-        .select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
+        .select_related(*_RATE_INPUTS)
     )
 
 
@@ -62,16 +66,14 @@ def rates_refresh(*, everything: bool = False) -> int:
     """Compute the missing or stale rates (all of them with ``everything``); one
     query when nothing is stale, so the dashboard calls it on every view."""
     if everything:
-        deals = list(
-            Deal.objects.filter(
-                pk__in=Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
-            ).select_related("supply__site", "receiver_site", "material", "factor_set", "demand")
-        )
+        ids = Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
     else:
         # Ids first, without the joins: nearly always there are none, and
         # PostgreSQL joined every deal to five tables before finding that out.
-        stale_ids = list(stale_deals().values_list("pk", flat=True))
-        deals = list(stale_deals().filter(pk__in=stale_ids)) if stale_ids else []
+        ids = list(stale_deals().values_list("pk", flat=True))
+        if not ids:
+            return 0
+    deals = list(Deal.objects.filter(pk__in=ids).select_related(*_RATE_INPUTS))
     if deals:
         with transaction.atomic():
             for deal in deals:
