@@ -103,25 +103,32 @@ class Visitor(HttpUser):
         found = CSRF_RE.search(html)
         return found.group(1) if found else ""
 
-    def on_start(self):
-        page = self.get_page("/accounts/login/", "login form", "csrfmiddlewaretoken")
+    def post_form(self, path: str, form_html: str, data: dict, *, name: str, saved, failure: str):
+        """POST a form as a browser does (the page's CSRF token, a Referer); a success
+        is a 302 for which ``saved(response)`` holds, anything else a failure."""
         with self.client.post(
-            "/accounts/login/",
-            {
-                "username": self.email,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": self.csrf_token(page.text),
-                "next": "/",
-            },
-            headers={"Referer": f"{self.host}/accounts/login/"},
-            name="login POST",
+            path,
+            {**data, "csrfmiddlewaretoken": self.csrf_token(form_html)},
+            headers={"Referer": f"{self.host}{path}"},
+            name=name,
             catch_response=True,
             allow_redirects=False,
         ) as response:
-            if response.status_code != 302 or "sessionid" not in self.client.cookies:
-                response.failure(f"login failed: status {response.status_code}")
-            else:
+            if response.status_code == 302 and saved(response):
                 response.success()
+            else:
+                response.failure(f"{failure}: status {response.status_code}")
+
+    def on_start(self):
+        page = self.get_page("/accounts/login/", "login form", "csrfmiddlewaretoken")
+        self.post_form(
+            "/accounts/login/",
+            page.text,
+            {"username": self.email, "password": PASSWORD, "next": "/"},
+            name="login POST",
+            saved=lambda response: "sessionid" in self.client.cookies,
+            failure="login failed",
+        )
 
 
 class CompanyUser(Visitor):
@@ -176,10 +183,10 @@ class CompanyUser(Visitor):
         sites, materials = _select_values(html, "site"), _select_values(html, "material")
         if not sites or not materials:
             return
-        with self.client.post(
+        self.post_form(
             "/listings/supply/new/",
+            html,
             {
-                "csrfmiddlewaretoken": self.csrf_token(html),
                 "material": random.choice(materials),
                 "site": random.choice(sites),
                 "quantity": f"{random.uniform(1, 500):.1f}",
@@ -190,15 +197,10 @@ class CompanyUser(Visitor):
                 "fate": "landfill",
                 "description": "Created by the load test",
             },
-            headers={"Referer": f"{self.host}/listings/supply/new/"},
             name="/listings/supply/new/ POST",
-            catch_response=True,
-            allow_redirects=False,
-        ) as response:
-            if response.status_code == 302 and "#supply-" in response.headers.get("Location", ""):
-                response.success()
-            else:
-                response.failure(f"not saved: status {response.status_code}")
+            saved=lambda response: "#supply-" in response.headers.get("Location", ""),
+            failure="not saved",
+        )
 
 
 class Facilitator(Visitor):
