@@ -47,12 +47,26 @@ def browser():
         browser.close()
 
 
+def _page_in_new_context(browser, live_server, **options):
+    context = browser.new_context(base_url=live_server.url, locale="en-US", **options)
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def page(browser, live_server):
-    """A fresh browser context on the live server; phone-sized when asked."""
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    """A fresh browser context on the live server."""
+    context, page = _page_in_new_context(browser, live_server)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """The same on a 375 x 812 touch phone."""
+    context, page = _page_in_new_context(
+        browser, live_server, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True
+    )
     yield page
     context.close()
 

@@ -241,41 +241,30 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sankey_fits_a_phone(browser, live_server):
+def test_sankey_fits_a_phone(phone_page):
     """At 375 px the page does not scroll sideways: the Sankey scrolls in its own box."""
     load_demo()
     for (supply, demand), loads in zip(_pairs(3), [["12.5"], ["7.5"], ["30"]], strict=True):
         _confirmed_deal(supply, demand, loads)
-    context = browser.new_context(
-        base_url=live_server.url,
-        locale="en-US",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
+    page = phone_page
+    login(page, ANALYST_EMAIL, DEMO_PASSWORD)
+    page.goto("/city/")
+    _check_sankey(page)
+    box = page.locator("#sankey-chart")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        login(page, ANALYST_EMAIL, DEMO_PASSWORD)
-        page.goto("/city/")
-        _check_sankey(page)
-        box = page.locator("#sankey-chart")
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"the city page scrolls sideways by {overflow} px"
-        sizes = box.evaluate("b => [b.scrollWidth, b.clientWidth, b.getBoundingClientRect().right]")
-        scroll_width, client_width, right = sizes
-        assert right <= 375
-        assert scroll_width > client_width, "the chart should scroll inside its box, not shrink"
-        box.scroll_into_view_if_needed()
-        screenshot(page, "city-dashboard-375")
-        box.screenshot(path=str(SCREENSHOTS / "city-sankey-375.png"))
-        # Turned sideways the box is wide enough: the chart is redrawn to fill it.
-        page.set_viewport_size({"width": 812, "height": 375})
-        expect(box.locator("svg#sankey")).to_have_attribute(
-            "width", str(box.evaluate("b => b.clientWidth"))
-        )
-        assert box.evaluate("b => b.scrollWidth <= b.clientWidth")
-    finally:
-        context.close()
+    assert overflow <= 0, f"the city page scrolls sideways by {overflow} px"
+    sizes = box.evaluate("b => [b.scrollWidth, b.clientWidth, b.getBoundingClientRect().right]")
+    scroll_width, client_width, right = sizes
+    assert right <= 375
+    assert scroll_width > client_width, "the chart should scroll inside its box, not shrink"
+    box.scroll_into_view_if_needed()
+    screenshot(page, "city-dashboard-375")
+    box.screenshot(path=str(SCREENSHOTS / "city-sankey-375.png"))
+    # Turned sideways the box is wide enough: the chart is redrawn to fill it.
+    page.set_viewport_size({"width": 812, "height": 375})
+    expect(box.locator("svg#sankey")).to_have_attribute(
+        "width", str(box.evaluate("b => b.clientWidth"))
+    )
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth")

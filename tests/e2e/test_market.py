@@ -86,34 +86,23 @@ def _no_horizontal_scroll(page) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_phone_width_has_no_horizontal_scroll(browser, live_server):
+def test_phone_width_has_no_horizontal_scroll(phone_page):
     load_demo()
-    context = browser.new_context(
-        base_url=live_server.url,
-        locale="en-US",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        login(page, BREWERY, DEMO_PASSWORD)
-        for url, name in [
-            ("/", "home-375"),
-            ("/listings/supply/new/", "listing-form-375"),
-            ("/listings/demand/new/", "demand-form-375"),
-            ("/market/", "market-375"),
-        ]:
-            page.goto(url)
-            _no_horizontal_scroll(page)
-            screenshot(page, name)
-        # An inline error must not widen the page either.
-        page.goto("/listings/supply/new/")
-        page.fill("#id_quantity", "-1")
-        page.get_by_role("button", name="Save listing").click()
-        expect(page.locator("#field-quantity .errorlist")).to_be_visible()
+    page = phone_page
+    login(page, BREWERY, DEMO_PASSWORD)
+    for url, name in [
+        ("/", "home-375"),
+        ("/listings/supply/new/", "listing-form-375"),
+        ("/listings/demand/new/", "demand-form-375"),
+        ("/market/", "market-375"),
+    ]:
+        page.goto(url)
         _no_horizontal_scroll(page)
-        screenshot(page, "listing-form-error-375")
-    finally:
-        context.close()
+        screenshot(page, name)
+    # An inline error must not widen the page either.
+    page.goto("/listings/supply/new/")
+    page.fill("#id_quantity", "-1")
+    page.get_by_role("button", name="Save listing").click()
+    expect(page.locator("#field-quantity .errorlist")).to_be_visible()
+    _no_horizontal_scroll(page)
+    screenshot(page, "listing-form-error-375")
