@@ -133,13 +133,14 @@ class CityTableView(APIView):
             rows = selectors.TABLES[table](filters)
         paginator = CityTablePagination()
         page = paginator.paginate_queryset(rows, request, view=self)
+        next_url, previous_url = paginator.get_next_link(), paginator.get_previous_link()
         response = Response(
             {
                 "table": table,
                 "filters": filters.as_query(),
                 "count": paginator.count,
-                "next": paginator.get_next_link(),
-                "previous": paginator.get_previous_link(),
+                "next": next_url,
+                "previous": previous_url,
                 "rows": page,
             }
         )
@@ -148,10 +149,7 @@ class CityTableView(APIView):
             response["X-Total-Count"] = str(paginator.count)
             links = [
                 f'<{url}>; rel="{rel}"'
-                for rel, url in (
-                    ("next", paginator.get_next_link()),
-                    ("prev", paginator.get_previous_link()),
-                )
+                for rel, url in (("next", next_url), ("prev", previous_url))
                 if url
             ]
             if links:
