@@ -5,8 +5,8 @@ demands accepting it are the only pairs that can match. Within a group a
 k-d tree on 3-D unit-sphere coordinates finds the pairs within reach (a chord
 radius derived from the km limit), so the cost grows with the number of arcs,
 not with supplies x demands. Every other test (both parties' km limits, time
-windows, quality limits, forbidden pairs, economic value) is a vectorised mask
-over those pairs.
+windows, quality limits, forbidden pairs, one owner on both ends, economic
+value) is a vectorised mask over those pairs.
 
 Processors add two more matchings on the same rules: supplies -> processor
 inputs (a processor's input side looks like a demand, its capacity as tonnes)
@@ -146,6 +146,7 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
     s_until = _ordinals((s.available_until for s in sources), _OPEN_END)
     d_from = _ordinals((d.needed_from for d in sinks), _OPEN_START)
     d_until = _ordinals((d.needed_until for d in sinks), _OPEN_END)
+    s_owner, d_owner = _owner_codes(sources, sinks)
 
     rows = [
         (j, code[a.material], a.credit_kg_co2e_per_t, a.value_kzt_per_t, a)
@@ -186,6 +187,8 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
         keep &= _quality_ok(source_property, table, si, ai)
         if len(forbidden_keys):
             keep &= ~np.isin(si * len(sinks) + dj, forbidden_keys)
+        if not params.allow_internal:
+            keep &= s_owner[si] != d_owner[dj]
         out_s.append(si[keep])
         out_a.append(ai[keep])
         out_km.append(road_km[keep])
@@ -200,6 +203,20 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
         table.credit_kg_co2e_per_t[ai],
         table.value_kzt_per_t[ai],
     )
+
+
+def _owner_codes(sources, sinks) -> tuple[np.ndarray, np.ndarray]:
+    """Owners as integers shared by both sides; an unknown owner gets a code of its
+    own side (-1 sources, -2 sinks), so it never equals anything across."""
+    codes: dict[str, int] = {}
+
+    def encode(nodes, unknown: int) -> np.ndarray:
+        return np.array(
+            [unknown if n.owner is None else codes.setdefault(n.owner, len(codes)) for n in nodes],
+            dtype=np.int64,
+        )
+
+    return encode(sources, -1), encode(sinks, -2)
 
 
 def _forbidden_keys(instance: Instance, n_sources: int, n_sinks: int, sink_offset: int):

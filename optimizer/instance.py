@@ -113,6 +113,20 @@ def _text(obj: dict, key: str, where: str, default: Any = _MISSING) -> str:
     return value
 
 
+def _flag(obj: dict, key: str, where: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{_field(where, key)} must be true or false, got {value!r}")
+    return value
+
+
+def _owner(obj: dict, where: str) -> str | None:
+    # Ids of owners may arrive as database integers, like listing ids.
+    if obj.get("owner") is None:
+        return None
+    return _identifier(obj, "owner", where)
+
+
 def _identifier(obj: dict, key: str, where: str) -> str:
     # Ids may arrive as database integers; pins and forbidden pairs refer to them
     # in either spelling, so both are normalised to text.
@@ -202,6 +216,9 @@ class Parameters:
     mip_gap: float = 1e-4
     transport_kzt_per_tkm: float = 0.0
     require_economic_value: bool = False
+    # Exchanges between listings of one owner are internal reuse, not symbiosis:
+    # never proposed unless a run asks for them.
+    allow_internal: bool = False
 
     @classmethod
     def from_dict(cls, raw: Any) -> Parameters:
@@ -212,9 +229,8 @@ class Parameters:
             raise ValueError(
                 f"{w}.objective: unknown objective {objective!r}; use one of {OBJECTIVES}"
             )
-        require = raw.get("require_economic_value", False)
-        if not isinstance(require, bool):
-            raise ValueError(f"{w}.require_economic_value must be true or false, got {require!r}")
+        require = _flag(raw, "require_economic_value", w)
+        allow_internal = _flag(raw, "allow_internal", w)
         d = cls()
         return cls(
             road_factor=_number(
@@ -233,6 +249,7 @@ class Parameters:
             mip_gap=_number(raw, "mip_gap", w, d.mip_gap, minimum=0),
             transport_kzt_per_tkm=_number(raw, "transport_kzt_per_tkm", w, 0.0, minimum=0),
             require_economic_value=require,
+            allow_internal=allow_internal,
         )
 
     def to_dict(self) -> dict:
@@ -245,6 +262,7 @@ class Parameters:
             "mip_gap": self.mip_gap,
             "transport_kzt_per_tkm": self.transport_kzt_per_tkm,
             "require_economic_value": self.require_economic_value,
+            "allow_internal": self.allow_internal,
         }
 
 
@@ -298,6 +316,7 @@ class Supply:
     available_until: date | None = None
     fate_cost_kzt_per_t: float = 0.0
     quality: dict[str, float] = field(default_factory=dict)
+    owner: str | None = None  # the organization; None: unknown, never internal
 
     @classmethod
     def from_dict(cls, raw: Any, where: str) -> Supply:
@@ -316,6 +335,7 @@ class Supply:
             available_until=last,
             fate_cost_kzt_per_t=_number(raw, "fate_cost_kzt_per_t", where, 0.0),
             quality=_quality(raw, "quality", where),
+            owner=_owner(raw, where),
         )
 
     def to_dict(self) -> dict:
@@ -334,6 +354,8 @@ class Supply:
         }
         if self.quality:
             out["quality"] = dict(self.quality)
+        if self.owner is not None:
+            out["owner"] = self.owner
         return out
 
 
@@ -348,6 +370,7 @@ class Demand:
     min_lot_tonnes: float | None = None
     needed_from: date | None = None
     needed_until: date | None = None
+    owner: str | None = None  # the organization; None: unknown, never internal
 
     @classmethod
     def from_dict(cls, raw: Any, where: str) -> Demand:
@@ -366,10 +389,11 @@ class Demand:
             min_lot_tonnes=lot if lot else None,
             needed_from=first,
             needed_until=last,
+            owner=_owner(raw, where),
         )
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "id": self.id,
             "lat": self.lat,
             "lon": self.lon,
@@ -380,6 +404,9 @@ class Demand:
             "needed_until": _iso(self.needed_until),
             "accepts": [a.to_dict() for a in self.accepts],
         }
+        if self.owner is not None:
+            out["owner"] = self.owner
+        return out
 
 
 @dataclass(frozen=True)
@@ -524,6 +551,7 @@ class Processor:
     available_until: date | None = None
     output: ProcessorOutput | None = None
     blend: Blend = field(default_factory=Blend)
+    owner: str | None = None  # the plant's organization, for inputs and output
 
     @classmethod
     def from_dict(cls, raw: Any, where: str) -> Processor:
@@ -542,6 +570,7 @@ class Processor:
             available_until=last,
             output=None if output is None else ProcessorOutput.from_dict(output, f"{where}.output"),
             blend=Blend.from_dict(raw.get("blend"), f"{where}.blend"),
+            owner=_owner(raw, where),
         )
 
     @property
@@ -549,7 +578,7 @@ class Processor:
         return self.capacity_tonnes * self.output.yield_t_per_t if self.output else 0.0
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "id": self.id,
             "lat": self.lat,
             "lon": self.lon,
@@ -562,6 +591,9 @@ class Processor:
             "output": self.output.to_dict() if self.output else None,
             "blend": self.blend.to_dict(),
         }
+        if self.owner is not None:
+            out["owner"] = self.owner
+        return out
 
     def as_sink(self) -> Demand:
         """The plant's input side, in the shape of a demand (for arc generation)."""
@@ -574,6 +606,7 @@ class Processor:
             max_km=self.max_km,
             needed_from=self.available_from,
             needed_until=self.available_until,
+            owner=self.owner,
         )
 
     def as_source(self) -> Supply | None:
@@ -594,6 +627,7 @@ class Processor:
             available_until=self.available_until,
             fate_cost_kzt_per_t=out.fate_cost_kzt_per_t,
             quality=out.quality,
+            owner=self.owner,
         )
 
 

@@ -478,6 +478,8 @@ def explain_missing_arc(instance: Instance, i: int, j: int) -> str:
         return f"demand {d.id} does not accept {s.material!r}"
     if any(f.supply == s.id and f.demand == d.id for f in instance.forbidden):
         return "the pair is forbidden"
+    if not p.allow_internal and s.owner is not None and s.owner == d.owner:
+        return f"both belong to {s.owner!r} and internal reuse is not allowed"
     xyz = unit_vectors([s.lat, d.lat], [s.lon, d.lon])
     km = float(great_circle_km(xyz[:1], xyz[1:])[0]) * p.road_factor
     if s.max_km is not None and km > s.max_km:

@@ -41,6 +41,8 @@ DEFAULT_PARAMETERS = {
     "categories": [],
     "districts": [],
     "organization_ids": [],
+    # Exchanges within one organization are internal reuse, not symbiosis: off unless asked.
+    "allow_internal": False,
 }
 
 _NUMBER_RULES = {
@@ -95,6 +97,8 @@ def clean_run_parameters(raw: dict | None) -> dict:
         values = params[name] or []
         if not isinstance(values, list) or not set(values) <= allowed:
             errors[name] = f"Choose from: {', '.join(sorted(allowed))}."
+    if not isinstance(params["allow_internal"], bool):
+        errors["allow_internal"] = "Give true or false."
     ids = params["organization_ids"] or []
     if not isinstance(ids, list) or not all(isinstance(i, int) and i > 0 for i in ids):
         errors["organization_ids"] = "Give a list of organization ids."

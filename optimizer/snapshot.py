@@ -134,6 +134,7 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
                 "available_until": _iso(s.available_until),
                 "fate_cost_kzt_per_t": _float(s.fate_cost_kzt_per_t) or 0.0,
                 "quality": quality,
+                "owner": str(s.organization_id),
             }
         )
 
@@ -192,6 +193,7 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
                 "needed_from": _iso(d.available_from),
                 "needed_until": _iso(d.available_until),
                 "accepts": accepts,
+                "owner": str(d.organization_id),
             }
         )
 
@@ -246,6 +248,7 @@ def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap
         "max_km": _capped(intake.max_km, cap_km),
         "available_from": _iso(intake.available_from),
         "available_until": _iso(intake.available_until),
+        "owner": str(intake.organization_id),
     }
     if plant.output_id and plant.output_yield > 0:
         node["output"] = {
@@ -267,6 +270,8 @@ def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap
 def solver_parameters(parameters: dict, factor_set: FactorSet) -> dict:
     keys = ("road_factor", "objective", "landfill_weight_kg_co2e_per_t", "time_limit_s", "mip_gap")
     out = {k: parameters[k] for k in keys if parameters.get(k) is not None}
+    # Exchanges within one organization are internal reuse, proposed only when asked for.
+    out["allow_internal"] = bool(parameters.get("allow_internal", False))
     out["transport_kg_co2e_per_tkm"] = float(factor_set.transport_kg_co2e_per_tkm)
     return out
 

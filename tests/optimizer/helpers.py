@@ -33,11 +33,15 @@ def reference_arcs(doc: dict) -> dict:
     transport_kzt = p.get("transport_kzt_per_tkm", 0.0)
     need_value = p.get("require_economic_value", False)
     forbidden = {(f["supply"], f["demand"]) for f in doc.get("forbidden", [])}
+    internal_ok = p.get("allow_internal", False)
     out = {}
     for s in doc.get("supplies", []):
         for d in doc.get("demands", []):
             acc = [a for a in d.get("accepts", []) if a["material"] == s["material"]]
             if not acc or (s["id"], d["id"]) in forbidden:
+                continue
+            owner = s.get("owner")
+            if not internal_ok and owner is not None and str(owner) == str(d.get("owner")):
                 continue
             a = acc[0]
             km = haversine_km(s["lat"], s["lon"], d["lat"], d["lon"]) * road
@@ -268,8 +272,10 @@ def random_doc(
     objective: str = "co2e",
     landfill_weight: float = 0.0,
     spread_km: float = 30.0,
+    n_owners: int = 0,
 ) -> dict:
-    """A random instance in a box of ``spread_km`` around Almaty, integer tonnes."""
+    """A random instance in a box of ``spread_km`` around Almaty, integer tonnes;
+    with ``n_owners``, each listing belongs to one of that many organizations."""
     materials = [f"m{k}" for k in range(n_materials)]
     deg = spread_km / 111.0
 
@@ -308,6 +314,10 @@ def random_doc(
                 ],
             }
         )
+    if n_owners:
+        # Drawn after everything else, so a seed gives the same listings with or without.
+        for item in supplies + demands:
+            item["owner"] = f"org{int(rng.integers(n_owners))}"
     return {
         "parameters": {
             "road_factor": 1.3,

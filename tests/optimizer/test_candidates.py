@@ -97,6 +97,34 @@ def test_arcs_match_a_double_loop(seed, n_s, n_d, n_materials, spread_km, road_f
     assert_same_arcs(doc)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_s=st.integers(1, 30),
+    n_d=st.integers(1, 30),
+    n_owners=st.integers(1, 4),
+    allow_internal=st.booleans(),
+)
+def test_internal_pairs_follow_the_owner_rule(seed, n_s, n_d, n_owners, allow_internal):
+    doc = random_doc(np.random.default_rng(seed), n_s, n_d, n_materials=1, n_owners=n_owners)
+    doc["parameters"]["allow_internal"] = allow_internal
+    # Some listings of unknown owner: never internal.
+    doc["supplies"][0].pop("owner")
+    assert_same_arcs(doc)
+    if not allow_internal:
+        owner = {x["id"]: x.get("owner") for x in doc["supplies"] + doc["demands"]}
+        assert all(owner[s] is None or owner[s] != owner[d] for s, d in arcs_by_pair(doc))
+
+
+def test_one_owner_on_both_ends_is_not_an_arc_unless_allowed():
+    doc = random_doc(np.random.default_rng(0), 1, 1, n_materials=1, spread_km=1)
+    doc["supplies"][0].update(owner=7, tonnes=10, max_km=None)
+    doc["demands"][0].update(owner="7", tonnes=10, max_km=None)
+    assert arcs_by_pair(doc) == {}
+    doc["parameters"]["allow_internal"] = True
+    assert set(arcs_by_pair(doc)) == {("s0", "d0")}
+
+
 def test_quality_limits():
     doc = {
         "supplies": [

@@ -96,6 +96,18 @@ def test_defaults_and_round_trip():
     assert Instance.from_dict(Instance.from_dict(EXAMPLE).to_dict()) == Instance.from_dict(EXAMPLE)
 
 
+def test_owners_round_trip_and_default_to_unknown():
+    doc = copy.deepcopy(EXAMPLE)
+    assert Instance.from_dict(doc).supplies[0].owner is None
+    assert Instance.from_dict(doc).parameters.allow_internal is False
+    doc["supplies"][0]["owner"] = 12  # a database id reads as text, like listing ids
+    doc["demands"][0]["owner"] = "12"
+    doc["parameters"]["allow_internal"] = True
+    instance = Instance.from_dict(doc)
+    assert instance.supplies[0].owner == instance.demands[0].owner == "12"
+    assert Instance.from_dict(instance.to_dict()) == instance
+
+
 def test_extra_fields_are_ignored():
     doc = copy.deepcopy(EXAMPLE)
     doc["run_by"] = "facilitator"
@@ -140,6 +152,9 @@ def _broken(path: list, value):
         (["parameters", "mip_gap"], -0.1, "parameters.mip_gap"),
         (["parameters", "time_limit_s"], 0, "parameters.time_limit_s"),
         (["parameters", "require_economic_value"], "yes", "require_economic_value"),
+        (["parameters", "allow_internal"], 1, "parameters.allow_internal must be true or false"),
+        (["supplies", 0, "owner"], "", "supplies[0].owner must be a non-empty string"),
+        (["demands", 0, "owner"], 3.5, "demands[0].owner must be a non-empty string"),
         (["parameters"], [], "parameters must be an object"),
         (["pins", 0, "supply"], "s9", "pins[0].supply: unknown supply id 's9'"),
         (["pins", 0, "demand"], "d9", "pins[0].demand: unknown demand id 'd9'"),

@@ -77,7 +77,12 @@ def reference_arcs(doc: dict) -> dict:
     forbidden = {(f["supply"], f["demand"]) for f in doc.get("forbidden", [])}
     supplies, demands = doc.get("supplies", []), doc.get("demands", [])
     plants = doc.get("processors", [])
+    internal_ok = p.get("allow_internal", False)
     out = {}
+
+    def external(a, b):
+        owner = a.get("owner")
+        return internal_ok or owner is None or str(owner) != str(b.get("owner"))
 
     def km(a, b):
         return haversine_km(a["lat"], a["lon"], b["lat"], b["lon"]) * road
@@ -93,6 +98,7 @@ def reference_arcs(doc: dict) -> dict:
             if (
                 acc
                 and (s["id"], d["id"]) not in forbidden
+                and external(s, d)
                 and within(dist, s.get("max_km"))
                 and within(dist, d.get("max_km"))
                 and _windows_overlap(
@@ -121,6 +127,7 @@ def reference_arcs(doc: dict) -> dict:
             if not (
                 acc
                 and (s["id"], k["id"]) not in forbidden
+                and external(s, k)
                 and within(dist, s.get("max_km"))
                 and within(dist, k.get("max_km"))
                 and _windows_overlap(
@@ -158,6 +165,7 @@ def reference_arcs(doc: dict) -> dict:
             if not (
                 acc
                 and (k["id"], d["id"]) not in forbidden
+                and external(k, d)
                 and within(dist, output.get("max_km"))
                 and within(dist, d.get("max_km"))
                 and _windows_overlap(
@@ -900,6 +908,30 @@ def test_arcs_follow_the_candidate_rules():
     for key, km in got.items():
         assert km == pytest.approx(want[key]["km"], rel=1e-9)
     assert prepared.candidate_arcs == len(want)
+
+
+@pytest.mark.parametrize("allow_internal", [False, True])
+def test_internal_arcs_follow_the_owner_rule_through_plants(allow_internal):
+    rng = np.random.default_rng(11)
+    doc = random_processor_doc(rng, 25, 15, 4, spread_km=80)
+    for k, item in enumerate(doc["supplies"] + doc["demands"] + doc["processors"]):
+        item["owner"] = f"org{k % 3}"
+    doc["parameters"]["allow_internal"] = allow_internal
+    instance = Instance.from_dict(doc)
+    from optimizer.candidates import generate_arcs
+
+    arcs = generate_arcs(instance)
+    got = {
+        (instance.source_ids[i], instance.sink_ids[j])
+        for i, j in zip(arcs.supply.tolist(), arcs.demand.tolist(), strict=True)
+    }
+    want = reference_arcs(doc)
+    assert got == set(want)
+    owner = {x["id"]: x["owner"] for x in doc["supplies"] + doc["demands"] + doc["processors"]}
+    internal = {key for key in want if owner[key[0]] == owner[key[1]]}
+    # The rule must have something to do in both directions of the test.
+    assert bool(internal) == allow_internal
+    assert {k for k in want if k[0].startswith("p")} and {k for k in want if k[1].startswith("p")}
 
 
 def test_processor_outputs_do_not_feed_processors():

@@ -32,6 +32,7 @@ def test_defaults_fill_in():
         ({"districts": "medeu"}, "districts"),
         ({"organization_ids": ["x"]}, "organization_ids"),
         ({"solver": "gurobi"}, "solver"),
+        ({"allow_internal": "yes"}, "allow_internal"),
         ({"colour": "green"}, "__all__"),
     ],
 )
@@ -110,6 +111,22 @@ def test_forbidden_pair_is_never_proposed(facilitator, market):
     run = services.run_create(user=facilitator, enqueue=False)
     services.run_execute(run_id=run.pk)
     assert list(run.proposals.values_list("demand_id", flat=True)) == [far.pk]
+
+
+def test_a_company_is_never_proposed_to_itself_unless_internal_reuse_is_asked(facilitator, market):
+    supply, (near, far) = market
+    near.organization, near.site.organization = supply.organization, supply.organization
+    near.site.save()
+    near.save()
+    run = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    # The near demand is the supplier's own: only the far one is an exchange.
+    assert list(run.proposals.values_list("demand_id", flat=True)) == [far.pk]
+    internal = services.run_create(
+        user=facilitator, parameters={"allow_internal": True}, enqueue=False
+    )
+    services.run_execute(run_id=internal.pk)
+    assert set(internal.proposals.values_list("demand_id", flat=True)) == {near.pk, far.pk}
 
 
 def test_without_a_factor_set_the_run_fails_with_a_clear_message(facilitator, market):
