@@ -1,9 +1,11 @@
 """Validators for identifiers and ranges used across the domain model."""
 
+import datetime
 import re
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 _BIN_WEIGHTS_FIRST = range(1, 12)
@@ -46,3 +48,28 @@ def validate_ewc_code(value: str) -> None:
 latitude_validators = [MinValueValidator(-90), MaxValueValidator(90)]
 longitude_validators = [MinValueValidator(-180), MaxValueValidator(180)]
 percent_validators = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+# Dates a listing, deal or delivery may carry: year 1 or 9999 is a typo, and 9999-12
+# overflows date arithmetic (a deal's months, the next month's first day).
+EARLIEST_DATE_YEAR = 2000
+LATEST_DATE_YEARS_AHEAD = 20
+
+
+def business_date_window(today=None):
+    """(earliest, latest) dates accepted on listings, deals and deliveries."""
+    today = today or timezone.localdate()
+    latest_year = today.year + LATEST_DATE_YEARS_AHEAD
+    return datetime.date(EARLIEST_DATE_YEAR, 1, 1), datetime.date(latest_year, 12, 31)
+
+
+def validate_business_date(value) -> None:
+    if value is None:
+        return
+    earliest, latest = business_date_window()
+    if not earliest <= value <= latest:
+        raise ValidationError(
+            _("Give a date between %(earliest)s and %(latest)s."),
+            code="date_out_of_window",
+            params={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+        )
