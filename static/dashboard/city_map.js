@@ -1,6 +1,13 @@
 // City map: one line per exchange (supplier area -> receiver area), thickness by tonnes.
 // Works without tiles (offline): the lines still show.
 document.addEventListener("DOMContentLoaded", function () {
+  // Material names come from the database: Leaflet puts a string tooltip in as
+  // HTML, so each one gets a text node built when it opens.
+  function asText(value) {
+    return function () {
+      return document.createTextNode(value);
+    };
+  }
   var el = document.getElementById("city-map");
   var dataEl = document.getElementById("city-map-data");
   if (!el || !dataEl || typeof L === "undefined") return;
@@ -15,7 +22,7 @@ document.addEventListener("DOMContentLoaded", function () {
     L.polyline([l.from, l.to], {
       weight: 2 + 12 * Math.sqrt(l.tonnes / maxT), color: "#2f7d4f", opacity: 0.7,
       className: "exchange-line",
-    }).bindTooltip(l.label).addTo(map);
+    }).bindTooltip(asText(l.label)).addTo(map);
     L.circleMarker(l.from, { radius: 4, color: "#a0522d" }).addTo(map);
     L.circleMarker(l.to, { radius: 4, color: "#1d2a22" }).addTo(map);
     bounds.push(l.from, l.to);
