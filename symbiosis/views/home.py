@@ -1,12 +1,12 @@
 """The landing page, and for a logged-in member the company workspace."""
 
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
-from symbiosis import selectors
+from symbiosis import health, selectors
 from symbiosis.models import Membership
 from symbiosis.models.listings import Status
 
@@ -97,7 +97,11 @@ def _attention(user, viewer) -> list[dict]:
     return items
 
 
+@never_cache
 def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok", "database": connection.vendor})
+    """200 when users can be served, else 503 naming the failing parts (symbiosis.health)."""
+    problems = health.problems()
+    failing = [part for part, problem in problems.items() if problem]
+    body = {"status": "failing" if failing else "ok", "failing": failing}
+    body.update({part: problem or "ok" for part, problem in problems.items()})
+    return JsonResponse(body, status=503 if failing else 200)
