@@ -9,10 +9,13 @@
   answer (a grouped table rarely has more than a few hundred rows); ``count``,
   ``next`` and ``previous`` say where the rest is; a CSV answer carries them in
   ``X-Total-Count`` and a ``Link`` header.
-- CSV cells starting with ``= + - @`` (or a tab / carriage return) get a leading
-  apostrophe so a spreadsheet never runs them as formulas.
+- CSV text cells starting with ``= + - @`` (or a tab / carriage return) get a
+  leading apostrophe so a spreadsheet never runs them as formulas; numbers,
+  negative ones too, stay numbers.
 - No price and no company of a private listing: the rows are the selectors'
-  aggregates (``dashboard.selectors``).
+  aggregates (``dashboard.selectors``). The exchanges table places each end at
+  the centre of its 0.05-degree cell (``symbiosis.geo.coarse``, as the market
+  shows anonymous listings), exchanges in the same cells and districts merged.
 - Material names (``material`` in the material, flows and exchanges tables) are
   English (``name_en``) whatever the request's language, so consumers see stable
   keys; the page shows them in its language.
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from decimal import Decimal
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -37,15 +42,27 @@ from rest_framework.views import APIView
 from dashboard import selectors
 from dashboard.access import ReadsCityFigures
 from dashboard.services import figures_refresh
+from symbiosis import geo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TABLE_NAMES = [*selectors.TABLES, "headline"]
 MAX_ROWS = 5000
 
 
-def neutralise(value) -> str:
+# A plain number in text, e.g. "-46.3": a spreadsheet reads it as the number it is.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def neutralise(value):
+    """A CSV cell: numbers stay numbers (a negative one is no formula, and an
+    apostrophe would turn it into text); text a spreadsheet would run as a
+    formula gets a leading apostrophe."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return value
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 class CSVRenderer(BaseRenderer):
@@ -94,7 +111,10 @@ TABLE_DESCRIPTION = (
     "For city analysts and facilitators. Confirmed deliveries only; no price and no "
     "company name. Tables: " + ", ".join(TABLE_NAMES) + ". JSON or CSV by `?format=` "
     f"or the Accept header; at most {MAX_ROWS} rows per answer (`limit`, `offset`). "
-    "Material names (`material`) are English whatever the request's language."
+    "Material names (`material`) are English whatever the request's language. "
+    "Exchanges: `from_lat`, `from_lon`, `to_lat`, `to_lon` are the centres of "
+    f"{geo.COARSE_STEP_DEG}-degree grid cells (about 5 km), never a site's position; "
+    "exchanges between the same cells, districts and material are one row."
 )
 
 

@@ -16,7 +16,8 @@ period filter selects whole months.
   diverted but their CO2e is reported as not counted.
 - District: where the residue arises (the supply listing's site).
 - No price, no company name of a private listing: only aggregates, NACE
-  sectors, materials, districts and coarse (2-decimal) coordinates leave here.
+  sectors, materials, districts and the centres of coarse 0.05-degree cells
+  (``symbiosis.geo.coarse``, as the market shows anonymous listings) leave here.
 - Material names: English (``name_en``) by default, which the exports keep;
   with ``localized=True`` (the page) in the active language by
   ``Material.name``'s rule. Groups are by ``name_en`` either way (names are not
@@ -25,19 +26,23 @@ period filter selects whole months.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Window
-from django.db.models.functions import Cast
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Ceil, Floor, Round
 from django.utils.translation import gettext
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from dashboard.services import figures_refresh
 from marketplace.models import Deal
 from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis import geo
 from symbiosis.models import Material, MaterialCategory, Organization
 from symbiosis.models.accounts import District
+from symbiosis.validators import business_date_window
 
 # Almaty's metabolic analysis (2019): the baseline progress reads against.
 BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR = 600_000
@@ -67,9 +72,12 @@ class CityFilters:
         def month(name):
             text = (params.get(name, "") or "")[:7]
             try:
-                return date.fromisoformat(f"{text}-01")
+                found = date.fromisoformat(f"{text}-01")
             except ValueError:
                 return None
+            # Year 1 or 9999 is no period of ours (and year 1 prints as "1-06").
+            earliest, latest = business_date_window()
+            return found if earliest <= found <= latest else None
 
         district = params.get("district", "")
         category = params.get("category", "")
@@ -355,45 +363,132 @@ def flows(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     ]
 
 
-def _coarse(value) -> float:
-    # About a kilometre: the map shows where exchanges run, not a yard's gate.
-    return round(float(value), 2)
+def _cell(lat, lon) -> tuple[float, float]:
+    """The centre of the coarse cell holding a site (``symbiosis.geo.coarse``, the
+    cell the market shows for an anonymous listing), without its float noise
+    (43.225, not 43.225000000000001): a centre is a multiple of 0.025 degree."""
+    cell_lat, cell_lon = geo.coarse(lat, lon)
+    return round(cell_lat, 4), round(cell_lon, 4)
 
 
+# An exchange's ends (output name -> site coordinate) and what else tells lines apart.
+EXCHANGE_ENDS = {
+    "from_lat": "deal__supply__site__latitude",
+    "from_lon": "deal__supply__site__longitude",
+    "to_lat": "deal__receiver_site__latitude",
+    "to_lon": "deal__receiver_site__longitude",
+}
 EXCHANGE_KEYS = (
-    "deal__supply__site__latitude",
-    "deal__supply__site__longitude",
     "deal__supply__site__district",
-    "deal__receiver_site__latitude",
-    "deal__receiver_site__longitude",
     "deal__receiver_site__district",
     "deal__material__name_en",
 )
+# A site's coordinates have six decimals: in micro-degrees they are integers, and
+# an integer over 50,000 is either whole (a grid line) or at least 1/50,000 from
+# one, so the database's floating point puts every site on the right side of a line.
+_MICRODEGREES = 1_000_000
+_CELL_MICRODEGREES = round(geo.COARSE_STEP_DEG * _MICRODEGREES)
+_HALF_CELL_DEG = Decimal(str(geo.COARSE_STEP_DEG)) / 2
+
+
+def _half_cells_sql(field: str):
+    """A site coordinate in half cells, FLOOR + CEIL of it in cells: 2k + 1 anywhere
+    inside cell k, 2k on grid line k."""
+    micro = Round(Cast(field, FloatField()) * Value(float(_MICRODEGREES)))
+    cells = micro / Value(float(_CELL_MICRODEGREES))
+    return Floor(cells) + Ceil(cells)
+
+
+@functools.lru_cache(maxsize=4096)
+def _half_cells_cell(lat_half_cells, lon_half_cells) -> tuple[float, float]:
+    """``_cell`` of every site in these half cells, through a point ``geo.coarse``
+    places where it places them all: on grid line k the line itself (k x 0.05
+    degree, the float a site's six decimals give), inside cell k its middle.
+    (A few hundred distinct values at city scale: kept.)"""
+    lat, lon = (
+        float(int(half_cells) * _HALF_CELL_DEG) for half_cells in (lat_half_cells, lon_half_cells)
+    )
+    return _cell(lat, lon)
+
+
+def _cells(filters: CityFilters, *, localized: bool) -> list[dict]:
+    """Every exchange line (for ``_exchange_rows``), most tonnes first: one per
+    (supply cell, its district, receiving cell, its district, material), its
+    figures summed over the sites in those cells.
+
+    Where a site is, to 0.01 degree, is where a company is: 0.05-degree cells
+    (about 5.5 x 4 km) are what the market publishes of an anonymous listing, and
+    the same grid means the two together place no site closer than one cell. So
+    the cell is ``geo.coarse``'s, whose float ``lat // 0.05`` puts some sites on a
+    grid line (43.25) in the cell below and others (76.9) in the cell above. The
+    database groups the ends by half cells, keeping a site on a line apart from
+    the cells on either side; ``geo.coarse`` places each group, and the groups it
+    puts in the same cells merge here (a few per pair of cells, not one per site).
+    A deal lies in one group, so ``exchanges`` adds up."""
+    rows = confirmed_rows(filters)
+    figures = _figures(rows)
+    half_cells = {
+        f"{end}_half_cells": _half_cells_sql(field) for end, field in EXCHANGE_ENDS.items()
+    }
+    sums = ("agg_tonnes", "agg_kg_co2e", "agg_exchanges")
+    groups = (
+        rows.values(*EXCHANGE_KEYS, **half_cells)
+        # Only what a line shows, as tuples: thousands of groups at city scale.
+        .annotate(**{name: figures[name] for name in sums}, **_material_ru(localized))
+        .order_by()
+        .values_list(*EXCHANGE_KEYS, *half_cells, *sums, *_material_ru(localized))
+    )
+    lines: dict[tuple, dict] = {}
+    for row in groups:
+        from_district, to_district, material, lat, lon, to_lat, to_lon = row[:7]
+        tonnes, kg_co2e, deals = row[7:10]
+        key = (
+            *_half_cells_cell(lat, lon),
+            from_district,
+            *_half_cells_cell(to_lat, to_lon),
+            to_district,
+            material,
+        )
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = {
+                "deal__supply__site__district": from_district,
+                "deal__receiver_site__district": to_district,
+                "deal__material__name_en": material,
+                **dict(zip(EXCHANGE_ENDS, (*key[0:2], *key[3:5]), strict=True)),
+                "tonnes": 0.0,
+                "kg_co2e": 0.0,
+                "exchanges": 0,
+            }
+            if localized:
+                line["material_name_ru"] = ""
+        line["tonnes"] += float(tonnes or 0)
+        line["kg_co2e"] += float(kg_co2e or 0)
+        line["exchanges"] += deals
+        if localized:
+            # As ``_material_ru``'s Max: a Russian name over none.
+            line["material_name_ru"] = max(line["material_name_ru"], row[10] or "")
+    order = sorted(lines, key=lambda key: (-lines[key]["tonnes"], key))
+    return [lines[key] for key in order]
 
 
 def exchanges(filters: CityFilters, *, localized: bool = False) -> list[dict]:
-    """One line per (supply site, receiving site, material): districts, material and
-    tonnes; coordinates rounded to 0.01 degree; no company, site name or price.
-    ``material`` in English, or with ``localized`` in the active language."""
-    return _exchange_rows(_grouped(filters, *EXCHANGE_KEYS, localized=localized))
+    """One line per (supply cell, receiving cell, material) with their districts and
+    tonnes; ends at the centres of 0.05-degree cells (``_cells``); no company,
+    site name or price. ``material`` in English, or with ``localized`` in the
+    active language."""
+    return _exchange_rows(_cells(filters, localized=localized))
 
 
 def largest_exchanges(
     filters: CityFilters, limit: int, *, localized: bool = False
 ) -> tuple[list[dict], int]:
-    """The ``limit`` exchanges with the most tonnes (the map's lines) and how many
-    there are in all; the export (``exchanges``) has every one."""
-    rows = confirmed_rows(filters)
-    grouped = rows.values(*EXCHANGE_KEYS).annotate(**_figures(rows), **_material_ru(localized))
-    # COUNT(*) OVER () runs after GROUP BY and before LIMIT: how many exchanges
-    # there are in all, from the same query (a separate count grouped them again).
-    top = list(
-        grouped.annotate(exchanges_in_all=Window(Count("*"))).order_by(
-            "-agg_tonnes", *EXCHANGE_KEYS
-        )[:limit]
-    )
-    total = top[0]["exchanges_in_all"] if top else 0
-    return _exchange_rows([_clean(row) for row in top]), total
+    """The ``limit`` exchange lines with the most tonnes (the map's lines) and how
+    many there are in all; the export (``exchanges``) has every one. Lines are
+    ranked after their cells merge, so the database answers every group (a few
+    per pair of cells); only the top become rows."""
+    lines = _cells(filters, localized=localized)
+    return _exchange_rows(lines[:limit]), len(lines)
 
 
 def _exchange_rows(rows: list[dict]) -> list[dict]:
@@ -403,10 +498,7 @@ def _exchange_rows(rows: list[dict]) -> list[dict]:
             "material": _material_name(row),
             "from_district": districts.get(row["deal__supply__site__district"], ""),
             "to_district": districts.get(row["deal__receiver_site__district"], ""),
-            "from_lat": _coarse(row["deal__supply__site__latitude"]),
-            "from_lon": _coarse(row["deal__supply__site__longitude"]),
-            "to_lat": _coarse(row["deal__receiver_site__latitude"]),
-            "to_lon": _coarse(row["deal__receiver_site__longitude"]),
+            **{name: row[name] for name in EXCHANGE_ENDS},
             "tonnes": row["tonnes"],
             "kg_co2e": row["kg_co2e"],
             "exchanges": row["exchanges"],

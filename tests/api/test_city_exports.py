@@ -221,6 +221,20 @@ def test_the_schema_documents_the_exports(api):
     }
     assert set(params["table"]["schema"]["enum"]) == set(TABLE_NAMES)
     assert "text/csv" in operation["responses"]["200"]["content"]
+    # The exchanges' precision (tests/dashboard/test_exchange_precision.py)
+    assert "centres of 0.05-degree grid cells" in operation["description"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_exchange_ends_are_coarse_cells(api, city, fmt):  # noqa: F811
+    """As documented: every end is the centre of a 0.05-degree cell, not a site."""
+    response = api.get(url("exchanges", format=fmt))
+    rows = csv_rows(response) if fmt == "csv" else response.json()["rows"]
+    assert len(rows) == 3
+    for row in rows:
+        for key in ("from_lat", "from_lon", "to_lat", "to_lon"):
+            cells = float(row[key]) / 0.05 - 0.5
+            assert cells == pytest.approx(round(cells), abs=1e-9), (key, row[key])
 
 
 def test_the_browsable_api_shows_a_table(api, city):  # noqa: F811

@@ -202,7 +202,8 @@ def test_csv_export_neutralises_formulas(client, city, analyst):
     assert not any(name.startswith(("=", "+", "-", "@")) for name in names)
 
 
-@pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"])
+# "-1" alone is a number and stays one (tests/dashboard/test_exports_csv.py).
+@pytest.mark.parametrize("value", ["=1+1", "+1", "-1+1", "@SUM(A1)", "\tx"])
 def test_neutralise(value):
     assert neutralise(value) == "'" + value
     assert neutralise("spent grain") == "spent grain"
