@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from symbiosis.models import MaterialCategory, Organization
 from symbiosis.models.accounts import District
+from symbiosis.validators import REASON_MAX_CHARS
 
 
 class RunForm(forms.Form):
@@ -60,10 +61,10 @@ class DecisionForm(forms.Form):
     action = forms.ChoiceField(
         choices=[(a, a) for a in ("approve", "reject", "adjust", "pin", "forbid")]
     )
-    reason = forms.CharField(required=False, max_length=2000)
+    reason = forms.CharField(required=False, max_length=REASON_MAX_CHARS)
     tonnes = forms.FloatField(required=False)
 
 
 class AnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
-    reason = forms.CharField(required=False, max_length=2000)
+    reason = forms.CharField(required=False, max_length=REASON_MAX_CHARS)

@@ -6,6 +6,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.validators import (
+    HISTORY_MAX_CHARS,
+    REASON_MAX_CHARS,
+    SOURCE_MAX_CHARS,
+    capped_text,
+)
+
 
 class OptimizationRun(models.Model):
     class Status(models.TextChoices):
@@ -26,7 +33,7 @@ class OptimizationRun(models.Model):
     stage = models.CharField(_("stage"), max_length=60, blank=True)
     progress_percent = models.PositiveSmallIntegerField(default=0)
     celery_task_id = models.CharField(max_length=64, blank=True)
-    error = models.TextField(_("error"), blank=True)
+    error = models.TextField(_("error"), blank=True, **capped_text(HISTORY_MAX_CHARS))
     # Reproducibility: the exact input and the factors it was built from.
     factor_set = models.ForeignKey(
         "symbiosis.FactorSet", on_delete=models.PROTECT, null=True, blank=True
@@ -101,15 +108,15 @@ class MatchProposal(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_reason = models.TextField(blank=True)
+    decision_reason = models.TextField(blank=True, **capped_text(REASON_MAX_CHARS))
     supplier_answer = models.CharField(
         max_length=10, choices=Answer.choices, default=Answer.PENDING, blank=True
     )
-    supplier_reason = models.TextField(blank=True)
+    supplier_reason = models.TextField(blank=True, **capped_text(REASON_MAX_CHARS))
     receiver_answer = models.CharField(
         max_length=10, choices=Answer.choices, default=Answer.PENDING, blank=True
     )
-    receiver_reason = models.TextField(blank=True)
+    receiver_reason = models.TextField(blank=True, **capped_text(REASON_MAX_CHARS))
 
     class Meta:
         ordering = ["-net_kg_co2e_saved"]
@@ -141,7 +148,9 @@ class ProcessingPlant(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(1)],
     )
     treatment_kg_co2e_per_t = models.FloatField(_("treatment kg CO2e per input tonne"))
-    treatment_source = models.TextField(_("source of the treatment factor"))
+    treatment_source = models.TextField(
+        _("source of the treatment factor"), **capped_text(SOURCE_MAX_CHARS)
+    )
     cn_min = models.FloatField(_("minimum C:N of the blend"), null=True, blank=True)
     cn_max = models.FloatField(_("maximum C:N of the blend"), null=True, blank=True)
     moisture_max_percent = models.FloatField(
@@ -175,7 +184,7 @@ class PairRule(models.Model):
     demand = models.ForeignKey("symbiosis.DemandListing", on_delete=models.CASCADE)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     tonnes = models.FloatField(null=True, blank=True, help_text=_("Pinned tonnes"))
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, **capped_text(REASON_MAX_CHARS))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -213,7 +222,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     action = models.CharField(max_length=20, choices=Action.choices)
-    reason = models.TextField(blank=True)
+    reason = models.TextField(blank=True, **capped_text(REASON_MAX_CHARS))
     details = models.JSONField(default=dict, blank=True)
     run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="audit")
     proposal = models.ForeignKey(

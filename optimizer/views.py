@@ -217,11 +217,13 @@ def proposals_bulk(request, run_id):
     ids = [i for i in map(parse_id, request.POST.getlist("ids")) if i is not None]
     proposals = list(run.proposals.filter(pk__in=ids))
     try:
+        # The one-row form's check: the reason is written to every row and the audit log.
+        reason = DecisionForm.base_fields["reason"].clean(request.POST.get("reason", ""))
         outcome = decisions.proposals_decide_bulk(
             user=request.user,
             proposals=proposals,
             action=request.POST.get("action", ""),
-            reason=request.POST.get("reason", ""),
+            reason=reason,
         )
     except ValidationError as exc:
         outcome = {"done": [], "errors": {0: "; ".join(exc.messages)}}

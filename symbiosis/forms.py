@@ -31,6 +31,7 @@ from symbiosis.models import (
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Status
 from symbiosis.models.materials import MaterialCategory
+from symbiosis.validators import business_date_window, validate_business_date
 
 
 class DateInput(forms.DateInput):
@@ -140,6 +141,12 @@ class ListingForm(ServiceForm, forms.ModelForm):
         ]
         self.fields["quantity"].widget.attrs.update(inputmode="decimal", step="any")
         self.fields["piece_mass_kg"].widget.attrs.update(inputmode="decimal", step="any")
+        earliest, latest = business_date_window()
+        for name in ("available_from", "available_until"):
+            # The model's own check, here before the services are asked (a ModelForm
+            # leaves model validators to them), and the date picker's bounds.
+            self.fields[name].validators.append(validate_business_date)
+            self.fields[name].widget.attrs.update(min=earliest.isoformat(), max=latest.isoformat())
         _fast_choices(self)
 
     def _post_clean(self):

@@ -4,7 +4,7 @@ import datetime
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -73,3 +73,21 @@ def validate_business_date(value) -> None:
             code="date_out_of_window",
             params={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
         )
+
+
+# Caps on free text, by kind. Every TextField of our apps carries one
+# (tests/symbiosis/test_text_caps.py enumerates them): a 9 MB description was accepted.
+DESCRIPTION_MAX_CHARS = 5000  # listing and use descriptions, a factor set's basis
+MESSAGE_MAX_CHARS = 5000  # deal messages
+NOTE_MAX_CHARS = 2000  # delivery notes and offer notes
+REASON_MAX_CHARS = 2000  # declines, cancellations, disputes, facilitators' decisions
+SOURCE_MAX_CHARS = 2000  # the citation of a factor or a material property
+# Written by the system, quoting a user's note or reason with some words around it.
+HISTORY_MAX_CHARS = 5000  # a deal's history lines, a run's error
+
+
+def capped_text(max_chars: int) -> dict:
+    """``max_length`` and its validator, for a TextField: forms and DRF serializers
+    read ``max_length``, but a TextField's ``full_clean()`` (the services run it)
+    only checks a validator. Use as ``models.TextField(..., **capped_text(N))``."""
+    return {"max_length": max_chars, "validators": [MaxLengthValidator(max_chars)]}

@@ -3,15 +3,21 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.validators import DESCRIPTION_MAX_CHARS, SOURCE_MAX_CHARS, capped_text
+
 
 class FactorSet(models.Model):
     version = models.CharField(_("version"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    basis = models.TextField(_("accounting basis"), blank=True)
+    basis = models.TextField(
+        _("accounting basis"), blank=True, **capped_text(DESCRIPTION_MAX_CHARS)
+    )
     transport_kg_co2e_per_tkm = models.DecimalField(
         _("road transport (kg CO2e per tonne-km)"), max_digits=8, decimal_places=5
     )
-    transport_source = models.TextField(_("transport factor source"), blank=True)
+    transport_source = models.TextField(
+        _("transport factor source"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
     is_active = models.BooleanField(_("active"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -46,7 +52,7 @@ class EmissionFactor(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     kg_co2e_per_t = models.DecimalField(_("kg CO2e per tonne"), max_digits=10, decimal_places=2)
-    source = models.TextField(_("source"))
+    source = models.TextField(_("source"), **capped_text(SOURCE_MAX_CHARS))
     is_estimate = models.BooleanField(_("estimate or proxy"), default=False)
 
     class Meta:

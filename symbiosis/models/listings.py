@@ -8,7 +8,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis.units import UnitConversionError, listing_tonnes
-from symbiosis.validators import percent_validators
+from symbiosis.validators import (
+    DESCRIPTION_MAX_CHARS,
+    capped_text,
+    percent_validators,
+    validate_business_date,
+)
 
 
 class Unit(models.TextChoices):
@@ -67,8 +72,12 @@ class Listing(models.Model):
     recurrence = models.CharField(
         _("recurrence"), max_length=10, choices=Recurrence.choices, default=Recurrence.YEARLY
     )
-    available_from = models.DateField(_("from"), null=True, blank=True)
-    available_until = models.DateField(_("until"), null=True, blank=True)
+    available_from = models.DateField(
+        _("from"), null=True, blank=True, validators=[validate_business_date]
+    )
+    available_until = models.DateField(
+        _("until"), null=True, blank=True, validators=[validate_business_date]
+    )
     max_km = models.DecimalField(
         _("maximum distance (km)"),
         max_digits=8,
@@ -83,7 +92,9 @@ class Listing(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
     )
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(
+        _("description"), blank=True, **capped_text(DESCRIPTION_MAX_CHARS)
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

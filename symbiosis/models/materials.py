@@ -5,7 +5,13 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from symbiosis.validators import percent_validators, validate_ewc_code
+from symbiosis.validators import (
+    DESCRIPTION_MAX_CHARS,
+    SOURCE_MAX_CHARS,
+    capped_text,
+    percent_validators,
+    validate_ewc_code,
+)
 
 
 class MaterialCategory(models.TextChoices):
@@ -64,7 +70,9 @@ class Material(BilingualName):
         validators=percent_validators,
     )
     hazardous = models.BooleanField(_("hazardous"), default=False)
-    properties_source = models.TextField(_("source of properties"), blank=True)
+    properties_source = models.TextField(
+        _("source of properties"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
 
     class Meta:
         ordering = ["category", "name_en"]
@@ -76,7 +84,7 @@ class Material(BilingualName):
 
 class Use(BilingualName):
     slug = models.SlugField(unique=True, max_length=80)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, **capped_text(DESCRIPTION_MAX_CHARS))
 
     class Meta:
         ordering = ["name_en"]
@@ -104,7 +112,7 @@ class CompatibilityRule(models.Model):
         null=True,
         blank=True,
     )
-    source = models.TextField(_("source"), blank=True)
+    source = models.TextField(_("source"), blank=True, **capped_text(SOURCE_MAX_CHARS))
     is_estimate = models.BooleanField(_("estimate or proxy"), default=False)
 
     class Meta:

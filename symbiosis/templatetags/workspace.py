@@ -25,11 +25,11 @@ def amount(value, places: int = 3):
     if not number.is_finite():
         return value
     places = int(places)
-    if number and abs(number) < Decimal(10) ** -places:
-        places = 6
     try:
+        if number and abs(number) < Decimal(10) ** -places:
+            places = 6
         rounded = number.quantize(Decimal(10) ** -places).normalize()
-    except InvalidOperation:  # more digits than Decimal's precision (e.g. 1e308 typed)
+    except ArithmeticError:  # more digits than Decimal's precision, or abs() of 1E+1000000
         return str(number)
     decimals = max(0, -rounded.as_tuple().exponent)
     return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)

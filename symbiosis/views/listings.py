@@ -6,7 +6,7 @@ the whole listing is valid. Errors re-render the form partial with 200.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -21,9 +22,9 @@ from django_htmx.http import trigger_client_event
 
 from symbiosis import selectors, services
 from symbiosis.forms import DemandForm, SupplyForm, listing_initial
-from symbiosis.models import Material
+from symbiosis.models import Material, SupplyListing
 from symbiosis.models.listings import Recurrence, Status, Unit
-from symbiosis.units import UnitConversionError, to_tonnes
+from symbiosis.units import UnitConversionError, parse_decimal, to_tonnes
 from symbiosis.views.common import member_required, parse_id, redirect_to
 
 # What a listing's status may become from the listing's rows.
@@ -311,12 +312,17 @@ def material_options(request):
     return trigger_client_event(response, "materialChanged", after="settle")
 
 
-def _decimal(value) -> Decimal | None:
+def _typed_number(data, name: str) -> Decimal | None:
+    """A number field of the listing form, read and bounded as the form reads it."""
+    field = SupplyListing._meta.get_field(name)
     try:
-        number = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
+        return parse_decimal(
+            data.get(name, ""), max_digits=field.max_digits, decimal_places=field.decimal_places
+        )
+    except ValidationError as exc:
+        if exc.code == "invalid":
+            return None
+        raise ValidationError(f"{capfirst(field.verbose_name)}: {' '.join(exc.messages)}") from exc
 
 
 def _density_material(data) -> Material | None:
@@ -335,8 +341,13 @@ def _density_material(data) -> Material | None:
 
 def _preview(data) -> dict:
     """What the typed quantity means in tonnes, or why it cannot be told."""
-    quantity = _decimal(data.get("quantity", ""))
     unit = data.get("unit") or Unit.TONNES
+    try:
+        quantity = _typed_number(data, "quantity")
+        # Read only where it counts, as the conversion does.
+        piece_mass_kg = _typed_number(data, "piece_mass_kg") if unit == Unit.PIECES else None
+    except ValidationError as exc:
+        return {"tonnes": None, "message": exc.messages[0]}
     if quantity is None or quantity <= 0:
         return {"tonnes": None, "message": _("Type a quantity to see it in tonnes.")}
     material = _density_material(data)
@@ -345,7 +356,7 @@ def _preview(data) -> dict:
             quantity,
             unit,
             density_t_per_m3=material.density_t_per_m3 if material else None,
-            piece_mass_kg=_decimal(data.get("piece_mass_kg", "")),
+            piece_mass_kg=piece_mass_kg,
         )
     except UnitConversionError as exc:
         message = exc.message
