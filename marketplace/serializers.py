@@ -16,6 +16,7 @@ from marketplace import selectors, services
 from marketplace.models import Deal, DealEvent, DealMessage, Delivery, Party
 from optimizer.models import MatchProposal
 from symbiosis import selectors as symbiosis_selectors
+from symbiosis import visibility
 from symbiosis.models import DemandListing, Site, SupplyListing
 from symbiosis.models.listings import Recurrence
 
@@ -35,7 +36,7 @@ class VisibleSupplyField(serializers.PrimaryKeyRelatedField):
     def display_value(self, instance):
         # The browsable API's choice label: never the owner (str() names it),
         # which an anonymous listing hides from other companies.
-        return f"#{instance.pk}: {instance.material} ({instance.tonnes} t/{instance.recurrence})"
+        return visibility.listing_choice_label(instance)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -48,7 +49,7 @@ class VisibleDemandField(serializers.PrimaryKeyRelatedField):
 
     def display_value(self, instance):
         # As VisibleSupplyField: no owner in the choice label.
-        return f"#{instance.pk}: need ({instance.tonnes} t/{instance.recurrence})"
+        return visibility.listing_choice_label(instance)
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -33,6 +33,7 @@ from marketplace.forms import (
 )
 from marketplace.models import Deal
 from symbiosis import selectors as symbiosis_selectors
+from symbiosis import visibility
 from symbiosis.views.common import parse_id
 
 TRANSITION_FORMS = {
@@ -235,13 +236,13 @@ def deal_new(request):
     if supply_id is None:
         raise Http404("Say which supply listing: ?supply=<id>")
     supply = symbiosis_selectors.supply_get(user=viewer, supply_id=supply_id)
-    hides_owner = symbiosis_selectors.listing_hides_owner(user=viewer, listing=supply)
+    card = visibility.listing_card(user=viewer, listing=supply)
     own_listing = supply.organization_id in viewer.organization_ids
-    can_offer = not own_listing and not hides_owner and bool(viewer.organization_ids)
+    can_offer = not own_listing and not card.hides_owner and bool(viewer.organization_ids)
     form = None
     if can_offer:
         data = request.POST if request.method == "POST" else None
-        form = DealOfferForm(data, viewer=viewer, supply=supply, prefix="deal")
+        form = DealOfferForm(data, viewer=viewer, supply=card, prefix="deal")
         if request.method == "POST" and form.is_valid():
             fields = dict(form.cleaned_data)
             note = fields.pop("note")
@@ -261,10 +262,11 @@ def deal_new(request):
     elif request.method == "POST":
         raise PermissionDenied("You cannot offer a deal on this listing.")
     context = {
-        "supply": supply,
+        # The templates read the listing through its card only: an anonymous
+        # supply's owner, price and description are not on it.
+        "supply": card,
         "form": form,
         "own_listing": own_listing,
-        "hides_owner": hides_owner,
     }
     if request.htmx and request.method == "POST":
         return render(request, "marketplace/_deal_form.html", context)

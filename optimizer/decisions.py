@@ -7,6 +7,7 @@ AuditEntry (append-only: nothing in the web edits or deletes one).
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,11 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
-from optimizer.snapshot import SnapshotReader, apply_breakdown
+from optimizer.snapshot import PERIODS_PER_YEAR, SnapshotReader, apply_breakdown
 from symbiosis.models import Membership
+from symbiosis.models.listings import Recurrence
 from symbiosis.roles import is_facilitator, organization_ids
 
 DECISIONS = ("approve", "reject", "adjust", "pin", "forbid")
+# A draft deal's tonnes per period: to the kilogram.
+DRAFT_TONNES_QUANTUM = Decimal("0.001")
 
 
 def _require_facilitator(user) -> None:
@@ -79,23 +83,47 @@ def proposal_approve(*, user, proposal: MatchProposal, note: str = "") -> MatchP
     return proposal
 
 
+def draft_terms(proposal: MatchProposal) -> dict:
+    """The draft deal's period, tonnes per period and dates, in the supply listing's terms.
+
+    Proposal tonnes are for the run's one-year horizon (``optimizer.snapshot``:
+    a monthly flow counts 12 times, a one-off batch once), so a monthly
+    listing's deal gets a twelfth per month, a yearly one the tonnes per
+    year, a one-off one the batch. The deal's terms check refuses a period
+    other than the listing's, so a yearly draft on a one-off batch could
+    never be approved. Dates come from the listing's window: from its start
+    (else next 1 January, or its end if that comes sooner) to its end (else
+    the end of the starting year).
+    """
+    supply = proposal.supply
+    period = supply.recurrence
+    tonnes = Decimal(str(proposal.tonnes)) / PERIODS_PER_YEAR[period]
+    tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM)
+    if tonnes_per_period > supply.tonnes:
+        # Rounded up past what the listing offers per period (the terms check
+        # would refuse the draft for a rounding): round down instead.
+        tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM, rounding=ROUND_DOWN)
+    start = supply.available_from or date(timezone.localdate().year + 1, 1, 1)
+    if supply.available_until is not None:
+        start = min(start, supply.available_until)
+    end = supply.available_until or date(start.year, 12, 31)
+    return {
+        "period": period,
+        "tonnes_per_period": tonnes_per_period,
+        "start_date": start,
+        "end_date": max(end, start),
+    }
+
+
 def _create_draft_deal(*, user, proposal: MatchProposal) -> None:
     from marketplace.services import deal_create
 
     run = proposal.run
-    year_start = date(timezone.localdate().year + 1, 1, 1)
-    supply = proposal.supply
-    start = supply.available_from or year_start
-    end = supply.available_until or date(start.year, 12, 31)
-    # Proposal tonnes are for the one-year horizon; the deal speaks per year too.
     deal_create(
         user=user,
-        supply=supply,
+        supply=proposal.supply,
         demand=proposal.demand,
-        tonnes_per_period=round(proposal.tonnes, 3),
-        period="year",
-        start_date=start,
-        end_date=max(end, start),
+        **draft_terms(proposal),
         proposal=proposal,
         factor_set=run.factor_set,
         note=_("Introduced by a facilitator from optimization run %(run)s.") % {"run": run.pk},
@@ -112,16 +140,26 @@ def _member_emails(organization_id: int) -> list[str]:
 
 def _send_introduction(proposal: MatchProposal) -> None:
     supplier, receiver = proposal.supply.organization, proposal.demand.organization
-    subject = _("Introduction: %(material)s, %(tonnes).0f t a year") % {
-        "material": proposal.material.name,
-        "tonnes": proposal.tonnes,
-    }
-    body = _(
-        "A facilitator of the Almaty industrial symbiosis platform introduces %(supplier)s "
-        "(supplier) and %(receiver)s (receiver) for about %(tonnes).0f t a year of "
-        "%(material)s over %(km).0f km, saving about %(co2e).0f t CO2e.\n"
-        "A draft deal is waiting for you on the platform under Deals."
-    ) % {
+    # Whole sentences per case for the translators: a one-off batch is no yearly flow.
+    if proposal.supply.recurrence == Recurrence.ONCE:
+        subject = _("Introduction: %(material)s, a one-off batch of %(tonnes).0f t")
+        body = _(
+            "A facilitator of the Almaty industrial symbiosis platform introduces "
+            "%(supplier)s (supplier) and %(receiver)s (receiver) for a one-off batch of "
+            "about %(tonnes).0f t of %(material)s over %(km).0f km, saving about "
+            "%(co2e).0f t CO2e.\n"
+            "A draft deal is waiting for you on the platform under Deals."
+        )
+    else:
+        subject = _("Introduction: %(material)s, %(tonnes).0f t a year")
+        body = _(
+            "A facilitator of the Almaty industrial symbiosis platform introduces %(supplier)s "
+            "(supplier) and %(receiver)s (receiver) for about %(tonnes).0f t a year of "
+            "%(material)s over %(km).0f km, saving about %(co2e).0f t CO2e.\n"
+            "A draft deal is waiting for you on the platform under Deals."
+        )
+    subject = subject % {"material": proposal.material.name, "tonnes": proposal.tonnes}
+    body = body % {
         "supplier": supplier.name,
         "receiver": receiver.name,
         "tonnes": proposal.tonnes,

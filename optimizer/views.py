@@ -20,6 +20,8 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from optimizer import decisions, selectors, services
 from optimizer.forms import AnswerForm, DecisionForm, RunForm
 from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis import visibility
+from symbiosis.models import DemandListing, SupplyListing
 from symbiosis.roles import is_city_analyst, is_facilitator
 from symbiosis.views.common import parse_id
 
@@ -249,8 +251,25 @@ def run_compare(request):
 
 @login_required
 def my_proposals(request):
-    """A company's introductions: proposals involving its listings, once approved."""
-    proposals = selectors.company_proposals(request.user)
+    """A company's introductions: proposals involving its listings, once approved.
+
+    Each side is shown through its listing's card: the approval is what
+    introduces the two, so the other party is named, by the same rule as
+    everywhere else (``symbiosis.visibility``).
+    """
+    viewer = visibility.viewer_for(request.user)
+    introduced = {
+        model: visibility.introduced_listing_ids(viewer=viewer, model=model)
+        for model in (SupplyListing, DemandListing)
+    }
+    proposals = list(selectors.company_proposals(request.user))
+    for p in proposals:
+        for side in ("supply", "demand"):
+            listing = getattr(p, side)
+            card = visibility.listing_card(
+                user=viewer, listing=listing, introduced_ids=introduced[type(listing)]
+            )
+            setattr(p, f"{side}_card", card)
     return render(
         request,
         "optimizer/my_proposals.html",

@@ -1,14 +1,16 @@
-"""Reads, with the privacy rules in one place.
+"""Reads, with the privacy rules applied.
 
-The API and the htmx pages both read through these functions, so who sees
-what is decided here and nowhere else:
+The API and the htmx pages both read through these functions; which
+listings a viewer reads, whose they are and what of them is shown is
+decided in ``symbiosis.visibility`` (the one visibility rule), the rest here:
 
 - a company member sees its own organizations, their sites and all their
   listings (any status or visibility), plus the listings of other
   organizations that are active and public or anonymous;
 - the owner of an anonymous listing stays hidden from other companies
-  (``listing_hides_owner``): callers render such rows without organization,
-  site or coordinates;
+  (``visibility.listing_hides_owner``): callers render rows through
+  ``visibility.listing_card``, which leaves out organization, site,
+  coordinates, prices and description;
 - facilitators (and superusers) see everything;
 - a city analyst sees aggregates only (``listing_aggregates``), unless the
   same person is also a member of an organization, in which case the
@@ -20,72 +22,26 @@ for the request (saves the group and membership queries).
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from symbiosis import roles
 from symbiosis.models import DemandListing, Material, Organization, Site, SupplyListing, User
-from symbiosis.models.accounts import District, Membership
-from symbiosis.models.listings import Recurrence, Status, Visibility
+from symbiosis.models.accounts import District
+from symbiosis.models.listings import Recurrence, Status
 from symbiosis.models.materials import MaterialCategory
 
-PUBLISHED_VISIBILITIES = (Visibility.PUBLIC, Visibility.ANONYMOUS)
+# The rule itself lives in symbiosis.visibility; these names stay importable from here.
+from symbiosis.visibility import PUBLISHED_VISIBILITIES, Viewer
+from symbiosis.visibility import as_viewer as _viewer
+from symbiosis.visibility import introduced_listing_ids as introduced_listing_ids
+from symbiosis.visibility import listing_hides_owner as listing_hides_owner
+from symbiosis.visibility import viewer_for as viewer_for
+from symbiosis.visibility import visible_listings as _visible_listings
+
 MONTHS_PER_YEAR = 12
 UNSPECIFIED = "unspecified"
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """What the privacy rules need to know about a user, read once per request."""
-
-    is_authenticated: bool
-    is_facilitator: bool
-    is_city_analyst: bool
-    organization_ids: frozenset[int]
-    admin_organization_ids: frozenset[int]
-
-    @property
-    def reads_company_data(self) -> bool:
-        """May read organizations, sites and listings at all."""
-        if not self.is_authenticated:
-            return False
-        return self.is_facilitator or not self.is_city_analyst or bool(self.organization_ids)
-
-    @property
-    def reads_aggregates(self) -> bool:
-        return self.is_authenticated and (self.is_facilitator or self.is_city_analyst)
-
-    def writes_for(self, organization_id: int) -> bool:
-        # Facilitators read everything but write only where they are members.
-        return organization_id in self.organization_ids
-
-    def administers(self, organization_id: int) -> bool:
-        return organization_id in self.admin_organization_ids
-
-
-def viewer_for(user) -> Viewer:
-    if not user or not user.is_authenticated:
-        return Viewer(False, False, False, frozenset(), frozenset())
-    # One query for both sets (every page asks): organization and role per membership.
-    memberships = list(Membership.objects.filter(user=user).values_list("organization_id", "role"))
-    return Viewer(
-        is_authenticated=True,
-        is_facilitator=roles.is_facilitator(user),
-        is_city_analyst=roles.is_city_analyst(user),
-        organization_ids=frozenset(org for org, _role in memberships),
-        admin_organization_ids=frozenset(
-            org for org, role in memberships if role == Membership.Role.ADMIN
-        ),
-    )
-
-
-def _viewer(user_or_viewer) -> Viewer:
-    if isinstance(user_or_viewer, Viewer):
-        return user_or_viewer
-    return viewer_for(user_or_viewer)
 
 
 # --- organizations and sites -------------------------------------------------
@@ -122,19 +78,6 @@ def site_get(*, user, site_id) -> Site:
 # --- listings ------------------------------------------------------------------
 
 
-def _visible_listings(queryset: QuerySet, viewer: Viewer) -> QuerySet:
-    if not viewer.reads_company_data:
-        return queryset.none()
-    if viewer.is_facilitator:
-        return queryset
-    # One query with OR, not a union of querysets: filters and distinct()
-    # applied later by the API then work on it unchanged.
-    return queryset.filter(
-        Q(organization_id__in=viewer.organization_ids)
-        | Q(status=Status.ACTIVE, visibility__in=PUBLISHED_VISIBILITIES)
-    )
-
-
 def supply_list(*, user) -> QuerySet[SupplyListing]:
     queryset = SupplyListing.objects.select_related("organization", "site", "material")
     return _visible_listings(queryset, _viewer(user))
@@ -153,38 +96,6 @@ def demand_list(*, user) -> QuerySet[DemandListing]:
 
 def demand_get(*, user, demand_id) -> DemandListing:
     return get_object_or_404(demand_list(user=user), id=demand_id)
-
-
-def listing_hides_owner(*, user, listing, introduced_ids: set[int] | None = None) -> bool:
-    """True where ``listing`` must be shown without its organization and site.
-
-    ``introduced_ids`` (from ``introduced_listing_ids``) saves a query per row on lists.
-    """
-    viewer = _viewer(user)
-    if viewer.is_facilitator or listing.organization_id in viewer.organization_ids:
-        return False
-    if listing.visibility == Visibility.PUBLIC:
-        return False
-    if introduced_ids is None:
-        introduced_ids = introduced_listing_ids(viewer=viewer, model=type(listing))
-    return listing.pk not in introduced_ids
-
-
-def introduced_listing_ids(*, viewer, model) -> set[int]:
-    """Listings of others whose owner a facilitator introduced to the viewer's
-    organization (an approved proposal between the two): they know each other."""
-    viewer = _viewer(viewer)
-    if not viewer.organization_ids:
-        return set()
-    # Imported here: the optimizer builds on this app, not the other way round.
-    from optimizer.models import MatchProposal
-
-    approved = MatchProposal.objects.filter(status=MatchProposal.Status.APPROVED)
-    if issubclass(model, SupplyListing):
-        rows = approved.filter(demand__organization_id__in=viewer.organization_ids)
-        return set(rows.values_list("supply_id", flat=True))
-    rows = approved.filter(supply__organization_id__in=viewer.organization_ids)
-    return set(rows.values_list("demand_id", flat=True))
 
 
 # --- aggregates for the city ---------------------------------------------------
@@ -351,8 +262,8 @@ def _market(queryset: QuerySet, viewer: Viewer) -> QuerySet:
 def market_supply_list(*, user) -> QuerySet[SupplyListing]:
     """Other organizations' active public and anonymous supplies.
 
-    Callers still ask ``listing_hides_owner`` for each row before showing
-    whose it is (facilitators see every owner).
+    Callers render each row through ``visibility.listing_card``, which
+    decides whose it may show (facilitators see every owner).
     """
     viewer = _viewer(user)
     return _market(supply_list(user=viewer), viewer)

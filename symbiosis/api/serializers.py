@@ -299,11 +299,15 @@ class _ListingOwnerFields(serializers.Serializer):
 
 
 class _ListingPublicFields(serializers.Serializer):
-    """What anyone who may see a listing sees, its owner shown or not."""
+    """What anyone who may see a listing sees, its owner shown or not.
 
-    district = serializers.ChoiceField(
-        source="site.district", choices=District.choices, read_only=True
-    )
+    Listing output serializers render a ``visibility.ListingCard``, not the
+    row: the redacted ones may use only names in
+    ``visibility.SHOWN_WHEN_OWNER_HIDDEN`` (tests/symbiosis/test_visibility.py).
+    """
+
+    # The card's district: the site itself is not on a hidden owner's card.
+    district = serializers.ChoiceField(choices=District.choices, read_only=True)
 
 
 SUPPLY_PUBLIC_FIELDS = [

@@ -25,9 +25,10 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView, exception_handler
 
-from symbiosis import selectors, services
+from symbiosis import selectors, services, visibility
 from symbiosis.api import filters, permissions, serializers
 from symbiosis.models import CompatibilityRule, FactorSet, Material, Use
 
@@ -227,14 +228,20 @@ class ListingViewSet(ApiViewSet):
     @cached_property
     def introduced_ids(self) -> set[int]:
         model = self.get_queryset().model
-        return selectors.introduced_listing_ids(viewer=self.viewer, model=model)
+        return visibility.introduced_listing_ids(viewer=self.viewer, model=model)
 
     def render(self, instance) -> dict:
-        hides = selectors.listing_hides_owner(
+        # The fields are read from the listing's card, as the pages read them: a
+        # field the viewer may not see is not on it, whichever serializer renders.
+        card = visibility.listing_card(
             user=self.viewer, listing=instance, introduced_ids=self.introduced_ids
         )
+        hides = card.hides_owner
         serializer_class = self.redacted_serializer_class if hides else self.output_serializer_class
-        return serializer_class(instance, context=self.get_serializer_context()).data
+        # Bound to the row itself: the browsable API checks the row's object
+        # permissions (``data.serializer.instance``) before offering a form.
+        serializer = serializer_class(instance, context=self.get_serializer_context())
+        return ReturnDict(serializer.to_representation(card), serializer=serializer)
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

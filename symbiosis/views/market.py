@@ -1,9 +1,11 @@
 """Browse the market: other organizations' active public and anonymous listings.
 
-Rows come from the privacy selectors; each row asks ``listing_hides_owner``
-whether it may name its organization and site. Distances to an anonymous
-listing of another company are measured to a coarse grid cell
-(``symbiosis.geo.coarse``), never to its site, and shown rounded.
+Rows come from the privacy selectors and are shown through
+``visibility.listing_card``, which decides whether a row may name its
+organization and site (and its price and description). Distances to an
+anonymous listing of another company are measured to the card's point, a
+coarse grid cell (``symbiosis.geo.coarse``), never to its site, and shown
+rounded.
 
 Sorting and filtering by distance happen in the database (the same
 haversine, with the same coarse cell for hidden owners), and only the page
@@ -25,10 +27,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import geo, selectors
+from symbiosis import geo, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.models import DemandListing, SupplyListing
-from symbiosis.models.listings import Visibility
 
 PAGE_SIZE = 20
 # What a result row shows (``_market_results.html``), read for a page: the
@@ -52,10 +53,12 @@ ROW_FIELDS = {
 
 @dataclass
 class MarketRow:
-    listing: object
-    kind: str
-    hides_owner: bool
+    card: visibility.ListingCard
     distance_km: float | None
+
+    @property
+    def kind(self) -> str:
+        return self.card.kind
 
 
 def _reader(request) -> selectors.Viewer:
@@ -94,26 +97,10 @@ def _filtered(viewer, form: MarketFilterForm, kind: str):
     return listings
 
 
-def _distance_km(origin, listing, hides_owner: bool) -> float | None:
+def _distance_km(origin, card: visibility.ListingCard) -> float | None:
     if origin is None:
         return None
-    lat, lon = listing.site.latitude, listing.site.longitude
-    if hides_owner:
-        lat, lon = geo.coarse(lat, lon)
-    return geo.great_circle_km(origin.latitude, origin.longitude, lat, lon)
-
-
-def _hides_owner_q(viewer, introduced_ids: set[int]) -> Q | None:
-    """``selectors.listing_hides_owner`` as a condition, for sorting and filtering
-    in SQL; None where nothing is hidden (a facilitator)."""
-    if viewer.is_facilitator:
-        return None
-    hides = ~Q(visibility=Visibility.PUBLIC)
-    if viewer.organization_ids:
-        hides &= ~Q(organization_id__in=viewer.organization_ids)
-    if introduced_ids:
-        hides &= ~Q(pk__in=introduced_ids)
-    return hides
+    return geo.great_circle_km(origin.latitude, origin.longitude, *card.point)
 
 
 def _coarse_sql(field: str):
@@ -191,13 +178,13 @@ def market_rows(viewer, form: MarketFilterForm):
     origin = form.value("site")
     full = _filtered(viewer, form, kind)
     listings = full
-    introduced = selectors.introduced_listing_ids(
+    introduced = visibility.introduced_listing_ids(
         viewer=viewer, model=DemandListing if kind == "demand" else SupplyListing
     )
     sort = form.value("sort", "distance" if origin else "tonnes")
     max_km = form.value("max_km")
     if origin is not None and (sort == "distance" or max_km is not None):
-        hides_owner = _hides_owner_q(viewer, introduced)
+        hides_owner = visibility.hides_owner_q(viewer=viewer, introduced_ids=introduced)
         listings = listings.annotate(distance_sql=_distance_km_sql(origin, hides_owner))
         if max_km is not None:
             listings = listings.filter(
@@ -221,10 +208,8 @@ def market_rows(viewer, form: MarketFilterForm):
         by_pk = {listing.pk: listing for listing in page_listings}
         result = []
         for listing in (by_pk[pk] for pk in page_ids):
-            hides = selectors.listing_hides_owner(
-                user=viewer, listing=listing, introduced_ids=introduced
-            )
-            result.append(MarketRow(listing, kind, hides, _distance_km(origin, listing, hides)))
+            card = visibility.listing_card(user=viewer, listing=listing, introduced_ids=introduced)
+            result.append(MarketRow(card, _distance_km(origin, card)))
         return result
 
     # Counted without the distance (and its join) unless a distance filters.
@@ -273,11 +258,10 @@ def market_listing(request, kind, pk):
         listing = selectors.demand_get(user=viewer, demand_id=pk)
     else:
         listing = selectors.supply_get(user=viewer, supply_id=pk)
-    own = listing.organization_id in viewer.organization_ids
     context = {
-        "listing": listing,
+        # The template reads the listing through its card only.
+        "card": visibility.listing_card(user=viewer, listing=listing),
         "kind": kind,
-        "own": own,
-        "hides_owner": selectors.listing_hides_owner(user=viewer, listing=listing),
+        "own": listing.organization_id in viewer.organization_ids,
     }
     return render(request, "symbiosis/market_listing.html", context)

@@ -1,12 +1,16 @@
 """Facilitator decisions, introductions and company answers, each in the audit log."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from optimizer import decisions, services
 from optimizer.models import AuditEntry, MatchProposal, PairRule
-from symbiosis.selectors import listing_hides_owner
+from symbiosis.visibility import listing_hides_owner
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +138,119 @@ def test_company_answers_its_introduction(facilitator, succeeded_run, market, me
     assert proposal.supplier_answer == "declined" and proposal.supplier_reason == "no truck"
     assert proposal.receiver_answer == ""
     assert AuditEntry.objects.filter(action="declined", actor=supplier).exists()
+
+
+# --- the draft deal of an approval takes the supply listing's recurrence ----------------
+
+# The near demand takes 60 t in the run's one-year horizon whatever the supply's
+# recurrence (a monthly 100 t is 1,200 t there, a one-off batch 100 t).
+RECURRENCES = [("month", 5.0), ("year", 60.0), ("once", 60.0)]
+
+
+def _run_with_supply_recurring(facilitator, supply, recurrence):
+    supply.recurrence = recurrence
+    supply.save()
+    run = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    return run
+
+
+@pytest.mark.parametrize(("recurrence", "tonnes_per_period"), RECURRENCES)
+def test_approval_drafts_the_deal_in_the_listings_recurrence(
+    facilitator, market, recurrence, tonnes_per_period
+):
+    """A one-off supply's proposal could never be approved: the draft was always
+    yearly, which the deal's terms check refuses for a one-off batch."""
+    from marketplace.models import Deal
+
+    supply, (near, _) = market
+    run = _run_with_supply_recurring(facilitator, supply, recurrence)
+    proposal = _proposals(run)[near.pk]
+    assert proposal.tonnes == pytest.approx(60)
+
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+
+    deal = Deal.objects.get(proposal=proposal)
+    assert deal.state == "draft" and deal.period == recurrence
+    assert float(deal.tonnes_per_period) == pytest.approx(tonnes_per_period, abs=1e-3)
+    # The listing's window (all of 2027), and the proposal's tonnes over it.
+    assert (deal.start_date, deal.end_date) == (supply.available_from, supply.available_until)
+    assert float(deal.tonnes_total) == pytest.approx(60, abs=1e-2)
+
+
+@pytest.mark.parametrize(("recurrence", "tonnes_per_period"), RECURRENCES)
+def test_the_facilitators_approve_button_drafts_the_deal(
+    client, facilitator, market, recurrence, tonnes_per_period
+):
+    from marketplace.models import Deal
+
+    supply, (near, _) = market
+    run = _run_with_supply_recurring(facilitator, supply, recurrence)
+    proposal = _proposals(run)[near.pk]
+    client.force_login(facilitator)
+
+    response = client.post(
+        reverse("optimizer:proposal_decide", args=[proposal.pk]),
+        {"action": "approve", "reason": "good fit"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert response.status_code == 200
+    assert 'role="alert"' not in response.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == "approved"
+    deal = Deal.objects.get(proposal=proposal)
+    assert deal.period == recurrence
+    assert float(deal.tonnes_per_period) == pytest.approx(tonnes_per_period, abs=1e-3)
+
+
+def test_the_draft_never_asks_more_than_the_listing_offers(facilitator, market):
+    """Rounding to the deal's three decimals must not tip the draft over the
+    listing's tonnes per period (the check would refuse the approval)."""
+    supply, (near, _) = market
+    # 100.0006 t a month (entered in kg), all of it proposed: 100.001 rounded half up.
+    supply.recurrence, supply.quantity, supply.unit = "month", Decimal("100000.6"), "kg"
+    supply.save()
+    run = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    proposal = _proposals(run)[near.pk]
+    MatchProposal.objects.filter(pk=proposal.pk).update(tonnes=float(supply.tonnes) * 12)
+    proposal.refresh_from_db()
+
+    terms = decisions.draft_terms(proposal)
+
+    assert supply.tonnes == Decimal("100.0006")
+    assert terms["tonnes_per_period"] == Decimal("100.000")
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+
+
+def test_a_window_ending_before_next_year_starts_the_draft_inside_it(facilitator, market):
+    supply, (near, _) = market
+    supply.available_from, supply.available_until = None, date(2026, 6, 30)
+    supply.save()
+    run = services.run_create(user=facilitator, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    proposal = _proposals(run)[near.pk]
+
+    terms = decisions.draft_terms(proposal)
+
+    assert terms["start_date"] <= terms["end_date"] == date(2026, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "wording"), [("once", "a one-off batch of 60 t"), ("month", "60 t a year")]
+)
+def test_the_introduction_mail_says_how_the_residue_comes(
+    facilitator, market, recurrence, wording, django_capture_on_commit_callbacks
+):
+    supply, (near, _) = market
+    factories.MembershipFactory(organization=supply.organization)
+    run = _run_with_supply_recurring(facilitator, supply, recurrence)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.proposal_approve(user=facilitator, proposal=_proposals(run)[near.pk])
+
+    assert wording in mail.outbox[0].subject
+    assert wording.replace("60 t", "about 60 t") in mail.outbox[0].body

@@ -226,3 +226,42 @@ def test_anonymous_supply_has_no_deal_link(client, member_b):
     client.force_login(member_b)
     html = client.get(f"/market/supply/{listing.pk}/").content.decode()
     assert "/deals/new/" not in html
+
+
+def test_an_anonymous_supply_shows_what_how_much_and_where_roughly_only(
+    client_as, member_a, listings
+):
+    """Every page showing another company's anonymous supply reads it through its
+    card: material, quantity, district, window; never note, price or limits."""
+    anonymous = listings["anonymous"]
+    anonymous.description = "Slag from Company B's furnace 3"
+    anonymous.price_kzt_per_t = Decimal("2718")
+    anonymous.moisture_percent = Decimal("12.5")
+    anonymous.max_km = Decimal("61.7")
+    anonymous.save()
+    client = client_as(member_a)
+    row = client.get("/market/", {"sort": "tonnes"}, **HTMX).content.decode()
+    row = row.split(f'id="market-supply-{anonymous.pk}"', 1)[1].split("</li>", 1)[0]
+    pages = {
+        "row": row,
+        "detail": client.get(f"/market/supply/{anonymous.pk}/").content.decode(),
+        "offer": client.get(f"/deals/new/?supply={anonymous.pk}").content.decode(),
+    }
+    for name, text in pages.items():
+        assert "Steel slag" in text and "500" in text and "Almaty Region" in text, name
+        for secret in ("furnace 3", "2718", "2,718", "12.5", "61.7", "Far depot", "Company B"):
+            assert secret not in text, (name, secret)
+
+
+def test_an_anonymous_demand_shows_no_note_or_price(client_as, member_a, listings):
+    demand = listings["demand"]
+    demand.description = "Company B's bakery line needs it"
+    demand.max_price_kzt_per_t = Decimal("3141")
+    demand.min_lot_tonnes = Decimal("7.5")
+    demand.save()
+
+    text = client_as(member_a).get(f"/market/demand/{demand.pk}/").content.decode()
+
+    assert "Brewery spent grain" in text
+    for secret in ("bakery line", "3141", "3,141", "7.5", "Company B", "Bakery yard"):
+        assert secret not in text, secret
