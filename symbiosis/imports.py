@@ -1,35 +1,52 @@
 """Bulk import of supply or demand listings from CSV or XLSX.
 
-A file becomes rows of text (``read_rows``); each row is parsed by the same
-form as the listing pages (``SupplyForm`` / ``DemandForm``) after its
-material and site names are looked up, and written by the same services.
-``listings_import`` runs every row inside one transaction and keeps it only
-when asked to and when no row failed: a dry run and a failed import leave
-nothing behind, and the preview reports exactly what the import would.
+A file becomes rows of text (``parse_rows``, reading through
+``symbiosis.import_files``, which refuses a hostile file before it costs
+memory); each row is parsed by the same form as the listing pages
+(``SupplyForm`` / ``DemandForm``) after its material and site names are looked
+up, and checked by the same services (``supply_build`` / ``demand_build``)
+without writing. An import is a ``ListingImport`` row: the check reports every
+row, and the import writes all rows in one short transaction or none.
 
-Limits (settings ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``): a larger file is
-refused whole with a message, never cut short.
+Small files (``IMPORT_SYNC_MAX_ROWS``) are checked and imported within the
+request; larger ones by the Celery worker (``symbiosis.tasks``), which reads
+the file from the database and reports its progress there. Checking a row
+costs a few queries; only the final writes hold a lock, so a 5,000-row import
+neither holds a web worker nor SQLite's one write lock while it checks.
+
+Limits (settings ``IMPORT_MAX_BYTES``, ``IMPORT_MAX_ROWS``,
+``IMPORT_MAX_UNCOMPRESSED_BYTES``, ``IMPORT_MAX_CELL_CHARS``): a file over
+any of them is refused whole with a message, never cut short.
+
+This module is longer than most: the columns, the row checks and the import's
+life cycle belong together and are read together.
 """
 
-import codecs
-import contextlib
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from symbiosis import selectors, services
 from symbiosis.forms import DemandForm, SupplyForm
-from symbiosis.models import Material, Use
+from symbiosis.import_files import ImportFileError, cell_text, cell_too_long, table_rows
+from symbiosis.models import DemandListing, ListingImport, Material, Use
 from symbiosis.models.listings import Status
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ImportFileError"]  # raised by parse_rows and listing_import_start
 
 
 @dataclass(frozen=True)
@@ -126,10 +143,6 @@ DEFAULTS = {
 }
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (format, size, header)."""
-
-
 @dataclass
 class Row:
     line: int  # as a spreadsheet shows it: the header is line 1
@@ -147,44 +160,47 @@ class RowResult:
     def ok(self) -> bool:
         return not self.errors
 
-
-@dataclass
-class ImportResult:
-    kind: str
-    rows: list[RowResult]
-    saved: bool = False
-
-    @property
-    def failed(self) -> list[RowResult]:
-        return [row for row in self.rows if not row.ok]
+    def as_report(self, kind: str) -> dict:
+        """What the preview table shows of the row (kept in ``ListingImport.report``)."""
+        data = self.data
+        if kind == "supply":
+            label = data.get("material", "")
+        else:
+            label = data.get("materials") or data.get("uses", "")
+        return {
+            "line": self.line,
+            "label": label,
+            "quantity": data.get("quantity", ""),
+            "unit": data.get("unit") or "t",
+            "errors": [str(error) for error in self.errors],
+            "tonnes": None if self.tonnes is None else str(self.tonnes),
+        }
 
 
 # --- reading files ------------------------------------------------------------------------
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _header_key(text) -> str:
+    return cell_text(text).lower().replace(" ", "_")
 
 
-def _header_key(text: str) -> str:
-    return _cell_text(text).lower().replace(" ", "_")
+def max_line_chars(kind: str) -> int:
+    """The longest CSV line a valid row can have: every column full, quoted."""
+    return (len(COLUMNS[kind]) + 1) * (settings.IMPORT_MAX_CELL_CHARS + 3)
 
 
-def _rows_from_table(table, kind: str) -> list[Row]:
+def _rows_from_table(table, kind: str, peek_rows: int | None = None) -> tuple[list[Row], bool]:
+    """The rows, and whether that is all of them (``peek_rows``: stop after so many)."""
     max_rows = settings.IMPORT_MAX_ROWS
+    max_cell_chars = settings.IMPORT_MAX_CELL_CHARS
     table = iter(table)
     try:
-        header = [_header_key(cell) for cell in next(table)]
+        header_cells = next(table)
     except StopIteration as exc:
         raise ImportFileError(_("The file is empty.")) from exc
+    if any(len(cell_text(cell)) > max_cell_chars for cell in header_cells):
+        raise cell_too_long(1)
+    header = [_header_key(cell) for cell in header_cells]
     known = {column.name for column in COLUMNS[kind]}
     unknown = [name for name in header if name and name not in known]
     if unknown:
@@ -200,9 +216,14 @@ def _rows_from_table(table, kind: str) -> list[Row]:
         _("At most %(count)s rows per file; split it.") % {"count": max_rows}
     )
     for number, cells in enumerate(table, start=2):
+        if peek_rows is not None and (len(rows) >= peek_rows or number - 1 > 2 * peek_rows):
+            return rows, False  # there is more: the worker reads the rest
         if number - 1 > 2 * max_rows:
             raise too_many  # even blank lines: a sheet of a million empty rows
-        values = {name: _cell_text(cell) for name, cell in zip(header, cells, strict=False) if name}
+        texts = [cell_text(cell) for cell in cells]
+        if any(len(text) > max_cell_chars for text in texts):
+            raise cell_too_long(number)
+        values = {name: text for name, text in zip(header, texts, strict=False) if name}
         if not any(values.values()):
             continue  # blank lines are no rows
         rows.append(Row(number, values))
@@ -210,63 +231,39 @@ def _rows_from_table(table, kind: str) -> list[Row]:
             raise too_many
     if not rows:
         raise ImportFileError(_("The file has a header but no rows."))
-    return rows
+    return rows, True
 
 
-def read_rows(uploaded, kind: str) -> list[Row]:
-    """Rows of an uploaded ``.csv`` or ``.xlsx`` file."""
-    name = (getattr(uploaded, "name", "") or "").lower()
+def parse_rows(
+    content: bytes, name: str, kind: str, *, peek_rows: int | None = None
+) -> tuple[list[Row], bool]:
+    """Rows of a ``.csv`` or ``.xlsx`` file, and whether they are all of them.
+
+    ``peek_rows``: read no further than that many rows (plus as many blank
+    lines), so a large file costs the web process only its first lines.
+    """
+    max_bytes = settings.IMPORT_MAX_BYTES
+    if len(content) > max_bytes:
+        raise ImportFileError(
+            _("The file is larger than %(size)s; split it.") % {"size": filesizeformat(max_bytes)}
+        )
+    scan_rows = None if peek_rows is None else 2 * peek_rows + 2
+    table = table_rows(content, name, max_line_chars=max_line_chars(kind), scan_rows=scan_rows)
+    try:
+        return _rows_from_table(table, kind, peek_rows)
+    finally:
+        table.close()  # a generator: closes the workbook when stopped early
+
+
+def read_upload(uploaded) -> bytes:
+    """The uploaded file's bytes, or ``ImportFileError`` when it is over the byte limit."""
     max_bytes = settings.IMPORT_MAX_BYTES
     content = uploaded.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise ImportFileError(
             _("The file is larger than %(size)s; split it.") % {"size": filesizeformat(max_bytes)}
         )
-    if name.endswith(".xlsx"):
-        with contextlib.closing(_xlsx_table(content)) as table:
-            return _rows_from_table(table, kind)
-    if name.endswith(".csv") or name.endswith(".txt"):
-        return _rows_from_table(_csv_table(content), kind)
-    raise ImportFileError(_("Upload a .csv or .xlsx file."))
-
-
-def _csv_table(content: bytes):
-    try:
-        if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            text = content.decode("utf-16")  # Excel's "Unicode text"
-        else:
-            text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = content.decode("cp1251")  # what Russian-language Excel saves
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(_("Save the CSV file as UTF-8.")) from exc
-    if "\x00" in text:
-        raise ImportFileError(_("This is not a text file; save the CSV file as UTF-8."))
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
-        message = _("This CSV file cannot be read: %(error)s") % {"error": exc}
-        raise ImportFileError(message) from exc
-
-
-def _xlsx_table(content: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several kinds for a bad file
-        raise ImportFileError(_("This is not a readable .xlsx file.")) from exc
-    try:
-        # A generator, so the row limit stops reading a huge sheet early.
-        for row in workbook.worksheets[0].iter_rows(values_only=True):
-            yield list(row)
-    except Exception as exc:  # a broken sheet inside a readable zip
-        raise ImportFileError(_("This is not a readable .xlsx file.")) from exc
-    finally:
-        workbook.close()
+    return content
 
 
 # --- templates -----------------------------------------------------------------------------
@@ -315,12 +312,12 @@ class _Lookup:
     def _index(objects, with_ewc=False) -> dict:
         index: dict[str, list] = {}
         for obj in objects:
-            keys = {obj.slug, obj.name_en, obj.name_ru}
+            names = [obj.slug, obj.name_en, obj.name_ru]
             if with_ewc:
-                keys |= {obj.ewc_code, obj.ewc_digits}
-            for key in keys:
-                if key:
-                    index.setdefault(key.casefold().strip(), []).append(obj)
+                names += [obj.ewc_code, obj.ewc_digits]
+            # Folded first: "Glass" named "glass" is one material, not two.
+            for key in {name.casefold().strip() for name in names if name}:
+                index.setdefault(key, []).append(obj)
         return index
 
     def find(self, index: dict, text: str, what: str):
@@ -415,36 +412,319 @@ def _messages(form) -> list[str]:
     return found
 
 
-def _create(kind: str, user, values: dict):
-    create = services.supply_create if kind == "supply" else services.demand_create
-    return create(user=user, organization=values["site"].organization, **values)
+_BUILD = {"supply": services.supply_build, "demand": services.demand_build}
+PROGRESS_EVERY_ROWS = 100
 
 
-@transaction.atomic
-def listings_import(*, user, kind: str, rows: list[Row], commit: bool) -> ImportResult:
-    """Create one listing per row, all or none; ``commit=False`` is the dry run."""
+@dataclass
+class Checked:
+    """Every row's outcome, and the unsaved listings of the rows that passed."""
+
+    results: list[RowResult]
+    listings: list = field(default_factory=list)  # (listing, materials, uses)
+
+    @property
+    def failed(self) -> list[RowResult]:
+        return [row for row in self.results if not row.ok]
+
+
+def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Checked:
+    """Check every row as the listing pages would, writing nothing.
+
+    ``on_progress(done)`` is called every ``PROGRESS_EVERY_ROWS`` rows.
+    """
     lookup = _Lookup(user)
-    result = ImportResult(kind=kind, rows=[])
-    for row in rows:
+    # The form reads the user's memberships only to offer their sites: read
+    # once here, not once a row (selectors take a Viewer in place of a user).
+    viewer = selectors.viewer_for(user)
+    checked = Checked(results=[])
+    for done, row in enumerate(rows, start=1):
         data, errors = _form_data(kind, row, lookup)
         outcome = RowResult(row.line, row.data, errors)
-        result.rows.append(outcome)
-        form = FORMS[kind](data, user=user)
+        checked.results.append(outcome)
+        if on_progress and done % PROGRESS_EVERY_ROWS == 0:
+            on_progress(done)
+        form = FORMS[kind](data, user=viewer)
         if not form.is_valid():
             outcome.errors += _messages(form)
             continue
         if outcome.errors:
             continue
+        values = form.service_values()
         try:
-            with transaction.atomic():
-                listing = _create(kind, user, form.service_values())
+            listing = _BUILD[kind](user=user, organization=values["site"].organization, **values)
         except ValidationError as exc:
             form.add_service_errors(exc)
             outcome.errors += _messages(form)
         else:
             outcome.tonnes = listing.tonnes
-    if not commit or result.failed:
-        transaction.set_rollback(True)
+            checked.listings.append(
+                (listing, list(values.get("materials", ())), list(values.get("uses", ())))
+            )
+    return checked
+
+
+def _write(kind: str, user, listings: list) -> None:
+    """Save checked listings; the caller's transaction makes it all or nothing."""
+    own_sites = set(selectors.own_site_list(user=user).values_list("pk", flat=True))
+    if any(listing.site_id not in own_sites for listing, _m, _u in listings):
+        # A site or a membership went away since the rows were checked.
+        raise PermissionDenied(_("You may only change data of your own organizations."))
+    # One INSERT per 500 rows, so the write lock is held for a moment: 5,000
+    # save() calls took 4 s on a loaded SQLite host. Listing.save() has one job,
+    # tonnes from quantity and unit, which the check's clean() has already done.
+    model = type(listings[0][0]) if listings else None
+    if model is not None:
+        model.objects.bulk_create([listing for listing, _m, _u in listings], batch_size=500)
+    if kind == "demand":
+        materials = DemandListing.materials.through
+        uses = DemandListing.uses.through
+        materials.objects.bulk_create(
+            materials(demandlisting_id=listing.pk, material_id=material.pk)
+            for listing, chosen, _u in listings
+            for material in chosen
+        )
+        uses.objects.bulk_create(
+            uses(demandlisting_id=listing.pk, use_id=use.pk)
+            for listing, _m, chosen in listings
+            for use in chosen
+        )
+
+
+# --- an import's life: start, check, import ------------------------------------------------
+
+REPORT_ROWS = 200  # rows of the preview table: the failed ones, or the first ones
+KEEP_IMPORTS = timedelta(days=1)
+MAX_ATTEMPTS = 3  # a worker that dies on a file three times will die on it again
+Import = ListingImport.Status
+
+
+def _report(kind: str, checked: Checked) -> list[dict]:
+    failed = checked.failed
+    if len(checked.results) <= REPORT_ROWS:
+        shown = checked.results
     else:
-        result.saved = True
-    return result
+        shown = (failed or checked.results)[:REPORT_ROWS]
+    return [row.as_report(kind) for row in shown]
+
+
+def _organization_id(user) -> int:
+    organization_ids = selectors.viewer_for(user).organization_ids
+    if not organization_ids:
+        raise PermissionDenied(_("This page is for members of an organization."))
+    return min(organization_ids)
+
+
+def listing_import_cleanup() -> int:
+    """Forget imports older than a day (their rows and files): the count deleted."""
+    deleted, _by_model = ListingImport.objects.filter(
+        created_at__lt=timezone.now() - KEEP_IMPORTS
+    ).delete()
+    return deleted
+
+
+def listing_import_start(
+    *, user, kind: str, file_name: str, content: bytes, language: str = ""
+) -> ListingImport:
+    """Read the file's first lines here; check a small file at once, hand a large one over.
+
+    A file error found in those lines raises ``ImportFileError`` and keeps
+    nothing; later ones the worker records on the import.
+    """
+    if kind not in COLUMNS:
+        raise ValueError(f"unknown listing kind {kind!r}")
+    organization_id = _organization_id(user)
+    listing_import_cleanup()
+    rows, complete = parse_rows(content, file_name, kind, peek_rows=settings.IMPORT_SYNC_MAX_ROWS)
+    fields = {
+        "owner": user,
+        "organization_id": organization_id,
+        "kind": kind,
+        "file_name": file_name[:255],
+        "language": language,
+    }
+    if not complete:
+        listing_import = ListingImport.objects.create(
+            **fields, status=Import.QUEUED, content=content
+        )
+        transaction.on_commit(lambda: _enqueue("check", listing_import.pk))
+        return listing_import
+    listing_import = ListingImport.objects.create(
+        **fields,
+        status=Import.CHECKING,
+        rows=[[row.line, row.data] for row in rows],
+        total_rows=len(rows),
+    )
+    _check(listing_import, rows)
+    listing_import.refresh_from_db()
+    return listing_import
+
+
+def listing_import_commit(*, user, listing_import: ListingImport) -> ListingImport:
+    """Import the checked rows: at once when few, else in the worker. All or none."""
+    claimed = ListingImport.objects.filter(
+        pk=listing_import.pk,
+        owner=user,
+        status=Import.CHECKED,
+        failed_rows=0,
+        total_rows__gt=0,
+    ).update(status=Import.IMPORTING, stage="", done_rows=0, attempts=0)
+    if not claimed:  # imported already (a second click), or never ready
+        raise ValidationError(
+            _("This file cannot be imported (again): upload it again to check it.")
+        )
+    if listing_import.total_rows <= settings.IMPORT_SYNC_MAX_ROWS:
+        listing_import_write(import_id=listing_import.pk)
+    else:
+        transaction.on_commit(lambda: _enqueue("write", listing_import.pk))
+    listing_import.refresh_from_db()
+    return listing_import
+
+
+def _enqueue(step: str, import_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from symbiosis.tasks import listing_import_check_task, listing_import_write_task
+
+    task = listing_import_check_task if step == "check" else listing_import_write_task
+    try:
+        task.delay(import_id)
+    except OperationalError as exc:
+        # No message exists, so no worker would ever pick the import up.
+        log.error("import %s not queued: %s", import_id, exc)
+        _fail(import_id, _("The task queue could not be reached; try again in a minute."))
+
+
+def _fail(import_id: int, message: str) -> None:
+    ListingImport.objects.filter(pk=import_id).update(
+        status=Import.FAILED,
+        stage="",
+        error=str(message)[: ListingImport._meta.get_field("error").max_length],
+        content=b"",
+        finished_at=timezone.now(),
+    )
+
+
+def _claim(import_id: int, statuses: tuple, status: str) -> ListingImport | None:
+    """The import, now in ``status``; None when there is nothing (more) to do.
+
+    One conditional UPDATE, no read-then-write transaction: on SQLite a
+    transaction that reads first and writes later fails at once ("database is
+    locked") when another connection is waiting to write meanwhile.
+    """
+    claimed = ListingImport.objects.filter(
+        pk=import_id, status__in=statuses, attempts__lt=MAX_ATTEMPTS
+    ).update(status=status, attempts=F("attempts") + 1)
+    listing_import = ListingImport.objects.select_related("owner").filter(pk=import_id).first()
+    if claimed:
+        return listing_import
+    if listing_import is not None and listing_import.status in statuses:
+        with translation.override(listing_import.language or settings.LANGUAGE_CODE):
+            message = _("The worker stopped on this file %(count)s times; split it.")
+            _fail(import_id, message % {"count": MAX_ATTEMPTS})
+    return None
+
+
+def _progress(import_id: int, done: int, stage: str) -> None:
+    ListingImport.objects.filter(pk=import_id).update(done_rows=done, stage=stage)
+
+
+def _stored_rows(listing_import: ListingImport) -> list[Row]:
+    return [Row(line, data) for line, data in listing_import.rows]
+
+
+def _check(listing_import: ListingImport, rows: list[Row]) -> Checked:
+    """Check the rows and keep the report; the import is then CHECKED."""
+    pk = listing_import.pk
+    checked = listings_check(
+        user=listing_import.owner,
+        kind=listing_import.kind,
+        rows=rows,
+        on_progress=lambda done: _progress(pk, done, "checking"),
+    )
+    ListingImport.objects.filter(pk=pk).update(
+        status=Import.CHECKED,
+        stage="",
+        done_rows=len(rows),
+        failed_rows=len(checked.failed),
+        report=_report(listing_import.kind, checked),
+        content=b"",
+        finished_at=timezone.now(),
+    )
+    return checked
+
+
+def listing_import_check(*, import_id: int) -> None:
+    """The worker's part of a large file: read it all, then check every row."""
+    listing_import = _claim(import_id, (Import.QUEUED, Import.CHECKING), Import.CHECKING)
+    if listing_import is None:
+        return
+    with translation.override(listing_import.language or settings.LANGUAGE_CODE):
+        try:
+            _progress(import_id, 0, "reading")
+            rows, _complete = parse_rows(
+                bytes(listing_import.content), listing_import.file_name, listing_import.kind
+            )
+            ListingImport.objects.filter(pk=import_id).update(
+                rows=[[row.line, row.data] for row in rows], total_rows=len(rows), content=b""
+            )
+            listing_import.total_rows = len(rows)
+            _check(listing_import, rows)
+        except ImportFileError as exc:
+            _fail(import_id, str(exc))
+        except Exception:  # the import records that it failed, in plain words
+            log.exception("import %s: the check failed", import_id)
+            _fail(import_id, _("The check stopped with an unexpected error; nothing was imported."))
+
+
+def listing_import_write(*, import_id: int) -> None:
+    """Check the rows again (sites may have changed), then write all of them or none.
+
+    Only the writes run in the transaction, so the database's write lock is
+    held for the inserts alone, not for the checks.
+    """
+    listing_import = _claim(import_id, (Import.IMPORTING,), Import.IMPORTING)
+    if listing_import is None:
+        return
+    with translation.override(listing_import.language or settings.LANGUAGE_CODE):
+        try:
+            _write_all(listing_import)
+        except Exception:
+            log.exception("import %s: the import failed", import_id)
+            message = _("The import stopped with an unexpected error; nothing was imported.")
+            _fail(import_id, message)
+
+
+def _write_all(listing_import: ListingImport) -> None:
+    pk, kind, user = listing_import.pk, listing_import.kind, listing_import.owner
+    rows = _stored_rows(listing_import)
+    checked = listings_check(
+        user=user, kind=kind, rows=rows, on_progress=lambda done: _progress(pk, done, "checking")
+    )
+    if checked.failed:
+        # Something changed since the preview (a site renamed...): say why, write nothing.
+        ListingImport.objects.filter(pk=pk).update(
+            status=Import.CHECKED,
+            stage="",
+            failed_rows=len(checked.failed),
+            report=_report(kind, checked),
+            finished_at=timezone.now(),
+        )
+        return
+    _progress(pk, len(rows), "saving")
+    try:
+        with transaction.atomic():
+            # A write first, so SQLite's write lock is taken (or waited for) now;
+            # see _claim. Rolled back with the listings if they fail.
+            finished = ListingImport.objects.filter(pk=pk, status=Import.IMPORTING).update(
+                status=Import.IMPORTED,
+                stage="",
+                imported_rows=len(checked.listings),
+                rows=[],
+                finished_at=timezone.now(),
+            )
+            if not finished:
+                return  # deleted meanwhile, or another delivery of the task finished it
+            _write(kind, user, checked.listings)
+    except PermissionDenied as exc:
+        _fail(pk, str(exc))

@@ -194,16 +194,35 @@ def _clean_listing(listing, extra_errors: dict | None = None) -> None:
     _raise_if(errors)
 
 
-@transaction.atomic
-def supply_create(
+def supply_build(
     *, user, organization: Organization, site: Site, material, quantity, **fields
 ) -> SupplyListing:
+    """The listing ``supply_create`` writes, checked but not saved.
+
+    The bulk import checks thousands of rows with it without writing, so it
+    holds no write lock (SQLite has one for the whole database) while it checks.
+    """
     _ensure_writes_for(user, organization.id)
     supply = SupplyListing(
         organization=organization, site=site, material=material, quantity=quantity
     )
     _assign(supply, fields, SUPPLY_FIELDS)
     _clean_listing(supply)
+    return supply
+
+
+@transaction.atomic
+def supply_create(
+    *, user, organization: Organization, site: Site, material, quantity, **fields
+) -> SupplyListing:
+    supply = supply_build(
+        user=user,
+        organization=organization,
+        site=site,
+        material=material,
+        quantity=quantity,
+        **fields,
+    )
     supply.save()
     return supply
 
@@ -265,6 +284,28 @@ def _clean_demand(demand: DemandListing, materials: list, uses: list) -> None:
         raise ValidationError(found) from exc
 
 
+def demand_build(
+    *,
+    user,
+    organization: Organization,
+    site: Site,
+    quantity,
+    materials=(),
+    uses=(),
+    **fields,
+) -> DemandListing:
+    """The listing ``demand_create`` writes, checked but not saved (see ``supply_build``).
+
+    The accepted ``materials`` and ``uses`` are checked here; the caller sets
+    them once the listing is saved.
+    """
+    _ensure_writes_for(user, organization.id)
+    demand = DemandListing(organization=organization, site=site, quantity=quantity)
+    _assign(demand, fields, DEMAND_FIELDS)
+    _clean_demand(demand, list(materials), list(uses))
+    return demand
+
+
 @transaction.atomic
 def demand_create(
     *,
@@ -276,11 +317,16 @@ def demand_create(
     uses=(),
     **fields,
 ) -> DemandListing:
-    _ensure_writes_for(user, organization.id)
     materials, uses = list(materials), list(uses)
-    demand = DemandListing(organization=organization, site=site, quantity=quantity)
-    _assign(demand, fields, DEMAND_FIELDS)
-    _clean_demand(demand, materials, uses)
+    demand = demand_build(
+        user=user,
+        organization=organization,
+        site=site,
+        quantity=quantity,
+        materials=materials,
+        uses=uses,
+        **fields,
+    )
     demand.save()
     demand.materials.set(materials)
     demand.uses.set(uses)

@@ -323,10 +323,17 @@ CONTENT_SECURITY_POLICY = {
 # IMPORT_MAX_ROWS rows, is refused whole with a message (symbiosis.imports).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5_000)
-# Request bodies other than files: Django answers 400 above this. The import's
-# confirm step posts the previewed rows back as a signed token, which for an
-# incompressible file is about 4/3 of it, hence twice the file limit.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * IMPORT_MAX_BYTES)
+# The byte limit counts the packed file: an .xlsx that unpacks to more than
+# this, or has a cell longer than IMPORT_MAX_CELL_CHARS, is refused before
+# openpyxl reads it (symbiosis.import_files).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=2_000)
+# Files with at most this many rows are checked and imported within the
+# request; larger ones by the Celery worker, with progress on the page.
+IMPORT_SYNC_MAX_ROWS = env.int("IMPORT_SYNC_MAX_ROWS", default=200)
+# Request bodies other than files (Django's default): Django answers 400 above
+# this. Uploaded files do not count; the import's confirm step posts an id.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # Uploaded files above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 # Fields in one GET or POST (Django's default); no form of ours has a hundred.

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import connection
 
+from symbiosis import imports
 from symbiosis.models import Organization
 
 
@@ -8,3 +9,16 @@ from symbiosis.models import Organization
 def ping() -> dict:
     """Health check of a worker: proves it reaches the same database as the web."""
     return {"database": connection.vendor, "organizations": Organization.objects.count()}
+
+
+# Thin: the services record progress and outcome on the ListingImport row.
+# acks_late + reject_on_worker_lost: a worker that dies mid-file hands the task
+# to another; the services count attempts and write all rows or none.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def listing_import_check_task(import_id: int) -> None:
+    imports.listing_import_check(import_id=import_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def listing_import_write_task(import_id: int) -> None:
+    imports.listing_import_write(import_id=import_id)

@@ -1,5 +1,6 @@
 from symbiosis.models.accounts import Membership, Organization, Site, User
 from symbiosis.models.factors import EmissionFactor, FactorSet
+from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 
@@ -8,6 +9,7 @@ __all__ = [
     "DemandListing",
     "EmissionFactor",
     "FactorSet",
+    "ListingImport",
     "Material",
     "MaterialCategory",
     "Membership",

@@ -42,7 +42,21 @@ urlpatterns = [
         name="listing-duplicate-warning",
     ),
     path("listings/import/", imports.listing_import, name="listing-import"),
-    path("listings/import/confirm/", imports.listing_import_confirm, name="listing-import-confirm"),
+    path(
+        "listings/import/<int:import_id>/",
+        imports.listing_import_detail,
+        name="listing-import-detail",
+    ),
+    path(
+        "listings/import/<int:import_id>/status/",
+        imports.listing_import_status,
+        name="listing-import-status",
+    ),
+    path(
+        "listings/import/<int:import_id>/import/",
+        imports.listing_import_commit,
+        name="listing-import-commit",
+    ),
     path(
         "listings/import/template/<kind:kind>.<str:ext>",
         imports.listing_import_template,

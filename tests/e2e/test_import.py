@@ -1,4 +1,7 @@
-"""Bulk import in a real browser: two bad rows stop the whole file and are named."""
+"""Bulk import in a real browser: two bad rows stop the whole file and are named;
+a large file is checked and imported by the worker while the page shows progress."""
+
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -18,6 +21,16 @@ food-waste,Brewery,-4,t
 GOOD = BAD.replace("unobtainium", "coffee-grounds").replace("-4", "4")
 
 
+def _workspace(url: str) -> bool:
+    return urlsplit(url).path == "/"
+
+
+def _choose_file(page, name: str, text: str) -> None:
+    page.set_input_files(
+        "#id_file", files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_import_with_two_bad_rows_imports_nothing_then_a_good_file_imports_all(page):
     load_demo()
@@ -26,9 +39,7 @@ def test_import_with_two_bad_rows_imports_nothing_then_a_good_file_imports_all(p
     page.get_by_role("link", name="Import from a spreadsheet").click()
     expect(page.get_by_role("heading", name="Import listings")).to_be_visible()
 
-    page.set_input_files(
-        "#id_file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD.encode()}]
-    )
+    _choose_file(page, "bad.csv", BAD)
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#import-preview")).to_contain_text("2 rows have errors")
     expect(page.locator("#import-line-3")).to_contain_text("unobtainium")
@@ -37,13 +48,52 @@ def test_import_with_two_bad_rows_imports_nothing_then_a_good_file_imports_all(p
     assert SupplyListing.objects.count() == before
     screenshot(page, "import-errors-desktop")
 
-    page.set_input_files(
-        "#id_file", files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}]
-    )
+    _choose_file(page, "good.csv", GOOD)
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#import-preview")).to_contain_text("All 4 rows are ready")
     assert SupplyListing.objects.count() == before
     page.get_by_role("button", name="3. Import all 4 listings").click()
-    page.wait_for_url("**/")
+    page.wait_for_url(_workspace)
     expect(page.get_by_text("4 listings imported.")).to_be_visible()
     assert SupplyListing.objects.count() == before + 4
+
+
+@pytest.fixture
+def worker_queue(celery_worker_process):
+    """Tasks the live server queues go to this test's own worker."""
+    from symbiosis.celery import app
+
+    before = app.conf.task_default_queue
+    app.conf.task_default_queue = celery_worker_process.queue
+    yield celery_worker_process.queue
+    app.conf.task_default_queue = before
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_large_file_shows_progress_then_its_preview_then_imports(page, worker_queue):
+    load_demo()
+    before = SupplyListing.objects.count()
+    rows = 260  # more than IMPORT_SYNC_MAX_ROWS (200): the worker checks and imports it
+    text = "material,site,quantity\n" + "".join(
+        f"brewery-spent-grain,Brewery,{number}\n" for number in range(1, rows + 1)
+    )
+    login(page, "alatau-brewery@demo.kz", DEMO_PASSWORD)
+    page.goto("/listings/import/")
+    _choose_file(page, "big.csv", text)
+    page.get_by_role("button", name="Preview").click()
+    # The progress card first (the worker has the file), with the import's own address.
+    expect(page.locator("#import-status")).to_be_visible()
+    page.wait_for_url("**/listings/import/*/")
+    screenshot(page, "import-progress")
+    expect(page.locator("#import-preview")).to_contain_text(
+        f"All {rows} rows are ready", timeout=120_000
+    )
+    expect(page.locator("#import-status")).to_have_count(0)
+    assert SupplyListing.objects.count() == before
+
+    page.get_by_role("button", name=f"3. Import all {rows} listings").click()
+    expect(page.locator("#import-status")).to_be_visible()
+    page.wait_for_url(_workspace, timeout=120_000)
+    expect(page.get_by_text(f"{rows} listings imported.")).to_be_visible()
+    assert SupplyListing.objects.count() == before + rows

@@ -1,0 +1,163 @@
+"""The import's services and file reading, without the pages (see tests/web/test_import.py)."""
+
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from symbiosis import imports
+from symbiosis.models import ListingImport, SupplyListing
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(company_a, member_a):
+    factories.SiteFactory(organization=company_a, name="Brewhouse")
+    factories.MaterialFactory(slug="food-waste", name_en="Food waste")
+    return member_a
+
+
+def rows_csv(count: int, extra: str = "") -> bytes:
+    lines = ["material,site,quantity"] + [f"food-waste,Brewhouse,{n}" for n in range(1, count + 1)]
+    return ("\n".join(lines) + "\n" + extra).encode()
+
+
+def rows_xlsx(count: int, extra_row=None) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["material", "site", "quantity", "description"])
+    for number in range(1, count + 1):
+        sheet.append(["food-waste", "Brewhouse", number, ""])
+    if extra_row:
+        sheet.append(extra_row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def queued(user, content: bytes, name="big.csv") -> ListingImport:
+    return ListingImport.objects.create(
+        owner=user,
+        organization=user.memberships.first().organization,
+        kind="supply",
+        file_name=name,
+        content=content,
+    )
+
+
+# --- reading: the web reads only the start of a large file -----------------------------------
+
+
+@pytest.mark.parametrize(("name", "make"), [("x.csv", rows_csv), ("x.xlsx", rows_xlsx)])
+def test_a_peek_reads_only_the_first_rows(settings, name, make):
+    settings.IMPORT_MAX_CELL_CHARS = 50
+    # A cell far down the file is over the limit: the peek does not get there.
+    late = "\nfood-waste,Brewhouse,1," + "x" * 60 if name.endswith("csv") else None
+    content = make(3000, late) if late else make(3000, ["food-waste", "Brewhouse", 1, "x" * 60])
+    rows, complete = imports.parse_rows(content, name, "supply", peek_rows=200)
+    assert (len(rows), complete) == (200, False)
+    with pytest.raises(imports.ImportFileError, match="longer than 50 characters"):
+        imports.parse_rows(content, name, "supply")
+
+
+def test_a_file_within_the_peek_is_read_whole():
+    rows, complete = imports.parse_rows(rows_csv(200), "x.csv", "supply", peek_rows=200)
+    assert (len(rows), complete) == (200, True)
+    rows, complete = imports.parse_rows(rows_csv(201), "x.csv", "supply", peek_rows=200)
+    assert (len(rows), complete) == (200, False)
+
+
+def test_blank_lines_count_towards_the_peek():
+    content = rows_csv(3, "\n" * 500)
+    assert imports.parse_rows(content, "x.csv", "supply", peek_rows=200)[1] is False
+    assert len(imports.parse_rows(content, "x.csv", "supply")[0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        ("material;quantity\nпивная дробина;1\n".encode("cp1251"), "пивная дробина"),
+        ("material;quantity\nпивная дробина;1\n".encode("utf-8-sig"), "пивная дробина"),
+        ("material;quantity\nпивная дробина;1\n".encode("utf-16"), "пивная дробина"),
+    ],
+)
+def test_csv_encodings_are_told_apart_without_decoding_the_whole_file(content, found):
+    rows, _complete = imports.parse_rows(content, "x.csv", "supply")
+    assert rows[0].data["material"] == found
+
+
+def test_a_byte_cp1251_lacks_is_refused_with_a_message():
+    content = b"material,quantity\n\x98,1\n"  # invalid in UTF-8 and undefined in cp1251
+    with pytest.raises(imports.ImportFileError, match="Save the CSV file as UTF-8"):
+        imports.parse_rows(content, "x.csv", "supply")
+
+
+# --- the worker's part: attempts, redelivery, all or nothing -----------------------------------
+
+
+def test_the_worker_checks_a_queued_file_and_records_progress(member, settings):
+    listing_import = queued(member, rows_csv(250))
+    imports.listing_import_check(import_id=listing_import.pk)
+    listing_import.refresh_from_db()
+    assert listing_import.status == "checked"
+    assert (listing_import.total_rows, listing_import.done_rows) == (250, 250)
+    assert listing_import.content == b""  # the file is not kept once read
+    assert len(listing_import.rows) == 250 and len(listing_import.report) == imports.REPORT_ROWS
+
+
+def test_a_worker_that_stopped_three_times_on_a_file_gives_up(member):
+    listing_import = queued(member, rows_csv(3))
+    ListingImport.objects.filter(pk=listing_import.pk).update(status="checking", attempts=3)
+    imports.listing_import_check(import_id=listing_import.pk)
+    listing_import.refresh_from_db()
+    assert listing_import.status == "failed"
+    assert "stopped on this file 3 times" in listing_import.error
+
+
+def test_a_second_delivery_of_the_write_task_writes_nothing_more(member):
+    listing_import = queued(member, rows_csv(5))
+    imports.listing_import_check(import_id=listing_import.pk)
+    listing_import.refresh_from_db()
+    imports.listing_import_commit(user=member, listing_import=listing_import)
+    imports.listing_import_write(import_id=listing_import.pk)  # the task, delivered again
+    assert SupplyListing.objects.count() == 5
+    listing_import.refresh_from_db()
+    assert (listing_import.status, listing_import.imported_rows) == ("imported", 5)
+
+
+def test_a_file_the_worker_cannot_read_fails_with_the_reason(member):
+    listing_import = queued(member, b"PK\x03\x04 not a zip", name="big.xlsx")
+    imports.listing_import_check(import_id=listing_import.pk)
+    listing_import.refresh_from_db()
+    assert listing_import.status == "failed"
+    assert listing_import.error == "This is not a readable .xlsx file."
+    assert listing_import.content == b""
+
+
+def test_demands_are_written_with_their_materials_and_uses(member, company_a):
+    factories.MaterialFactory(slug="grain", name_en="Grain")
+    feed = factories.UseFactory(slug="feed", name_en="Feed")
+    text = "materials,uses,site,quantity\nfood-waste;grain,feed,Brewhouse,4\ngrain,,Brewhouse,5\n"
+    listing_import = imports.listing_import_start(
+        user=member, kind="demand", file_name="d.csv", content=text.encode()
+    )
+    assert listing_import.ready, [row["errors"] for row in listing_import.report]
+    imports.listing_import_commit(user=member, listing_import=listing_import)
+    first, second = company_a.demandlisting_set.order_by("quantity")
+    assert {m.slug for m in first.materials.all()} == {"food-waste", "grain"}
+    assert [u.slug for u in first.uses.all()] == ["feed"]
+    assert [m.slug for m in second.materials.all()] == ["grain"] and not second.uses.exists()
+    assert feed.demands.get() == first
+
+
+def test_a_material_named_like_its_code_is_one_material(member):
+    # Found on the way: "Glass" (slug "glass") was indexed twice under "glass",
+    # so the row said it "names several materials (glass, glass)".
+    factories.MaterialFactory(slug="glass", name_en="Glass")
+    rows, _complete = imports.parse_rows(
+        b"material,site,quantity\nGLASS,Brewhouse,1\n", "x.csv", "supply"
+    )
+    checked = imports.listings_check(user=member, kind="supply", rows=rows)
+    assert [row.errors for row in checked.results] == [[]]
