@@ -22,6 +22,46 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
 
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Rows the platform writes (with a token only its link holds); the admin reads them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Invitation)
+class InvitationAdmin(ReadOnlyRecordAdmin):
+    list_display = ["email", "organization", "role", "invited_by", "created_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "organization__name"]
+    list_select_related = ["organization", "invited_by"]
+    exclude = ["token_hash"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # who invited whom, and what became of it, stays on record
+
+
+@admin.register(models.SignupRequest)
+class SignupRequestAdmin(ReadOnlyRecordAdmin):
+    list_display = ["email", "organization_name", "bin", "created_at", "expires_at"]
+    search_fields = ["email", "organization_name", "bin"]
+    exclude = ["token_hash", "password"]
+
+
+@admin.register(models.ListingImport)
+class ListingImportAdmin(ReadOnlyRecordAdmin):
+    """A company's file import and its report; the worker writes it, nobody edits it."""
+
+    list_display = ["pk", "organization", "owner", "kind", "status", "total_rows", "created_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["organization", "owner"]
+    # The uploaded bytes and parsed rows are the company's data, not an admin's to read.
+    exclude = ["content", "rows"]
+
+
 class MembershipInline(admin.TabularInline):
     model = models.Membership
     extra = 0

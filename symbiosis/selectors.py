@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from symbiosis.models import DemandListing, Material, Organization, Site, SupplyListing, User
 from symbiosis.models.accounts import District
@@ -275,4 +276,14 @@ def market_demand_list(*, user) -> QuerySet[DemandListing]:
 
 
 def user_exists(*, email: str) -> bool:
-    return User.objects.filter(email__iexact=email.strip()).exists()
+    return User.objects.filter(email=User.objects.normalize_email(email)).exists()
+
+
+def invitation_pending_list(*, organization) -> QuerySet:
+    """Invitations of ``organization`` whose links still work, newest first."""
+    return organization.invitations.pending().select_related("invited_by")
+
+
+def api_token_list(*, user) -> QuerySet:
+    """The user's API tokens that still work, newest first (rows hold no secret)."""
+    return user.auth_token_set.filter(expiry__gt=timezone.now()).order_by("-created")

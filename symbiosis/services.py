@@ -8,20 +8,27 @@ organization, window order, ranges) and writes inside one transaction, so a
 call these.
 """
 
-from dataclasses import dataclass
+import hashlib
+import secrets
+from datetime import timedelta
 
-from django.core import signing
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 from symbiosis.models import (
     DemandListing,
+    Invitation,
     Membership,
     Organization,
+    SignupRequest,
     Site,
     SupplyListing,
     User,
@@ -357,90 +364,254 @@ def demand_delete(*, user, demand: DemandListing) -> None:
         ) from exc
 
 
-# --- accounts: sign-up, invitations, roles ------------------------------------------
+# --- accounts: sign-up, invitations, roles, API tokens ------------------------------
+# Links e-mailed for sign-up and invitations carry a random token; only its
+# SHA-256 is stored, so neither the database nor a key in the repository can
+# make a working link. Each link works once: it is claimed by a conditional
+# UPDATE inside the transaction that uses it (after a row lock where the
+# database has them), so two clicks at once cannot both succeed.
 
-INVITATION_SALT = "symbiosis.invitation"
-INVITATION_MAX_AGE = 7 * 24 * 60 * 60  # seconds: an invitation link works for a week
+INVITATION_DAYS = 7  # an invitation link works for a week
+SIGNUP_CONFIRM_HOURS = 48  # a sign-up confirmation link, two days
+
+
+def _new_link_token() -> tuple[str, str]:
+    """A random token for an e-mailed link, and the hash stored in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, _link_token_hash(token)
+
+
+def _link_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _send_templated_mail(name: str, context: dict, to: str) -> None:
+    subject = render_to_string(f"symbiosis/email/{name}_subject.txt", context).strip()
+    body = render_to_string(f"symbiosis/email/{name}.txt", context)
+    send_mail(subject, body, None, [to])
+
+
+# sign-up
 
 
 @transaction.atomic
-def account_register(
-    *, email: str, password: str, organization_name: str, bin: str, sector: str, **fields
-) -> User:
-    """A new user and the organization they register, as its administrator; or neither."""
-    email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": [_("An account with this e-mail address exists.")]})
-    user = User.objects.create_user(email=email, password=password)
-    organization_create(user=user, name=organization_name, bin=bin, sector=sector, **fields)
+def account_signup_request(
+    *,
+    email: str,
+    password: str,
+    organization_name: str,
+    bin: str,
+    sector: str,
+    kind: str,
+    absolute_url,
+) -> None:
+    """Start a sign-up: e-mail a confirmation link, or a note if the address has an account.
+
+    The caller answers alike either way ("check your mailbox"), so whether an
+    address has an account is told only to that address. The organization's
+    details are checked now (a taken BIN is said at once: BINs are public);
+    nothing is created until the link is opened (``account_signup_confirm``).
+    ``absolute_url(path)`` makes a link.
+    """
+    email = User.objects.normalize_email(email)
+    Organization(name=organization_name, bin=bin, sector=sector, kind=kind).full_clean()
+    # Hashed either way: the time the answer takes tells nothing either.
+    password_hash = make_password(password)
+    context = {"email": email, "organization_name": organization_name}
+    if User.objects.filter(email=email).exists():
+        context["login_link"] = absolute_url(reverse("login"))
+        context["reset_link"] = absolute_url(reverse("password_reset"))
+        _send_templated_mail("signup_exists", context, email)
+        return
+    now = timezone.now()
+    # Unconfirmed and expired: nothing will ever use them, and they hold a password hash.
+    SignupRequest.objects.filter(confirmed_at__isnull=True, expires_at__lte=now).delete()
+    token, token_hash = _new_link_token()
+    SignupRequest.objects.create(
+        email=email,
+        password=password_hash,
+        organization_name=organization_name,
+        bin=bin,
+        sector=sector,
+        kind=kind,
+        token_hash=token_hash,
+        expires_at=now + timedelta(hours=SIGNUP_CONFIRM_HOURS),
+    )
+    context["link"] = absolute_url(reverse("signup-confirm", args=[token]))
+    context["hours"] = SIGNUP_CONFIRM_HOURS
+    _send_templated_mail("signup_confirm", context, email)
+
+
+def _ensure_signup_usable(signup: SignupRequest | None, now) -> None:
+    if signup is None:
+        raise ValidationError(
+            _("This link is not valid: open it whole from the e-mail, or sign up again.")
+        )
+    if signup.confirmed_at is not None:
+        raise ValidationError(_("This registration is confirmed already: log in."))
+    if signup.expires_at <= now:
+        raise ValidationError(_("This link has expired: sign up again."))
+    if User.objects.filter(email=signup.email).exists():
+        raise ValidationError(_("An account with this e-mail address exists: log in."))
+
+
+def signup_request_read(token: str) -> SignupRequest:
+    """The sign-up a link stands for; ``ValidationError`` if unknown, used or expired."""
+    signup = SignupRequest.objects.filter(token_hash=_link_token_hash(token)).first()
+    _ensure_signup_usable(signup, timezone.now())
+    return signup
+
+
+@transaction.atomic
+def account_signup_confirm(*, token: str) -> User:
+    """The confirmed sign-up's user and organization (its administrator); or neither."""
+    now = timezone.now()
+    signup = (
+        SignupRequest.objects.select_for_update().filter(token_hash=_link_token_hash(token)).first()
+    )
+    _ensure_signup_usable(signup, now)
+    claimed = SignupRequest.objects.filter(pk=signup.pk, confirmed_at__isnull=True).update(
+        confirmed_at=now, password=""
+    )
+    if not claimed:
+        raise ValidationError(_("This registration is confirmed already: log in."))
+    try:
+        with transaction.atomic():
+            user = User.objects.create(email=signup.email, password=signup.password)
+    except IntegrityError as exc:  # the same address confirmed by another link just now
+        raise ValidationError(_("An account with this e-mail address exists: log in.")) from exc
+    organization_create(
+        user=user,
+        name=signup.organization_name,
+        bin=signup.bin,
+        sector=signup.sector,
+        kind=signup.kind,
+    )
     return user
 
 
-def invitation_token(*, user, organization: Organization, email: str, role: str) -> str:
-    """A signed link token inviting ``email`` into ``organization`` (admins only)."""
+# invitations
+
+
+@transaction.atomic
+def invitation_send(
+    *, user, organization: Organization, email: str, role: str, accept_url
+) -> tuple[Invitation, str]:
+    """E-mail an invitation; ``accept_url(token)`` makes the absolute link.
+
+    Returns the invitation and the token of its link (only its hash is stored).
+    Inviting an address again withdraws its pending invitation: one link works.
+    """
     _ensure_administers(user, organization.id)
     if role not in Membership.Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
-    payload = {"o": organization.id, "e": email.strip().lower(), "r": role, "b": user.id}
-    return signing.dumps(payload, salt=INVITATION_SALT)
-
-
-def invitation_send(*, user, organization: Organization, email: str, role: str, accept_url) -> str:
-    """E-mail an invitation; ``accept_url(token)`` makes the absolute link."""
-    token = invitation_token(user=user, organization=organization, email=email, role=role)
+    email = User.objects.normalize_email(email)
+    if Membership.objects.filter(organization=organization, user__email=email).exists():
+        raise ValidationError({"email": [_("%(email)s is a member already.") % {"email": email}]})
+    now = timezone.now()
+    Invitation.objects.pending(now).filter(organization=organization, email=email).update(
+        revoked_at=now, revoked_by=user
+    )
+    token, token_hash = _new_link_token()
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=user,
+        token_hash=token_hash,
+        expires_at=now + timedelta(days=INVITATION_DAYS),
+    )
     context = {
         "organization": organization,
         "inviter": user,
         "link": accept_url(token),
-        "days": INVITATION_MAX_AGE // 86400,
+        "days": INVITATION_DAYS,
     }
-    subject = render_to_string("symbiosis/email/invitation_subject.txt", context).strip()
-    body = render_to_string("symbiosis/email/invitation.txt", context)
-    send_mail(subject, body, None, [email])
-    return token
+    _send_templated_mail("invitation", context, email)
+    return invitation, token
 
 
-@dataclass(frozen=True)
-class Invitation:
-    organization: Organization
-    email: str
-    role: str
+def _ensure_invitation_usable(invitation: Invitation | None, now) -> None:
+    if invitation is None:
+        raise ValidationError(_("This invitation link is not valid."))
+    if invitation.accepted_at is not None:
+        raise ValidationError(
+            _("This invitation was used already. To join again, ask for a new one.")
+        )
+    if invitation.revoked_at is not None:
+        raise ValidationError(_("This invitation was withdrawn; ask for a new one."))
+    if invitation.expires_at <= now:
+        raise ValidationError(_("This invitation has expired; ask for a new one."))
+    inviter_still_admin = Membership.objects.filter(
+        user_id=invitation.invited_by_id,
+        organization_id=invitation.organization_id,
+        role=Membership.Role.ADMIN,
+    ).exists()
+    if not inviter_still_admin:
+        raise ValidationError(_("This invitation was withdrawn; ask for a new one."))
 
 
 def invitation_read(token: str) -> Invitation:
-    """The invitation a token stands for; ``ValidationError`` if forged, old or withdrawn."""
-    try:
-        payload = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise ValidationError(_("This invitation has expired; ask for a new one.")) from exc
-    except signing.BadSignature as exc:
-        raise ValidationError(_("This invitation link is not valid.")) from exc
-    organization = Organization.objects.filter(id=payload["o"]).first()
-    inviter_still_admin = Membership.objects.filter(
-        user_id=payload["b"], organization_id=payload["o"], role=Membership.Role.ADMIN
-    ).exists()
-    if organization is None or not inviter_still_admin:
-        raise ValidationError(_("This invitation was withdrawn; ask for a new one."))
-    return Invitation(organization, payload["e"], payload["r"])
+    """The invitation a link stands for; ``ValidationError`` if unknown, used, withdrawn or old."""
+    invitation = (
+        Invitation.objects.select_related("organization")
+        .filter(token_hash=_link_token_hash(token))
+        .first()
+    )
+    _ensure_invitation_usable(invitation, timezone.now())
+    return invitation
 
 
 @transaction.atomic
 def invitation_accept(*, token: str, user=None, password: str | None = None) -> Membership:
     """Join the organization: as ``user`` (logged in, same e-mail) or as a new account."""
-    invitation = invitation_read(token)
+    now = timezone.now()
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(token_hash=_link_token_hash(token))
+        .first()
+    )
+    _ensure_invitation_usable(invitation, now)
     if user is None:
-        if User.objects.filter(email__iexact=invitation.email).exists():
+        if User.objects.filter(email=invitation.email).exists():
             raise ValidationError(_("An account with this e-mail exists: log in to accept."))
         user = User.objects.create_user(email=invitation.email, password=password)
-    elif user.email.lower() != invitation.email:
+    elif User.objects.normalize_email(user.email) != invitation.email:
         raise ValidationError(
             _("This invitation is for %(email)s; log in with that address to accept it.")
             % {"email": invitation.email}
+        )
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(accepted_at=now, accepted_by=user)
+    if not claimed:
+        raise ValidationError(
+            _("This invitation was used already. To join again, ask for a new one.")
         )
     membership, created = Membership.objects.get_or_create(
         user=user, organization=invitation.organization, defaults={"role": invitation.role}
     )
     return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, user, invitation: Invitation) -> Invitation:
+    """Withdraw a pending invitation (its organization's administrators)."""
+    _ensure_administers(user, invitation.organization_id)
+    now = timezone.now()
+    revoked = (
+        Invitation.objects.pending(now)
+        .filter(pk=invitation.pk)
+        .update(revoked_at=now, revoked_by=user)
+    )
+    if not revoked:
+        raise ValidationError(_("This invitation is no longer pending."))
+    invitation.refresh_from_db()
+    return invitation
+
+
+# roles
 
 
 @transaction.atomic
@@ -456,9 +627,14 @@ def membership_set_role(*, user, membership: Membership, role: str) -> Membershi
 
 @transaction.atomic
 def membership_remove(*, user, membership: Membership) -> None:
+    """Remove a member; their way back is a new invitation, and their API tokens end."""
     _ensure_administers(user, membership.organization_id)
     _ensure_other_admin_remains(membership, None)
+    removed = membership.user
     membership.delete()
+    # A token may sit in a script of the organization they left. (Their old
+    # invitation link was used up when they joined: invitation_accept.)
+    api_tokens_revoke_all(user=removed)
 
 
 def _ensure_other_admin_remains(membership: Membership, new_role) -> None:
@@ -471,3 +647,30 @@ def _ensure_other_admin_remains(membership: Membership, new_role) -> None:
     )
     if not others.exists():
         raise ValidationError(_("An organization keeps at least one administrator."))
+
+
+# API tokens (django-rest-knox: a hash stored, an expiry, one token per client)
+
+
+def api_token_create(*, user) -> tuple[AuthToken, str]:
+    """A new API token: its row, and its key, which is shown once and never stored."""
+    if not user.is_active:
+        raise PermissionDenied(_("This account is deactivated."))
+    # Expired tokens work for no one; knox deletes them only when one is presented.
+    AuthToken.objects.filter(user=user, expiry__lte=timezone.now()).delete()
+    return AuthToken.objects.create(user=user)
+
+
+def api_token_revoke(*, user, token: AuthToken) -> None:
+    if token.user_id != user.id:
+        raise PermissionDenied(_("Only its owner may revoke a token."))
+    token.delete()
+
+
+def api_tokens_revoke_all(*, user) -> int:
+    """Revoke every API token of ``user``; the number revoked.
+
+    Also done for a new password and for a deactivated user (``User.save``).
+    """
+    revoked, _by_model = AuthToken.objects.filter(user=user).delete()
+    return revoked

@@ -5,6 +5,8 @@ Celery filesystem broker under var/. Production sets DEBUG=False, SECRET_KEY,
 ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL).
 """
 
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,12 +25,42 @@ if env_file.exists():
 
 DEBUG = env.bool("DEBUG", default=True)
 
-# A development key only while DEBUG is on; production must set its own.
+
+def _local_dev_secret_key(var_dir: Path) -> str:
+    """This machine's own development key, made once and kept in ``var_dir``.
+
+    Sessions, password-reset links and the import preview are signed with
+    SECRET_KEY, so no key may be one that is written in the repository: anyone
+    could forge with it. The file appears whole or not at all (written aside,
+    then linked into place), so a web server and a worker starting together
+    agree on one key.
+    """
+    path = var_dir / "dev-secret-key"
+    if not path.exists():
+        draft = var_dir / f".dev-secret-key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"{path} holds no usable key: delete it to make a new one")
+    return key
+
+
+# Production sets its own; with DEBUG on and none set, a key made on this machine.
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+    SECRET_KEY = _local_dev_secret_key(VAR_DIR)
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
@@ -45,7 +77,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens: stored hashed, with an expiry, one per client, revocable.
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -196,7 +229,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Django's login form posts the e-mail as "username" (axes would look for "email").
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# The lockout page (429) with Retry-After, as the API token endpoint answers.
+AXES_LOCKOUT_CALLABLE = "symbiosis.auth_backends.lockout_response"
+# Failures count per address however the e-mail was capitalised.
+AXES_USERNAME_CALLABLE = "symbiosis.auth_backends.login_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
     env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
 )
@@ -205,7 +241,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = tuple(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # "Authorization: Token <key>", keys from POST /api/v1/auth/token/ (knox).
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -215,6 +252,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# API tokens (django-rest-knox): only a hash is stored; a token stops working
+# after API_TOKEN_TTL_HOURS, when revoked (POST /api/v1/auth/token/revoke/, the
+# page /accounts/tokens/), and for good when its user's password changes or is
+# reset, the user is deactivated or leaves an organization.
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=30 * 24)
+if API_TOKEN_TTL_HOURS <= 0:
+    raise ImproperlyConfigured("API_TOKEN_TTL_HOURS must be a positive number of hours")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    # The header DRF's own tokens used, so existing clients keep working.
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Industrial symbiosis platform API",

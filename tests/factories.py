@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import factory
+from knox.models import AuthToken
 
 from symbiosis import models
 from symbiosis.validators import bin_check_digit
@@ -18,6 +19,15 @@ def valid_bin(n: int) -> str:
         if digit is not None:
             return first + str(digit)
         k += 100_000_000
+
+
+def api_token(user, **fields) -> str:
+    """A new working API token of ``user``: the key sent as "Authorization: Token <key>".
+
+    The one way tests make tokens (knox stores only a hash, so the key exists
+    only here).
+    """
+    return AuthToken.objects.create(user=user, **fields)[1]
 
 
 class UserFactory(factory.django.DjangoModelFactory):

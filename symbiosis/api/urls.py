@@ -34,8 +34,13 @@ router.register("deals", marketplace_api.DealViewSet, basename="deal")
 router.register("deliveries", marketplace_api.DeliveryViewSet, basename="delivery")
 
 urlpatterns = [
-    # Username is the e-mail address; answers {"token": "..."} for "Authorization: Token ...".
+    # Username is the e-mail address; answers {"token": "...", "expiry": "..."} for
+    # "Authorization: Token ...". Revoke the token sent, or all of one's tokens.
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/token/revoke/", views.TokenRevokeView.as_view(), name="auth-token-revoke"),
+    path(
+        "auth/token/revoke-all/", views.TokenRevokeAllView.as_view(), name="auth-token-revoke-all"
+    ),
     path(
         "aggregates/listings/",
         views.ListingAggregatesView.as_view(),

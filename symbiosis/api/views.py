@@ -7,7 +7,6 @@ become 400 responses with a list of messages per field; ``PermissionDenied``
 becomes 403; rows the selectors leave out become 404.
 """
 
-from django.conf import settings as django_settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import cached_property
@@ -17,12 +16,17 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
+from knox.models import AuthToken
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import ReturnDict
@@ -30,6 +34,7 @@ from rest_framework.views import APIView, exception_handler
 
 from symbiosis import selectors, services, visibility
 from symbiosis.api import filters, permissions, serializers
+from symbiosis.auth_backends import lockout_retry_after_seconds
 from symbiosis.models import CompatibilityRule, FactorSet, Material, Use
 
 
@@ -398,29 +403,54 @@ class ListingAggregatesView(ApiMixin, APIView):
         return Response(serializers.ListingAggregatesSerializer(aggregates).data)
 
 
+# --- API tokens ------------------------------------------------------------------------
+
+TOKEN_ANSWER = inline_serializer(
+    "ApiToken",
+    fields={
+        "token": drf_serializers.CharField(help_text='Send it as "Authorization: Token <token>".'),
+        "expiry": drf_serializers.DateTimeField(help_text="It stops working then."),
+    },
+)
+
+
 @extend_schema(
+    summary="A new API token, for an e-mail address and password",
+    request=AuthTokenSerializer,
     responses={
-        200: AuthTokenSerializer,
+        200: TOKEN_ANSWER,
         400: FIELD_ERRORS,
         429: OpenApiResponse(description="Too many failed log-ins: locked for a while."),
-    }
+    },
 )
-class TokenView(ObtainAuthToken):
+class TokenView(ApiMixin, APIView):
     """A token for "Authorization: Token ...", given an e-mail address (as
-    ``username``) and password. After too many failed attempts the account is
-    locked from that address for a while: every attempt then answers 429 with
-    Retry-After, the right password included."""
+    ``username``) and password. Each call makes a new token (one per client),
+    which expires after API_TOKEN_TTL_HOURS; only its hash is stored. After too
+    many failed attempts the account is locked from that address for a while:
+    every attempt then answers 429 with Retry-After, the right password
+    included."""
 
-    def post(self, request, *args, **kwargs):
+    # Credentials come in the body. Only the session is read: a logged-in
+    # browser must send the CSRF token (as for every POST), and a stale
+    # "Authorization: Token" header does not stand in the way of a new token.
+    authentication_classes = [SessionAuthentication]
+    permission_classes = []
+    throttle_classes = []
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def post(self, request):
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except exceptions.ValidationError:
             # DRF's serializer calls authenticate() itself, so axes' middleware
             # never turns the lock into its 429 and it would read as a wrong
             # password. Axes marks the request it was given: this DRF request.
             if getattr(request, "axes_locked_out", False):
                 raise exceptions.Throttled(
-                    wait=django_settings.AXES_COOLOFF_TIME.total_seconds(),
+                    wait=lockout_retry_after_seconds(request),
                     # The log-in page's lockout text, already translated.
                     detail=_(
                         "After several wrong passwords in a row, logging in to this account "
@@ -429,3 +459,41 @@ class TokenView(ObtainAuthToken):
                     ),
                 ) from None
             raise
+        token, key = services.api_token_create(user=serializer.validated_data["user"])
+        return Response({"token": key, "expiry": token.expiry})
+
+
+@extend_schema(
+    summary="Revoke the token this request is sent with",
+    request=None,
+    responses={
+        204: None,
+        400: OpenApiResponse(description="The request carries no token (a browser session)."),
+    },
+)
+class TokenRevokeView(ApiMixin, APIView):
+    def post(self, request):
+        if not isinstance(request.auth, AuthToken):
+            raise exceptions.ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        _('Send the token to revoke as "Authorization: Token <token>".')
+                    ]
+                }
+            )
+        services.api_token_revoke(user=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    summary="Revoke all of your API tokens",
+    request=None,
+    responses={
+        200: inline_serializer(
+            "ApiTokensRevoked", fields={"revoked": drf_serializers.IntegerField(min_value=0)}
+        )
+    },
+)
+class TokenRevokeAllView(ApiMixin, APIView):
+    def post(self, request):
+        return Response({"revoked": services.api_tokens_revoke_all(user=request.user)})

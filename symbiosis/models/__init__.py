@@ -1,4 +1,11 @@
-from symbiosis.models.accounts import Membership, Organization, Site, User
+from symbiosis.models.accounts import (
+    Invitation,
+    Membership,
+    Organization,
+    SignupRequest,
+    Site,
+    User,
+)
 from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, SupplyListing
@@ -9,11 +16,13 @@ __all__ = [
     "DemandListing",
     "EmissionFactor",
     "FactorSet",
+    "Invitation",
     "ListingImport",
     "Material",
     "MaterialCategory",
     "Membership",
     "Organization",
+    "SignupRequest",
     "Site",
     "SupplyListing",
     "Use",

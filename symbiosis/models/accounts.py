@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis.validators import latitude_validators, longitude_validators, validate_bin
@@ -13,10 +15,26 @@ CITY_ANALYST_GROUP = "city_analyst"
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        """The one spelling of an address: trimmed, all lower case.
+
+        Every way in goes through here: creating a user (sign-up, invitations,
+        createsuperuser), the admin's forms (``User.clean``), logging in and
+        the API token endpoint (``get_by_natural_key``) and the failed-login
+        count (``auth_backends.login_username``). Addresses are compared
+        whole in lower case, local part included, as people type them.
+        """
+        return super().normalize_email((email or "").strip()).lower()
+
+    def get_by_natural_key(self, username):
+        # "Aigerim@Example.KZ" logs in as aigerim@example.kz.
+        return self.get(**{self.model.USERNAME_FIELD: self.normalize_email(username)})
+
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An e-mail address is required")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=self.normalize_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -41,8 +59,38 @@ class User(AbstractUser):
 
     objects = UserManager()
 
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # Addresses are stored in lower case (UserManager.normalize_email);
+            # this keeps a differently capitalised twin out whatever the path.
+            models.UniqueConstraint(Lower("email"), name="user_email_lower_unique"),
+        ]
+
     def __str__(self):
         return self.email
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        loaded = dict(zip(field_names, values, strict=False))
+        user._loaded_is_active = loaded.get("is_active") is True
+        return user
+
+    def save(self, *args, **kwargs):
+        # A new password or a deactivation ends every API token the user had:
+        # a leaked token must not outlive the password it was issued under.
+        # Every path that sets a password (the change and reset views, the
+        # admin's password form, manage.py changepassword) calls set_password()
+        # and then save(), so this one place covers them all. (A password
+        # rehash on log-in clears _password before its save.)
+        revoke_tokens = self.pk is not None and (
+            self._password is not None
+            or (getattr(self, "_loaded_is_active", False) and not self.is_active)
+        )
+        super().save(*args, **kwargs)
+        self._loaded_is_active = self.is_active
+        if revoke_tokens:
+            self.auth_token_set.all().delete()
 
 
 class Organization(models.Model):
@@ -117,6 +165,78 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self, now=None):
+        """Not accepted, not revoked, not expired: a link that would still work."""
+        return self.filter(
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+        )
+
+
+class Invitation(models.Model):
+    """An administrator's invitation into an organization, usable once.
+
+    The link carries a random token; only its SHA-256 is stored, so the
+    table cannot be turned back into working links. Accepting, revoking and
+    expiring are recorded, never deleted: who invited whom stays known.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail address"))  # lower case (UserManager.normalize_email)
+    role = models.CharField(_("role"), max_length=10, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "email"])]
+
+    def __str__(self):
+        return f"{self.email} -> {self.organization} ({self.role})"
+
+
+class SignupRequest(models.Model):
+    """A sign-up waiting for its e-mail address to be confirmed.
+
+    Sign-up answers alike for a new and a known address (no one learns who
+    has an account), so nothing is created until the link sent to the
+    address is opened: then the user and the organization are made from
+    this row. Only the token's SHA-256 and the password's hash are kept.
+    """
+
+    email = models.EmailField(_("e-mail address"), db_index=True)  # lower case
+    password = models.CharField(max_length=128)  # a Django password hash; "" once used
+    organization_name = models.CharField(_("organization name"), max_length=200)
+    bin = models.CharField(_("BIN"), max_length=12)
+    sector = models.CharField(max_length=1, choices=Organization.Sector.choices)
+    kind = models.CharField(max_length=20, choices=Organization.Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.email} ({self.organization_name})"
 
 
 class District(models.TextChoices):

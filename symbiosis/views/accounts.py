@@ -1,9 +1,11 @@
-"""Sign-up, the organization page (members, roles, invitations) and accepting an invitation.
+"""Sign-up, the organization page (members, roles, invitations), accepting an
+invitation, and the API tokens page.
 
 Log in, log out and password reset are Django's own views (``accounts/``),
 with our templates under ``templates/registration/``.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from symbiosis import selectors, services
 from symbiosis.forms import InvitationAcceptForm, InviteForm, OrganizationForm, SignupForm
-from symbiosis.models import Membership
+from symbiosis.models import Invitation, Membership, User
 from symbiosis.views.common import redirect_to
 
 # Whoever just proved who they are (a new password) is logged in by this backend.
@@ -24,20 +26,46 @@ LOGIN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def signup(request):
+    """Step 1: the form; the answer is "check your mailbox", new address or known."""
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    sent_to = None
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.account_register(**form.service_values())
+            services.account_signup_request(
+                **form.service_values(), absolute_url=request.build_absolute_uri
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
+            sent_to = User.objects.normalize_email(form.cleaned_data["email"])
+    template = "symbiosis/_signup_form.html" if request.htmx else "symbiosis/signup.html"
+    return render(request, template, {"form": form, "sent_to": sent_to})
+
+
+def signup_confirm(request, token):
+    """Step 2, from the e-mailed link: a button (a POST) makes the account and logs in.
+
+    Not on GET: mail scanners open links, and would use the link up.
+    """
+    try:
+        signup_request = services.signup_request_read(token)
+    except ValidationError as exc:
+        context = {"error": " ".join(exc.messages)}
+        return render(request, "symbiosis/signup_confirm.html", context, status=410)
+    error = None
+    if request.method == "POST":
+        try:
+            user = services.account_signup_confirm(token=token)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
             login(request, user, backend=LOGIN_BACKEND)
             messages.success(request, _("Welcome! Add the site where your residues arise."))
-            return redirect_to(request, reverse("site-create"))
-    template = "symbiosis/_signup_form.html" if request.htmx else "symbiosis/signup.html"
-    return render(request, template, {"form": form})
+            return redirect("site-create")
+    context = {"signup": signup_request, "error": error}
+    return render(request, "symbiosis/signup_confirm.html", context)
 
 
 # --- the organization page -----------------------------------------------------------
@@ -67,6 +95,7 @@ def _page_context(request, membership, **forms) -> dict:
             instance=organization
         )
         context["invite_form"] = forms.get("invite_form") or InviteForm()
+        context["invitations"] = selectors.invitation_pending_list(organization=organization)
     return context
 
 
@@ -123,7 +152,8 @@ def member_invite(request, pk):
             form = InviteForm()
     context = {**_page_context(request, membership, invite_form=form), "sent_to": sent_to}
     if request.htmx:
-        return render(request, "symbiosis/_invite_form.html", context)
+        # The form, and the pending list it added to (swapped out of band).
+        return render(request, "symbiosis/_invite_answer.html", context)
     if sent_to:
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": sent_to})
         return redirect("organization", pk=pk)
@@ -154,6 +184,28 @@ def member_change(request, pk, membership_id):
         return render(request, "symbiosis/_members.html", context)
     if error:
         messages.error(request, error)
+    return redirect("organization", pk=pk)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, pk, invitation_id):
+    own = _membership(request, pk)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization__pk=pk)
+    error = None
+    try:
+        services.invitation_revoke(user=request.user, invitation=invitation)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    context = {**_page_context(request, own), "invitations_error": error}
+    if request.htmx:
+        return render(request, "symbiosis/_invitations.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, _("The invitation to %(email)s is withdrawn.") % {"email": invitation.email}
+        )
     return redirect("organization", pk=pk)
 
 
@@ -196,8 +248,58 @@ def invitation_accept(request, token):
         "invitation": invitation,
         "form": form,
         "has_account": has_account,
-        "wrong_user": user is not None and user.email.lower() != invitation.email,
+        "wrong_user": user is not None and user.email != invitation.email,
         "error": error,
         "token": token,
     }
     return render(request, "symbiosis/invitation.html", context)
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+
+def _tokens_page(request, **extra):
+    context = {
+        "tokens": selectors.api_token_list(user=request.user),
+        "api_token_ttl_hours": settings.API_TOKEN_TTL_HOURS,
+        **extra,
+    }
+    if request.htmx:
+        return render(request, "symbiosis/_api_tokens.html", context)
+    return render(request, "symbiosis/api_tokens.html", context)
+
+
+@login_required
+def api_tokens(request):
+    """The user's API tokens: when made, until when, the first characters; revoke, create."""
+    return _tokens_page(request)
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    # The key is shown in this answer only: a redirect could not carry it, and
+    # only its hash is kept.
+    token, key = services.api_token_create(user=request.user)
+    return _tokens_page(request, new_key=key, new_token=token)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, digest):
+    token = get_object_or_404(selectors.api_token_list(user=request.user), digest=digest)
+    services.api_token_revoke(user=request.user, token=token)
+    if request.htmx:
+        return _tokens_page(request, revoked=1)
+    messages.success(request, _("The token is revoked."))
+    return redirect("api-tokens")
+
+
+@login_required
+@require_POST
+def api_token_revoke_all(request):
+    revoked = services.api_tokens_revoke_all(user=request.user)
+    if request.htmx:
+        return _tokens_page(request, revoked=revoked)
+    messages.success(request, _("All your API tokens are revoked."))
+    return redirect("api-tokens")

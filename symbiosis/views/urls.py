@@ -19,7 +19,14 @@ register_converter(ListingKindConverter, "kind")
 
 urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/<str:token>/", accounts.signup_confirm, name="signup-confirm"),
     path("accounts/invitation/<str:token>/", accounts.invitation_accept, name="invitation-accept"),
+    path("accounts/tokens/", accounts.api_tokens, name="api-tokens"),
+    path("accounts/tokens/new/", accounts.api_token_create, name="api-token-create"),
+    path("accounts/tokens/revoke-all/", accounts.api_token_revoke_all, name="api-token-revoke-all"),
+    path(
+        "accounts/tokens/<slug:digest>/revoke/", accounts.api_token_revoke, name="api-token-revoke"
+    ),
     path("organizations/<int:pk>/", accounts.organization, name="organization"),
     path("organizations/<int:pk>/edit/", accounts.organization_edit, name="organization-edit"),
     path("organizations/<int:pk>/invite/", accounts.member_invite, name="member-invite"),
@@ -27,6 +34,11 @@ urlpatterns = [
         "organizations/<int:pk>/members/<int:membership_id>/",
         accounts.member_change,
         name="member-change",
+    ),
+    path(
+        "organizations/<int:pk>/invitations/<int:invitation_id>/revoke/",
+        accounts.invitation_revoke,
+        name="invitation-revoke",
     ),
     path("listings/<kind:kind>/new/", listings.listing_create, name="listing-create"),
     path("listings/<kind:kind>/<int:pk>/edit/", listings.listing_edit, name="listing-edit"),

@@ -362,11 +362,16 @@ def test_token_authentication(member_a, company_a, site_a, grain):
     created = with_token.post(URL, body(site_a, grain), format="json")
     assert created.status_code == 201, created.json()
     assert with_token.get(URL).json()["count"] == 1
-    # The same user gets the same token again.
+    # A second log-in (another client) gets a token of its own; both work.
     again = anonymous.post(
         "/api/v1/auth/token/", {"username": member_a.email, "password": "correct-horse-9"}
     )
-    assert again.json()["token"] == key
+    second = again.json()["token"]
+    assert second != key
+    with_second = APIClient()
+    with_second.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+    assert with_second.get(URL).json()["count"] == 1
+    assert with_token.get(URL).json()["count"] == 1
 
 
 def test_token_refused_for_a_wrong_password(member_a):

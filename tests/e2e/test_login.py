@@ -26,3 +26,12 @@ def test_wrong_password_shows_an_error_and_stays_logged_out(page):
     login(page, "facilitator@demo.kz", "not-the-password")
     assert page.locator(".errorlist, .errornote").count() >= 1
     assert page.url.endswith("/accounts/login/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_typed_in_capitals_logs_in(page):
+    # Regression: "Facilitator@Demo.kz" was refused like a wrong password.
+    load_demo()
+    login(page, "Facilitator@DEMO.kz", "almaty-demo-2027")
+    assert page.get_by_text("facilitator@demo.kz").first.is_visible()
+    assert not page.url.endswith("/accounts/login/")

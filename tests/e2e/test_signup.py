@@ -1,6 +1,9 @@
-"""A new company's first minutes: sign up, add a site, list a residue in m3."""
+"""A new company's first minutes: sign up, confirm the address, add a site, list a residue in m3."""
+
+import re
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from symbiosis.models import Membership, SupplyListing
@@ -30,6 +33,13 @@ def test_sign_up_then_site_then_supply_in_m3_shows_tonnes(page):
     page.fill("#id_password1", "Steppe-eagle-2027")
     page.fill("#id_password2", "Steppe-eagle-2027")
     page.get_by_role("button", name="Register").click()
+    # The same answer for a new and a known address; the link comes by e-mail.
+    expect(page.locator("#signup-form")).to_contain_text("Check your mailbox")
+    assert not Membership.objects.exists()
+    link = re.search(r"https?://\S+/accounts/signup/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    expect(page.locator("main")).to_contain_text("Medeu Bakery")
+    page.get_by_role("button", name="Confirm and log in").click()
 
     page.wait_for_url("**/sites/new/")
     page.fill("#id_name", "Bakery")

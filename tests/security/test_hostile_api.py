@@ -25,7 +25,6 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from marketplace.models import Deal
+from tests import factories
 from tests.marketplace.conftest import (  # noqa: F401 (fixtures)
     company_c,
     make_deal,
@@ -105,8 +105,8 @@ def world(market, make_deal, member_a, member_b, facilitator):  # noqa: F811
     rule = market.grain.rules.first()
     return {
         "tokens": {
-            "member": Token.objects.create(user=member_a).key,
-            "facilitator": Token.objects.create(user=facilitator).key,
+            "member": factories.api_token(member_a),
+            "facilitator": factories.api_token(facilitator),
         },
         # Real values by the path a request goes to, then by parameter name.
         "paths": {
