@@ -4,12 +4,18 @@ roll-ups of confirmed deliveries (``ConfirmedMonth``, ``ConfirmedDeal``) current
 The rate comes from ``marketplace.selectors.deal_impact`` (the deal's own
 inputs: road km, fate factor, credit, transport factor) passed to
 ``symbiosis.impact.net_kg_co2e_saved_per_t``; nothing here computes CO2e itself.
+
+Confirmed deliveries are an append-only record: a correction is a confirmed
+reversal (negative tonnes, the corrected delivery's date) and replacement. So
+the roll-ups sum tonnes as stored and count a reversal as minus one delivery:
+a corrected delivery and its reversal cancel in their month, the replacement
+counts in its own. A deal-month left with no delivery has no row.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth, DealImpactRate
@@ -81,12 +87,17 @@ def rates_refresh(*, everything: bool = False) -> int:
     return len(deals)
 
 
+# A confirmed delivery counts one, its confirmed reversal minus one.
+_SIGNED_COUNT = Sum(Case(When(kind=Delivery.Kind.REVERSAL, then=Value(-1)), default=Value(1)))
+
+
 def _confirmed_by_deal_month(deliveries):
     return (
         deliveries.filter(status=Delivery.Status.CONFIRMED)
         .annotate(m=TruncMonth("date"))
         .values("deal_id", "m")
-        .annotate(t=Sum("tonnes"), n=Count("id"))
+        .annotate(t=Sum("tonnes"), n=_SIGNED_COUNT)
+        .filter(n__gt=0)
         .order_by()
     )
 
@@ -123,9 +134,9 @@ def _rollup_rebuild(**deals) -> None:
 def deal_months_refresh(*, deal_ids) -> None:
     """Rebuild the roll-up rows of these deals from their confirmed deliveries.
 
-    What a write calls (``dashboard.signals``: a delivery confirmed, an edited
-    date, tonnes or deal of a confirmed delivery, a deleted one): a few small
-    queries per deal, so no read ever has to rebuild the roll-up. A deal that
+    What a write calls (``dashboard.signals``: a delivery confirmed, or the two
+    rows of a correction): a few small queries per deal, so no read ever has to
+    rebuild the roll-up. A deal that
     gets its first confirmed delivery gets its rate here too.
     """
     ids = sorted({pk for pk in deal_ids if pk is not None})
@@ -140,7 +151,7 @@ def deal_months_refresh(*, deal_ids) -> None:
 
 def _confirmed_signature() -> tuple:
     row = Delivery.objects.filter(status=Delivery.Status.CONFIRMED).aggregate(
-        n=Count("id"), t=Sum("tonnes")
+        n=_SIGNED_COUNT, t=Sum("tonnes")
     )
     return (row["n"] or 0, row["t"] or 0)
 

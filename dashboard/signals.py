@@ -1,9 +1,11 @@
 """Keep the city's roll-up current on every write of a delivery.
 
 Receivers only, the work is ``dashboard.services.deal_months_refresh``. They
-are signals, not calls from ``marketplace.services``, because confirmed
-deliveries are also corrected in the admin (date, tonnes, even the deal), and
-the dashboard must show such a fix at once, not after the next full rebuild.
+are signals, not calls from ``marketplace.services``, so that every path that
+confirms a row (a confirmation, the two rows of a correction, a loader that
+saves confirmed rows) keeps the roll-up current at once. A confirmed row is
+never changed or deleted afterwards (``marketplace.models.Delivery`` refuses),
+so the branches for a changed or deleted confirmed row are a safety net only.
 Writes that send no signal (``bulk_create``, ``QuerySet.update``, fixtures)
 are caught by ``manage.py dashboard_refresh_rates``.
 """

@@ -20,7 +20,7 @@ class DeliveryInline(admin.TabularInline):
     model = models.Delivery
     extra = 0
     can_delete = False
-    fields = ["date", "tonnes", "ticket_number", "vehicle", "status"]
+    fields = ["date", "kind", "tonnes", "loads", "ticket_number", "vehicle", "status", "corrects"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -66,12 +66,25 @@ class DealEventAdmin(admin.ModelAdmin):
 
 @admin.register(models.Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["deal", "date", "tonnes", "ticket_number", "vehicle", "status"]
-    list_filter = ["status"]
+    """Read-only: deliveries are an append-only record. A mistake in a confirmed one is
+    corrected on the deal page (a reversal and a replacement), never edited here."""
+
+    list_display = ["deal", "date", "kind", "tonnes", "loads", "ticket_number", "status"]
+    list_filter = ["status", "kind"]
     search_fields = ["ticket_number", "vehicle"]
-    raw_id_fields = ["deal", "logged_by", "confirmed_by", "disputed_by"]
-    readonly_fields = ["logged_at"]
     date_hierarchy = "date"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.DealMessage)

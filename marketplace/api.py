@@ -187,7 +187,13 @@ class DeliveryFilter(django_filters.FilterSet):
     retrieve=extend_schema(summary="One delivery"),
     create=extend_schema(
         summary="Log a delivery (weighbridge tonnes) on an active deal",
-        description="By the supplier, or the receiver where it transports.",
+        description=(
+            "By either party; the other party (or a facilitator) confirms it, never the "
+            "one who logged it. A delivery above the per-load maximum x loads, or one that "
+            "takes the deal's period above the agreed tonnes by more than the tolerance, is "
+            "stored with status held (see held_reason) and counts for nothing until a "
+            "facilitator releases it."
+        ),
         request=serializers.DeliveryInputSerializer,
         responses={201: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
     ),
@@ -204,9 +210,14 @@ class DeliveryViewSet(ApiViewSet):
         return selectors.delivery_list(user=self.viewer)
 
     def get_serializer_class(self):
-        if self.action == "dispute":
-            return serializers.ReasonInputSerializer
-        return super().get_serializer_class()
+        return self.action_input_serializers.get(self.action) or super().get_serializer_class()
+
+    action_input_serializers = {
+        "dispute": serializers.ReasonInputSerializer,
+        "reject": serializers.ReasonInputSerializer,
+        "release": serializers.NoteInputSerializer,
+        "correct": serializers.DeliveryCorrectInputSerializer,
+    }
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -221,7 +232,11 @@ class DeliveryViewSet(ApiViewSet):
         return Response(self.render(delivery), status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Confirm a delivery (the receiver): its tonnes count as diverted",
+        summary="Confirm a delivery (the other party or a facilitator, never its logger)",
+        description=(
+            "Its tonnes count as diverted. On a row of a correction, confirms the "
+            "correction: its reversal and replacement together."
+        ),
         request=None,
         responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
     )
@@ -231,7 +246,7 @@ class DeliveryViewSet(ApiViewSet):
         return Response(self.render(delivery))
 
     @extend_schema(
-        summary="Dispute a delivery (the receiver), with a reason",
+        summary="Dispute a delivery (the other party or a facilitator), with a reason",
         request=serializers.ReasonInputSerializer,
         responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
     )
@@ -243,3 +258,58 @@ class DeliveryViewSet(ApiViewSet):
             user=request.user, delivery=delivery, reason=data["reason"]
         )
         return Response(self.render(delivery))
+
+    @extend_schema(
+        summary="Release a held delivery (facilitators): the other party then confirms it",
+        request=serializers.NoteInputSerializer,
+        responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        delivery = self.get_object()
+        data = self.validated(serializers.NoteInputSerializer)
+        delivery = services.delivery_release(
+            user=request.user, delivery=delivery, note=data.get("note", "")
+        )
+        return Response(self.render(delivery))
+
+    @extend_schema(
+        summary="Reject a held or disputed delivery (facilitators), with a reason",
+        request=serializers.ReasonInputSerializer,
+        responses={200: serializers.DeliveryOutputSerializer, 400: FIELD_ERRORS, 403: REFUSED},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        delivery = self.get_object()
+        data = self.validated(serializers.ReasonInputSerializer)
+        delivery = services.delivery_reject(
+            user=request.user, delivery=delivery, reason=data["reason"]
+        )
+        return Response(self.render(delivery))
+
+    @extend_schema(
+        summary="Propose a correction of a confirmed delivery (either party or a facilitator)",
+        description=(
+            "Adds a reversal of the delivery and, unless void, a replacement with the "
+            "figures given (the others stay). Both count once someone other than the "
+            "proposer confirms either row; until then the delivery counts as it was."
+        ),
+        request=serializers.DeliveryCorrectInputSerializer,
+        responses={
+            201: serializers.CorrectionOutputSerializer,
+            400: FIELD_ERRORS,
+            403: REFUSED,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        delivery = self.get_object()
+        data = dict(self.validated(serializers.DeliveryCorrectInputSerializer))
+        reversal, replacement = services.delivery_correct(
+            user=request.user, delivery=delivery, **data
+        )
+        body = {
+            "reversal": self.render(reversal),
+            "replacement": self.render(replacement) if replacement is not None else None,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

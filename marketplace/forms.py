@@ -8,10 +8,12 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.models import Deal
+from marketplace.models import MAX_LOADS, Deal
 from marketplace.templatetags.marketplace_tags import plain_number
+from marketplace.validators import validate_single_line
 from symbiosis.models import DemandListing, Organization, Site
 from symbiosis.models.listings import Recurrence, Status
+from symbiosis.validators import validate_business_date
 
 
 class DateInput(forms.DateInput):
@@ -42,8 +44,12 @@ class TermsForm(forms.Form):
         help_text=_("Negative when the supplier pays the receiver."),
     )
     transport_by = forms.ChoiceField(label=_("Transport by"), choices=Deal.TransportBy.choices)
-    start_date = forms.DateField(label=_("Start"), widget=DateInput)
-    end_date = forms.DateField(label=_("End"), widget=DateInput)
+    start_date = forms.DateField(
+        label=_("Start"), widget=DateInput, validators=[validate_business_date]
+    )
+    end_date = forms.DateField(
+        label=_("End"), widget=DateInput, validators=[validate_business_date]
+    )
     note = forms.CharField(
         label=_("Note for the other party"),
         required=False,
@@ -129,14 +135,101 @@ class NoteForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
 
-class DeliveryForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=DateInput)
-    tonnes = forms.DecimalField(
-        label=_("Tonnes (weighbridge)"), min_value=Decimal("0.001"), max_digits=12, decimal_places=3
+def _weight(label, help_text=""):
+    return forms.DecimalField(
+        label=label,
+        min_value=Decimal("0.001"),
+        max_digits=12,
+        decimal_places=3,
+        required=False,
+        help_text=help_text,
     )
-    ticket_number = forms.CharField(label=_("Ticket number"), max_length=60)
-    vehicle = forms.CharField(label=_("Vehicle"), max_length=40, required=False)
+
+
+class DeliveryForm(forms.Form):
+    """A weighbridge ticket: net tonnes, or gross and tare (the net is computed)."""
+
+    date = forms.DateField(label=_("Date"), widget=DateInput, validators=[validate_business_date])
+    ticket_number = forms.CharField(
+        label=_("Ticket number"), max_length=60, validators=[validate_single_line]
+    )
+    vehicle = forms.CharField(
+        label=_("Vehicle"), max_length=40, required=False, validators=[validate_single_line]
+    )
+    loads = forms.IntegerField(
+        label=_("Number of loads"),
+        min_value=1,
+        max_value=MAX_LOADS,
+        required=False,
+        initial=1,
+        help_text=_("How many truckloads this ticket stands for."),
+    )
+    gross_tonnes = _weight(_("Gross (t)"), _("Loaded vehicle on the weighbridge."))
+    tare_tonnes = _weight(_("Tare (t)"), _("Empty vehicle."))
+    tonnes = _weight(
+        _("Tonnes (weighbridge)"), _("Net tonnes; left empty, gross minus tare is taken.")
+    )
     note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+    # Net tonnes are needed unless gross and tare give them (a correction may keep them).
+    tonnes_required = True
+
+    def clean(self):
+        data = super().clean()
+        gross, tare = data.get("gross_tonnes"), data.get("tare_tonnes")
+        if self.errors:
+            return data
+        if (gross is None) != (tare is None):
+            field = "tare_tonnes" if tare is None else "gross_tonnes"
+            self.add_error(field, gettext("Give both gross and tare, or neither."))
+        elif gross is not None:
+            net = gross - tare
+            if net <= 0:
+                self.add_error(
+                    "tare_tonnes", gettext("The tare must be less than the gross weight.")
+                )
+            elif data.get("tonnes") is None:
+                data["tonnes"] = net
+        elif data.get("tonnes") is None and self.tonnes_required:
+            self.add_error("tonnes", gettext("Give the net tonnes, or gross and tare."))
+        if data.get("loads") is None and self.tonnes_required:
+            data["loads"] = 1
+        return data
+
+
+class CorrectionForm(DeliveryForm):
+    """A correction of a confirmed delivery: the figures that change (the others stay)."""
+
+    reason = forms.CharField(
+        label=_("What was wrong"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    void = forms.BooleanField(label=_("The load never happened (no replacement)"), required=False)
+    field_order = ["reason", "void"]
+    tonnes_required = False
+
+    def __init__(self, *args, delivery=None, **kwargs):
+        if delivery is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "date": delivery.date,
+                "ticket_number": delivery.ticket_number,
+                "vehicle": delivery.vehicle,
+                "loads": delivery.loads,
+                "gross_tonnes": delivery.gross_tonnes,
+                "tare_tonnes": delivery.tare_tonnes,
+                # With gross and tare, the net follows from them.
+                "tonnes": None if delivery.gross_tonnes is not None else delivery.tonnes,
+            }
+        super().__init__(*args, **kwargs)
+        del self.fields["note"]
+        for name in ("date", "ticket_number"):
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        # Left empty: as it was.
+        for name in ("date", "ticket_number"):
+            if data.get(name) in ("", None):
+                data[name] = None
+        return data
 
 
 class MessageForm(forms.Form):

@@ -11,14 +11,27 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
+from marketplace.plausibility import held_reason_text
+from marketplace.validators import validate_single_line
 from symbiosis.models.listings import Recurrence
+from symbiosis.validators import (
+    HISTORY_MAX_CHARS,
+    MESSAGE_MAX_CHARS,
+    NOTE_MAX_CHARS,
+    REASON_MAX_CHARS,
+    capped_text,
+    validate_business_date,
+)
 
 positive_tonnes = [MinValueValidator(Decimal("0.0001"))]
+# Vehicles one delivery (one weighbridge ticket) may stand for.
+MAX_LOADS = 1000
 
 
 class Party(models.TextChoices):
@@ -89,8 +102,8 @@ class Deal(models.Model):
     transport_by = models.CharField(
         _("transport by"), max_length=12, choices=TransportBy.choices, default=TransportBy.RECEIVER
     )
-    start_date = models.DateField(_("start"))
-    end_date = models.DateField(_("end"))
+    start_date = models.DateField(_("start"), validators=[validate_business_date])
+    end_date = models.DateField(_("end"), validators=[validate_business_date])
     terms_version = models.PositiveIntegerField(_("terms version"), default=1)
     # Where it came from, and the factors its impact figures use.
     proposal = models.ForeignKey(
@@ -110,7 +123,9 @@ class Deal(models.Model):
     initiator = models.CharField(_("initiated by"), max_length=12, choices=Initiator.choices)
     supplier_accepted_at = models.DateTimeField(null=True, blank=True)
     receiver_accepted_at = models.DateTimeField(null=True, blank=True)
-    closed_reason = models.TextField(_("reason for declining or cancelling"), blank=True)
+    closed_reason = models.TextField(
+        _("reason for declining or cancelling"), blank=True, **capped_text(REASON_MAX_CHARS)
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -195,7 +210,7 @@ class DealEvent(models.Model):
     from_state = models.CharField(max_length=10, choices=Deal.State.choices, blank=True)
     to_state = models.CharField(max_length=10, choices=Deal.State.choices)
     terms_version = models.PositiveIntegerField(default=1)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, **capped_text(HISTORY_MAX_CHARS))
 
     class Meta:
         ordering = ["at", "id"]
@@ -204,22 +219,91 @@ class DealEvent(models.Model):
         return f"{self.deal_id} {self.action}: {self.from_state or '-'} -> {self.to_state}"
 
 
+CONFIRMED_IS_FINAL = _(
+    "A confirmed delivery is never changed or deleted; propose a correction instead."
+)
+
+
+class DeliveryQuerySet(models.QuerySet):
+    """Bulk writes keep the append-only record too: no update or delete of confirmed rows."""
+
+    def _refuse_confirmed(self):
+        if self.filter(status=Delivery.Status.CONFIRMED).exists():
+            raise ValidationError(CONFIRMED_IS_FINAL, code="append_only")
+
+    def update(self, **kwargs):
+        self._refuse_confirmed()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._refuse_confirmed()
+        return super().delete()
+
+    delete.queryset_only = True
+
+
 class Delivery(models.Model):
-    """A load that moved, as the weighbridge ticket says; counts once confirmed."""
+    """A load that moved, as the weighbridge ticket says; counts once confirmed.
+
+    The record is append-only once confirmed: ``save()`` refuses to change a
+    stored confirmed row and ``delete()`` refuses to remove one (so do the bulk
+    ``update()`` and ``delete()`` of the manager). A mistake is corrected by new
+    rows, linked to the row they correct (``corrects``):
+
+    - a **reversal** (``kind="reversal"``): the corrected row's tonnes negated,
+      same ticket and date, so it cancels that row's tonnes and count;
+    - unless the load never happened, a **replacement** (``kind="replacement"``)
+      with the corrected figures, linked to its reversal (``reversal``).
+
+    Both count only once confirmed, together, by someone other than who proposed
+    them (``marketplace.services.delivery_correct``). ``logged_as`` is the party
+    the row was logged for (a facilitator for a correction a facilitator
+    proposed): the other party, or a facilitator, confirms it; never its logger.
+    A delivery above a plausible load or period total is ``held`` with its
+    ``held_reason`` (codes and numbers, see ``marketplace.plausibility``) until a
+    facilitator releases or rejects it.
+    """
 
     class Status(models.TextChoices):
-        LOGGED = "logged", _("Logged, awaiting the receiver")
-        CONFIRMED = "confirmed", _("Confirmed by the receiver")
-        DISPUTED = "disputed", _("Disputed by the receiver")
+        LOGGED = "logged", _("Logged, awaiting confirmation")
+        HELD = "held", _("Held for a facilitator's review")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISPUTED = "disputed", _("Disputed")
+        REJECTED = "rejected", pgettext_lazy("delivery status", "Rejected")
+
+    class Kind(models.TextChoices):
+        DELIVERY = "delivery", _("Delivery")
+        REVERSAL = "reversal", _("Reversal (correction)")
+        REPLACEMENT = "replacement", _("Replacement (correction)")
+
+    class LoggedAs(models.TextChoices):
+        SUPPLIER = "supplier", _("Supplier")
+        RECEIVER = "receiver", _("Receiver")
+        FACILITATOR = "facilitator", _("Facilitator")
 
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="deliveries")
-    date = models.DateField(_("delivery date"))
-    tonnes = models.DecimalField(
-        _("tonnes (weighbridge)"), max_digits=12, decimal_places=3, validators=positive_tonnes
+    date = models.DateField(_("delivery date"), validators=[validate_business_date])
+    # Positive, except on a reversal (checked in ``clean`` and by a constraint).
+    tonnes = models.DecimalField(_("tonnes (weighbridge)"), max_digits=12, decimal_places=3)
+    loads = models.PositiveSmallIntegerField(
+        _("number of loads"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_LOADS)],
     )
-    ticket_number = models.CharField(_("weighbridge ticket number"), max_length=60)
-    vehicle = models.CharField(_("vehicle registration"), max_length=40, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    # The weighbridge's two readings, when given: their difference is ``tonnes``.
+    gross_tonnes = models.DecimalField(
+        _("gross (tonnes)"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    tare_tonnes = models.DecimalField(
+        _("tare (tonnes)"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    ticket_number = models.CharField(
+        _("weighbridge ticket number"), max_length=60, validators=[validate_single_line]
+    )
+    vehicle = models.CharField(
+        _("vehicle registration"), max_length=40, blank=True, validators=[validate_single_line]
+    )
+    note = models.TextField(_("note"), blank=True, **capped_text(NOTE_MAX_CHARS))
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.LOGGED
     )
@@ -235,17 +319,61 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     disputed_at = models.DateTimeField(null=True, blank=True)
-    dispute_reason = models.TextField(_("reason for the dispute"), blank=True)
+    dispute_reason = models.TextField(
+        _("reason for the dispute"), blank=True, **capped_text(REASON_MAX_CHARS)
+    )
+    logged_as = models.CharField(
+        _("logged for"), max_length=12, choices=LoggedAs.choices, default=LoggedAs.SUPPLIER
+    )
+    # Plausibility: why the delivery waits for a facilitator (a list of checks).
+    held_reason = models.JSONField(_("why it is held"), default=list, blank=True)
+    # A facilitator's release or rejection (of a held or disputed delivery).
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.TextField(
+        _("facilitator's reason"), blank=True, **capped_text(REASON_MAX_CHARS)
+    )
+    # Corrections (see the class docstring).
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.DELIVERY)
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrects"),
+    )
+    reversal = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replacement",
+        verbose_name=_("its reversal"),
+    )
+    correction_reason = models.TextField(
+        _("reason for the correction"), blank=True, **capped_text(REASON_MAX_CHARS)
+    )
+
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]
         verbose_name_plural = "deliveries"
         constraints = [
+            # A ticket is logged once per deal; corrections repeat it, and a rejected
+            # delivery frees it to be logged again with the right figures.
             models.UniqueConstraint(
-                fields=["deal", "ticket_number"], name="one_delivery_per_ticket"
+                fields=["deal", "ticket_number"],
+                condition=models.Q(kind="delivery") & ~models.Q(status="rejected"),
+                name="one_delivery_per_ticket",
             ),
             models.CheckConstraint(
-                condition=models.Q(tonnes__gt=0), name="delivery_tonnes_positive"
+                condition=(models.Q(tonnes__gt=0) & ~models.Q(kind="reversal"))
+                | models.Q(kind="reversal", tonnes__lt=0),
+                name="delivery_tonnes_positive",
             ),
             models.CheckConstraint(
                 condition=~models.Q(status="confirmed") | models.Q(confirmed_at__isnull=False),
@@ -255,10 +383,141 @@ class Delivery(models.Model):
                 condition=~models.Q(status="disputed") | ~models.Q(dispute_reason=""),
                 name="delivery_disputed_has_reason",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(review_reason=""),
+                name="delivery_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["logged", "held", "confirmed", "disputed", "rejected"]
+                ),
+                name="delivery_status_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(logged_as__in=["supplier", "receiver", "facilitator"]),
+                name="delivery_logged_as_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(loads__gte=1), name="delivery_loads_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gross_tonnes__isnull=True, tare_tonnes__isnull=True)
+                | models.Q(gross_tonnes__isnull=False, tare_tonnes__isnull=False),
+                name="delivery_gross_and_tare_together",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="delivery", corrects__isnull=True, reversal__isnull=True)
+                | models.Q(kind="reversal", corrects__isnull=False, reversal__isnull=True)
+                | models.Q(kind="replacement", corrects__isnull=False, reversal__isnull=False),
+                name="delivery_correction_linked",
+            ),
+            # One correction of a delivery waits at a time, and a delivery is reversed once.
+            models.UniqueConstraint(
+                fields=["corrects"],
+                condition=models.Q(kind="reversal", status__in=["logged", "held", "disputed"]),
+                name="one_pending_correction",
+            ),
+            models.UniqueConstraint(
+                fields=["corrects"],
+                condition=models.Q(kind="reversal", status="confirmed"),
+                name="one_confirmed_reversal",
+            ),
         ]
 
     def __str__(self):
         return f"{self.tonnes} t on {self.date} (ticket {self.ticket_number}, {self.status})"
+
+    # --- the append-only record ---------------------------------------------------------
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            stored = (
+                type(self)
+                .objects.filter(pk=self.pk, status=self.Status.CONFIRMED)
+                .values(*_FIELDS_OF_RECORD)
+                .first()
+            )
+            if stored is not None and stored != self._record_values():
+                raise ValidationError(CONFIRMED_IS_FINAL, code="append_only")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        if (
+            self.pk is not None
+            and type(self).objects.filter(pk=self.pk, status=self.Status.CONFIRMED).exists()
+        ):
+            raise ValidationError(CONFIRMED_IS_FINAL, code="append_only")
+        return super().delete(*args, **kwargs)
+
+    delete.alters_data = True
+
+    def clean(self):
+        errors = {}
+        # Fields that did not parse are reported by ``clean_fields``; nothing to compare here.
+        numbers = [self.tonnes, self.gross_tonnes, self.tare_tonnes]
+        if not all(value is None or isinstance(value, Decimal) for value in numbers):
+            return
+        if self.tonnes is not None:
+            if self.kind == self.Kind.REVERSAL:
+                if self.tonnes >= 0:
+                    errors["tonnes"] = _("A reversal takes tonnes away: they are negative.")
+            elif self.tonnes <= 0:
+                errors["tonnes"] = _("Give the tonnes the weighbridge measured (more than 0).")
+        if (self.gross_tonnes is None) != (self.tare_tonnes is None):
+            field = "tare_tonnes" if self.tare_tonnes is None else "gross_tonnes"
+            errors[field] = _("Give both gross and tare, or neither.")
+        elif self.gross_tonnes is not None:
+            net = self.gross_tonnes - self.tare_tonnes
+            if net <= 0:
+                errors["tare_tonnes"] = _("The tare must be less than the gross weight.")
+            elif self.tonnes is not None and net != self.tonnes:
+                errors["tonnes"] = _(
+                    "Gross %(gross)s t minus tare %(tare)s t is %(net)s t, not %(tonnes)s t."
+                ) % {
+                    "gross": _plain(self.gross_tonnes),
+                    "tare": _plain(self.tare_tonnes),
+                    "net": _plain(net),
+                    "tonnes": _plain(self.tonnes),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    def _record_values(self) -> dict:
+        """This instance's fields as the database would return them."""
+        values = {}
+        for name in _FIELDS_OF_RECORD:
+            field = self._meta.get_field(name.removesuffix("_id"))
+            value = getattr(self, name)
+            values[name] = value if name.endswith("_id") else field.to_python(value)
+        return values
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def is_correction(self) -> bool:
+        return self.kind != self.Kind.DELIVERY
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for a confirmation or a facilitator's decision."""
+        return self.status in (self.Status.LOGGED, self.Status.HELD, self.Status.DISPUTED)
+
+    @property
+    def held_reason_text(self) -> str:
+        """Why it is held, in the current language."""
+        return held_reason_text(self.held_reason)
+
+
+# Every stored column of a delivery: none of them changes once it is confirmed.
+_FIELDS_OF_RECORD = tuple(
+    field.attname for field in Delivery._meta.concrete_fields if not field.primary_key
+)
+
+
+def _plain(value) -> str:
+    return format(Decimal(value).normalize(), "f")
 
 
 class DealMessage(models.Model):
@@ -266,7 +525,7 @@ class DealMessage(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    body = models.TextField(_("message"), max_length=5000)
+    body = models.TextField(_("message"), **capped_text(MESSAGE_MAX_CHARS))
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -49,12 +49,14 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
     rows = [
         (_("Material"), f"{material.name_en} / {material.name_ru}"),
         (_("EWC code"), material.ewc_code + (f" ({_('hazardous')})" if material.hazardous else "")),
-        (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} {t}"),
+        (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} {t}{_weights(delivery)}"),
         (_("Date"), str(delivery.date)),
         (_("Vehicle"), delivery.vehicle or "—"),
         (_("Transport by"), deal.get_transport_by_display()),
         (_("Status"), delivery.get_status_display()),
     ]
+    if delivery.loads != 1:
+        rows.insert(3, (_("Number of loads"), str(delivery.loads)))
     with pdf.table(col_widths=(50, 130), text_align="LEFT", first_row_as_headings=False) as table:
         for label, value in rows:
             row = table.row()
@@ -70,3 +72,14 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         pdf.cell(0, 6, label, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(6)
     return bytes(pdf.output())
+
+
+def _weights(delivery) -> str:
+    """Gross and tare in brackets, when the ticket gave both readings."""
+    if delivery.gross_tonnes is None or delivery.tare_tonnes is None:
+        return ""
+    weights = _("gross %(g)s t − tare %(r)s t") % {
+        "g": f"{delivery.gross_tonnes.normalize():f}",
+        "r": f"{delivery.tare_tonnes.normalize():f}",
+    }
+    return f" ({weights})"

@@ -73,6 +73,26 @@ def delivery_get(*, user, delivery_id) -> Delivery:
     return get_object_or_404(delivery_list(user=user), pk=delivery_id)
 
 
+def deliveries_for_review(*, user) -> QuerySet[Delivery]:
+    """Held and disputed deliveries of the deals ``user`` may see, oldest first: a
+    facilitator's queue. A correction is listed once, by its reversal (its
+    replacement is ``replacement``)."""
+    return (
+        delivery_list(user=user)
+        .filter(status__in=(Delivery.Status.HELD, Delivery.Status.DISPUTED))
+        .exclude(kind=Delivery.Kind.REPLACEMENT)
+        .select_related(
+            "deal__supplier",
+            "deal__receiver",
+            "deal__material",
+            "logged_by",
+            "corrects",
+            "replacement",
+        )
+        .order_by("logged_at", "id")
+    )
+
+
 # --- impact --------------------------------------------------------------------------
 
 
@@ -93,9 +113,10 @@ class ImpactFigures:
 
 @dataclass(frozen=True)
 class DealImpact:
-    tonnes_delivered: Decimal  # confirmed by the receiver: what counts as diverted
+    tonnes_delivered: Decimal  # confirmed by the other party: what counts as diverted
     tonnes_awaiting_confirmation: Decimal
     tonnes_disputed: Decimal
+    tonnes_held: Decimal  # implausible, waiting for a facilitator's review
     tonnes_expected: Decimal  # the agreed total
     road_km: float
     fate: str
@@ -148,10 +169,15 @@ def _figures(breakdown: ImpactBreakdown, *, fate_known: bool, credit_known: bool
 
 
 def deal_tonnes_by_status(deal: Deal) -> dict[str, Decimal]:
-    sums = dict(
-        deal.deliveries.values("status").annotate(t=Sum("tonnes")).values_list("status", "t")
-    )
-    return {status: sums.get(status) or Decimal(0) for status in Delivery.Status.values}
+    """Tonnes per status: confirmed ones net of confirmed corrections (a reversal's
+    tonnes are negative); the others of deliveries only (a pending correction
+    changes nothing until it is confirmed)."""
+    rows = deal.deliveries.values("status", "kind").annotate(t=Sum("tonnes")).order_by()
+    sums = {status: Decimal(0) for status in Delivery.Status.values}
+    for row in rows:
+        if row["status"] == Delivery.Status.CONFIRMED or row["kind"] == Delivery.Kind.DELIVERY:
+            sums[row["status"]] += row["t"] or Decimal(0)
+    return sums
 
 
 def deal_impact(*, deal: Deal) -> DealImpact:
@@ -209,6 +235,7 @@ def deal_impact(*, deal: Deal) -> DealImpact:
         tonnes_delivered=tonnes[Delivery.Status.CONFIRMED],
         tonnes_awaiting_confirmation=tonnes[Delivery.Status.LOGGED],
         tonnes_disputed=tonnes[Delivery.Status.DISPUTED],
+        tonnes_held=tonnes[Delivery.Status.HELD],
         tonnes_expected=deal.tonnes_total,
         road_km=road_km,
         fate=supply.fate,

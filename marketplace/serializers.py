@@ -8,17 +8,20 @@ user has no part in "does not exist"); the services decide everything else.
 from dataclasses import asdict
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketplace import selectors, services
-from marketplace.models import Deal, DealEvent, DealMessage, Delivery, Party
+from marketplace.models import MAX_LOADS, Deal, DealEvent, DealMessage, Delivery, Party
+from marketplace.validators import validate_single_line
 from optimizer.models import MatchProposal
 from symbiosis import selectors as symbiosis_selectors
 from symbiosis import visibility
 from symbiosis.models import DemandListing, Site, SupplyListing
 from symbiosis.models.listings import Recurrence
+from symbiosis.validators import validate_business_date
 
 
 def _viewer(field):
@@ -117,8 +120,8 @@ class _TermsFields(serializers.Serializer):
     period = PeriodField(required=False)
     price_kzt_per_t = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
     transport_by = serializers.ChoiceField(choices=Deal.TransportBy.choices, required=False)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = serializers.DateField(validators=[validate_business_date])
+    end_date = serializers.DateField(validators=[validate_business_date])
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -161,13 +164,76 @@ class NoteInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class DeliveryInputSerializer(serializers.Serializer):
+def _weighbridge_tonnes(**kwargs):
+    return serializers.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal("0.001"), **kwargs
+    )
+
+
+class _DeliveryFigures(serializers.Serializer):
+    """A weighbridge ticket's figures: net tonnes, or gross and tare (net = gross - tare)."""
+
+    tonnes_required = True
+
+    date = serializers.DateField(validators=[validate_business_date])
+    tonnes = _weighbridge_tonnes(
+        required=False, help_text="Net tonnes; may be left out when gross and tare are given."
+    )
+    loads = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_LOADS,
+        help_text="Vehicles this ticket stands for (default 1).",
+    )
+    gross_tonnes = _weighbridge_tonnes(required=False, allow_null=True)
+    tare_tonnes = serializers.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal(0), required=False, allow_null=True
+    )
+    ticket_number = serializers.CharField(max_length=60, validators=[validate_single_line])
+    vehicle = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, validators=[validate_single_line]
+    )
+
+    def validate(self, attrs):
+        gross, tare = attrs.get("gross_tonnes"), attrs.get("tare_tonnes")
+        if (gross is None) != (tare is None):
+            field = "tare_tonnes" if tare is None else "gross_tonnes"
+            raise serializers.ValidationError({field: [_("Give both gross and tare, or neither.")]})
+        if gross is None and attrs.get("tonnes") is None and self.tonnes_required:
+            raise serializers.ValidationError(
+                {"tonnes": [_("Give the net tonnes, or gross and tare.")]}
+            )
+        return attrs
+
+
+class DeliveryInputSerializer(_DeliveryFigures):
     deal = VisibleDealField()
-    date = serializers.DateField()
-    tonnes = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"))
-    ticket_number = serializers.CharField(max_length=60)
-    vehicle = serializers.CharField(required=False, allow_blank=True, max_length=40)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    party = serializers.ChoiceField(
+        choices=Party.choices,
+        required=False,
+        help_text="The side you log it for; only for a member of both parties.",
+    )
+
+
+class DeliveryCorrectInputSerializer(_DeliveryFigures):
+    """The corrected figures; those left out stay as they were."""
+
+    reason = serializers.CharField(max_length=2000)
+    void = serializers.BooleanField(
+        required=False, default=False, help_text="The load never happened: no replacement."
+    )
+    party = serializers.ChoiceField(
+        choices=Party.choices,
+        required=False,
+        help_text="The side you propose it for; only for a member of both parties.",
+    )
+    tonnes_required = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("date", "ticket_number"):
+            self.fields[name].required = False
 
 
 class MessageInputSerializer(serializers.Serializer):
@@ -202,10 +268,18 @@ class ImpactFiguresSerializer(serializers.Serializer):
 
 class DealImpactSerializer(serializers.Serializer):
     tonnes_delivered = serializers.DecimalField(
-        max_digits=16, decimal_places=4, help_text="Confirmed by the receiver."
+        max_digits=16,
+        decimal_places=4,
+        help_text="Confirmed by the party that did not log them (or a facilitator), "
+        "net of confirmed corrections.",
     )
     tonnes_awaiting_confirmation = serializers.DecimalField(max_digits=16, decimal_places=4)
     tonnes_disputed = serializers.DecimalField(max_digits=16, decimal_places=4)
+    tonnes_held = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=4,
+        help_text="Implausible deliveries waiting for a facilitator's review.",
+    )
     tonnes_expected = serializers.DecimalField(max_digits=16, decimal_places=4)
     road_km = serializers.FloatField()
     fate = serializers.CharField()
@@ -298,28 +372,55 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
     logged_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     confirmed_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     disputed_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
     status = DeliveryStatusField(read_only=True)
+    held_reason = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Why it is held: checks with a code (per_load, period) and their numbers.",
+    )
+    held_reason_text = serializers.CharField(
+        read_only=True, help_text="The same, as a sentence in the request's language."
+    )
 
     class Meta:
         model = Delivery
         fields = [
             "id",
             "deal",
+            "kind",
+            "corrects",
+            "reversal",
             "date",
             "tonnes",
+            "loads",
+            "gross_tonnes",
+            "tare_tonnes",
             "ticket_number",
             "vehicle",
             "note",
             "status",
+            "held_reason",
+            "held_reason_text",
             "logged_by",
+            "logged_as",
             "logged_at",
             "confirmed_by",
             "confirmed_at",
             "disputed_by",
             "disputed_at",
             "dispute_reason",
+            "reviewed_by",
+            "reviewed_at",
+            "review_reason",
+            "correction_reason",
         ]
         read_only_fields = fields
+
+
+class CorrectionOutputSerializer(serializers.Serializer):
+    reversal = DeliveryOutputSerializer()
+    replacement = DeliveryOutputSerializer(allow_null=True)
 
 
 class MessageOutputSerializer(serializers.ModelSerializer):

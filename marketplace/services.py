@@ -1,5 +1,9 @@
 """Deal transitions, deliveries and messages: every write of the marketplace.
 
+Long on purpose: one module holds every write of a deal and its deliveries, so
+the locks (always the deal first) and the transition tables are read in one
+place; the pure parts live apart (``marketplace.plausibility``).
+
 Each function is keyword-only and, inside one transaction:
 
 1. locks the deal row and then its supply listing row (``select_for_update``;
@@ -18,6 +22,24 @@ those organizations; ``facilitator`` is a facilitator (or superuser);
 initiator and are invisible to the other party until offered); ``carrier`` is
 a member of the party that transports (the supplier, unless the receiver
 transports). City analysts have no role.
+
+Roles on a delivery (``delivery_roles``) add ``other_party``: a member of the
+party the delivery was not logged for (``Delivery.logged_as``), who is not the
+user who logged it. The logger never confirms, disputes, releases or rejects
+its own entry, whatever else it is (a member of both parties, a facilitator).
+
+Deliveries a city can count on
+------------------------------
+Either party logs a delivery of an active deal; the other party (or a
+facilitator) confirms or disputes it, and only confirmed ones count. A delivery
+above ``settings.DELIVERY_MAX_TONNES_PER_LOAD`` x its loads, or that takes the
+deal's period above the agreed tonnes by more than
+``settings.DELIVERY_PERIOD_TOLERANCE`` (``marketplace.plausibility``), is
+``held`` and counts for nothing until a facilitator releases it (it is then
+logged, for the other party to confirm) or rejects it. A confirmed delivery is
+never edited: a correction (``delivery_correct``) adds a reversal and, unless
+the load never happened, a replacement; both wait for the other party (or a
+facilitator, never the proposer) and are confirmed together.
 
 No over-commitment
 ------------------
@@ -47,17 +69,19 @@ matches its listing's is counted at its tonnes per the listing's period.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Q, Sum
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from marketplace import plausibility
 from marketplace.models import Deal, DealEvent, DealMessage, Delivery, Party
 from marketplace.templatetags.marketplace_tags import plain_number
 from symbiosis import selectors as symbiosis_selectors
@@ -105,21 +129,40 @@ CREATE_ROLES = frozenset({SUPPLIER, RECEIVER, FACILITATOR})
 TERMINAL_STATES = frozenset({State.COMPLETED, State.DECLINED, State.CANCELLED})
 
 DeliveryStatus = Delivery.Status
-# Deliveries are logged on active deals by the carrier or the supplier ...
-DELIVERY_LOG = {"states": frozenset({State.ACTIVE}), "roles": frozenset({SUPPLIER, CARRIER})}
-# ... and confirmed or disputed by the receiver, in whatever state the deal is by then.
+OTHER_PARTY = "other_party"
+# Who judges a delivery: never its logger (``delivery_roles``).
+JUDGES = frozenset({OTHER_PARTY, FACILITATOR})
+# Deliveries are logged on active deals by either party ...
+DELIVERY_LOG = {"states": frozenset({State.ACTIVE}), "roles": PARTIES}
+# ... and judged, in whatever state the deal is by then, by the other party or a
+# facilitator; held ones by a facilitator. A correction row is judged with its
+# pair (reversal and replacement move together). "correct" proposes a
+# correction of a confirmed delivery, which itself stays as it is.
 DELIVERY_TRANSITIONS: dict[str, dict[str, tuple[str, frozenset[str]]]] = {
     "confirm": {
-        DeliveryStatus.LOGGED: (DeliveryStatus.CONFIRMED, frozenset({RECEIVER})),
-        DeliveryStatus.DISPUTED: (DeliveryStatus.CONFIRMED, frozenset({RECEIVER})),
+        DeliveryStatus.LOGGED: (DeliveryStatus.CONFIRMED, JUDGES),
+        DeliveryStatus.DISPUTED: (DeliveryStatus.CONFIRMED, JUDGES),
     },
-    "dispute": {DeliveryStatus.LOGGED: (DeliveryStatus.DISPUTED, frozenset({RECEIVER}))},
+    "dispute": {DeliveryStatus.LOGGED: (DeliveryStatus.DISPUTED, JUDGES)},
+    "release": {DeliveryStatus.HELD: (DeliveryStatus.LOGGED, frozenset({FACILITATOR}))},
+    "reject": {
+        DeliveryStatus.HELD: (DeliveryStatus.REJECTED, frozenset({FACILITATOR})),
+        DeliveryStatus.DISPUTED: (DeliveryStatus.REJECTED, frozenset({FACILITATOR})),
+    },
+    "correct": {DeliveryStatus.CONFIRMED: (DeliveryStatus.CONFIRMED, PARTIES_OR_FACILITATOR)},
 }
+# Statuses whose tonnes count against a deal's period (with confirmed corrections).
+PLAUSIBILITY_COUNTED = (DeliveryStatus.LOGGED, DeliveryStatus.HELD, DeliveryStatus.CONFIRMED)
+# A correction in one of these waits for a decision; one at a time per delivery.
+PENDING_STATUSES = (DeliveryStatus.LOGGED, DeliveryStatus.HELD, DeliveryStatus.DISPUTED)
 
 # The verbs of "A delivery that is ... cannot be %(verb)s." (translated when shown).
 DELIVERY_VERBS = {
     "confirm": pgettext_lazy("cannot be …", "confirmed"),
     "dispute": pgettext_lazy("cannot be …", "disputed"),
+    "release": pgettext_lazy("cannot be …", "released"),
+    "reject": pgettext_lazy("cannot be …", "rejected"),
+    "correct": pgettext_lazy("cannot be …", "corrected"),
 }
 
 # Who may act, as "Only %(who)s may do this now." names them (translated when shown).
@@ -129,6 +172,7 @@ ROLE_LABELS = {
     FACILITATOR: gettext_lazy("a facilitator"),
     INITIATOR: gettext_lazy("whoever started the deal"),
     CARRIER: gettext_lazy("the party that transports"),
+    OTHER_PARTY: gettext_lazy("the other party"),
 }
 # The verbs of "A deal that is ... cannot be %(verb)s." (translated when shown).
 ACTION_LABELS = {
@@ -224,9 +268,59 @@ def allowed_actions(*, user, deal: Deal) -> frozenset[str]:
         found.discard("accept")
     if deal.state in DELIVERY_LOG["states"] and roles & DELIVERY_LOG["roles"]:
         found.add("log_delivery")
-    if RECEIVER in roles:
-        found.add("judge_deliveries")
     return frozenset(found)
+
+
+def delivery_roles(*, user, deal: Deal, delivery: Delivery, roles=None) -> frozenset[str]:
+    """The roles ``user`` has on ``delivery`` of ``deal``: its deal roles plus
+    ``other_party``, minus every judging role for the user who logged it.
+
+    ``roles``: the user's ``deal_roles`` when the caller has them already.
+    """
+    found = set(deal_roles(user=user, deal=deal) if roles is None else roles)
+    user_id = getattr(user, "pk", None)
+    if delivery.logged_by_id is not None and delivery.logged_by_id == user_id:
+        return frozenset(found - {FACILITATOR})
+    if found & (PARTIES - {delivery.logged_as}):
+        found.add(OTHER_PARTY)
+    return frozenset(found)
+
+
+def delivery_actions(*, user, deal: Deal, deliveries) -> dict[int, frozenset[str]]:
+    """Actions ``user`` may take on each of ``deal``'s ``deliveries`` now (for
+    buttons only; the services decide). Pass all of the deal's deliveries: a
+    correction row's actions are its pair's, shown on the reversal, and whether a
+    delivery may be corrected depends on its corrections."""
+    roles = deal_roles(user=user, deal=deal)
+    if not deal_is_visible_to(roles, deal):
+        return {d.pk: frozenset() for d in deliveries}
+    blocked = {
+        d.corrects_id
+        for d in deliveries
+        if d.kind == Delivery.Kind.REVERSAL
+        and (d.is_pending or d.status == DeliveryStatus.CONFIRMED)
+    }
+    found = {}
+    for delivery in deliveries:
+        mine = delivery_roles(user=user, deal=deal, delivery=delivery, roles=roles)
+        actions = set()
+        for action, rows in DELIVERY_TRANSITIONS.items():
+            row = rows.get(delivery.status)
+            if row and mine & row[1]:
+                actions.add(action)
+        # Proposing a correction is open to its logger too: judged by deal roles.
+        actions.discard("correct")
+        if delivery.kind == Delivery.Kind.REPLACEMENT:
+            actions.clear()  # judged through its reversal
+        if (
+            delivery.status in DELIVERY_TRANSITIONS["correct"]
+            and roles & DELIVERY_TRANSITIONS["correct"][delivery.status][1]
+            and delivery.kind != Delivery.Kind.REVERSAL
+            and delivery.pk not in blocked
+        ):
+            actions.add("correct")
+        found[delivery.pk] = frozenset(actions)
+    return found
 
 
 # --- terms, periods and commitments ------------------------------------------------
@@ -305,7 +399,8 @@ def supply_overcommitment_error(supply: SupplyListing) -> str | None:
         supply_id=supply.pk, state__in=committing_states(supply.recurrence)
     )
     for deal in committed:
-        error = overcommitment_error(supply, deal)
+        # Only the listing's owner (or a facilitator) edits it: the figures may be named.
+        error = overcommitment_error(supply, deal, detailed=True)
         if error:
             return _("Deals already accepted need more than this listing would offer: %(why)s") % {
                 "why": error
@@ -313,11 +408,23 @@ def supply_overcommitment_error(supply: SupplyListing) -> str | None:
     return None
 
 
-def overcommitment_error(supply: SupplyListing, deal: Deal) -> str | None:
+def overcommitment_error(
+    supply: SupplyListing, deal: Deal, *, detailed: bool = False
+) -> str | None:
     """Why committing ``deal`` would over-commit ``supply``, or None.
 
-    Call with the supply row locked (``select_for_update``).
+    The reason names what is left of the listing, which tells how much other
+    deals took: only with ``detailed`` (for the listing's owner or a
+    facilitator). A counterparty learns only that the listing cannot take this
+    much now. Call with the supply row locked (``select_for_update``).
     """
+    problem = _overcommitment_detail(supply, deal)
+    if problem is None or detailed:
+        return problem
+    return _("The listing cannot take this much now; ask the supplier what it can offer.")
+
+
+def _overcommitment_detail(supply: SupplyListing, deal: Deal) -> str | None:
     others = _committed_deals(supply, deal)
     if supply.recurrence == Recurrence.ONCE:
         committed = sum((d.tonnes_total for d in others), Decimal(0))
@@ -737,7 +844,8 @@ def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = Non
     from_state = deal.state
     both = deal.supplier_accepted_at is not None and deal.receiver_accepted_at is not None
     if both:
-        problem = overcommitment_error(supply, deal)
+        owner_side = bool(roles & {SUPPLIER, FACILITATOR})
+        problem = overcommitment_error(supply, deal, detailed=owner_side)
         if problem:
             raise ValidationError({"tonnes_per_period": [problem]})
         deal.state = target
@@ -855,18 +963,140 @@ TRANSITION_SERVICES = {
 # --- deliveries ----------------------------------------------------------------------
 
 
+def _acting_party(roles: frozenset[str], deal: Deal, party: str | None) -> str:
+    """The side an entry is logged for (``Delivery.logged_as``): the user's party; for
+    a member of both, ``party`` or else the one that transports; else a facilitator."""
+    mine = roles & PARTIES
+    if party is not None:
+        if party not in mine:
+            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
+        return party
+    if len(mine) == 1:
+        return next(iter(mine))
+    if mine:
+        return RECEIVER if deal.transport_by == Deal.TransportBy.RECEIVER else SUPPLIER
+    return FACILITATOR
+
+
+def _net_tonnes(tonnes, gross_tonnes, tare_tonnes):
+    """The tonnes given, or gross minus tare when only those are."""
+    if tonnes is None and gross_tonnes is not None and tare_tonnes is not None:
+        try:
+            return Decimal(str(gross_tonnes)) - Decimal(str(tare_tonnes))
+        except (InvalidOperation, ValueError):
+            return None  # full_clean names the field
+    return tonnes
+
+
+def _figures_errors(delivery: Delivery, deal: Deal, *, corrected: Delivery | None = None) -> dict:
+    """Field errors of a delivery's figures on ``deal`` (``corrected``: the delivery a
+    replacement corrects; it may repeat the ticket of that delivery's chain)."""
+    errors: dict[str, list] = {}
+    try:
+        delivery.full_clean(
+            exclude=["deal", "logged_by", "corrects", "reversal", "reviewed_by"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    if "date" not in errors:
+        if delivery.date < deal.start_date:
+            errors["date"] = [_("The deal starts on %(day)s.") % {"day": deal.start_date}]
+        elif delivery.date > deal.end_date:
+            errors["date"] = [_("The deal ended on %(day)s.") % {"day": deal.end_date}]
+        elif delivery.date > timezone.localdate():
+            errors["date"] = [_("Log a delivery once it has arrived.")]
+    if "ticket_number" not in errors:
+        taken = Delivery.objects.filter(
+            deal=deal, ticket_number=delivery.ticket_number, kind=Delivery.Kind.DELIVERY
+        ).exclude(status=DeliveryStatus.REJECTED)
+        if corrected is not None:
+            taken = taken.exclude(pk__in=_chain(corrected))
+        if taken.exists():
+            errors["ticket_number"] = [_("This ticket is already logged on this deal.")]
+    return errors
+
+
+def _chain(delivery: Delivery) -> list[int]:
+    """``delivery`` and what it corrects, back to the delivery first logged."""
+    found = [delivery.pk]
+    while delivery.corrects_id is not None:
+        found.append(delivery.corrects_id)
+        delivery = Delivery.objects.only("pk", "corrects").get(pk=delivery.corrects_id)
+    return found
+
+
+def _counted_in_period(deal: Deal, window, *, leave_out: Delivery | None = None) -> Decimal:
+    """Tonnes counting against ``deal``'s period ``window``: deliveries logged, held or
+    confirmed, net of confirmed corrections (until a correction is confirmed, the
+    delivery it corrects counts as it was)."""
+    counted = Q(kind=Delivery.Kind.DELIVERY, status__in=PLAUSIBILITY_COUNTED) | Q(
+        kind__in=(Delivery.Kind.REVERSAL, Delivery.Kind.REPLACEMENT),
+        status=DeliveryStatus.CONFIRMED,
+    )
+    rows = Delivery.objects.filter(
+        counted, deal=deal, date__gte=window.first, date__lte=window.last
+    )
+    if leave_out is not None:
+        rows = rows.exclude(pk=leave_out.pk)
+    return rows.aggregate(t=Sum("tonnes"))["t"] or Decimal(0)
+
+
+def _held_checks(deal: Deal, delivery: Delivery, *, leave_out=None) -> list[dict]:
+    """Why ``delivery`` is implausible on ``deal`` (empty: it is not); see
+    ``marketplace.plausibility``. ``leave_out``: the delivery a replacement replaces."""
+    window = plausibility.period_window(
+        period=deal.period,
+        start_date=deal.start_date,
+        end_date=deal.end_date,
+        tonnes_per_period=deal.tonnes_per_period,
+        tonnes_total=deal.tonnes_total,
+        day=delivery.date,
+    )
+    return plausibility.held_checks(
+        tonnes=delivery.tonnes,
+        loads=delivery.loads,
+        max_tonnes_per_load=Decimal(str(settings.DELIVERY_MAX_TONNES_PER_LOAD)),
+        window=window,
+        period_tonnes_before=_counted_in_period(deal, window, leave_out=leave_out),
+        tolerance=Decimal(str(settings.DELIVERY_PERIOD_TOLERANCE)),
+    )
+
+
+def _english(checks) -> str:
+    # The deal history is written in English, as the notification e-mails are.
+    with translation.override("en"):
+        return plausibility.held_reason_text(checks)
+
+
+def _figures(delivery: Delivery) -> str:
+    return (
+        f"#{delivery.pk}: {plain_number(delivery.tonnes)} t on {delivery.date}, "
+        f"ticket {delivery.ticket_number}"
+    )
+
+
 @transaction.atomic
 def delivery_log(
     *,
     user,
     deal: Deal,
     date: date,
-    tonnes,
     ticket_number: str,
+    tonnes=None,
+    loads: int | None = 1,
+    gross_tonnes=None,
+    tare_tonnes=None,
     vehicle: str = "",
     note: str = "",
+    party: str | None = None,
 ) -> Delivery:
-    """A load as the weighbridge ticket says; it counts once the receiver confirms it."""
+    """A load as the weighbridge ticket says, logged by either party for its side
+    (``party``: which side, for a member of both); it counts once the other party
+    or a facilitator confirms it. ``tonnes`` may be left out when gross and tare
+    are given. An implausible load is stored ``held`` for a facilitator's review.
+    """
     deal, _supply = _lock(deal)
     roles = deal_roles(user=user, deal=deal)
     if not deal_is_visible_to(roles, deal):
@@ -880,94 +1110,304 @@ def delivery_log(
     delivery = Delivery(
         deal=deal,
         date=date,
-        tonnes=tonnes,
+        tonnes=_net_tonnes(tonnes, gross_tonnes, tare_tonnes),
+        loads=1 if loads is None else loads,
+        gross_tonnes=gross_tonnes,
+        tare_tonnes=tare_tonnes,
         ticket_number=(ticket_number or "").strip(),
         vehicle=(vehicle or "").strip(),
         note=note or "",
         logged_by=user,
+        logged_as=_acting_party(roles, deal, party),
     )
-    errors: dict[str, list] = {}
-    try:
-        delivery.full_clean(exclude=["deal", "logged_by"], validate_constraints=False)
-    except ValidationError as exc:
-        errors = exc.update_error_dict(errors)
-    if "date" not in errors:
-        if delivery.date < deal.start_date:
-            errors["date"] = [_("The deal starts on %(day)s.") % {"day": deal.start_date}]
-        elif delivery.date > deal.end_date:
-            errors["date"] = [_("The deal ended on %(day)s.") % {"day": deal.end_date}]
-        elif delivery.date > timezone.localdate():
-            errors["date"] = [_("Log a delivery once it has arrived.")]
-    if (
-        "ticket_number" not in errors
-        and Delivery.objects.filter(deal=deal, ticket_number=delivery.ticket_number).exists()
-    ):
-        errors["ticket_number"] = [_("This ticket is already logged on this deal.")]
-    _raise_if(errors)
+    _raise_if(_figures_errors(delivery, deal))
+    checks = _held_checks(deal, delivery)
+    if checks:
+        delivery.status = DeliveryStatus.HELD
+        delivery.held_reason = checks
     delivery.save()
-    note_text = (
-        f"{plain_number(delivery.tonnes)} t on {delivery.date}, ticket {delivery.ticket_number}"
-    )
-    _record(deal, user=user, action="delivery_logged", from_state=deal.state, note=note_text)
-    _notify(deal, actor=user, subject="delivery logged", text=f"{user} logged {note_text}.")
+    text = _figures(delivery)
+    if checks:
+        text += f"; held for a facilitator's review: {_english(checks)}"
+    action = "delivery_held" if checks else "delivery_logged"
+    _record(deal, user=user, action=action, from_state=deal.state, note=text)
+    subject = "delivery held for review" if checks else "delivery logged"
+    _notify(deal, actor=user, subject=subject, text=f"{user} logged {text}.")
     return delivery
 
 
-def _judge(*, user, delivery: Delivery, action: str) -> tuple[Delivery, Deal, str]:
+def _judged_rows(delivery: Delivery) -> list[Delivery]:
+    """The rows judged together, locked, the one carrying the roles first: a
+    correction's reversal and replacement; an ordinary delivery alone."""
+    if delivery.kind == Delivery.Kind.DELIVERY:
+        return [delivery]
+    head = delivery.pk if delivery.kind == Delivery.Kind.REVERSAL else delivery.reversal_id
+    rows = Delivery.objects.select_for_update().filter(Q(pk=head) | Q(reversal_id=head))
+    return sorted(rows, key=lambda row: row.kind != Delivery.Kind.REVERSAL)
+
+
+def _judge(*, user, delivery: Delivery, action: str) -> tuple[list[Delivery], Deal, str]:
     deal = Deal.objects.select_for_update().get(pk=delivery.deal_id)
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    rows = _judged_rows(delivery)
+    head = rows[0]
     roles = deal_roles(user=user, deal=deal)
     if not deal_is_visible_to(roles, deal):
         raise PermissionDenied(_("You have no part in this deal."))
-    row = DELIVERY_TRANSITIONS[action].get(delivery.status)
+    row = DELIVERY_TRANSITIONS[action].get(head.status)
     if row is None:
         raise ValidationError(
             _("A delivery that is %(status)s cannot be %(verb)s.")
-            % {"status": delivery.get_status_display().lower(), "verb": DELIVERY_VERBS[action]}
+            % {"status": head.get_status_display().lower(), "verb": DELIVERY_VERBS[action]}
         )
     target, allowed = row
-    if not roles & allowed:
+    if not delivery_roles(user=user, deal=deal, delivery=head, roles=roles) & allowed:
+        if head.logged_by_id is not None and head.logged_by_id == user.pk:
+            raise PermissionDenied(
+                _("You logged this entry: %(who)s judges it, never whoever logged it.")
+                % {"who": _describe(allowed)}
+            )
         raise PermissionDenied(_("Only %(who)s may do this.") % {"who": _describe(allowed)})
-    return delivery, deal, target
+    return rows, deal, target
+
+
+def _judged(rows: list[Delivery], delivery: Delivery) -> Delivery:
+    return next(row for row in rows if row.pk == delivery.pk)
+
+
+def _correction_note(rows: list[Delivery]) -> str:
+    reversal = rows[0]
+    original = Delivery.objects.get(pk=reversal.corrects_id)
+    text = f"{_figures(original)}: reversal #{reversal.pk}"
+    if len(rows) > 1:
+        text += f", replacement {_figures(rows[1])}"
+    else:
+        text += ", the load never happened"
+    return text
+
+
+def _judgement_note(rows: list[Delivery]) -> tuple[str, str]:
+    """(event prefix, note) of judged rows: ``delivery`` or ``correction``."""
+    if rows[0].kind == Delivery.Kind.REVERSAL:
+        return "correction", _correction_note(rows)
+    return "delivery", _figures(rows[0])
 
 
 @transaction.atomic
 def delivery_confirm(*, user, delivery: Delivery) -> Delivery:
-    delivery, deal, target = _judge(user=user, delivery=delivery, action="confirm")
-    delivery.status = target
-    delivery.confirmed_by = user
-    delivery.confirmed_at = timezone.now()
-    delivery.save()
-    _record(
-        deal,
-        user=user,
-        action="delivery_confirmed",
-        from_state=deal.state,
-        note=f"{plain_number(delivery.tonnes)} t, ticket {delivery.ticket_number}",
-    )
-    return delivery
+    """The other party (or a facilitator) confirms: the tonnes count. A correction's
+    reversal and replacement are confirmed together."""
+    rows, deal, target = _judge(user=user, delivery=delivery, action="confirm")
+    now = timezone.now()
+    for row in rows:
+        row.status = target
+        row.confirmed_by = user
+        row.confirmed_at = now
+        row.save()
+    prefix, note = _judgement_note(rows)
+    _record(deal, user=user, action=f"{prefix}_confirmed", from_state=deal.state, note=note)
+    return _judged(rows, delivery)
 
 
 @transaction.atomic
 def delivery_dispute(*, user, delivery: Delivery, reason: str) -> Delivery:
-    delivery, deal, target = _judge(user=user, delivery=delivery, action="dispute")
+    rows, deal, target = _judge(user=user, delivery=delivery, action="dispute")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say what is wrong with this delivery.")]})
-    delivery.status = target
-    delivery.dispute_reason = reason
-    delivery.disputed_by = user
-    delivery.disputed_at = timezone.now()
-    delivery.save()
-    note = f"ticket {delivery.ticket_number}: {reason}"
-    _record(deal, user=user, action="delivery_disputed", from_state=deal.state, note=note)
-    _notify(deal, actor=user, subject="delivery disputed", text=f"{user} disputed {note}")
-    return delivery
+    now = timezone.now()
+    for row in rows:
+        row.status = target
+        row.dispute_reason = reason
+        row.disputed_by = user
+        row.disputed_at = now
+        row.save()
+    prefix, note = _judgement_note(rows)
+    note = f"{note}: {reason}"
+    _record(deal, user=user, action=f"{prefix}_disputed", from_state=deal.state, note=note)
+    _notify(deal, actor=user, subject=f"{prefix} disputed", text=f"{user} disputed {note}")
+    return _judged(rows, delivery)
+
+
+def _review(*, user, delivery: Delivery, action: str, reason: str, required: bool) -> Delivery:
+    rows, deal, target = _judge(user=user, delivery=delivery, action=action)
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationError({"reason": [_("Give a reason.")]})
+    now = timezone.now()
+    for row in rows:
+        row.status = target
+        row.reviewed_by = user
+        row.reviewed_at = now
+        row.review_reason = reason
+        row.save()
+    prefix, note = _judgement_note(rows)
+    if reason:
+        note = f"{note}: {reason}"
+    verb = {"release": "released", "reject": "rejected"}[action]
+    _record(deal, user=user, action=f"{prefix}_{verb}", from_state=deal.state, note=note)
+    _notify(deal, actor=user, subject=f"{prefix} {verb}", text=f"{user} {verb} {note}")
+    return _judged(rows, delivery)
+
+
+@transaction.atomic
+def delivery_release(*, user, delivery: Delivery, note: str = "") -> Delivery:
+    """A facilitator found a held delivery plausible: it is logged, for the other
+    party to confirm as usual."""
+    return _review(user=user, delivery=delivery, action="release", reason=note, required=False)
+
+
+@transaction.atomic
+def delivery_reject(*, user, delivery: Delivery, reason: str) -> Delivery:
+    """A facilitator refuses a held or disputed delivery: it never counts (its
+    ticket may be logged again with the right figures)."""
+    return _review(user=user, delivery=delivery, action="reject", reason=reason, required=True)
+
+
+# What a replacement takes from the delivery it corrects unless it is given anew.
+CORRECTED_FIELDS = ("date", "tonnes", "loads", "gross_tonnes", "tare_tonnes")
+CORRECTED_TEXT_FIELDS = ("ticket_number", "vehicle")
+
+
+def _replacement(original: Delivery, figures: dict) -> Delivery:
+    given = {name: value for name, value in figures.items() if value is not None}
+    if "tonnes" in given or {"gross_tonnes", "tare_tonnes"} & set(given):
+        # New weights: the old gross and tare no longer fit them.
+        kept = {"date", "loads"}
+    else:
+        kept = set(CORRECTED_FIELDS)
+    values = {name: getattr(original, name) for name in kept}
+    values.update({name: getattr(original, name) for name in CORRECTED_TEXT_FIELDS})
+    values.update(given)
+    values["tonnes"] = _net_tonnes(
+        values.get("tonnes"), values.get("gross_tonnes"), values.get("tare_tonnes")
+    )
+    for name in CORRECTED_TEXT_FIELDS:
+        values[name] = (values.get(name) or "").strip()
+    return Delivery(deal_id=original.deal_id, note=original.note, **values)
+
+
+def _same_figures(a: Delivery, b: Delivery) -> bool:
+    names = (*CORRECTED_FIELDS, *CORRECTED_TEXT_FIELDS)
+    return all(getattr(a, name) == getattr(b, name) for name in names)
+
+
+@transaction.atomic
+def delivery_correct(
+    *,
+    user,
+    delivery: Delivery,
+    reason: str,
+    void: bool = False,
+    date=None,
+    tonnes=None,
+    loads=None,
+    gross_tonnes=None,
+    tare_tonnes=None,
+    ticket_number=None,
+    vehicle=None,
+    party: str | None = None,
+) -> tuple[Delivery, Delivery | None]:
+    """Propose a correction of a confirmed delivery: a reversal of it and, unless the
+    load never happened (``void``), a replacement with the figures given (the
+    others as they were). Either party or a facilitator proposes; it counts once
+    someone else confirms it (``delivery_confirm`` on either row), and until
+    then the delivery counts as it was. Returns (reversal, replacement or None).
+    """
+    deal = Deal.objects.select_for_update().get(pk=delivery.deal_id)
+    original = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    roles = deal_roles(user=user, deal=deal)
+    if not deal_is_visible_to(roles, deal):
+        raise PermissionDenied(_("You have no part in this deal."))
+    row = DELIVERY_TRANSITIONS["correct"].get(original.status)
+    if row is None:
+        raise ValidationError(
+            _("A delivery that is %(status)s cannot be %(verb)s.")
+            % {"status": original.get_status_display().lower(), "verb": DELIVERY_VERBS["correct"]}
+        )
+    if not roles & row[1]:
+        raise PermissionDenied(_("Only %(who)s may do this.") % {"who": _describe(row[1])})
+    if original.kind == Delivery.Kind.REVERSAL:
+        raise ValidationError(_("A reversal is not corrected: correct the delivery instead."))
+    corrections = original.corrections.filter(kind=Delivery.Kind.REVERSAL)
+    done = corrections.filter(status=DeliveryStatus.CONFIRMED).first()
+    if done is not None:
+        raise ValidationError(
+            _("This delivery was corrected already (#%(n)s): correct what replaced it.")
+            % {"n": done.pk}
+        )
+    if corrections.filter(status__in=PENDING_STATUSES).exists():
+        raise ValidationError(_("A correction of this delivery is already waiting."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say what was wrong.")]})
+    logged = {
+        "logged_by": user,
+        "logged_as": _acting_party(roles, deal, party),
+        "corrects": original,
+        "correction_reason": reason,
+    }
+    reversal = Delivery(
+        deal=deal,
+        date=original.date,
+        tonnes=-original.tonnes,
+        loads=original.loads,
+        ticket_number=original.ticket_number,
+        vehicle=original.vehicle,
+        kind=Delivery.Kind.REVERSAL,
+        **logged,
+    )
+    replacement = None
+    checks = []
+    if not void:
+        replacement = _replacement(
+            original,
+            {
+                "date": date,
+                "tonnes": tonnes,
+                "loads": loads,
+                "gross_tonnes": gross_tonnes,
+                "tare_tonnes": tare_tonnes,
+                "ticket_number": ticket_number,
+                "vehicle": vehicle,
+            },
+        )
+        replacement.deal = deal
+        replacement.kind = Delivery.Kind.REPLACEMENT
+        for name, value in logged.items():
+            setattr(replacement, name, value)
+        errors = _figures_errors(replacement, deal, corrected=original)
+        if not errors and _same_figures(replacement, original):
+            errors = {
+                "tonnes": [
+                    _(
+                        "These are the figures already confirmed: change one, or say the "
+                        "load never happened."
+                    )
+                ]
+            }
+        _raise_if(errors)
+        checks = _held_checks(deal, replacement, leave_out=original)
+    status = DeliveryStatus.HELD if checks else DeliveryStatus.LOGGED
+    for row in (reversal, replacement):
+        if row is not None:
+            row.status = status
+            row.held_reason = checks
+    reversal.save()
+    if replacement is not None:
+        replacement.reversal = reversal
+        replacement.save()
+    rows = [reversal] + ([replacement] if replacement else [])
+    text = f"{_correction_note(rows)}. Reason: {reason}"
+    if checks:
+        text += f"; held for a facilitator's review: {_english(checks)}"
+    action = "correction_held" if checks else "correction_proposed"
+    _record(deal, user=user, action=action, from_state=deal.state, note=text)
+    _notify(deal, actor=user, subject="correction proposed", text=f"{user} proposed {text}")
+    return reversal, replacement
 
 
 # --- messages ------------------------------------------------------------------------
-
-
 @transaction.atomic
 def message_post(*, user, deal: Deal, body: str) -> DealMessage:
     """A message on the deal; the other party (and an introducing facilitator) get an e-mail."""

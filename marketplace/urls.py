@@ -16,8 +16,16 @@ urlpatterns = [
         views.deal_transition,
         name="deal-transition",
     ),
-    path("deliveries/<int:pk>/confirm/", views.delivery_confirm, name="delivery-confirm"),
-    path("deliveries/<int:pk>/dispute/", views.delivery_dispute, name="delivery-dispute"),
+    path("deliveries/review/", views.delivery_review, name="delivery-review"),
+    *(
+        path(
+            f"deliveries/<int:pk>/{action}/",
+            views.delivery_action,
+            {"action": action},
+            name=f"delivery-{action}",
+        )
+        for action in ("confirm", "dispute", "release", "reject", "correct")
+    ),
     path("deliveries/<int:pk>/note/", views.delivery_note, name="delivery-note"),
     path("deliveries/<int:pk>/note.pdf", views.delivery_note_pdf, name="delivery-note-pdf"),
 ]

@@ -1,4 +1,5 @@
-"""Deal pages (htmx): my deals, a deal, offering a deal, the waste-transfer note.
+"""Deal pages (htmx): my deals, a deal, offering a deal, the waste-transfer note,
+and the facilitators' review of held and disputed deliveries.
 
 Every form posts to a URL of its own (``action`` beside ``hx-post``), so the
 pages work without JavaScript. With htmx, a POST answers with the deal body
@@ -11,10 +12,14 @@ party) gets 403; a deal the user may not see answers 404; an action the user
 may see but not take answers 403 (the services decide).
 """
 
+import io
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -23,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from marketplace import selectors, services
 from marketplace.forms import (
     AcceptForm,
+    CorrectionForm,
     DealOfferForm,
     DeliveryForm,
     MessageForm,
@@ -31,7 +37,8 @@ from marketplace.forms import (
     TermsForm,
     add_service_errors,
 )
-from marketplace.models import Deal
+from marketplace.models import Deal, Delivery
+from marketplace.templatetags.marketplace_tags import plain_number
 from symbiosis import selectors as symbiosis_selectors
 from symbiosis import visibility
 from symbiosis.views.common import parse_id
@@ -63,16 +70,94 @@ def deal_list(request):
     )
 
 
+# Delivery actions: (form, service call with the form's data). The services decide.
+DELIVERY_ACTIONS = {
+    "confirm": (
+        NoteForm,
+        lambda user, delivery, data: services.delivery_confirm(user=user, delivery=delivery),
+    ),
+    "dispute": (
+        ReasonForm,
+        lambda user, delivery, data: services.delivery_dispute(
+            user=user, delivery=delivery, reason=data["reason"]
+        ),
+    ),
+    "release": (
+        NoteForm,
+        lambda user, delivery, data: services.delivery_release(
+            user=user, delivery=delivery, note=data["note"]
+        ),
+    ),
+    "reject": (
+        ReasonForm,
+        lambda user, delivery, data: services.delivery_reject(
+            user=user, delivery=delivery, reason=data["reason"]
+        ),
+    ),
+    "correct": (
+        CorrectionForm,
+        lambda user, delivery, data: services.delivery_correct(
+            user=user, delivery=delivery, **data
+        ),
+    ),
+}
+
+
+def _delivery_form(action: str, delivery, data=None):
+    form_class = DELIVERY_ACTIONS[action][0]
+    kwargs = {"delivery": delivery} if form_class is CorrectionForm else {}
+    return form_class(data, prefix=f"{action}-{delivery.pk}", **kwargs)
+
+
+def _with_actions(request, viewer, deal, deliveries, bound: dict) -> None:
+    """Give each delivery the actions the user may take and their forms
+    (``bound``: {(action, delivery id): a form posted with errors})."""
+    actions = services.delivery_actions(user=request.user, deal=deal, deliveries=deliveries)
+    for delivery in deliveries:
+        delivery.actions = actions.get(delivery.pk, frozenset())
+        delivery.forms = {
+            action: bound.get((action, delivery.pk)) or _delivery_form(action, delivery)
+            for action in delivery.actions
+        }
+        # Errors of a form the row does not render (the confirm button has no
+        # fields; an action no longer open) are shown above its buttons.
+        delivery.form_errors = [
+            form
+            for (action, pk), form in bound.items()
+            if pk == delivery.pk
+            and form.errors
+            and (action == "confirm" or action not in delivery.actions)
+        ]
+
+
+def _delivery_chain(deliveries) -> None:
+    """What corrects what, for the deliveries table: "corrected by #12 on ...",
+    "a correction waits"."""
+    by_pk = {d.pk: d for d in deliveries}
+    for delivery in deliveries:
+        delivery.corrected_by = None
+        delivery.pending_correction = None
+        delivery.pair = None
+    for delivery in deliveries:
+        original = by_pk.get(delivery.corrects_id)
+        if delivery.kind == Delivery.Kind.REVERSAL and original is not None:
+            if delivery.status == Delivery.Status.CONFIRMED:
+                original.corrected_by = delivery
+            elif delivery.is_pending:
+                original.pending_correction = delivery
+        if delivery.kind == Delivery.Kind.REPLACEMENT:
+            reversal = by_pk.get(delivery.reversal_id)
+            if reversal is not None:
+                reversal.pair = delivery
+
+
 def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dict:
     forms = forms or {}
     deal = selectors.deal_get(user=viewer, deal_id=deal.pk)  # fresh, with its relations
     allowed = services.allowed_actions(user=viewer, deal=deal)
-    deliveries = list(deal.deliveries.select_related("logged_by", "confirmed_by"))
-    dispute_forms = forms.get("dispute", {})
-    for delivery in deliveries:
-        delivery.dispute_form = dispute_forms.get(delivery.pk) or ReasonForm(
-            prefix=f"dispute-{delivery.pk}"
-        )
+    deliveries = list(deal.deliveries.select_related("logged_by", "confirmed_by", "reviewed_by"))
+    _delivery_chain(deliveries)
+    _with_actions(request, viewer, deal, deliveries, forms.get("deliveries", {}))
     transition_forms = {
         action: forms.get(action) or form_class(prefix=action)
         for action, form_class in TRANSITION_FORMS.items()
@@ -91,6 +176,10 @@ def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dic
         or AcceptForm(prefix="accept", initial={"terms_version": deal.terms_version}),
         "forms": transition_forms,
         "delivery_form": forms.get("delivery") or DeliveryForm(prefix="delivery"),
+        "max_tonnes_per_load": plain_number(Decimal(str(settings.DELIVERY_MAX_TONNES_PER_LOAD))),
+        "period_tolerance_percent": plain_number(
+            Decimal(str(settings.DELIVERY_PERIOD_TOLERANCE)) * 100
+        ),
         "message_form": forms.get("message") or MessageForm(prefix="message"),
     }
 
@@ -163,34 +252,53 @@ def delivery_log(request, pk):
 
 @login_required
 @require_POST
-def delivery_confirm(request, pk):
+def delivery_action(request, pk, action):
+    """Confirm, dispute, release, reject or correct a delivery. From the review page
+    (``back=review``) the answer is that page; otherwise the deal page."""
+    if action not in DELIVERY_ACTIONS:
+        raise Http404
     viewer = _reader(request)
     delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
-    form = NoteForm(request.POST)
-    try:
-        services.delivery_confirm(user=request.user, delivery=delivery)
-    except ValidationError as exc:
-        add_service_errors(form, exc)
-        return _deal_page(request, viewer, delivery.deal, {"confirm": form})
-    return _done(request, viewer, delivery.deal)
-
-
-@login_required
-@require_POST
-def delivery_dispute(request, pk):
-    viewer = _reader(request)
-    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
-    form = ReasonForm(request.POST, prefix=f"dispute-{delivery.pk}")
+    form = _delivery_form(action, delivery, request.POST)
+    from_review = request.POST.get("back") == "review" and viewer.is_facilitator
     if form.is_valid():
         try:
-            services.delivery_dispute(
-                user=request.user, delivery=delivery, reason=form.cleaned_data["reason"]
-            )
+            DELIVERY_ACTIONS[action][1](request.user, delivery, form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            if from_review:
+                if request.htmx:
+                    return _review_page(request, viewer)
+                return redirect("marketplace:delivery-review")
             return _done(request, viewer, delivery.deal)
-    return _deal_page(request, viewer, delivery.deal, {"dispute": {delivery.pk: form}})
+    bound = {(action, delivery.pk): form}
+    if from_review:
+        return _review_page(request, viewer, bound)
+    return _deal_page(request, viewer, delivery.deal, {"deliveries": bound})
+
+
+def _review_page(request, viewer, bound: dict | None = None):
+    deliveries = list(selectors.deliveries_for_review(user=viewer))
+    by_deal: dict[int, list] = {}
+    for delivery in deliveries:
+        by_deal.setdefault(delivery.deal_id, []).append(delivery)
+    for rows in by_deal.values():
+        _with_actions(request, viewer, rows[0].deal, rows, bound or {})
+    template = (
+        "marketplace/_delivery_review.html" if request.htmx else "marketplace/delivery_review.html"
+    )
+    return render(request, template, {"deliveries": deliveries})
+
+
+@login_required
+def delivery_review(request):
+    """Facilitators: held deliveries (implausible figures) and disputed ones, to
+    release, reject or confirm."""
+    viewer = _reader(request)
+    if not viewer.is_facilitator:
+        raise PermissionDenied("Facilitators review held and disputed deliveries.")
+    return _review_page(request, viewer)
 
 
 @login_required
@@ -210,13 +318,13 @@ def delivery_note_pdf(request, pk):
     from marketplace.pdf import delivery_note_pdf as render_pdf
 
     delivery, deal = _delivery_with_deal(request, pk)
-    response = HttpResponse(
-        render_pdf(delivery=delivery, deal=deal), content_type="application/pdf"
+    # FileResponse quotes the name (content_disposition_header): a ticket stored
+    # with a quote or a line break cannot add header parameters or break the header.
+    return FileResponse(
+        io.BytesIO(render_pdf(delivery=delivery, deal=deal)),
+        filename=f"transfer-note-{delivery.ticket_number}.pdf",
+        content_type="application/pdf",
     )
-    response["Content-Disposition"] = (
-        f'inline; filename="transfer-note-{delivery.ticket_number}.pdf"'
-    )
-    return response
 
 
 @login_required

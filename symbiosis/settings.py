@@ -335,6 +335,18 @@ LOGGING = {
 OPTIMIZER_PARALLEL = env.bool("OPTIMIZER_PARALLEL", default=True)
 OPTIMIZER_PARALLEL_MIN_ARCS = env.int("OPTIMIZER_PARALLEL_MIN_ARCS", default=50_000)
 
+# --- Deliveries ---
+# A delivery above this many tonnes per load (vehicle), or one that takes its
+# deal's period (month, deal year, or the whole one-off deal) above the agreed
+# tonnes by more than the tolerance (a fraction: 0.10 is 10 %), is held for a
+# facilitator's review and counts for nothing until then (marketplace.plausibility).
+DELIVERY_MAX_TONNES_PER_LOAD = env.float("DELIVERY_MAX_TONNES_PER_LOAD", default=40.0)
+DELIVERY_PERIOD_TOLERANCE = env.float("DELIVERY_PERIOD_TOLERANCE", default=0.10)
+if DELIVERY_MAX_TONNES_PER_LOAD <= 0 or DELIVERY_PERIOD_TOLERANCE < 0:
+    raise ImproperlyConfigured(
+        "DELIVERY_MAX_TONNES_PER_LOAD must be above 0 and DELIVERY_PERIOD_TOLERANCE at least 0"
+    )
+
 # --- Maps ---
 # Tiles are images the browser loads; pages with a map still work when they
 # cannot load (typed coordinates, markers on a blank background).

@@ -157,6 +157,21 @@ def _marketplace_world(w):
     deals["delivery_logged"] = Delivery.objects.create(
         deal=deals["deal_active"], date=date(2026, 3, 1), tonnes=Decimal("4"), ticket_number="T-1"
     )
+    deals["delivery_held"] = Delivery.objects.create(
+        deal=deals["deal_active"],
+        date=date(2026, 3, 1),
+        tonnes=Decimal("50"),
+        ticket_number="T-2",
+        status="held",
+    )
+    deals["delivery_confirmed"] = Delivery.objects.create(
+        deal=deals["deal_active"],
+        date=date(2026, 2, 1),
+        tonnes=Decimal("3"),
+        ticket_number="T-3",
+        status="confirmed",
+        confirmed_at=accepted_at,
+    )
     return deals
 
 
@@ -351,17 +366,33 @@ def _deals():
             lambda w, u: {"body": "Hello"},
             (D, 201, 201, 201, 201, 403),
         ),
-        # Deliveries: the supplier logs (it transports here), the receiver judges.
+        # Deliveries: either party logs; the other party (the receiver here) or a
+        # facilitator judges; only a facilitator releases or rejects a held one.
         Case("delivery-list", "GET", None, None, read),
-        Case("delivery-list", "POST", None, delivery_body, (D, 201, 201, 403, 403, 403)),
+        Case("delivery-list", "POST", None, delivery_body, (D, 201, 201, 201, 403, 403)),
         Case("delivery-detail", "GET", "delivery_logged", None, read),
-        Case("delivery-confirm", "POST", "delivery_logged", None, (D, 403, 403, 200, 403, 403)),
+        Case("delivery-confirm", "POST", "delivery_logged", None, (D, 403, 403, 200, 200, 403)),
         Case(
             "delivery-dispute",
             "POST",
             "delivery_logged",
             lambda w, u: {"reason": "Wet"},
-            (D, 403, 403, 200, 403, 403),
+            (D, 403, 403, 200, 200, 403),
+        ),
+        Case("delivery-release", "POST", "delivery_held", None, (D, 403, 403, 403, 200, 403)),
+        Case(
+            "delivery-reject",
+            "POST",
+            "delivery_held",
+            lambda w, u: {"reason": "Typo"},
+            (D, 403, 403, 403, 200, 403),
+        ),
+        Case(
+            "delivery-correct",
+            "POST",
+            "delivery_confirmed",
+            lambda w, u: {"reason": "Re-read", "tonnes": "2"},
+            (D, 201, 201, 201, 201, 403),
         ),
     ]
 
@@ -369,6 +400,9 @@ def _deals():
 CASES = [
     Case("api-root", "GET", None, None, (D, 200, 200, 200, 200, 200)),
     Case("auth-token", "POST", None, token_body, (200, 200, 200, 200, 200, 200)),
+    # Revoking: a session carries no token to revoke (400); "all" is one's own tokens.
+    Case("auth-token-revoke", "POST", None, None, (D, 400, 400, 400, 400, 400)),
+    Case("auth-token-revoke-all", "POST", None, None, (D, 200, 200, 200, 200, 200)),
     Case("aggregates-listings", "GET", None, None, (D, 403, 403, 403, 200, 200)),
     # The city dashboard's exports: facilitators and city analysts only; read-only.
     Case("city-table", "GET", "city_table", None, (D, 403, 403, 403, 200, 200)),

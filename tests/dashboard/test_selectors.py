@@ -59,6 +59,8 @@ def expected_rows(city, keep=lambda d: True):
                 "tonnes": tonnes,
                 "kg": kg,
                 "deal": d.deal_id,
+                # A confirmed reversal (a correction) takes its delivery back.
+                "deliveries": -1 if d.kind == "reversal" else 1,
             }
         )
     return out

@@ -1,6 +1,6 @@
-"""Writes keep the city's figures current: a confirmation, an edited date, tonnes or
-deal of a confirmed delivery and a deletion show on the next read, and no read
-rebuilds the roll-up."""
+"""Writes keep the city's figures current: a confirmation and a confirmed correction
+(a reversal and a replacement) show on the next read, and no read rebuilds the
+roll-up. A confirmed delivery itself is never edited nor deleted."""
 
 from collections import defaultdict
 from datetime import date
@@ -23,13 +23,15 @@ pytestmark = pytest.mark.django_db
 
 
 def raw_roll_up() -> dict:
-    """(deal, first of month) -> (tonnes, deliveries) of confirmed deliveries, in Python."""
+    """(deal, first of month) -> (tonnes, deliveries) of confirmed deliveries, in Python:
+    a confirmed reversal takes its delivery's tonnes and count back; a deal-month
+    left with no delivery has no row."""
     out = defaultdict(lambda: [Decimal(0), 0])
     for d in Delivery.objects.filter(status="confirmed"):
         key = (d.deal_id, d.date.replace(day=1))
         out[key][0] += d.tonnes
-        out[key][1] += 1
-    return {k: (v[0], v[1]) for k, v in out.items()}
+        out[key][1] += -1 if d.kind == "reversal" else 1
+    return {k: (v[0], v[1]) for k, v in out.items() if v[1]}
 
 
 def stored_roll_up() -> dict:
@@ -43,7 +45,7 @@ def assert_figures_match_raw(city):
     headline = selectors.headline(CityFilters())
     assert headline["tonnes"] == pytest.approx(sum(r["tonnes"] for r in rows))
     assert headline["kg_co2e"] == pytest.approx(sum(r["kg"] or 0 for r in rows), rel=1e-9)
-    assert headline["deliveries"] == len(rows)
+    assert headline["deliveries"] == sum(r["deliveries"] for r in rows)
     expected = totals_by(rows, "month")
     got = {r["month"]: (r["tonnes"], r["kg_co2e"]) for r in selectors.by_month(CityFilters())}
     assert set(got) == set(expected)
@@ -68,19 +70,48 @@ def test_a_confirmation_through_the_service_counts_at_once(city):
     assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(before + 999)
 
 
-def test_editing_the_tonnes_of_a_confirmed_delivery_changes_the_figures(city):
+def _parties(city, deal_name):
+    deal = city.deals[deal_name]
+    supplier = factories.MembershipFactory(organization=deal.supplier).user
+    receiver = factories.MembershipFactory(organization=deal.receiver).user
+    return supplier, receiver
+
+
+def test_a_confirmed_correction_changes_the_tonnes_and_keeps_the_count(city):
+    supplier, receiver = _parties(city, "slag")
     delivery = Delivery.objects.get(deal=city.deals["slag"], tonnes=Decimal("60.125"))
-    delivery.tonnes = Decimal("70.5")
-    delivery.save()
+    before = selectors.headline(CityFilters())
 
+    reversal, replacement = market.delivery_correct(
+        user=supplier,
+        delivery=delivery,
+        reason="weighbridge re-read",
+        tonnes=Decimal("70.5"),
+        loads=2,  # more than one truck carries at most
+    )
+    assert stored_roll_up() == raw_roll_up()  # proposed, not confirmed: nothing moves
+    assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(before["tonnes"])
+    market.delivery_confirm(user=receiver, delivery=replacement)
+
+    assert (reversal.pk, replacement.pk) == tuple(
+        Delivery.objects.filter(corrects=delivery, status="confirmed")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     assert_figures_match_raw(city)
-    assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(154.875 + 10.375)
+    after = selectors.headline(CityFilters())
+    assert after["tonnes"] == pytest.approx(154.875 + 10.375)
+    assert after["deliveries"] == before["deliveries"]  # one taken back, one added
 
 
-def test_editing_the_date_of_a_confirmed_delivery_moves_it_to_its_month(city):
+def test_a_correction_to_another_month_moves_its_tonnes(city):
+    supplier, receiver = _parties(city, "bread")
     delivery = Delivery.objects.get(deal=city.deals["bread"])
-    delivery.date = date(2026, 5, 20)
-    delivery.save()
+
+    reversal, _replacement = market.delivery_correct(
+        user=receiver, delivery=delivery, reason="wrong date", date=date(2026, 5, 20)
+    )
+    market.delivery_confirm(user=supplier, delivery=reversal)
 
     assert_figures_match_raw(city)
     months = {r["month"]: r["tonnes"] for r in selectors.by_month(CityFilters())}
@@ -88,48 +119,76 @@ def test_editing_the_date_of_a_confirmed_delivery_moves_it_to_its_month(city):
     assert months["2026-05"] == pytest.approx(5.0)
 
 
-def test_moving_a_confirmed_delivery_to_another_deal_rebuilds_both(city):
+def test_a_load_that_never_happened_leaves_the_figures(city):
+    supplier, receiver = _parties(city, "bread")
     delivery = Delivery.objects.get(deal=city.deals["bread"])
-    delivery.deal = city.deals["grain"]
-    delivery.save()
+    before = selectors.headline(CityFilters())
 
+    reversal, replacement = market.delivery_correct(
+        user=supplier, delivery=delivery, reason="logged twice", void=True
+    )
+    market.delivery_confirm(user=receiver, delivery=reversal)
+
+    assert replacement is None
     assert_figures_match_raw(city)
+    after = selectors.headline(CityFilters())
+    assert after["tonnes"] == pytest.approx(before["tonnes"] - 5)
+    assert after["deliveries"] == before["deliveries"] - 1
     assert not ConfirmedMonth.objects.filter(deal=city.deals["bread"]).exists()
 
 
-def test_deleting_a_confirmed_delivery_removes_it(city):
-    Delivery.objects.get(deal=city.deals["grain"], tonnes=Decimal("30.000")).delete()
+def test_a_confirmed_delivery_is_never_edited_nor_deleted(city):
+    # Regression: the admin and any code could edit a confirmed delivery in place
+    # (the old tests here did), so a correction left no trace.
+    from django.core.exceptions import ValidationError
 
-    assert_figures_match_raw(city)
-    assert selectors.headline(CityFilters())["tonnes"] == pytest.approx(154.875 - 30)
+    delivery = Delivery.objects.get(deal=city.deals["slag"], tonnes=Decimal("60.125"))
+    before = stored_roll_up()
+    for field, value in (
+        ("tonnes", Decimal("70.5")),
+        ("date", date(2026, 5, 20)),
+        ("deal", city.deals["grain"]),
+        ("status", "disputed"),
+    ):
+        changed = Delivery.objects.get(pk=delivery.pk)
+        setattr(changed, field, value)
+        with pytest.raises(ValidationError, match="never changed or deleted"):
+            changed.save()
+    with pytest.raises(ValidationError):
+        delivery.delete()
+    with pytest.raises(ValidationError):
+        Delivery.objects.filter(pk=delivery.pk).update(tonnes=Decimal("1"))
+    with pytest.raises(ValidationError):
+        Delivery.objects.filter(deal=city.deals["slag"]).delete()
+    Delivery.objects.get(pk=delivery.pk).save()  # saving it unchanged is harmless
+
+    stored = Delivery.objects.get(pk=delivery.pk)
+    assert (stored.tonnes, stored.date, stored.status) == (
+        Decimal("60.125"),
+        date(2026, 3, 1),
+        "confirmed",
+    )
+    assert stored_roll_up() == before
 
 
-def test_an_admin_correction_shows_on_the_dashboard_at_once(client, city, analyst):
+def test_the_admin_shows_deliveries_read_only(client, city):
     admin = factories.UserFactory(email="root@example.kz", is_staff=True, is_superuser=True)
     delivery = Delivery.objects.get(deal=city.deals["grain"], tonnes=Decimal("12.500"))
     client.force_login(admin)
     url = reverse("admin:marketplace_delivery_change", args=[delivery.pk])
-    form = {
-        "deal": delivery.deal_id,
-        "date": "2026-04-11",
-        "tonnes": "21.250",
-        "ticket_number": delivery.ticket_number,
-        "vehicle": "",
-        "note": "weighbridge re-read",
-        "status": "confirmed",
-        "confirmed_at_0": delivery.confirmed_at.date().isoformat(),
-        "confirmed_at_1": delivery.confirmed_at.strftime("%H:%M:%S"),
-        "dispute_reason": "",
-    }
-    response = client.post(url, form)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    delivery.refresh_from_db()
-    assert (delivery.date, delivery.tonnes) == (date(2026, 4, 11), Decimal("21.250"))
 
-    assert_figures_match_raw(city)
-    client.force_login(analyst)
-    text = client.get(reverse("dashboard:city")).content.decode()
-    assert f'data-testid="tonnes-diverted">{154.875 + 8.75:,.1f} t' in text
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    response = client.post(url, {"tonnes": "21.250", "date": "2026-04-11"})
+
+    assert response.status_code == 403
+    assert client.get(reverse("admin:marketplace_delivery_add")).status_code == 403
+    assert (
+        client.post(reverse("admin:marketplace_delivery_delete", args=[delivery.pk])).status_code
+        == 403
+    )
+    delivery.refresh_from_db()
+    assert (delivery.date, delivery.tonnes) == (date(2026, 1, 10), Decimal("12.500"))
 
 
 def test_logged_and_disputed_loads_leave_the_roll_up_alone(city):

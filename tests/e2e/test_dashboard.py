@@ -3,7 +3,7 @@
 import json
 import re
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.utils import timezone
@@ -54,7 +54,9 @@ def _confirmed_deal(supply, demand, loads):
         user=facilitator,
         supply=supply,
         demand=demand,
-        tonnes_per_period=Decimal("1"),
+        # The listing's whole rate: the loads below are plausible for it, not held
+        # for a facilitator's review (marketplace.plausibility).
+        tonnes_per_period=supply.tonnes.quantize(Decimal("0.0001"), rounding=ROUND_DOWN),
         period=supply.recurrence,
         start_date=today - timedelta(days=60),
         end_date=today + timedelta(days=30),

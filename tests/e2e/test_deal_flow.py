@@ -1,9 +1,11 @@
-"""A deal from the market to a confirmed delivery, through two browsers."""
+"""A deal from the market to a confirmed delivery, through two browsers: one party
+logs the load (gross and tare), the other confirms it."""
 
 import math
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from marketplace.models import Deal
 from symbiosis.demo import listing_marker, load_demo
@@ -71,10 +73,16 @@ def test_offer_accept_deliver_confirm(browser, live_server):
     bakery.goto(f"/deals/{deal.pk}/")
     bakery.get_by_text("Log a delivery").click()
     bakery.get_by_label("Date:", exact=True).fill(today.isoformat())
-    bakery.get_by_label("Tonnes (weighbridge)").fill("12.5")
+    # Gross and tare from the weighbridge; the net (12.5 t) is computed.
+    bakery.get_by_label("Gross (t)").fill("20.5")
+    bakery.get_by_label("Tare (t)").fill("8")
     bakery.get_by_label("Ticket number").fill("WB-0042")
     bakery.get_by_label("Vehicle").fill("A 777 KZ")
     _click_and_wait(bakery, "Log the delivery")
+    # The party that logged it never confirms it: the other party does.
+    bakery.goto(f"/deals/{deal.pk}/")
+    expect(bakery.locator("#deliveries")).to_contain_text("Awaiting confirmation by")
+    expect(bakery.get_by_role("button", name="Confirm", exact=True)).to_have_count(0)
 
     brewery.goto(f"/deals/{deal.pk}/")
     _click_and_wait(brewery, "Confirm")

@@ -86,7 +86,8 @@ def test_accept_racing_cancel_ends_in_one_consistent_state(
 def test_one_delivery_confirmed_twice_at_once_counts_once(
     postgresql_only, make_deal, member_a, member_b, monkeypatch
 ):
-    deal = make_deal("active")
+    # 20 t a month: the loads are plausible, not held for a facilitator's review.
+    deal = make_deal("active", tonnes_per_period=Decimal("20"))
     delivery = _delivery(deal, member_a, 1, "12.5")
     _slow(monkeypatch, "_judge")
 
@@ -109,7 +110,7 @@ def test_one_delivery_confirmed_twice_at_once_counts_once(
 def test_two_deliveries_confirmed_at_once_both_count(
     postgresql_only, make_deal, member_a, member_b, monkeypatch
 ):
-    deal = make_deal("active")
+    deal = make_deal("active", tonnes_per_period=Decimal("20"))
     first = _delivery(deal, member_a, 1, "12.5")
     second = _delivery(deal, member_a, 2, "7.25")
     _slow(monkeypatch, "_judge")

@@ -28,7 +28,8 @@ def test_a_whole_deal_through_the_api(client_as, market, member_a, member_b):
         {
             "supply": market.supply.pk,
             "demand": market.demand.pk,
-            "tonnes_per_period": "10",
+            # 20 t a month: the 12.5 t load below is plausible (it would be held at 10).
+            "tonnes_per_period": "20",
             "transport_by": "supplier",
             "start_date": "2026-01-01",
             "end_date": "2026-12-31",
@@ -37,7 +38,7 @@ def test_a_whole_deal_through_the_api(client_as, market, member_a, member_b):
     assert created.status_code == 201, created.json()
     deal = created.json()
     assert (deal["state"], deal["initiator"], deal["period"]) == ("draft", "receiver", "month")
-    assert Decimal(deal["tonnes_total"]) == 120
+    assert Decimal(deal["tonnes_total"]) == 240
     url = f"/api/v1/deals/{deal['id']}"
 
     assert post(receiver, f"{url}/offer/").json()["state"] == "offered"
@@ -94,12 +95,29 @@ def test_refusals_say_why(client_as, make_deal, member_a, member_b, facilitator)
 def test_over_commitment_is_a_400_with_the_reason(client_as, make_deal, member_a, member_b):
     make_deal("active", tonnes_per_period=Decimal("95"))
     deal = make_deal("offered", tonnes_per_period=Decimal("10"))
+    services.deal_accept(user=member_b, deal=deal, terms_version=1)
+
+    # The listing's owner accepts last: it may read what is left.
+    response = post(client_as(member_a), f"/api/v1/deals/{deal.pk}/accept/", {"terms_version": 1})
+
+    assert response.status_code == 400
+    assert "only 5.000 t per month" in response.json()["tonnes_per_period"][0]
+
+
+def test_over_commitment_tells_the_receiver_nothing_of_other_deals(
+    client_as, make_deal, member_a, member_b
+):
+    # Regression (issue 13, 8b): the refusal named how much other deals had taken.
+    make_deal("active", tonnes_per_period=Decimal("95"))
+    deal = make_deal("offered", tonnes_per_period=Decimal("10"))
     services.deal_accept(user=member_a, deal=deal, terms_version=1)
 
     response = post(client_as(member_b), f"/api/v1/deals/{deal.pk}/accept/", {"terms_version": 1})
 
     assert response.status_code == 400
-    assert "only 5.000 t per month" in response.json()["tonnes_per_period"][0]
+    message = response.json()["tonnes_per_period"][0]
+    assert "cannot take this much now" in message
+    assert not any(figure in message for figure in ("95", "5.000", "5 t", "100")), message
 
 
 def test_update_terms_returns_a_new_version(client_as, make_deal, member_b):
@@ -237,3 +255,74 @@ def test_dispute_through_the_api(client_as, make_deal, actors):
 
     assert response.json()["status"] == "disputed"
     assert response.json()["dispute_reason"] == "wet"
+
+
+def test_a_receiver_that_transports_cannot_log_and_confirm_its_own_delivery(
+    client_as, make_deal, actors
+):
+    # Regression (issue 13, item 2): this took the city headline from 20.5 t to
+    # 1,000,000,020.5 t.
+    from dashboard import selectors as city
+    from dashboard.selectors import CityFilters
+
+    deal = make_deal("active", transport_by="receiver", tonnes_per_period=Decimal("30"))
+    receiver, supplier = client_as(actors["receiver"]), client_as(actors["supplier"])
+    first = post(
+        supplier,
+        "/api/v1/deliveries/",
+        {"deal": deal.pk, "date": "2026-03-01", "tonnes": "20.5", "ticket_number": "WB-5"},
+    )
+    assert post(receiver, f"/api/v1/deliveries/{first.json()['id']}/confirm/").status_code == 200
+    assert city.headline(CityFilters())["tonnes"] == pytest.approx(20.5)
+
+    logged = post(
+        receiver,
+        "/api/v1/deliveries/",
+        {"deal": deal.pk, "date": "2026-03-02", "tonnes": "999999999.999", "ticket_number": "6"},
+    )
+    assert logged.status_code == 201, logged.json()
+    body = logged.json()
+    assert body["status"] == "held"
+    assert [check["code"] for check in body["held_reason"]] == ["per_load", "period"]
+    assert "999999999.999 t in one load" in body["held_reason_text"]
+    confirm = f"/api/v1/deliveries/{body['id']}/confirm/"
+
+    # Held: nobody confirms it before a facilitator's review, not even the supplier.
+    for client in (receiver, supplier):
+        refused = post(client, confirm)
+        assert refused.status_code == 400 and "held" in refused.json()["non_field_errors"][0]
+    assert city.headline(CityFilters())["tonnes"] == pytest.approx(20.5)
+    assert Delivery.objects.get(pk=body["id"]).status == "held"
+    # Released (say the facilitator misread it), its logger still may not confirm it.
+    services.delivery_release(
+        user=actors["facilitator"], delivery=Delivery.objects.get(pk=body["id"])
+    )
+    assert post(receiver, confirm).status_code == 403
+    assert city.headline(CityFilters())["tonnes"] == pytest.approx(20.5)
+
+
+def test_facilitators_release_and_reject_through_the_api(client_as, make_deal, actors):
+    deal = make_deal("active", transport_by="supplier")
+    held = [
+        services.delivery_log(
+            user=actors["supplier"],
+            deal=deal,
+            date=date(2026, 3, 1),
+            tonnes=Decimal("45"),
+            ticket_number=ticket,
+        )
+        for ticket in ("H1", "H2")
+    ]
+    facilitator = client_as(actors["facilitator"])
+
+    listed = facilitator.get("/api/v1/deliveries/?status=held").json()["results"]
+    assert {row["id"] for row in listed} == {d.pk for d in held}
+    for role in ("supplier", "receiver", "analyst"):
+        refused = post(client_as(actors[role]), f"/api/v1/deliveries/{held[0].pk}/release/")
+        assert refused.status_code == 403, role
+    released = post(facilitator, f"/api/v1/deliveries/{held[0].pk}/release/", {"note": "ok"})
+    assert (released.status_code, released.json()["status"]) == (200, "logged")
+    no_reason = post(facilitator, f"/api/v1/deliveries/{held[1].pk}/reject/", {})
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    rejected = post(facilitator, f"/api/v1/deliveries/{held[1].pk}/reject/", {"reason": "typo"})
+    assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")

@@ -20,9 +20,10 @@ YEAR_2026 = {"start_date": date(2026, 1, 1), "end_date": date(2026, 12, 31)}
 
 
 def accept_by_both(deal, actors):
-    """Each party that has not accepted the current terms accepts them."""
+    """Each party that has not accepted the current terms accepts them, the supplier
+    (the listing's owner, who may read what its listing has left) last."""
     deal.refresh_from_db()
-    for party in ("supplier", "receiver"):
+    for party in ("receiver", "supplier"):
         if deal.accepted_at(party) is None:
             deal = services.deal_accept(
                 user=actors[party], deal=deal, terms_version=deal.terms_version
@@ -33,16 +34,44 @@ def accept_by_both(deal, actors):
 def test_the_last_acceptance_is_refused_when_the_month_is_full(make_deal, actors):
     make_deal("active", tonnes_per_period=Decimal("60"), **YEAR_2026)
     second = make_deal("offered", tonnes_per_period=Decimal("50"), **YEAR_2026)
-    services.deal_accept(user=actors["supplier"], deal=second, terms_version=1)
+    services.deal_accept(user=actors["receiver"], deal=second, terms_version=1)
 
     with pytest.raises(ValidationError) as refused:
-        services.deal_accept(user=actors["receiver"], deal=second, terms_version=1)
+        services.deal_accept(user=actors["supplier"], deal=second, terms_version=1)
 
+    # The listing's owner reads what is left of it.
     message = refused.value.message_dict["tonnes_per_period"][0]
     assert "only 40.000 t per month" in message and "January 2026" in message
     second.refresh_from_db()
     assert second.state == "offered"
-    assert second.receiver_accepted_at is None  # the refused acceptance left nothing behind
+    assert second.supplier_accepted_at is None  # the refused acceptance left nothing behind
+
+
+@pytest.mark.parametrize("one_off", [False, True])
+def test_a_refused_receiver_learns_nothing_of_other_deals(
+    one_off, batch, make_deal, actors, market
+):
+    # Regression (issue 13, 8b): "only 40.000 t ... are not yet committed" told the
+    # receiver how much another party's deal had taken.
+    if one_off:
+        terms = {"supply": batch, "period": "once"}
+        make_deal("completed", tonnes_per_period=Decimal("20"), **terms)
+        deal = make_deal("offered", tonnes_per_period=Decimal("15"), **terms)
+    else:
+        make_deal("active", tonnes_per_period=Decimal("60"), **YEAR_2026)
+        deal = make_deal("offered", tonnes_per_period=Decimal("50"), **YEAR_2026)
+    services.deal_accept(user=actors["supplier"], deal=deal, terms_version=1)
+
+    with pytest.raises(ValidationError) as refused:
+        services.deal_accept(user=actors["receiver"], deal=deal, terms_version=1)
+
+    message = refused.value.message_dict["tonnes_per_period"][0]
+    assert message == ("The listing cannot take this much now; ask the supplier what it can offer.")
+    for figure in ("60", "40", "20", "10", "30", "100"):
+        assert figure not in message
+    # What the owner (or a facilitator) reads names them.
+    detail = services.overcommitment_error(deal.supply, Deal.objects.get(pk=deal.pk), detailed=True)
+    assert "not yet committed" in detail
 
 
 def test_filling_the_listing_exactly_is_allowed(make_deal, actors):

@@ -1,4 +1,5 @@
-"""Deliveries: logged from the weighbridge ticket, confirmed or disputed by the receiver."""
+"""Deliveries: logged from the weighbridge ticket by either party, confirmed or disputed
+by the other party (or a facilitator), never by whoever logged them."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -9,6 +10,7 @@ from django.utils import timezone, translation
 
 from marketplace import selectors, services
 from marketplace.models import Delivery
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +18,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def active(make_deal):
     # The supplier transports; deal dates are in the past so deliveries can be logged.
-    return make_deal("active", transport_by="supplier")
+    # 20 t a month: a 12.5 t load is plausible (10 t a month would hold it for review).
+    return make_deal("active", transport_by="supplier", tonnes_per_period=Decimal("20"))
 
 
 def log(user, deal, ticket="WB-1", tonnes="12.5", day=date(2026, 3, 2)):
@@ -87,39 +90,113 @@ def test_a_confirmed_delivery_is_final(active, actors):
         services.delivery_confirm(user=actors["receiver"], delivery=delivery)
 
 
-@pytest.mark.parametrize(
-    ("role", "error"),
-    [
-        ("supplier", PermissionDenied),
-        ("other", PermissionDenied),
-        ("facilitator", PermissionDenied),
-        ("analyst", PermissionDenied),
-    ],
-)
-def test_only_the_receiver_judges_deliveries(active, actors, role, error):
+@pytest.mark.parametrize("role", ["supplier", "other", "analyst"])
+def test_the_logger_and_outsiders_do_not_judge_deliveries(active, actors, role):
     delivery = log(actors["supplier"], active)
 
-    with pytest.raises(error):
+    with pytest.raises(PermissionDenied):
         services.delivery_confirm(user=actors[role], delivery=delivery)
-    with pytest.raises(error):
+    with pytest.raises(PermissionDenied):
         services.delivery_dispute(user=actors[role], delivery=delivery, reason="no")
     assert Delivery.objects.get(pk=delivery.pk).status == "logged"
 
 
-@pytest.mark.parametrize("role", ["receiver", "other", "facilitator", "analyst"])
-def test_only_the_carrier_or_supplier_logs(active, actors, role):
+@pytest.mark.parametrize("action", ["confirm", "dispute"])
+def test_a_facilitator_may_judge_a_delivery(active, actors, action):
+    delivery = log(actors["supplier"], active)
+
+    if action == "confirm":
+        judged = services.delivery_confirm(user=actors["facilitator"], delivery=delivery)
+    else:
+        judged = services.delivery_dispute(
+            user=actors["facilitator"], delivery=delivery, reason="ticket unreadable"
+        )
+
+    assert judged.status == {"confirm": "confirmed", "dispute": "disputed"}[action]
+
+
+@pytest.mark.parametrize("role", ["other", "facilitator", "analyst"])
+def test_only_the_parties_log(active, actors, role):
     with pytest.raises(PermissionDenied):
         log(actors[role], active)
     assert not Delivery.objects.exists()
 
 
-def test_a_receiver_that_transports_logs_its_own_loads(make_deal, actors):
-    deal = make_deal("active", transport_by="receiver")
+@pytest.mark.parametrize("transport_by", ["supplier", "receiver", "third_party"])
+def test_either_party_logs_and_the_other_confirms(make_deal, actors, transport_by):
+    deal = make_deal("active", transport_by=transport_by, tonnes_per_period=Decimal("30"))
 
-    delivery = log(actors["receiver"], deal)
+    by_receiver = log(actors["receiver"], deal)
+    by_supplier = log(actors["supplier"], deal, ticket="WB-2")
 
-    assert delivery.logged_by == actors["receiver"]
-    assert log(actors["supplier"], deal, ticket="WB-2").logged_by == actors["supplier"]
+    assert (by_receiver.logged_as, by_supplier.logged_as) == ("receiver", "supplier")
+    assert services.delivery_confirm(user=actors["supplier"], delivery=by_receiver).status == (
+        "confirmed"
+    )
+    assert services.delivery_confirm(user=actors["receiver"], delivery=by_supplier).status == (
+        "confirmed"
+    )
+
+
+@pytest.mark.parametrize("transport_by", ["supplier", "receiver"])
+def test_the_logger_never_confirms_its_own_delivery(make_deal, actors, transport_by):
+    # Regression: where the receiver transported, it logged and confirmed its own loads.
+    deal = make_deal("active", transport_by=transport_by, tonnes_per_period=Decimal("30"))
+    for role, ticket in (("receiver", "WB-R"), ("supplier", "WB-S")):
+        delivery = log(actors[role], deal, ticket=ticket)
+
+        with pytest.raises(PermissionDenied, match="never whoever logged it"):
+            services.delivery_confirm(user=actors[role], delivery=delivery)
+        with pytest.raises(PermissionDenied):
+            services.delivery_dispute(user=actors[role], delivery=delivery, reason="mine")
+        assert Delivery.objects.get(pk=delivery.pk).status == "logged"
+    assert selectors.deal_impact(deal=deal).tonnes_delivered == 0
+
+
+def test_a_member_of_both_parties_never_confirms_what_it_logged(make_deal, market, actors):
+    both = factories.MembershipFactory(organization=market.company_a).user
+    factories.MembershipFactory(user=both, organization=market.company_b)
+    deal = make_deal("active", transport_by="receiver", tonnes_per_period=Decimal("30"))
+
+    delivery = log(both, deal)
+
+    with pytest.raises(PermissionDenied):
+        services.delivery_confirm(user=both, delivery=delivery)
+    # Nor when it logs explicitly for the other side.
+    other_side = services.delivery_log(
+        user=both,
+        deal=deal,
+        date=date(2026, 3, 3),
+        tonnes=Decimal("1"),
+        ticket_number="WB-B",
+        party="supplier",
+    )
+    with pytest.raises(PermissionDenied):
+        services.delivery_confirm(user=both, delivery=other_side)
+    # Logged for the receiver (it transports): a member of the supplier confirms it.
+    assert delivery.logged_as == "receiver"
+    with pytest.raises(PermissionDenied):
+        services.delivery_confirm(user=actors["receiver"], delivery=delivery)
+    assert services.delivery_confirm(user=actors["supplier"], delivery=delivery).status == (
+        "confirmed"
+    )
+
+
+def test_a_facilitator_who_proposed_a_correction_does_not_confirm_it(active, actors):
+    delivery = services.delivery_confirm(
+        user=actors["receiver"], delivery=log(actors["supplier"], active)
+    )
+    reversal, _replacement = services.delivery_correct(
+        user=actors["facilitator"], delivery=delivery, reason="typo", tonnes=Decimal("11")
+    )
+
+    assert reversal.logged_as == "facilitator"
+    with pytest.raises(PermissionDenied):
+        services.delivery_confirm(user=actors["facilitator"], delivery=reversal)
+    # Either party may: the facilitator logged it for neither.
+    assert services.delivery_confirm(user=actors["supplier"], delivery=reversal).status == (
+        "confirmed"
+    )
 
 
 @pytest.mark.parametrize("state", ["draft", "offered", "accepted", "completed", "cancelled"])
@@ -135,6 +212,7 @@ def test_deliveries_are_logged_on_active_deals_only(make_deal, actors, state):
     [
         (date(2025, 12, 31), "date"),  # before the deal starts
         (timezone.localdate() + timedelta(days=1), "date"),  # not yet arrived
+        (date(1, 6, 1), "date"),  # year 1: a typo, shown as month "1-06" before
     ],
 )
 def test_a_delivery_date_lies_within_the_deal_and_the_past(active, actors, day, field):
@@ -175,11 +253,16 @@ def test_a_refused_judgement_is_explained_in_russian(active, actors):
     with translation.override("ru"):
         with pytest.raises(ValidationError) as refused:
             services.delivery_dispute(user=actors["receiver"], delivery=delivery, reason="late")
-        with pytest.raises(PermissionDenied) as not_the_carrier:
-            log(actors["receiver"], active, ticket="WB-2")
+        with pytest.raises(PermissionDenied) as not_a_party:
+            log(actors["facilitator"], active, ticket="WB-2")
+        second = log(actors["supplier"], active, ticket="WB-3", tonnes="1")
+        with pytest.raises(PermissionDenied) as own_entry:
+            services.delivery_confirm(user=actors["supplier"], delivery=second)
     assert refused.value.messages == [
-        "Действие «оспорить» недоступно для поставки в статусе «подтверждена получателем»."
+        "Действие «оспорить» недоступно для поставки в статусе «подтверждена»."
     ]
-    assert str(not_the_carrier.value) == (
-        "Поставки регистрирует только сторона-перевозчик или поставщик."
+    assert str(not_a_party.value) == "Поставки регистрирует только получатель или поставщик."
+    assert str(own_entry.value) == (
+        "Вы зарегистрировали эту запись: её проверяет фасилитатор или другая сторона, "
+        "а не тот, кто её зарегистрировал."
     )

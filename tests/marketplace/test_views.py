@@ -24,7 +24,8 @@ def deal(make_deal):
 
 @pytest.fixture
 def delivery(make_deal, actors):
-    active = make_deal("active", transport_by="supplier")
+    # 20 t a month: the 12.5 t load is plausible, not held for review.
+    active = make_deal("active", transport_by="supplier", tonnes_per_period=Decimal("20"))
     return services.delivery_log(
         user=actors["supplier"],
         deal=active,
@@ -77,6 +78,25 @@ def pages(deal, delivery, market):
             reverse("marketplace:delivery-dispute", args=[delivery.pk]),
             {f"dispute-{delivery.pk}-reason": "wet"},
         ),
+        (
+            "delivery-release",
+            "post",
+            reverse("marketplace:delivery-release", args=[delivery.pk]),
+            {},
+        ),
+        (
+            "delivery-reject",
+            "post",
+            reverse("marketplace:delivery-reject", args=[delivery.pk]),
+            {f"reject-{delivery.pk}-reason": "wrong"},
+        ),
+        (
+            "delivery-correct",
+            "post",
+            reverse("marketplace:delivery-correct", args=[delivery.pk]),
+            {f"correct-{delivery.pk}-reason": "typo", f"correct-{delivery.pk}-tonnes": "2"},
+        ),
+        ("delivery-review", "get", reverse("marketplace:delivery-review"), None),
         ("delivery-note", "get", reverse("marketplace:delivery-note", args=[delivery.pk]), None),
         (
             "delivery-note-pdf",
@@ -97,6 +117,10 @@ PAGE_NAMES = [
     "message-post",
     "delivery-confirm",
     "delivery-dispute",
+    "delivery-release",
+    "delivery-reject",
+    "delivery-correct",
+    "delivery-review",
     "delivery-note",
     "delivery-note-pdf",
 ]
@@ -130,7 +154,9 @@ def test_city_analysts_get_403(client, analyst, name, deal, delivery, market):
     assert getattr(client, method)(url, data).status_code == 403
 
 
-@pytest.mark.parametrize("name", [n for n in PAGE_NAMES if n not in ("deal-list", "deal-new")])
+@pytest.mark.parametrize(
+    "name", [n for n in PAGE_NAMES if n not in ("deal-list", "deal-new", "delivery-review")]
+)
 def test_another_company_gets_404(client, member_c, name, deal, delivery, market):
     client.force_login(member_c)
     _, method, url, data = _page(name, deal, delivery, market)
@@ -324,7 +350,7 @@ def test_terms_beyond_the_listing_are_refused_inline(client, actors, deal):
 
 
 def test_log_confirm_and_dispute_from_the_page(client, actors, make_deal):
-    active = make_deal("active", transport_by="supplier")
+    active = make_deal("active", transport_by="supplier", tonnes_per_period=Decimal("20"))
     client.force_login(actors["supplier"])
     response = client.post(
         reverse("marketplace:delivery-log", args=[active.pk]),
@@ -536,7 +562,7 @@ def test_the_waste_transfer_note_comes_as_a_pdf_too(client, actors, delivery):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    body = response.content
+    body = b"".join(response.streaming_content)  # a FileResponse streams
     assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
     assert f"transfer-note-{delivery.ticket_number}.pdf" in response["Content-Disposition"]
     assert b"/Title" in body

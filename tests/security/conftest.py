@@ -15,7 +15,7 @@ test runs in a savepoint of it (pytest-django's ``db``), so a write one
 test makes is rolled back before the next.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -23,11 +23,13 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
+from knox.models import AuthToken
 
 from marketplace.models import Deal, DealMessage, Delivery
 from optimizer import decisions
 from optimizer import services as optimizer_services
-from symbiosis.models import EmissionFactor, FactorSet
+from symbiosis.models import EmissionFactor, FactorSet, Invitation
 from symbiosis.models.accounts import CITY_ANALYST_GROUP, FACILITATOR_GROUP
 from tests import factories
 
@@ -44,6 +46,16 @@ PRIVATE_DEMAND_NOTE = "Private intake, do not publish"
 MESSAGE_BODY = "Our gate code is 4471, see you Monday"
 TICKET_NUMBER = "WB-SECRET-7731"
 ORG_C_NAME = "Talgar Partner Bakery"
+ORG_A_EMAIL = "aigerim@zhetysu-secret.kz"
+ORG_A_PHONE = "+7 701 555 0147"
+# A's anonymous listings: the market shows what, how much and where roughly;
+# their notes (naming A, as demo descriptions do) and prices never, until an introduction.
+ANONYMOUS_SUPPLY_MARKER = "ANON-SUPPLY-5521"
+ANONYMOUS_SUPPLY_NOTE = f"Ask {ORG_A_CONTACT} at {ORG_A_NAME}, {ANONYMOUS_SUPPLY_MARKER}"
+ANONYMOUS_SUPPLY_PRICE = Decimal("73519")
+ANONYMOUS_DEMAND_MARKER = "ANON-DEMAND-8834"
+ANONYMOUS_DEMAND_NOTE = f"Jute for {ORG_A_NAME}, {ANONYMOUS_DEMAND_MARKER}"
+ANONYMOUS_DEMAND_PRICE = Decimal("68237")
 
 
 def _user(email, **fields):
@@ -72,7 +84,11 @@ def _make_world():
     )
 
     company_a = factories.OrganizationFactory(
-        name=ORG_A_NAME, contact_name=ORG_A_CONTACT, agrees_to_be_named=False
+        name=ORG_A_NAME,
+        contact_name=ORG_A_CONTACT,
+        contact_email=ORG_A_EMAIL,
+        contact_phone=ORG_A_PHONE,
+        agrees_to_be_named=False,
     )
     company_b = factories.OrganizationFactory(name="Bostandyk Rival LLP")
     company_c = factories.OrganizationFactory(name=ORG_C_NAME)
@@ -129,7 +145,13 @@ def _make_world():
         )
 
     supply_private = supply("private", description=PRIVATE_SUPPLY_NOTE)
-    supply_anonymous = supply("anonymous", quantity=Decimal("321"), tonnes=Decimal("321"))
+    supply_anonymous = supply(
+        "anonymous",
+        quantity=Decimal("321"),
+        tonnes=Decimal("321"),
+        description=ANONYMOUS_SUPPLY_NOTE,
+        price_kzt_per_t=ANONYMOUS_SUPPLY_PRICE,
+    )
     # A draft nothing refers to (deletable): the optimizer only reads active listings.
     supply_draft = supply("private", status="draft")
     # A's demands are for jute bags, which nobody offers: the optimizer pairs
@@ -143,7 +165,12 @@ def _make_world():
         materials=[jute],
     )
     demand_anonymous = factories.DemandListingFactory(
-        organization=company_a, site=site_a, visibility="anonymous", materials=[jute]
+        organization=company_a,
+        site=site_a,
+        visibility="anonymous",
+        materials=[jute],
+        description=ANONYMOUS_DEMAND_NOTE,
+        max_price_kzt_per_t=ANONYMOUS_DEMAND_PRICE,
     )
     supply_b = factories.SupplyListingFactory(
         organization=company_b, site=site_b, material=grain, visibility="private"
@@ -206,6 +233,16 @@ def _make_world():
         user=facilitator, proposal=proposals[supply_anonymous.pk], note="introduced"
     )
     introduction_deal = Deal.objects.get(proposal=introduction)
+    # A pending invitation into A, for the withdraw route.
+    invitation_a = Invitation.objects.create(
+        organization=company_a,
+        email="invited-a@example.kz",
+        role="member",
+        invited_by=member_a,
+        token_hash="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    token_a, _key = AuthToken.objects.create(user=member_a)
 
     return SimpleNamespace(
         material=grain,
@@ -239,7 +276,16 @@ def _make_world():
         open_proposal=open_proposal,
         introduction=introduction,
         introduction_deal=introduction_deal,
+        invitation_a=invitation_a,
+        token_a=token_a,
     )
+
+
+def renderings(price: Decimal) -> list[str]:
+    """A whole price as pages may print it: plain ("73519.00" holds it), grouped in
+    English ("73,519") or Russian (a no-break or plain space)."""
+    grouped = f"{int(price):,}"
+    return [str(int(price)), grouped, grouped.replace(",", "\xa0"), grouped.replace(",", " ")]
 
 
 def secrets_of_a(world) -> list[str]:
@@ -247,6 +293,8 @@ def secrets_of_a(world) -> list[str]:
     return [
         ORG_A_NAME,
         ORG_A_CONTACT,
+        ORG_A_EMAIL,
+        ORG_A_PHONE,
         world.company_a.bin,
         SITE_A_NAME,
         SITE_A_ADDRESS,
@@ -261,6 +309,11 @@ def secrets_of_a(world) -> list[str]:
         PRIVATE_DEMAND_NOTE,
         MESSAGE_BODY,
         TICKET_NUMBER,
+        # A's anonymous listings: shown to others without their notes and prices.
+        ANONYMOUS_SUPPLY_MARKER,
+        ANONYMOUS_DEMAND_MARKER,
+        *renderings(ANONYMOUS_SUPPLY_PRICE),
+        *renderings(ANONYMOUS_DEMAND_PRICE),
     ]
 
 

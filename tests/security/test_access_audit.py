@@ -11,8 +11,9 @@ Roles: anonymous, an admin of company A (``member_a``), an admin of company B
 (``member_b``), a facilitator (staff, view-only admin rights, no membership)
 and a city analyst. The world (tests/security/conftest.py) is owned by A;
 every answer to anonymous, B or the analyst is also searched for A's
-identifying strings (name, BIN, site name and address, coordinates, private
-notes, deal message, weighbridge ticket), which none of them may ever see.
+identifying strings (name, BIN, contact, site name and address, coordinates,
+private notes, the notes and prices of its anonymous listings, deal message,
+weighbridge ticket), which none of them may ever see.
 
 Expected answers: a status code, ``LOGIN`` (302 to the login page),
 ``ADMIN_LOGIN`` (302 to the admin's login page) or ``DENY`` (401 or 403:
@@ -40,6 +41,8 @@ from drf_spectacular.generators import SchemaGenerator
 from dashboard import selectors as dashboard_selectors
 from tests import factories
 from tests.security.conftest import (
+    ANONYMOUS_SUPPLY_MARKER,
+    ANONYMOUS_SUPPLY_PRICE,
     ORG_A_NAME,
     ROLES,
     SITE_A_NAME,
@@ -93,6 +96,19 @@ def a_demand(w):
     return ["demand", w.demand_private.pk]
 
 
+def an_import_of_a(w):
+    """A failed listings import of A's, naming A's site (made in the test's transaction)."""
+    from symbiosis.models import ListingImport
+
+    listing_import, _created = ListingImport.objects.get_or_create(
+        owner=w.member_a,
+        organization=w.company_a,
+        file_name=f"{SITE_A_NAME}.csv",
+        defaults={"kind": "supply", "status": "failed", "error": f"No site {SITE_A_NAME}."},
+    )
+    return [listing_import.pk]
+
+
 #                anonymous  A      B      facilitator  analyst
 EVERYONE = (200, 200, 200, 200, 200)
 LOGGED_IN = (LOGIN, 200, 200, 200, 200)
@@ -124,6 +140,9 @@ PAGE_ROWS = [
     # A forged invitation token is gone for everyone.
     r("invitation-accept", GET, (410,) * 5, args=lambda w: ["forged-token"]),
     r("invitation-accept", POST, (410,) * 5, args=lambda w: ["forged-token"], data={}),
+    # So is a forged sign-up confirmation link.
+    r("signup-confirm", GET, (410,) * 5, args=lambda w: ["forged-token"]),
+    r("signup-confirm", POST, (410,) * 5, args=lambda w: ["forged-token"], data={}),
     # The organization page is its members' only; the facilitator uses the admin site.
     r("organization", GET, (LOGIN, 200, 404, 404, 404), args=lambda w: [w.company_a.pk]),
     r("organization-edit", GET, NOT_POST, args=lambda w: [w.company_a.pk]),
@@ -155,6 +174,20 @@ PAGE_ROWS = [
         args=lambda w: [w.company_a.pk, w.plain_membership_a.pk],
         data={"role": "member"},
     ),
+    # A's pending invitation: withdrawn by A's administrators only.
+    r(
+        "invitation-revoke",
+        GET,
+        NOT_POST,
+        args=lambda w: [w.company_a.pk, w.invitation_a.pk],
+    ),
+    r(
+        "invitation-revoke",
+        POST,
+        (LOGIN, 302, 404, 404, 404),
+        args=lambda w: [w.company_a.pk, w.invitation_a.pk],
+        data={},
+    ),
     # Listings: members of an organization write; only the owner opens its rows.
     r("listing-create", GET, MEMBERS, args=lambda w: ["supply"]),
     r("listing-create", POST, MEMBERS, args=lambda w: ["supply"], data={}),
@@ -182,8 +215,15 @@ PAGE_ROWS = [
     ),
     r("listing-import", GET, MEMBERS),
     r("listing-import", POST, MEMBERS, data={"kind": "supply"}),
-    r("listing-import-confirm", GET, MEMBERS_NOT),
-    r("listing-import-confirm", POST, (LOGIN, 400, 400, 403, 403), data={"token": "forged"}),
+    # An import is its uploader's alone: B (and A's other members) get a 404.
+    r("listing-import-detail", GET, OWN_A, args=an_import_of_a),
+    r("listing-import-detail", POST, MEMBERS_NOT, args=an_import_of_a),
+    r("listing-import-status", GET, OWN_A, args=an_import_of_a),
+    # A finished import stops the htmx poll (286).
+    r("listing-import-status", GET, (LOGIN, 286, 404, 403, 403), args=an_import_of_a, htmx=True),
+    r("listing-import-commit", GET, MEMBERS_NOT, args=an_import_of_a),
+    # A's import failed: there is nothing to import (400); B cannot see it at all.
+    r("listing-import-commit", POST, (LOGIN, 400, 404, 403, 403), args=an_import_of_a),
     r("listing-import-template", GET, MEMBERS, args=lambda w: ["supply", "csv"]),
     r("listing-import-template", GET, MEMBERS, args=lambda w: ["demand", "xlsx"], label="xlsx"),
     r(
@@ -203,6 +243,7 @@ PAGE_ROWS = [
     r("market", GET, COMPANY_READERS),
     r("market", GET, COMPANY_READERS, htmx=True, label="htmx"),
     r("market", GET, COMPANY_READERS, query="?kind=demand", label="demand"),
+    r("market", GET, COMPANY_READERS, htmx=True, query="?kind=demand", label="htmx-demand"),
     r("market", POST, NOT_POST, data={}),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_supply, label="private"),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_demand, label="private-demand"),
@@ -240,6 +281,20 @@ PAGE_ROWS = [
     r("password_reset_done", GET, EVERYONE),
     r("password_reset_confirm", GET, EVERYONE, args=lambda w: ["MQ", "forged-token"]),
     r("password_reset_complete", GET, EVERYONE),
+    # API tokens: everyone logged in has their own; A's token is no one else's to revoke.
+    r("api-tokens", GET, LOGGED_IN),
+    r("api-token-create", GET, NOT_POST),
+    r("api-token-create", POST, LOGGED_IN, data={}),
+    r("api-token-revoke-all", GET, NOT_POST),
+    r("api-token-revoke-all", POST, (LOGIN, 302, 302, 302, 302), data={}),
+    r("api-token-revoke", GET, NOT_POST, args=lambda w: [w.token_a.digest]),
+    r(
+        "api-token-revoke",
+        POST,
+        (LOGIN, 302, 404, 404, 404),
+        args=lambda w: [w.token_a.digest],
+        data={},
+    ),
 ]
 
 # --- deals ------------------------------------------------------------------------------
@@ -247,6 +302,30 @@ PAGE_ROWS = [
 
 DEAL = lambda w: [w.deal.pk]  # noqa: E731
 DELIVERY = lambda w: [w.delivery.pk]  # noqa: E731
+
+
+def a_held_delivery(w):
+    """A load of A's deal held for review, made inside the row's own savepoint."""
+    from marketplace.models import Delivery
+
+    held, _ = Delivery.objects.get_or_create(
+        deal=w.deal,
+        ticket_number="WB-HELD",
+        defaults={"date": w.delivery.date, "tonnes": 50, "status": "held"},
+    )
+    return [held.pk]
+
+
+def a_confirmed_delivery(w):
+    from marketplace.models import Delivery
+
+    return [Delivery.objects.get(deal=w.deal, status="confirmed").pk]
+
+
+def correction_form(w):
+    pk = a_confirmed_delivery(w)[0]
+    return {f"correct-{pk}-reason": "re-read", f"correct-{pk}-tonnes": "2"}
+
 
 DEAL_ROWS = [
     r("marketplace:deal-list", GET, COMPANY_READERS),
@@ -312,10 +391,31 @@ DEAL_ROWS = [
         label="unknown-action",
     ),
     r("marketplace:delivery-confirm", GET, NOT_POST, args=DELIVERY),
-    # Only the receiver (C) confirms a load; the supplier who logged it may not.
-    r("marketplace:delivery-confirm", POST, (LOGIN, 403, 404, 403, 403), args=DELIVERY, data={}),
+    # The other party (C) or a facilitator confirms a load; A, who logged it, may not.
+    r("marketplace:delivery-confirm", POST, (LOGIN, 403, 404, 302, 403), args=DELIVERY, data={}),
     r("marketplace:delivery-dispute", GET, NOT_POST, args=DELIVERY),
     r("marketplace:delivery-dispute", POST, (LOGIN, 200, 404, 200, 403), args=DELIVERY, data={}),
+    # A held load: only a facilitator releases or rejects it.
+    r("marketplace:delivery-release", GET, NOT_POST, args=a_held_delivery),
+    r("marketplace:delivery-release", POST, (LOGIN, 403, 404, 302, 403), args=a_held_delivery),
+    r("marketplace:delivery-reject", GET, NOT_POST, args=a_held_delivery),
+    r(
+        "marketplace:delivery-reject",
+        POST,
+        (LOGIN, 403, 404, 302, 403),
+        args=a_held_delivery,
+        data=lambda w: {f"reject-{a_held_delivery(w)[0]}-reason": "typo"},
+    ),
+    # Either party or a facilitator proposes a correction of a confirmed load.
+    r("marketplace:delivery-correct", GET, NOT_POST, args=a_confirmed_delivery),
+    r(
+        "marketplace:delivery-correct",
+        POST,
+        (LOGIN, 302, 404, 302, 403),
+        args=a_confirmed_delivery,
+        data=correction_form,
+    ),
+    r("marketplace:delivery-review", GET, FACILITATOR_ONLY),
     r("marketplace:delivery-note", GET, A_AND_FACILITATOR, args=DELIVERY),
     r("marketplace:delivery-note-pdf", GET, A_AND_FACILITATOR, args=DELIVERY),
 ]
@@ -500,6 +600,9 @@ API_ROWS = [
         api=True,
         data={"username": "admin-a@example.kz", "password": "wrong"},
     ),
+    # Revoke the token sent (a session sends none: 400), or all of one's own.
+    r("api:auth-token-revoke", POST, (DENY, 400, 400, 400, 400), api=True, data={}),
+    r("api:auth-token-revoke-all", POST, (DENY, 200, 200, 200, 200), api=True, data={}),
     r("api:aggregates-listings", GET, API_CITY, api=True),
     r("api:organization-list", GET, API_COMPANY_READ, api=True),
     r(
@@ -656,15 +759,39 @@ API_ROWS = [
         },
     ),
     r("api:delivery-detail", GET, API_A_READ, args=DELIVERY, api=True),
-    # The receiver (C) judges a load; the supplier who logged it may not.
-    r("api:delivery-confirm", POST, (DENY, 403, 404, 403, 403), args=DELIVERY, api=True, data={}),
+    # The other party (C) or a facilitator judges a load; A, who logged it, may not.
+    r("api:delivery-confirm", POST, (DENY, 403, 404, 200, 403), args=DELIVERY, api=True, data={}),
     r(
         "api:delivery-dispute",
         POST,
-        (DENY, 403, 404, 403, 403),
+        (DENY, 403, 404, 200, 403),
         args=DELIVERY,
         api=True,
         data={"reason": "Wet"},
+    ),
+    r(
+        "api:delivery-release",
+        POST,
+        (DENY, 403, 404, 200, 403),
+        args=a_held_delivery,
+        api=True,
+        data={},
+    ),
+    r(
+        "api:delivery-reject",
+        POST,
+        (DENY, 403, 404, 200, 403),
+        args=a_held_delivery,
+        api=True,
+        data={"reason": "typo"},
+    ),
+    r(
+        "api:delivery-correct",
+        POST,
+        (DENY, 201, 404, 201, 403),
+        args=a_confirmed_delivery,
+        api=True,
+        data={"reason": "re-read", "tonnes": "2"},
     ),
     r("schema", GET, API_READ),
     r("api-docs", GET, API_READ),
@@ -1025,17 +1152,24 @@ def test_api_detail_of_anonymous_listing_has_no_owner_fields(kind, audit_world, 
 
 
 def test_introduction_reveals_the_owner_to_the_introduced_party_only(audit_world, db):
-    """A's anonymous supply was introduced to C: C now sees A; B still does not."""
+    """A's anonymous supply was introduced to C: C now sees A, the note and the price
+    on every page that shows the listing; B still sees none of them."""
     w = audit_world
     detail = reverse("market-listing", args=["supply", w.supply_anonymous.pk])
+    offer = reverse("marketplace:deal-new") + f"?supply={w.supply_anonymous.pk}"
     api = f"/api/v1/supplies/{w.supply_anonymous.pk}/"
     as_c, as_b = _as(w, "member_c"), _as(w, "member_b")
 
-    assert ORG_A_NAME in _text(as_c.get(detail))
-    assert as_c.get(api).json().get("organization_name") == ORG_A_NAME
+    for page in (detail, offer):
+        html = _text(as_c.get(page))
+        assert ORG_A_NAME in html and ANONYMOUS_SUPPLY_MARKER in html, page
+        assert str(ANONYMOUS_SUPPLY_PRICE) in html.replace(",", "").replace("\xa0", ""), page
+    row = as_c.get(api).json()
+    assert row.get("organization_name") == ORG_A_NAME
+    assert ANONYMOUS_SUPPLY_MARKER in row.get("description", "")
     assert ORG_A_NAME in _text(as_c.get(reverse("optimizer:my_proposals")))
-    assert_nothing_of_a(_text(as_b.get(detail)), w, "B, market detail")
-    assert_nothing_of_a(_text(as_b.get(api)), w, "B, API detail")
+    for page in (detail, offer, api, reverse("market") + "?kind=supply&sort=newest"):
+        assert_nothing_of_a(_text(as_b.get(page)), w, f"B, {page}")
     assert_nothing_of_a(_text(as_b.get(reverse("optimizer:my_proposals"))), w, "B, introductions")
 
 
@@ -1046,9 +1180,11 @@ def test_before_the_introduction_c_does_not_see_the_owner(audit_world, db):
     as_c = _as(w, "member_c")
 
     html = _text(as_c.get(reverse("market-listing", args=["supply", w.supply_anonymous.pk])))
+    offer = _text(as_c.get(reverse("marketplace:deal-new") + f"?supply={w.supply_anonymous.pk}"))
     row = as_c.get(f"/api/v1/supplies/{w.supply_anonymous.pk}/").json()
 
     assert ORG_A_NAME not in html and SITE_A_NAME not in html
+    assert_nothing_of_a(html + offer, w, "C before the introduction")
     assert "organization_name" not in row
 
 
