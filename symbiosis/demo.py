@@ -4,20 +4,31 @@ The data lives in symbiosis/fixtures/demo/*.csv (organizations, sites,
 supplies, demands); the companies are fictional, their flows follow the
 report. Loading is idempotent: organizations are found by BIN, users by
 e-mail, sites by (organization, name) and listings by a stable key kept at
-the end of their description, so a second run creates and changes nothing.
+the end of their description, so a second run on the same day creates and
+changes nothing.
+
+Listing windows are seasons, not dates (``demo_window``): the CSVs give a
+month-day pair ("07-15" to "12-31": straw after the harvest) or nothing (all
+year), and the loader places them around the day it runs, so the demo can be
+walked from an introduction to a delivery on any date. A run on a later day
+moves the windows to that day, except that a window never stops covering a
+deal still in progress on its listing (that deal's terms stay valid).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
 
 from symbiosis.models import (
     DemandListing,
@@ -47,6 +58,10 @@ ANALYST_EMAIL = f"analyst@{DEMO_EMAIL_DOMAIN}"
 
 # Apps whose models a demo facilitator may view in the admin.
 FACILITATOR_VIEW_APPS = ("symbiosis", "marketplace", "optimizer")
+# A season that ends sooner than this after the load day is taken from the
+# next year: a run in late December proposes next summer's straw, not 3 days.
+SEASON_MIN_DAYS_LEFT = 30
+_MARKER = re.compile(r"\[demo:([^\]]+)\]$")
 
 
 @dataclass
@@ -71,8 +86,68 @@ def organization_email(key: str) -> str:
     return f"{key}@{DEMO_EMAIL_DOMAIN}"
 
 
-def _date(text: str) -> date | None:
-    return date.fromisoformat(text) if text else None
+def _month_day(text: str, key: str) -> tuple[int, int]:
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        date(2001, month, day)  # not a leap year: no 29 February season
+    except ValueError:
+        raise ValueError(f"demo listing {key}: {text!r} is no MM-DD season day") from None
+    return month, day
+
+
+def _a_year_later(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def demo_window(season_from: str, season_until: str, *, today: date, key: str = "?"):
+    """(available_from, available_until) of a demo listing loaded on ``today``.
+
+    No season: all year, from ``today`` for a year. A season ("04-01" to
+    "10-31"): its occurrence that has at least SEASON_MIN_DAYS_LEFT to run,
+    from ``today`` when it is under way. A window never starts before the load
+    day, so a deal drafted from it does not start in the past, and every
+    season opens within the year-long windows. Two seasons of one matchable
+    pair end on the same day (the CSVs are written so), so the pairs that
+    meet within one calendar year meet on any load day
+    (tests/symbiosis/test_demo_dates.py checks every matchable pair on every
+    day of two years).
+    """
+    if not season_from and not season_until:
+        return today, _a_year_later(today) - timedelta(days=1)
+    if not (season_from and season_until):
+        raise ValueError(f"demo listing {key}: give both season days or neither")
+    first, last = _month_day(season_from, key), _month_day(season_until, key)
+    if first > last:
+        raise ValueError(f"demo listing {key}: a season runs within one calendar year")
+    year = today.year
+    if date(year, *last) < today + timedelta(days=SEASON_MIN_DAYS_LEFT):
+        year += 1
+    return max(date(year, *first), today), date(year, *last)
+
+
+def _open_deal_spans(listing_field: str) -> dict[str, tuple[date, date]]:
+    """(first start, last end) of the deals still in progress on each demo
+    listing (``listing_field``: "supply" or "demand"), by the listing's key."""
+    # Imported here: the marketplace builds on this app.
+    from marketplace.models import Deal
+    from marketplace.services.policy import TERMINAL_STATES
+
+    description = f"{listing_field}__description"
+    rows = (
+        Deal.objects.exclude(state__in=TERMINAL_STATES)
+        .filter(**{f"{description}__contains": "[demo:"})
+        .values(description)
+        .annotate(first=Min("start_date"), last=Max("end_date"))
+    )
+    spans = {}
+    for row in rows:
+        match = _MARKER.search(row[description])
+        if match:
+            spans[match.group(1)] = (row["first"], row["last"])
+    return spans
 
 
 def _slugs(text: str) -> list[str]:
@@ -155,8 +230,16 @@ def _sites(organizations: dict[str, Organization], counts: Counter) -> dict:
     return sites
 
 
-def _listing_values(row: dict[str, str], organizations, sites) -> dict:
+def _listing_values(row: dict[str, str], organizations, sites, today, deal_spans) -> dict:
     """Fields shared by supply and demand rows."""
+    available_from, available_until = demo_window(
+        row["available_from"], row["available_until"], today=today, key=row["key"]
+    )
+    if row["key"] in deal_spans:
+        # A reload on a later day must not strand a deal in progress outside
+        # its listing's window (its terms would be refused on the next step).
+        first, last = deal_spans[row["key"]]
+        available_from, available_until = min(available_from, first), max(available_until, last)
     return {
         "organization": organizations[row["organization"]],
         "site": sites[(row["organization"], row["site"])],
@@ -164,8 +247,8 @@ def _listing_values(row: dict[str, str], organizations, sites) -> dict:
         "unit": row["unit"],
         "piece_mass_kg": decimal_or_none(row["piece_mass_kg"]),
         "recurrence": row["recurrence"],
-        "available_from": _date(row["available_from"]),
-        "available_until": _date(row["available_until"]),
+        "available_from": available_from,
+        "available_until": available_until,
         "max_km": decimal_or_none(row["max_km"]),
         "visibility": row["visibility"],
         "status": row["status"],
@@ -180,9 +263,10 @@ def _with_tonnes(model, values: dict) -> dict:
     return values
 
 
-def _supplies(organizations, sites, materials, counts: Counter) -> None:
+def _supplies(organizations, sites, materials, today, counts: Counter) -> None:
+    deal_spans = _open_deal_spans("supply")
     for row in _demo_csv("supplies.csv"):
-        values = _listing_values(row, organizations, sites)
+        values = _listing_values(row, organizations, sites, today, deal_spans)
         values.update(
             material=materials[row["material"]],
             fate=row["fate"],
@@ -200,9 +284,10 @@ def _supplies(organizations, sites, materials, counts: Counter) -> None:
         counts[f"supply {action}"] += 1
 
 
-def _demands(organizations, sites, materials, uses, counts: Counter) -> None:
+def _demands(organizations, sites, materials, uses, today, counts: Counter) -> None:
+    deal_spans = _open_deal_spans("demand")
     for row in _demo_csv("demands.csv"):
-        values = _listing_values(row, organizations, sites)
+        values = _listing_values(row, organizations, sites, today, deal_spans)
         values.update(
             reference_material=materials[row["reference_material"]]
             if row["reference_material"]
@@ -253,8 +338,10 @@ def _staff_accounts(password_hash, result: DemoResult) -> None:
 
 
 @transaction.atomic
-def load_demo() -> DemoResult:
-    """Load taxonomy, factor set and the Almaty demo data; safe to run again."""
+def load_demo(*, today: date | None = None) -> DemoResult:
+    """Load taxonomy, factor set and the Almaty demo data, its listing windows
+    placed around ``today`` (default: the local date); safe to run again."""
+    today = today or timezone.localdate()
     result = DemoResult()
     result.counts.update(load_taxonomy())
     _, factor_counts = load_factor_set()
@@ -267,8 +354,8 @@ def load_demo() -> DemoResult:
     sites = _sites(organizations, result.counts)
     materials = {m.slug: m for m in Material.objects.all()}
     uses = {u.slug: u for u in Use.objects.all()}
-    _supplies(organizations, sites, materials, result.counts)
-    _demands(organizations, sites, materials, uses, result.counts)
+    _supplies(organizations, sites, materials, today, result.counts)
+    _demands(organizations, sites, materials, uses, today, result.counts)
     # Imported here: the optimizer app builds on this one.
     from optimizer.demo import load_demo_plants
 

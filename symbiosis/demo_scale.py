@@ -221,8 +221,9 @@ def _optimize(orgs: list[Organization], run_orgs: int, result: ScaleResult) -> N
     result.counts["proposals"] = run.proposals.count()
 
 
-def _deals(rng, orgs, sites_by_org, deal_count: int, deliveries_per_deal: int, result):
-    """Completed and active deals with confirmed weighbridge deliveries over two years."""
+def _deals(rng, orgs, sites_by_org, deal_count: int, deliveries_per_deal: int, today, result):
+    """Completed and active deals with confirmed weighbridge deliveries over the two
+    years before ``today`` (the same day ``load_demo`` places its windows around)."""
     from marketplace.models import Deal, DealEvent, Delivery
 
     factor_set = FactorSet.objects.filter(is_active=True).first()
@@ -237,7 +238,6 @@ def _deals(rng, orgs, sites_by_org, deal_count: int, deliveries_per_deal: int, r
         Membership.objects.filter(organization__in=orgs).values_list("organization_id", "user_id")
     )
     now = timezone.now()
-    today = date.today()
     deals = []
     for supply in rng.sample(supplies, k=min(deal_count, len(supplies))):
         receiver = rng.choice(orgs)
@@ -315,6 +315,7 @@ def scale_demo(
     deals: int = 2000,
     deliveries_per_deal: int = 10,
     seed: int = 1,
+    today: date | None = None,
 ) -> ScaleResult:
     """Grow the demo to ``organizations`` and ``listings`` in total (the demo's
     own rows count), plus a run, deals and deliveries; nothing when already scaled."""
@@ -325,6 +326,7 @@ def scale_demo(
     if not User.objects.filter(email=FACILITATOR_EMAIL).exists():
         raise ValueError("The demo is not loaded: run `manage.py load_demo` first.")
     rng = random.Random(seed)
+    today = today or timezone.localdate()
     extra_orgs = max(organizations - Organization.objects.count(), 0)
     extra_listings = max(
         listings - SupplyListing.objects.count() - DemandListing.objects.count(), 0
@@ -341,7 +343,7 @@ def scale_demo(
     _optimize(orgs, run_organizations, result)
     started = _timed(result, "optimizer run", started)
     with transaction.atomic():
-        _deals(rng, orgs, sites_by_org, deals, deliveries_per_deal, result)
+        _deals(rng, orgs, sites_by_org, deals, deliveries_per_deal, today, result)
     started = _timed(result, "deals and deliveries", started)
     from dashboard.services import months_refresh, rates_refresh
 

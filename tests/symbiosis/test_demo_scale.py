@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from dashboard.models import ConfirmedMonth, DealImpactRate
 from marketplace.models import Deal, Delivery
@@ -31,6 +32,10 @@ def test_scales_to_the_totals_then_refuses_to_run_again():
     assert Delivery.objects.filter(status=Delivery.Status.CONFIRMED).count() == 36
     assert DealImpactRate.objects.count() == 12
     assert ConfirmedMonth.objects.exists()
+    # Dated relative to the day it runs (as load_demo's windows): nothing after today.
+    today = timezone.localdate()
+    assert all(d.start_date <= today for d in Deal.objects.all())
+    assert max(Delivery.objects.values_list("date", flat=True)) <= today
     assert User.objects.get(email=scale_email(1)).check_password(DEMO_PASSWORD)
     for org in Organization.objects.filter(contact_email__endswith="@scale.demo.kz"):
         org.full_clean()  # bulk_create skipped validation: the generated rows are valid

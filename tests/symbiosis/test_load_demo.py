@@ -2,16 +2,17 @@
 
 import math
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from symbiosis import models
-from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
 from symbiosis.validators import validate_bin
 
 ALMATY_CENTRE = (43.238, 76.946)
@@ -76,11 +77,8 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture
-def demo(db):
-    out = StringIO()
-    call_command("load_demo", stdout=out)
-    return out.getvalue()
+# ``demo`` (tests/conftest.py): load_demo's output, the demo loaded once for the
+# module; each test's own writes are rolled back after it.
 
 
 def test_second_run_creates_and_changes_nothing(demo):
@@ -158,8 +156,6 @@ def test_listing_mix(demo):
     demands = models.DemandListing.objects.all()
     assert Counter(demands.values_list("visibility", flat=True))["public"] > demands.count() / 2
     for listing in [*supplies, *demands]:
-        assert listing.available_from.year == 2027, listing
-        assert listing.available_until.year == 2027, listing
         assert listing.available_from <= listing.available_until
     for demand in demands:
         assert demand.materials.exists() or demand.uses.exists(), demand
@@ -219,9 +215,70 @@ def test_reload_keeps_a_changed_password(demo):
     assert user.check_password("changed-by-the-user-1")
 
 
-def test_windows_are_dates_in_2027(demo):
-    first = models.SupplyListing.objects.order_by("available_from").first().available_from
-    assert first >= date(2027, 1, 1)
+def _listings():
+    return [*models.SupplyListing.objects.all(), *models.DemandListing.objects.all()]
+
+
+@pytest.mark.parametrize(
+    ("today", "straw"),
+    [
+        (date(2026, 2, 10), (date(2026, 7, 15), date(2026, 12, 31))),
+        (date(2026, 11, 20), (date(2026, 11, 20), date(2026, 12, 31))),
+        # Less than 30 days of this year's season left: next year's.
+        (date(2026, 12, 7), (date(2027, 7, 15), date(2027, 12, 31))),
+    ],
+)
+def test_windows_lie_around_the_day_the_demo_is_loaded(db, today, straw):
+    """No window starts before the load day, and every one opens within a year;
+    the year-round flows (most of them) run from that day for a year, so a deal
+    made from them today can log a delivery today; seasons keep their calendar
+    months (straw after the harvest, 15 July to 31 December)."""
+    load_demo(today=today)
+    listings = _listings()
+    a_year_later = today.replace(year=today.year + 1)
+    for listing in listings:
+        assert today <= listing.available_from < a_year_later, listing
+        assert listing.available_from <= listing.available_until, listing
+    open_today = [x for x in listings if x.available_from == today]
+    assert len(open_today) > len(listings) * 2 / 3
+    spent_grain = models.SupplyListing.objects.get(
+        description__endswith="[demo:alatau-brewery/spent-grain]"
+    )
+    assert (spent_grain.available_from, spent_grain.available_until) == (
+        today,
+        a_year_later - timedelta(days=1),
+    )
+    found = models.SupplyListing.objects.get(
+        description__endswith="[demo:karasay-grain-farm/straw]"
+    )
+    assert (found.available_from, found.available_until) == straw
+
+
+def test_a_second_run_the_next_day_moves_the_windows_and_adds_nothing(db):
+    day = date(2026, 3, 2)
+    load_demo(today=day)
+    counts = {model.__name__: model.objects.count() for model in SNAPSHOT_MODELS}
+    before = {x.description: (x.available_from, x.available_until) for x in _listings()}
+    result = load_demo(today=day + timedelta(days=1))
+    assert {model.__name__: model.objects.count() for model in SNAPSHOT_MODELS} == counts
+    assert not any(" created" in key and n for key, n in result.counts.items())
+    for listing in _listings():
+        first, last = before[listing.description]
+        if first == day:  # under way: it now starts on the new day
+            first += timedelta(days=1)
+        if last == day.replace(year=day.year + 1) - timedelta(days=1):  # all year
+            last += timedelta(days=1)
+        assert (listing.available_from, listing.available_until) == (first, last), listing
+
+
+def test_the_today_option_places_the_windows(db):
+    call_command("load_demo", "--today", "2026-08-03", stdout=StringIO())
+    grain = models.SupplyListing.objects.get(
+        description__endswith="[demo:alatau-brewery/spent-grain]"
+    )
+    assert grain.available_from == date(2026, 8, 3)
+    with pytest.raises(CommandError, match="--today"):
+        call_command("load_demo", "--today", "3 August", stdout=StringIO())
 
 
 def test_every_supply_has_a_taker_within_reach(demo):
