@@ -26,20 +26,18 @@ period filter selects whole months.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Ceil, Floor, Round
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Window
+from django.db.models.functions import Cast
 from django.utils.translation import gettext
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from dashboard.services import figures_refresh
 from marketplace.models import Deal
 from optimizer.models import MatchProposal, OptimizationRun
-from symbiosis import geo
+from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import Material, MaterialCategory, Organization
 from symbiosis.models.accounts import District
 from symbiosis.validators import business_date_window
@@ -363,14 +361,6 @@ def flows(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     ]
 
 
-def _cell(lat, lon) -> tuple[float, float]:
-    """The centre of the coarse cell holding a site (``symbiosis.geo.coarse``, the
-    cell the market shows for an anonymous listing), without its float noise
-    (43.225, not 43.225000000000001): a centre is a multiple of 0.025 degree."""
-    cell_lat, cell_lon = geo.coarse(lat, lon)
-    return round(cell_lat, 4), round(cell_lon, 4)
-
-
 # An exchange's ends (output name -> site coordinate) and what else tells lines apart.
 EXCHANGE_ENDS = {
     "from_lat": "deal__supply__site__latitude",
@@ -383,112 +373,61 @@ EXCHANGE_KEYS = (
     "deal__receiver_site__district",
     "deal__material__name_en",
 )
-# A site's coordinates have six decimals: in micro-degrees they are integers, and
-# an integer over 50,000 is either whole (a grid line) or at least 1/50,000 from
-# one, so the database's floating point puts every site on the right side of a line.
-_MICRODEGREES = 1_000_000
-_CELL_MICRODEGREES = round(geo.COARSE_STEP_DEG * _MICRODEGREES)
-_HALF_CELL_DEG = Decimal(str(geo.COARSE_STEP_DEG)) / 2
+# Lines in order: most tonnes first, then by supply end, receiving end, material.
+EXCHANGE_ORDER = (
+    "-agg_tonnes",
+    "from_lat",
+    "from_lon",
+    "deal__supply__site__district",
+    "to_lat",
+    "to_lon",
+    "deal__receiver_site__district",
+    "deal__material__name_en",
+)
+# Only what a line shows: thousands of groups at city scale.
+LINE_FIGURES = ("agg_tonnes", "agg_kg_co2e", "agg_exchanges")
 
 
-def _half_cells_sql(field: str):
-    """A site coordinate in half cells, FLOOR + CEIL of it in cells: 2k + 1 anywhere
-    inside cell k, 2k on grid line k."""
-    micro = Round(Cast(field, FloatField()) * Value(float(_MICRODEGREES)))
-    cells = micro / Value(float(_CELL_MICRODEGREES))
-    return Floor(cells) + Ceil(cells)
-
-
-@functools.lru_cache(maxsize=4096)
-def _half_cells_cell(lat_half_cells, lon_half_cells) -> tuple[float, float]:
-    """``_cell`` of every site in these half cells, through a point ``geo.coarse``
-    places where it places them all: on grid line k the line itself (k x 0.05
-    degree, the float a site's six decimals give), inside cell k its middle.
-    (A few hundred distinct values at city scale: kept.)"""
-    lat, lon = (
-        float(int(half_cells) * _HALF_CELL_DEG) for half_cells in (lat_half_cells, lon_half_cells)
-    )
-    return _cell(lat, lon)
-
-
-def _cells(filters: CityFilters, *, localized: bool) -> list[dict]:
-    """Every exchange line (for ``_exchange_rows``), most tonnes first: one per
-    (supply cell, its district, receiving cell, its district, material), its
-    figures summed over the sites in those cells.
+def _exchange_groups(filters: CityFilters, *, localized: bool) -> QuerySet:
+    """Exchange lines grouped in the database, most tonnes first: one per (supply
+    cell, its district, receiving cell, its district, material), its figures
+    summed over the sites in those cells.
 
     Where a site is, to 0.01 degree, is where a company is: 0.05-degree cells
     (about 5.5 x 4 km) are what the market publishes of an anonymous listing, and
-    the same grid means the two together place no site closer than one cell. So
-    the cell is ``geo.coarse``'s, whose float ``lat // 0.05`` puts some sites on a
-    grid line (43.25) in the cell below and others (76.9) in the cell above. The
-    database groups the ends by half cells, keeping a site on a line apart from
-    the cells on either side; ``geo.coarse`` places each group, and the groups it
-    puts in the same cells merge here (a few per pair of cells, not one per site).
-    A deal lies in one group, so ``exchanges`` adds up."""
+    the same grid (``symbiosis.geo_sql``, exact on grid lines too) means the two
+    together place no site closer than one cell. A deal lies in one group, so
+    ``exchanges`` adds up."""
     rows = confirmed_rows(filters)
     figures = _figures(rows)
-    half_cells = {
-        f"{end}_half_cells": _half_cells_sql(field) for end, field in EXCHANGE_ENDS.items()
-    }
-    sums = ("agg_tonnes", "agg_kg_co2e", "agg_exchanges")
-    groups = (
-        rows.values(*EXCHANGE_KEYS, **half_cells)
-        # Only what a line shows, as tuples: thousands of groups at city scale.
-        .annotate(**{name: figures[name] for name in sums}, **_material_ru(localized))
-        .order_by()
-        .values_list(*EXCHANGE_KEYS, *half_cells, *sums, *_material_ru(localized))
+    ends = {end: coarse_centre_sql(field) for end, field in EXCHANGE_ENDS.items()}
+    return (
+        rows.values(*EXCHANGE_KEYS, **ends)
+        .annotate(**{name: figures[name] for name in LINE_FIGURES}, **_material_ru(localized))
+        .order_by(*EXCHANGE_ORDER)
     )
-    lines: dict[tuple, dict] = {}
-    for row in groups:
-        from_district, to_district, material, lat, lon, to_lat, to_lon = row[:7]
-        tonnes, kg_co2e, deals = row[7:10]
-        key = (
-            *_half_cells_cell(lat, lon),
-            from_district,
-            *_half_cells_cell(to_lat, to_lon),
-            to_district,
-            material,
-        )
-        line = lines.get(key)
-        if line is None:
-            line = lines[key] = {
-                "deal__supply__site__district": from_district,
-                "deal__receiver_site__district": to_district,
-                "deal__material__name_en": material,
-                **dict(zip(EXCHANGE_ENDS, (*key[0:2], *key[3:5]), strict=True)),
-                "tonnes": 0.0,
-                "kg_co2e": 0.0,
-                "exchanges": 0,
-            }
-            if localized:
-                line["material_name_ru"] = ""
-        line["tonnes"] += float(tonnes or 0)
-        line["kg_co2e"] += float(kg_co2e or 0)
-        line["exchanges"] += deals
-        if localized:
-            # As ``_material_ru``'s Max: a Russian name over none.
-            line["material_name_ru"] = max(line["material_name_ru"], row[10] or "")
-    order = sorted(lines, key=lambda key: (-lines[key]["tonnes"], key))
-    return [lines[key] for key in order]
 
 
 def exchanges(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     """One line per (supply cell, receiving cell, material) with their districts and
-    tonnes; ends at the centres of 0.05-degree cells (``_cells``); no company,
-    site name or price. ``material`` in English, or with ``localized`` in the
-    active language."""
-    return _exchange_rows(_cells(filters, localized=localized))
+    tonnes; ends at the centres of 0.05-degree cells (``_exchange_groups``); no
+    company, site name or price. ``material`` in English, or with ``localized``
+    in the active language."""
+    groups = _exchange_groups(filters, localized=localized)
+    return _exchange_rows([_clean(row) for row in groups])
 
 
 def largest_exchanges(
     filters: CityFilters, limit: int, *, localized: bool = False
 ) -> tuple[list[dict], int]:
     """The ``limit`` exchange lines with the most tonnes (the map's lines) and how
-    many there are in all; the export (``exchanges``) has every one. Lines are
-    ranked after their cells merge, so the database answers every group (a few
-    per pair of cells); only the top become rows."""
-    lines = _cells(filters, localized=localized)
-    return _exchange_rows(lines[:limit]), len(lines)
+    many there are in all; the export (``exchanges``) has every one."""
+    groups = _exchange_groups(filters, localized=localized)
+    # COUNT(*) OVER () runs after GROUP BY and before LIMIT: how many lines there
+    # are in all, from the same query (a separate count grouped them again).
+    top = list(groups.annotate(exchanges_in_all=Window(Count("*")))[:limit])
+    total = top[0]["exchanges_in_all"] if top else 0
+    return _exchange_rows([_clean(row) for row in top]), total
 
 
 def _exchange_rows(rows: list[dict]) -> list[dict]:

@@ -8,10 +8,10 @@ coarse grid cell (``symbiosis.geo.coarse``), never to its site, and shown
 rounded.
 
 Sorting and filtering by distance happen in the database (the same
-haversine, with the same coarse cell for hidden owners), and only the page
-shown is loaded: at 50,000 listings, building every row in Python took
-seconds per request. The distances shown are computed in Python from the
-page's rows, as before.
+haversine, with the same coarse cell for hidden owners: ``symbiosis.geo_sql``),
+and only the page shown is loaded: at 50,000 listings, building every row in
+Python took seconds per request. The distances shown are computed in Python
+from the page's rows, as before.
 """
 
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, FloatField, Q, Value, When
-from django.db.models.functions import ASin, Cast, Cos, Floor, Least, Power, Radians, Sin, Sqrt
+from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET
 
 from symbiosis import geo, selectors, visibility
 from symbiosis.forms import MarketFilterForm
+from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
 
 PAGE_SIZE = 20
@@ -103,12 +104,6 @@ def _distance_km(origin, card: visibility.ListingCard) -> float | None:
     return geo.great_circle_km(origin.latitude, origin.longitude, *card.point)
 
 
-def _coarse_sql(field: str):
-    """``geo.coarse`` of a site coordinate: the centre of its grid cell."""
-    step = Value(geo.COARSE_STEP_DEG)
-    return (Floor(Cast(field, FloatField()) / step) + Value(0.5)) * step
-
-
 def _haversine_km_sql(origin, lat, lon):
     """``geo.great_circle_km`` from ``origin`` to the point (lat, lon) of each row."""
     lat1, lon1 = float(origin.latitude), float(origin.longitude)
@@ -130,7 +125,7 @@ def _distance_km_sql(origin, hides_owner: Q | None):
     if hides_owner is None:
         return exact
     coarse = _haversine_km_sql(
-        origin, _coarse_sql("site__latitude"), _coarse_sql("site__longitude")
+        origin, coarse_centre_sql("site__latitude"), coarse_centre_sql("site__longitude")
     )
     return Case(When(hides_owner, then=coarse), default=exact, output_field=FloatField())
 
