@@ -73,6 +73,17 @@ def proposal_approve(*, user, proposal: MatchProposal, note: str = "") -> MatchP
     """Approve and introduce the two companies: e-mail, home item, draft deal."""
     _require_facilitator(user)
     proposal = _locked(proposal)
+    if proposal.supply.organization_id == proposal.demand.organization_id:
+        # Internal reuse (a run may propose it, counted apart): approving
+        # introduces nobody and a deal needs two parties. Reject it instead.
+        raise ValidationError(
+            _(
+                "This is internal reuse: both listings belong to %(organization)s, so "
+                "approving it would introduce nobody. It stays in the run as information; "
+                "reject it to close it."
+            )
+            % {"organization": proposal.supply.organization.name}
+        )
     if proposal.status != MatchProposal.Status.PROPOSED:
         raise ValidationError(_("Only a proposal that is still open can be approved."))
     _decided(proposal, user, MatchProposal.Status.APPROVED, note)
@@ -83,7 +94,29 @@ def proposal_approve(*, user, proposal: MatchProposal, note: str = "") -> MatchP
     return proposal
 
 
-def draft_terms(proposal: MatchProposal) -> dict:
+def _end_of_twelfth_month(start: date) -> date:
+    """The last day of the twelfth calendar month counting ``start``'s: Dec 7 -> Nov 30."""
+    index = start.month - 1 + 12
+    return date(start.year + index // 12, index % 12 + 1, 1) - timedelta(days=1)
+
+
+def draft_dates(supply, demand, *, today: date | None = None) -> tuple[date, date]:
+    """A draft deal's dates: where the two listings' windows overlap (the supply's
+    alone if they do not), never starting before today; without an end, twelve
+    calendar months (the run's one-year horizon)."""
+    today = today or timezone.localdate()
+    starts = [d for d in (supply.available_from, demand.available_from) if d is not None]
+    ends = [d for d in (supply.available_until, demand.available_until) if d is not None]
+    if starts and ends and max(starts) > min(ends):
+        starts = [d for d in (supply.available_from,) if d is not None]
+        ends = [d for d in (supply.available_until,) if d is not None]
+    start = max([today, *starts])
+    end = min(ends) if ends else _end_of_twelfth_month(start)
+    # A window that ended already gives no dates: the terms check says so.
+    return start, max(end, start)
+
+
+def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
     """The draft deal's period, tonnes per period and dates, in the supply listing's terms.
 
     Proposal tonnes are for the run's one-year horizon (``optimizer.snapshot``:

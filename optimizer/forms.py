@@ -50,6 +50,13 @@ class RunForm(forms.Form):
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
+    # Off by default: an exchange within one organization is not symbiosis. When
+    # on, its proposals are marked and counted apart from the run's totals.
+    allow_internal = forms.BooleanField(
+        label=_("Also propose internal reuse (exchanges within one organization)"),
+        required=False,
+        initial=False,
+    )
 
     def parameters(self) -> dict:
         data = dict(self.cleaned_data)

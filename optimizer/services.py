@@ -19,7 +19,7 @@ from django.utils import timezone
 from optimizer.instance import OBJECTIVES, Instance, Solution
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from optimizer.snapshot import build_snapshot, proposals_from_solution
-from symbiosis.models import FactorSet, MaterialCategory
+from symbiosis.models import DemandListing, FactorSet, MaterialCategory, SupplyListing
 from symbiosis.models.accounts import District
 from symbiosis.roles import is_facilitator
 
@@ -259,7 +259,14 @@ def _plain_error(exc: Exception) -> str:
 
 
 def run_finish(*, run_id: int, solution: Solution) -> None:
-    """Write proposals and totals in one transaction, unless the run was cancelled."""
+    """Write proposals and totals in one transaction, unless the run was cancelled.
+
+    The solver's objective, baseline, bound and gap are stored as it reported
+    them; the headline figures (``saved_kg_co2e``, ``tonnes_moved``,
+    ``landfill_tonnes_avoided``, ``stats["proposals"]``) are the exchanges
+    between organizations, internal reuse (proposed only with
+    ``allow_internal``) being in ``stats["internal"]`` (``internal_totals``).
+    """
     with transaction.atomic():
         run = OptimizationRun.objects.select_for_update().get(pk=run_id)
         if run.status != OptimizationRun.Status.RUNNING:
@@ -275,20 +282,59 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
             )
         MatchProposal.objects.filter(run=run).delete()
         MatchProposal.objects.bulk_create(proposals, batch_size=2000)
+        internal = internal_totals(proposals)
         run.solver = solution.stats.get("solver", "")
         run.solver_status = solution.status
         run.objective_kg_co2e = solution.objective_kg_co2e
         run.baseline_kg_co2e = solution.baseline_kg_co2e
-        run.saved_kg_co2e = solution.saved_kg_co2e
         run.bound_kg_co2e = solution.bound_kg_co2e
         run.gap = solution.gap
-        run.tonnes_moved = solution.tonnes_moved
-        run.landfill_tonnes_avoided = solution.landfill_tonnes_avoided
-        run.stats = {**run.stats, **solution.stats, "proposals": len(proposals)}
+        # The headline figures are exchanges between organizations; internal
+        # reuse (allowed by the run's parameters) is kept apart in stats.
+        run.saved_kg_co2e = solution.saved_kg_co2e - internal["kg_co2e_saved"]
+        run.tonnes_moved = solution.tonnes_moved - internal["tonnes_moved"]
+        run.landfill_tonnes_avoided = (
+            solution.landfill_tonnes_avoided - internal["landfill_tonnes_avoided"]
+        )
+        run.stats = {
+            **run.stats,
+            **solution.stats,
+            "proposals": len(proposals) - internal["proposals"],
+            "internal": internal,
+        }
         run.stage = "done" if proposals or solution.status != "infeasible" else "failed"
         run.progress_percent = 100
         run.finished_at = timezone.now()
         run.save()
+
+
+def internal_totals(proposals: list[MatchProposal]) -> dict:
+    """Proposals, tonnes and CO2e of internal reuse: both listings of one organization.
+
+    Sums the same figures the solution's totals sum (``optimizer.problem``):
+    tonnes leaving a supply, so not a plant's output, and the net saving of
+    every flow, so the headline minus these is the exchanges between
+    organizations alone.
+    """
+    totals = {
+        "proposals": 0,
+        "tonnes_moved": 0.0,
+        "landfill_tonnes_avoided": 0.0,
+        "kg_co2e_saved": 0.0,
+    }
+    owners = {}
+    for model, field in ((SupplyListing, "supply_id"), (DemandListing, "demand_id")):
+        ids = {getattr(p, field) for p in proposals}
+        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "organization_id"))
+    for p in proposals:
+        if owners["supply_id"][p.supply_id] != owners["demand_id"][p.demand_id]:
+            continue
+        totals["proposals"] += 1
+        totals["kg_co2e_saved"] += p.net_kg_co2e_saved
+        if p.kind != "from_processor":
+            totals["tonnes_moved"] += p.tonnes
+            totals["landfill_tonnes_avoided"] += p.tonnes_diverted_from_landfill
+    return totals
 
 
 def use_parallel(prepared) -> bool:

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
 from optimizer.models import AuditEntry, OptimizationRun
@@ -306,3 +307,100 @@ def test_map_lines_are_labelled_in_russian_on_the_russian_page(client, facilitat
         p = proposals[line["id"]]
         name = p.material.name_ru or p.material.name_en
         assert line["label"] == f"{name}: {p.tonnes:,.0f} т, {p.road_km:,.1f} км"
+
+
+# --- internal reuse ------------------------------------------------------------------
+
+
+@pytest.fixture
+def internal_run(facilitator, market):
+    """A run asked for internal reuse, where the near demand is the supplier's own:
+    60 t inside the supplier's organization, 40 t to the far demand's."""
+    from optimizer import services
+
+    supply, (near, far) = market
+    near.organization, near.site.organization = supply.organization, supply.organization
+    near.site.save()
+    near.save()
+    run = services.run_create(user=facilitator, parameters={"allow_internal": True}, enqueue=False)
+    services.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    return run
+
+
+def _row(html, proposal):
+    return html.split(f'id="proposal-{proposal.pk}"')[1].split("</tr>")[0]
+
+
+def test_the_run_form_offers_internal_reuse_off_by_default(client, facilitator, market):
+    client = _client(client, facilitator)
+    html = client.get(reverse("optimizer:run_new")).content.decode()
+    box = re.search(r'<input type="checkbox" name="allow_internal"[^>]*>', html).group(0)
+    assert "checked" not in box
+    assert "Also propose internal reuse (exchanges within one organization)" in html
+    ru = client.get(reverse("optimizer:run_new"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Предлагать и внутреннее использование (обмены внутри одной организации)" in ru
+    form = {"objective": "co2e", "landfill_weight_kg_co2e_per_t": "0", "road_factor": "1.3"}
+    client.post(reverse("optimizer:run_new"), {**form, "time_limit_s": "30"})
+    client.post(
+        reverse("optimizer:run_new"), {**form, "time_limit_s": "30", "allow_internal": "on"}
+    )
+    first, second = OptimizationRun.objects.order_by("pk")
+    assert first.parameters["allow_internal"] is False
+    assert second.parameters["allow_internal"] is True
+
+
+def test_the_run_page_marks_internal_reuse_and_counts_it_apart(client, facilitator, internal_run):
+    internal = internal_run.proposals.get(supply__organization=F("demand__organization"))
+    exchange = internal_run.proposals.exclude(pk=internal.pk).get()
+    client = _client(client, facilitator)
+    url = reverse("optimizer:run_detail", args=[internal_run.pk])
+    html = client.get(url).content.decode()
+    assert 'data-testid="internal"' in _row(html, internal)
+    assert "internal reuse" in _row(html, internal)
+    assert 'data-testid="internal"' not in _row(html, exchange)
+    # The headline is the 40 t exchange; the 60 t of internal reuse are apart.
+    moved = re.search(r'data-testid="tonnes-moved">([^<]*)<', html).group(1)
+    assert moved.startswith("40 ")
+    notice = re.search(r'data-testid="internal-totals">(.*?)</p>', html, re.S).group(1)
+    assert "not counted above: 1 proposal, 60 t a year" in notice
+    ru = client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "внутреннее использование" in _row(ru, internal)
+    notice = re.search(r'data-testid="internal-totals">(.*?)</p>', ru, re.S).group(1)
+    assert "не входит в итоги выше: 1 предложение, 60 т в год" in notice
+    detail = client.get(reverse("optimizer:proposal_detail", args=[internal.pk]))
+    assert 'data-testid="internal"' in detail.content.decode()
+    detail = client.get(reverse("optimizer:proposal_detail", args=[exchange.pk]))
+    assert 'data-testid="internal"' not in detail.content.decode()
+
+
+def test_a_run_without_internal_reuse_shows_no_such_line(client, facilitator, succeeded_run):
+    html = (
+        _client(client, facilitator)
+        .get(reverse("optimizer:run_detail", args=[succeeded_run.pk]))
+        .content.decode()
+    )
+    assert "internal-totals" not in html and 'data-testid="internal"' not in html
+
+
+def test_approving_internal_reuse_on_the_page_is_refused_inline(client, facilitator, internal_run):
+    internal = internal_run.proposals.get(supply__organization=F("demand__organization"))
+    client = _client(client, facilitator)
+    response = client.post(
+        reverse("optimizer:proposal_decide", args=[internal.pk]),
+        {"action": "approve", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    row = _row(response.content.decode(), internal)
+    assert 'role="alert"' in row and "approving it would introduce nobody" in row
+    internal.refresh_from_db()
+    assert internal.status == "proposed"
+    response = client.post(
+        reverse("optimizer:proposal_decide", args=[internal.pk]),
+        {"action": "approve", "reason": ""},
+        HTTP_HX_REQUEST="true",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    assert "никого не знакомит" in _row(response.content.decode(), internal)
