@@ -1,12 +1,13 @@
 # One entry point. `make run` installs and starts the app with the Almaty demo
-# data (SQLite + a local Celery worker); `make test` runs the whole suite.
+# data (SQLite + a local Celery worker); `make test` runs the whole suite,
+# `make test-fast` all but the browser, worker and fault tests (for development).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install browser migrate demo test lint format clean
+.PHONY: run install browser migrate demo test test-fast test-explore lint format clean
 
 run: install migrate demo
 	@echo "Open http://$(HOST):$(PORT)/ (API docs: /api/docs/). Ctrl-C stops web and worker."
@@ -33,9 +34,35 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
 
+# The suite in two passes. First everything that can share the machine, in parallel
+# (pytest-xdist: TEST_WORKERS processes, a test database each); then the tests that
+# start real Celery workers, browsers and Redis servers (tests/e2e, integration and
+# faults, marked by folder in tests/conftest.py), one at a time. The second pass runs
+# even when the first failed; each lists its 25 slowest tests.
+SERIAL_TESTS := e2e or integration or faults
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest --durations=25
+
 test: install browser
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@fast=0; serial=0; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS) || fast=$$?; \
+	$(PYTEST) -m "$(SERIAL_TESTS)" $(PYTEST_ARGS) || serial=$$?; \
+	echo "make test: parallel pass exit $$fast, serial pass exit $$serial (5: no test selected)"; \
+	if [ $$fast = 5 ] && [ $$serial = 5 ]; then exit 5; fi; \
+	for code in $$fast $$serial; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done
+
+# The parallel pass alone: no browser, no Celery worker, no Redis restarts.
+test-fast: install
+	$(VENV)/bin/ruff check .
+	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS)
+
+# Property tests with many more examples from random seeds (hypothesis profile
+# "explore"; a failure prints its example and the blob that replays it), then the
+# worker's import of the largest file allowed (the normal run imports a smaller one).
+test-explore: install
+	HYPOTHESIS_PROFILE=explore $(PYTEST) -n $(TEST_WORKERS) -m hypothesis $(PYTEST_ARGS)
+	IMPORT_TEST_ROWS=5000 $(PYTEST) tests/integration/test_import_worker.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,12 +1,100 @@
-"""Shared fixtures. Says plainly which database and broker the run uses."""
+"""Shared fixtures. Says plainly which database and broker the run uses.
+
+Also the suite's two parts and its randomness:
+- Tests under tests/e2e, tests/integration and tests/faults are marked with their
+  folder's name here (a new file there is marked without saying so). They start real
+  workers, browsers and Redis servers, so ``make test`` runs them one at a time after
+  the rest has run in parallel (pytest-xdist, a database per worker).
+- Hypothesis profiles: "ci" (the same examples on every run: derandomized, no example
+  database) when CI=true or REQUIRE_SERVICES=1; "explore" (``make test-explore``: many
+  more examples from random seeds); otherwise "dev" (random seeds, failures replayed
+  from .hypothesis/). Every profile prints the blob that reproduces a failure.
+"""
 
 import os
+from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
 
 from tests import factories
+
+SERIAL_FOLDERS = ("e2e", "integration", "faults")
+TESTS = Path(__file__).resolve().parent
+
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, print_blob=True, deadline=None, database=None
+)
+hypothesis_settings.register_profile("dev", print_blob=True, deadline=None)
+hypothesis_settings.register_profile("explore", max_examples=2000, print_blob=True, deadline=None)
+# Under "explore" a test's own max_examples is multiplied by this (up to the profile's).
+EXPLORE_FACTOR = 20
+
+
+def _hypothesis_profile() -> str:
+    # An explicit --hypothesis-profile (the plugin's option) wins over this.
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        return os.environ["HYPOTHESIS_PROFILE"]
+    if os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_SERVICES"):
+        return "ci"
+    return "dev"
+
+
+# Loaded on import, before any test module builds its settings(...) from the profile.
+hypothesis_settings.load_profile(_hypothesis_profile())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    # tryfirst: the markers must be there before -m deselects by them.
+    _demo_readers_last(items)
+    for item in items:
+        path = item.path.resolve()
+        if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] in SERIAL_FOLDERS:
+            item.add_marker(getattr(pytest.mark, path.relative_to(TESTS).parts[0]))
+    # The plugin may have loaded a profile derived from it ("explore-with-...").
+    if hypothesis_settings.get_current_profile_name().startswith("explore"):
+        _explore(items)
+
+
+def _demo_readers_last(items):
+    """In each module, the tests on the module's demo (fixture ``demo``) run after the
+    others, so that only they see it: it stays loaded until the module's end."""
+    first = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(
+        key=lambda item: (
+            first[item.path],
+            "demo_module" in getattr(item, "fixturenames", ()),
+            order[id(item)],
+        )
+    )
+
+
+def _explore(items):
+    """More examples from random seeds, also for tests that fix their own count or seed."""
+    most = hypothesis_settings.default.max_examples
+    functions = {getattr(item.obj, "__func__", item.obj) for item in items if hasattr(item, "obj")}
+    for function in functions:
+        if not getattr(function, "is_hypothesis_test", False):
+            continue
+        # Hypothesis reads a test's settings from this attribute when the test runs.
+        own = function._hypothesis_internal_use_settings
+        function._hypothesis_internal_use_settings = hypothesis_settings(
+            own,
+            max_examples=max(own.max_examples, min(own.max_examples * EXPLORE_FACTOR, most)),
+            derandomize=False,
+            database=hypothesis_settings.default.database,
+            print_blob=True,
+        )
 
 
 def pytest_report_header(config):
@@ -17,6 +105,7 @@ def pytest_report_header(config):
         f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db.get('NAME')}",
         f"celery broker: {settings.CELERY_BROKER_URL.split('@')[-1]}",
         f"CI: {os.environ.get('CI', 'no')}",
+        f"hypothesis profile: {hypothesis_settings.get_current_profile_name()}",
     ]
 
 
@@ -27,6 +116,27 @@ def _language_reset():
     # then format numbers in Russian, depending on the order tests run in.
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _celery_tasks_in_process(request):
+    """Celery tasks a test's code queues run in this process, at once (e-mails of
+    notifications reach mail.outbox when the on-commit callbacks run), instead of
+    waiting in the broker for a worker that is not there. Not where a real worker
+    takes them (tests using ``celery_worker_process``), nor in the fault and
+    integration tests, which are about what the broker and the worker do."""
+    real_broker = request.node.get_closest_marker("faults") or request.node.get_closest_marker(
+        "integration"
+    )
+    if "celery_worker_process" in request.fixturenames or real_broker:
+        yield
+        return
+    from symbiosis.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +183,29 @@ def analyst(db):
     user = factories.UserFactory(email="analyst@example.kz")
     user.groups.add(Group.objects.get_or_create(name="city_analyst")[0])
     return user
+
+
+@pytest.fixture(scope="module")
+def demo_module(django_db_setup, django_db_blocker):
+    """The Almaty demo (``manage.py load_demo``'s output), loaded once per test module
+    in an outer transaction rolled back at the module's end (~1 s a load)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            with override_settings(
+                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+            ):
+                out = StringIO()
+                call_command("load_demo", stdout=out)
+            yield out.getvalue()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture
+def demo(demo_module, db):
+    """The demo for a test that reads it; what the test writes is rolled back after it
+    (a savepoint). Transactional tests (the browser's) load their own."""
+    return demo_module

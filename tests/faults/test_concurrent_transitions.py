@@ -19,20 +19,22 @@ from django.db.models import Sum
 
 from marketplace import services
 from marketplace.models import Deal, DealEvent, Delivery
+from marketplace.services import deals, deliveries
 from tests.marketplace.test_concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _slow(monkeypatch, name: str, seconds: float = 0.5) -> None:
-    original = getattr(services, name)
+def _slow(monkeypatch, module, name: str, seconds: float = 0.5) -> None:
+    """Slow ``name`` as ``module`` calls it (the services import their helpers by name)."""
+    original = getattr(module, name)
 
     def slow(*args, **kwargs):
         result = original(*args, **kwargs)
         time.sleep(seconds)  # both transactions are past their checks at once without locks
         return result
 
-    monkeypatch.setattr(services, name, slow)
+    monkeypatch.setattr(module, name, slow)
 
 
 def _events_replay_to_state(deal: Deal) -> None:
@@ -58,7 +60,7 @@ def test_accept_racing_cancel_ends_in_one_consistent_state(
 ):
     deal = make_deal("offered", tonnes_per_period=Decimal("60"))
     services.deal_accept(user=member_a, deal=deal, terms_version=1)
-    _slow(monkeypatch, "_check")
+    _slow(monkeypatch, deals, "check_action")
 
     results, errors = race(
         [
@@ -89,7 +91,7 @@ def test_one_delivery_confirmed_twice_at_once_counts_once(
     # 20 t a month: the loads are plausible, not held for a facilitator's review.
     deal = make_deal("active", tonnes_per_period=Decimal("20"))
     delivery = _delivery(deal, member_a, 1, "12.5")
-    _slow(monkeypatch, "_judge")
+    _slow(monkeypatch, deliveries, "_judge")
 
     results, errors = race(
         [
@@ -113,7 +115,7 @@ def test_two_deliveries_confirmed_at_once_both_count(
     deal = make_deal("active", tonnes_per_period=Decimal("20"))
     first = _delivery(deal, member_a, 1, "12.5")
     second = _delivery(deal, member_a, 2, "7.25")
-    _slow(monkeypatch, "_judge")
+    _slow(monkeypatch, deliveries, "_judge")
 
     results, errors = race(
         [

@@ -1,4 +1,4 @@
-"""A real Celery worker process checks and imports a 5,000-row listings file.
+"""A real Celery worker process checks and imports a large listings file.
 
 The web answers at once, the worker reports progress on the import's row
 (which the status partial shows), and the rows are written all together at
@@ -6,6 +6,7 @@ the end, holding the database's write lock only for the inserts: a write from
 another connection during the import waits at most for those.
 """
 
+import os
 import re
 import time
 
@@ -18,7 +19,12 @@ from tests import factories
 
 pytestmark = pytest.mark.integration
 HTMX = {"HTTP_HX_REQUEST": "true"}
-ROWS = 5_000
+# 2,000 rows in the normal run: the worker's path (over IMPORT_SYNC_MAX_ROWS), its
+# progress and the short write lock show as well as with 5,000, in a third of the
+# time; the old import's lock (~4 ms a row: 8 s here) still breaks the 5 s bound
+# below. `make test-explore` imports the largest file allowed (IMPORT_MAX_ROWS, 5,000)
+# by setting IMPORT_TEST_ROWS.
+ROWS = int(os.environ.get("IMPORT_TEST_ROWS", 2_000))
 
 
 @pytest.fixture
@@ -63,7 +69,7 @@ def _poll(client, url, organization, timeout_s=900):
     raise AssertionError(f"no end within {timeout_s} s: {ListingImport.objects.get()}")
 
 
-def test_a_5000_row_file_is_checked_and_imported_by_the_worker(worker_queue):
+def test_a_large_file_is_checked_and_imported_by_the_worker(worker_queue):
     company = factories.OrganizationFactory(name="Big Brewery")
     factories.SiteFactory(organization=company, name="Brewhouse")
     factories.MaterialFactory(slug="brewery-spent-grain", name_en="Brewery spent grain")
@@ -101,7 +107,7 @@ def test_a_5000_row_file_is_checked_and_imported_by_the_worker(worker_queue):
     listings = SupplyListing.objects.filter(organization=company)
     assert listings.count() == ROWS
     assert sorted(listings.values_list("quantity", flat=True))[-1] == ROWS
-    assert listings.filter(description="Batch 4321", recurrence="month").exists()
+    assert listings.filter(description=f"Batch {min(4321, ROWS)}", recurrence="month").exists()
     listing_import = ListingImport.objects.get()
     assert listing_import.status == "imported"
     assert (listing_import.imported_rows, listing_import.attempts) == (ROWS, 1)

@@ -5,13 +5,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from optimizer.models import OptimizationRun
-from symbiosis.demo import load_demo
 
 pytestmark = pytest.mark.django_db
 
 
-def test_optimize_on_demo_data_stores_a_succeeded_run(capsys):
-    load_demo()
+def test_optimize_on_demo_data_stores_a_succeeded_run(demo, capsys):
     call_command("optimize", "--time-limit", "30")
     run = OptimizationRun.objects.get()
     assert run.status == "succeeded" and run.proposals.exists()
@@ -19,8 +17,7 @@ def test_optimize_on_demo_data_stores_a_succeeded_run(capsys):
     assert f"Run {run.pk} succeeded" in out and "proposals" in out
 
 
-def test_optimize_with_a_category_filter_moves_only_that_category():
-    load_demo()
+def test_optimize_with_a_category_filter_moves_only_that_category(demo):
     call_command("optimize", "--category", "metals")
     run = OptimizationRun.objects.get()
     categories = set(run.proposals.values_list("material__category", flat=True))

@@ -1,9 +1,10 @@
-"""After load_demo, the demo logins see what the README promises."""
+"""After load_demo, the demo logins see what the README promises.
+
+The demo is loaded once for the module (tests/conftest.py's ``demo``)."""
 
 import pytest
 from rest_framework.test import APIClient
 
-from symbiosis.demo import load_demo
 from symbiosis.models import DemandListing, SupplyListing, User
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +27,7 @@ def _all_pages(client, url):
     return rows
 
 
-def test_facilitator_sees_every_demo_supply_and_demand():
-    load_demo()
+def test_facilitator_sees_every_demo_supply_and_demand(demo):
     client = _login("facilitator@demo.kz")
     supplies = _all_pages(client, "/api/v1/supplies/")
     assert {r["id"] for r in supplies} == set(SupplyListing.objects.values_list("pk", flat=True))
@@ -35,15 +35,13 @@ def test_facilitator_sees_every_demo_supply_and_demand():
     assert {r["id"] for r in demands} == set(DemandListing.objects.values_list("pk", flat=True))
 
 
-def test_analyst_sees_aggregates_but_no_listing():
-    load_demo()
+def test_analyst_sees_aggregates_but_no_listing(demo):
     client = _login("analyst@demo.kz")
     assert client.get("/api/v1/supplies/").status_code == 403
     assert client.get("/api/v1/aggregates/listings/").status_code == 200
 
 
-def test_a_demo_company_sees_its_own_private_listings_and_no_one_elses():
-    load_demo()
+def test_a_demo_company_sees_its_own_private_listings_and_no_one_elses(demo):
     private = SupplyListing.objects.filter(visibility="private").select_related("organization")
     assert private.exists()
     listing = private.first()
