@@ -19,6 +19,11 @@ from symbiosis.validators import validate_business_date
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None):
+        # A date input's value is always ISO: the localized "07.12.2026" of a
+        # Russian page leaves it empty in the browser.
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's ``ValidationError`` on the form: per field where it has one."""

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from optimizer.models import OptimizationRun
 from symbiosis.models import MaterialCategory, Organization
 from symbiosis.models.accounts import District
 from symbiosis.validators import REASON_MAX_CHARS
@@ -11,11 +12,8 @@ class RunForm(forms.Form):
 
     objective = forms.ChoiceField(
         label=_("Objective"),
-        choices=[
-            ("co2e", _("Save the most CO2e")),
-            ("tonnes_then_co2e", _("Move the most tonnes, then save the most CO2e")),
-        ],
-        initial="co2e",
+        choices=OptimizationRun.Objective.choices,
+        initial=OptimizationRun.Objective.CO2E,
     )
     landfill_weight_kg_co2e_per_t = forms.FloatField(
         label=_("Landfill weight (kg CO2e per tonne left in landfill)"), initial=0, min_value=0

@@ -22,6 +22,11 @@ class OptimizationRun(models.Model):
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Objective(models.TextChoices):
+        # The values are the optimizer's parameter (optimizer.instance.OBJECTIVES).
+        CO2E = "co2e", _("Save the most CO2e")
+        TONNES_THEN_CO2E = "tonnes_then_co2e", _("Move the most tonnes, then save the most CO2e")
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -67,6 +72,12 @@ class OptimizationRun(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+    @property
+    def objective_label(self) -> str:
+        """The run's objective in words: the parameter is a code ("co2e")."""
+        objective = self.parameters.get("objective", "")
+        return self.Objective(objective).label if objective in self.Objective.values else objective
 
     @property
     def is_finished(self) -> bool:
