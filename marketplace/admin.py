@@ -9,7 +9,43 @@ class DealEventInline(admin.TabularInline):
     model = models.DealEvent
     extra = 0
     can_delete = False
-    fields = ["at", "actor", "action", "from_state", "to_state", "terms_version", "note"]
+    fields = [
+        "at",
+        "actor",
+        "action",
+        "from_state",
+        "to_state",
+        "terms_version",
+        "note",
+        "details",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DealAmendmentInline(admin.TabularInline):
+    """New terms proposed for an active deal: answered on the deal page, read here."""
+
+    model = models.DealAmendment
+    fk_name = "deal"
+    extra = 0
+    can_delete = False
+    fields = [
+        "terms_version",
+        "status",
+        "proposed_as",
+        "proposed_at",
+        "tonnes_per_period",
+        "period",
+        "price_kzt_per_t",
+        "transport_by",
+        "start_date",
+        "end_date",
+        "answered_at",
+        "reason",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -49,11 +85,12 @@ class DealAdmin(admin.ModelAdmin):
         "terms_version",
         "supplier_accepted_at",
         "receiver_accepted_at",
+        "deliveries_from",
         "closed_reason",
         "created_at",
         "updated_at",
     ]
-    inlines = [DealEventInline, DeliveryInline]
+    inlines = [DealEventInline, DealAmendmentInline, DeliveryInline]
     date_hierarchy = "start_date"
 
 
@@ -73,6 +110,27 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["ticket_number", "vehicle"]
     date_hierarchy = "date"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.DealAmendment)
+class DealAmendmentAdmin(admin.ModelAdmin):
+    """Read-only: new terms are proposed and answered on the deal page (the services)."""
+
+    list_display = ["deal", "terms_version", "status", "proposed_as", "proposed_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["deal"]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

@@ -5,11 +5,17 @@ not take answers 403; a transition the deal's state does not allow, or one
 that would over-commit the supply listing, answers 400 with the reason.
 """
 
+import io
+import json
+
 import django_filters
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from marketplace import selectors, serializers, services
@@ -18,6 +24,18 @@ from symbiosis.api import permissions
 from symbiosis.api.views import FIELD_ERRORS, ApiViewSet
 
 REFUSED = OpenApiResponse(description="You may see this deal but not take this step.")
+
+
+class PDFRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; an error still comes as JSON."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
 
 
 def _transition_schema(summary: str, request):
@@ -31,7 +49,13 @@ def _transition_schema(summary: str, request):
 @extend_schema_view(
     list=extend_schema(
         summary="Deals you are a party to (facilitators: all)",
-        description="Drafts are listed only for the side that started them.",
+        description=(
+            "Drafts are listed only for the side that started them, except a facilitator's "
+            "introduction, which both companies see from the moment of the introduction "
+            "(they change and send it once both accepted the introduction: "
+            "/api/v1/introductions/{id}/answer/). Each deal says what it waits for "
+            "(waiting_for_introduction, pending_amendment, next_steps)."
+        ),
     ),
     retrieve=extend_schema(
         summary="One deal with its history and impact",
@@ -42,7 +66,8 @@ def _transition_schema(summary: str, request):
         description=(
             "A receiver names its demand listing or the site it takes the residue to; a "
             "supplier names the public demand it answers; a facilitator introduces any two "
-            "parties. Send it to the other party with /offer/."
+            "parties. Send it to the other party with /offer/: sending accepts the terms "
+            "for the sender."
         ),
         request=serializers.DealCreateInputSerializer,
         responses={201: serializers.DealDetailSerializer, 400: FIELD_ERRORS, 403: REFUSED},
@@ -53,12 +78,12 @@ class DealViewSet(ApiViewSet):
     output_serializer_class = serializers.DealOutputSerializer
     input_serializer_class = serializers.DealCreateInputSerializer
     action_input_serializers = {
-        "offer": serializers.NoteInputSerializer,
+        "offer": serializers.OfferInputSerializer,
         "accept": serializers.AcceptInputSerializer,
         "update_terms": serializers.DealTermsInputSerializer,
         "decline": serializers.ReasonInputSerializer,
         "cancel": serializers.ReasonInputSerializer,
-        "activate": serializers.NoteInputSerializer,
+        "activate": serializers.ActivateInputSerializer,
         "complete": serializers.NoteInputSerializer,
         "messages": serializers.MessageInputSerializer,
     }
@@ -104,13 +129,17 @@ class DealViewSet(ApiViewSet):
         deal = services.TRANSITION_SERVICES[name](user=self.request.user, deal=deal, **data)
         return self._detail(deal)
 
-    @_transition_schema("Send a draft to the other party", serializers.NoteInputSerializer)
+    @_transition_schema(
+        "Send a draft to the other party; sending accepts its terms for your side",
+        serializers.OfferInputSerializer,
+    )
     @action(detail=True, methods=["post"])
     def offer(self, request, pk=None):
         return self._transition("offer")
 
     @_transition_schema(
-        "Accept the current terms for your party (both parties: accepted)",
+        "Accept the terms on the table: an offer (then the deal is accepted) or an active "
+        "deal's pending amendment (its terms then apply)",
         serializers.AcceptInputSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -118,14 +147,21 @@ class DealViewSet(ApiViewSet):
         return self._transition("accept")
 
     @_transition_schema(
-        "Propose new terms; clears both acceptances (an accepted deal returns to offered)",
+        "New terms: a draft changes; an offered or accepted deal gets a counter-offer "
+        "(accepted by you, the other side's acceptance cleared, the deal offered); an active "
+        "deal gets a pending amendment (the deal runs on its terms until the other party "
+        "accepts it with /accept/ or declines it with /decline/)",
         serializers.DealTermsInputSerializer,
     )
     @action(detail=True, methods=["post"], url_path="update-terms", url_name="update-terms")
     def update_terms(self, request, pk=None):
         return self._transition("update_terms")
 
-    @_transition_schema("Decline an offered deal", serializers.ReasonInputSerializer)
+    @_transition_schema(
+        "Decline the terms on the table: an offer (the deal is declined) or an active deal's "
+        "pending amendment (the deal goes on, on its terms)",
+        serializers.ReasonInputSerializer,
+    )
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
         return self._transition("decline")
@@ -137,7 +173,11 @@ class DealViewSet(ApiViewSet):
     def cancel(self, request, pk=None):
         return self._transition("cancel")
 
-    @_transition_schema("Start deliveries of an accepted deal", serializers.NoteInputSerializer)
+    @_transition_schema(
+        "Start deliveries of an accepted deal, from a day you name (default: today or the "
+        "agreed start, whichever is later); deliveries dated earlier are refused",
+        serializers.ActivateInputSerializer,
+    )
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         return self._transition("activate")
@@ -286,6 +326,35 @@ class DeliveryViewSet(ApiViewSet):
             user=request.user, delivery=delivery, reason=data["reason"]
         )
         return Response(self.render(delivery))
+
+    @extend_schema(
+        summary="The delivery's waste-transfer note as a PDF (whoever may see the delivery)",
+        request=None,
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such delivery, or not yours to see."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="transfer-note",
+        url_name="transfer-note",
+        renderer_classes=[JSONRenderer, PDFRenderer],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def transfer_note(self, request, pk=None):
+        from marketplace.pdf import delivery_note_pdf
+
+        delivery = self.get_object()
+        deal = selectors.deal_get(user=self.viewer, deal_id=delivery.deal_id)
+        # As the page's download: FileResponse quotes the ticket in the file name.
+        return FileResponse(
+            io.BytesIO(delivery_note_pdf(delivery=delivery, deal=deal)),
+            filename=f"transfer-note-{delivery.ticket_number}.pdf",
+            content_type="application/pdf",
+        )
 
     @extend_schema(
         summary="Propose a correction of a confirmed delivery (either party or a facilitator)",

@@ -130,6 +130,22 @@ class AcceptForm(forms.Form):
     terms_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
+class ActivateForm(forms.Form):
+    """ "Start deliveries": from which day deliveries are logged."""
+
+    start_date = forms.DateField(
+        label=_("Deliveries start on"),
+        widget=DateInput,
+        validators=[validate_business_date],
+        required=False,
+        help_text=_(
+            "Deliveries can be logged from this day: today or the agreed start, whichever "
+            "is later, unless you name another day within the agreed dates."
+        ),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})

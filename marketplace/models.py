@@ -105,6 +105,12 @@ class Deal(models.Model):
     start_date = models.DateField(_("start"), validators=[validate_business_date])
     end_date = models.DateField(_("end"), validators=[validate_business_date])
     terms_version = models.PositiveIntegerField(_("terms version"), default=1)
+    # The day deliveries start, named when the deal is activated (on or after the
+    # agreed start): deliveries are logged from then on. Empty until activation
+    # (and on deals activated before it was recorded: the agreed start counts).
+    deliveries_from = models.DateField(
+        _("deliveries from"), null=True, blank=True, validators=[validate_business_date]
+    )
     # Where it came from, and the factors its impact figures use.
     proposal = models.ForeignKey(
         "optimizer.MatchProposal",
@@ -171,6 +177,11 @@ class Deal(models.Model):
                 | ~models.Q(closed_reason=""),
                 name="deal_closed_with_reason",
             ),
+            models.CheckConstraint(
+                condition=models.Q(deliveries_from__isnull=True)
+                | models.Q(deliveries_from__gte=models.F("start_date")),
+                name="deal_deliveries_from_agreed_start",
+            ),
         ]
 
     def __str__(self):
@@ -196,6 +207,16 @@ class Deal(models.Model):
     def accepted_at(self, party: str):
         return self.supplier_accepted_at if party == Party.SUPPLIER else self.receiver_accepted_at
 
+    @property
+    def deliveries_start(self):
+        """The first day a delivery may be dated: named at activation, else the agreed start."""
+        return self.deliveries_from or self.start_date
+
+    @property
+    def is_introduction(self) -> bool:
+        """Started by a facilitator (from an optimizer proposal, or by hand)."""
+        return self.initiator == self.Initiator.FACILITATOR
+
 
 class DealEvent(models.Model):
     """One line of a deal's history: who did what, from which state to which."""
@@ -210,13 +231,104 @@ class DealEvent(models.Model):
     from_state = models.CharField(max_length=10, choices=Deal.State.choices, blank=True)
     to_state = models.CharField(max_length=10, choices=Deal.State.choices)
     terms_version = models.PositiveIntegerField(default=1)
+    # The actor's own words (a reason, a note), or, on older rows, the whole line in English.
     note = models.TextField(blank=True, **capped_text(HISTORY_MAX_CHARS))
+    # What the line is about, as codes and numbers (party, terms changed, a delivery's
+    # figures): shown in the reader's language (``marketplace.history``).
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
 
     def __str__(self):
         return f"{self.deal_id} {self.action}: {self.from_state or '-'} -> {self.to_state}"
+
+
+class DealAmendment(models.Model):
+    """New terms proposed for an active deal by one party (who has accepted them
+    by proposing). The deal runs on its current terms until the other party
+    accepts these (they then become the deal's terms, ``terms_version``) or
+    declines them. One waits at a time: a newer proposal supersedes it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting an answer")
+        ACCEPTED = "accepted", pgettext_lazy("amendment status", "Accepted")
+        DECLINED = "declined", pgettext_lazy("amendment status", "Declined")
+        SUPERSEDED = "superseded", _("Replaced by newer terms")
+        LAPSED = "lapsed", _("Lapsed: the deal ended")
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="amendments")
+    # The version these terms become when accepted.
+    terms_version = models.PositiveIntegerField(_("terms version"))
+    tonnes_per_period = models.DecimalField(
+        _("tonnes per period"), max_digits=14, decimal_places=4, validators=positive_tonnes
+    )
+    period = models.CharField(_("period"), max_length=10, choices=Recurrence.choices)
+    tonnes_total = models.DecimalField(_("tonnes in total"), max_digits=16, decimal_places=4)
+    price_kzt_per_t = models.DecimalField(
+        _("price (KZT per tonne)"), max_digits=12, decimal_places=2
+    )
+    transport_by = models.CharField(
+        _("transport by"), max_length=12, choices=Deal.TransportBy.choices
+    )
+    start_date = models.DateField(_("start"), validators=[validate_business_date])
+    end_date = models.DateField(_("end"), validators=[validate_business_date])
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_as = models.CharField(_("proposed by (party)"), max_length=10, choices=Party.choices)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(_("note"), blank=True, **capped_text(NOTE_MAX_CHARS))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(
+        _("reason for declining"), blank=True, **capped_text(REASON_MAX_CHARS)
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deal"],
+                condition=models.Q(status="pending"),
+                name="one_pending_amendment",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=["pending", "accepted", "declined", "superseded", "lapsed"]
+                ),
+                name="amendment_status_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(proposed_as__in=["supplier", "receiver"]),
+                name="amendment_proposed_by_a_party",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tonnes_per_period__gt=0) & models.Q(tonnes_total__gt=0),
+                name="amendment_tonnes_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="amendment_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="declined") | ~models.Q(reason=""),
+                name="amendment_declined_with_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Deal {self.deal_id} terms v{self.terms_version} ({self.status})"
+
+    @property
+    def answering_party(self) -> str:
+        """The party whose acceptance the amendment waits for."""
+        return Party.RECEIVER if self.proposed_as == Party.SUPPLIER else Party.SUPPLIER
 
 
 CONFIRMED_IS_FINAL = _(

@@ -1,26 +1,33 @@
 """Reads of the marketplace, with who sees which deal decided here.
 
 - the members of a deal's supplier and receiver see it, except a draft, which
-  only its initiator's side sees until it is offered;
+  only its initiator's side sees until it is offered; a facilitator's draft (an
+  introduction) both companies see from the start;
 - facilitators (and superusers) see every deal;
 - a city analyst sees no deal (the city's figures come from aggregates),
   unless the same person is a member of a party;
 - anonymous users see nothing.
 
-``deal_impact`` gives the CO2e figures of a deal through ``symbiosis.impact``,
-the one place where CO2e is computed.
+``deal_next_steps`` says where a deal stands for its reader and what to do
+next (``services.policy`` decides who may do what). ``deal_impact`` gives the
+CO2e figures of a deal through ``symbiosis.impact``, the one place where CO2e
+is computed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 
-from marketplace.models import Deal, Delivery
+from marketplace.models import Deal, DealAmendment, Delivery, Party
+from marketplace.services import policy
 from symbiosis.geo import great_circle_km
 from symbiosis.impact import DEFAULT_ROAD_FACTOR, ImpactBreakdown, exchange_impact
 from symbiosis.models import CompatibilityRule
@@ -35,15 +42,30 @@ def _viewer(user) -> Viewer:
 def deal_list(*, user) -> QuerySet[Deal]:
     viewer = _viewer(user)
     deals = Deal.objects.select_related(
-        "supplier", "receiver", "material", "supply__site", "demand", "receiver_site", "factor_set"
+        "supplier",
+        "receiver",
+        "material",
+        "supply__site",
+        "demand",
+        "receiver_site",
+        "factor_set",
+        "proposal",
+    ).prefetch_related(
+        # The new terms an active deal waits on (``policy.pending_amendment``).
+        Prefetch(
+            "amendments",
+            queryset=DealAmendment.objects.filter(status=DealAmendment.Status.PENDING),
+            to_attr="pending_amendments",
+        )
     )
     if not viewer.reads_company_data:
         return deals.none()
     if viewer.is_facilitator:
         return deals
     orgs = viewer.organization_ids
-    # A draft is the initiator's until offered; a facilitator's draft (from an
-    # introduction) is for both parties to see.
+    # A draft is the initiator's until offered; a facilitator's draft (an
+    # introduction) is for both parties to see from the moment of the introduction
+    # (``services.policy.deal_is_visible_to`` says the same).
     shown = ~Q(state=Deal.State.DRAFT) | Q(initiator=Deal.Initiator.FACILITATOR)
     return deals.filter(
         Q(supplier_id__in=orgs) & (shown | Q(initiator=Deal.Initiator.SUPPLIER))
@@ -62,6 +84,214 @@ def deals_by_state(*, user) -> list[tuple[str, str, list[Deal]]]:
         grouped.setdefault(deal.state, []).append(deal)
     return [
         (state, label, grouped[state]) for state, label in Deal.State.choices if state in grouped
+    ]
+
+
+def deals_awaiting_answer(*, user) -> QuerySet[Deal]:
+    """Deals whose terms wait for an answer from one of ``user``'s organizations
+    (``policy.answering_parties`` as a query): an offer or counter-offer its side
+    has not accepted, or an amendment of an active deal the other side proposed.
+    Counted in the menu and listed in the workspace."""
+    orgs = _viewer(user).organization_ids
+    if not orgs:
+        return Deal.objects.none()
+    pending = DealAmendment.objects.filter(deal=OuterRef("pk"), status=DealAmendment.Status.PENDING)
+    offer = Q(supplier_id__in=orgs, supplier_accepted_at__isnull=True) | Q(
+        receiver_id__in=orgs, receiver_accepted_at__isnull=True
+    )
+    amendment = Q(supplier_id__in=orgs) & Exists(pending.exclude(proposed_as=Party.SUPPLIER)) | Q(
+        receiver_id__in=orgs
+    ) & Exists(pending.exclude(proposed_as=Party.RECEIVER))
+    return Deal.objects.filter(
+        Q(state=Deal.State.OFFERED) & offer | Q(state=Deal.State.ACTIVE) & amendment
+    )
+
+
+def deliveries_awaiting_confirmation(*, user, viewer: Viewer | None = None) -> QuerySet[Delivery]:
+    """Deliveries (and corrections, by their reversal) that ``user`` may confirm as
+    the other party: logged for the other side of a deal of one of the user's
+    organizations, and not logged by the user (``policy.delivery_roles``). Oldest
+    first. ``viewer``: the user's, when the caller has read it already."""
+    orgs = (viewer or _viewer(user)).organization_ids
+    if not orgs:
+        return Delivery.objects.none()
+    return (
+        Delivery.objects.filter(status=Delivery.Status.LOGGED)
+        .exclude(kind=Delivery.Kind.REPLACEMENT)  # confirmed with its reversal
+        .exclude(logged_by_id=user.pk)
+        .filter(
+            Q(deal__supplier_id__in=orgs) & ~Q(logged_as=Delivery.LoggedAs.SUPPLIER)
+            | Q(deal__receiver_id__in=orgs) & ~Q(logged_as=Delivery.LoggedAs.RECEIVER)
+        )
+        .order_by("logged_at", "id")
+    )
+
+
+# --- where a deal stands, for its reader --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One sentence of where a deal stands for the reader, with a link where the
+    step is taken on another page."""
+
+    text: str
+    url: str = ""
+    link_text: str = ""
+
+
+def _names(deal: Deal, parties) -> str:
+    return policy.describe_parties(deal, parties)
+
+
+def _draft_steps(deal: Deal, roles) -> list[NextStep]:
+    waiting = policy.introduction_waiting_for(deal)
+    if waiting:
+        steps = [
+            NextStep(
+                gettext("Waiting for %(who)s to accept the introduction.")
+                % {"who": _names(deal, waiting)}
+            )
+        ]
+        if roles & set(waiting):
+            steps.append(
+                NextStep(
+                    gettext(
+                        "Accept the introduction to shape the terms and send the offer; "
+                        "messages work already."
+                    ),
+                    url=reverse("optimizer:my_proposals") + f"#intro-{deal.proposal_id}",
+                    link_text=gettext("Answer the introduction"),
+                )
+            )
+        return steps
+    if policy.DRAFTER in roles:
+        mine = roles & policy.PARTIES
+        other = (policy.PARTIES - mine) or policy.PARTIES
+        return [
+            NextStep(
+                gettext(
+                    "Check the proposed terms, change them if needed, and send the offer to "
+                    "%(who)s. Sending it accepts these terms for your side."
+                )
+                % {"who": _names(deal, other)}
+            )
+        ]
+    if deal.is_introduction:
+        return [NextStep(gettext("The companies shape the terms and send the offer."))]
+    return [
+        NextStep(
+            gettext("%(who)s prepares the offer.")
+            % {"who": _names(deal, {deal.initiator} & policy.PARTIES or policy.PARTIES)}
+        )
+    ]
+
+
+def _offered_steps(deal: Deal, roles) -> list[NextStep]:
+    answering = policy.answering_parties(deal)
+    sender = policy.PARTIES - answering
+    if policy.ANSWERING in roles:
+        if sender:
+            text = gettext(
+                "%(who)s offered terms version %(v)s: accept them, decline, or change them "
+                "to make a counter-offer."
+            ) % {"who": _names(deal, sender), "v": deal.terms_version}
+        else:
+            text = gettext(
+                "Accept terms version %(v)s, decline them, or change them to make a counter-offer."
+            ) % {"v": deal.terms_version}
+        return [NextStep(text)]
+    if roles & policy.PARTIES:
+        return [
+            NextStep(
+                gettext(
+                    "Your offer (terms version %(v)s) waits for %(who)s to accept it. You "
+                    "may still change it, or cancel the deal."
+                )
+                % {"v": deal.terms_version, "who": _names(deal, answering)}
+            )
+        ]
+    return [
+        NextStep(
+            gettext("Waiting for %(who)s to answer the offer.") % {"who": _names(deal, answering)}
+        )
+    ]
+
+
+def _active_steps(deal: Deal, roles, today: date) -> list[NextStep]:
+    start = deal.deliveries_start
+    if today < start:
+        text = gettext(
+            "Deliveries can be logged from %(day)s. To start earlier, propose new terms with "
+            "an earlier start."
+        )
+    else:
+        text = gettext(
+            "Deliveries are logged from %(day)s: whichever side logs one, the other confirms "
+            "it, and then it counts."
+        )
+    steps = [NextStep(text % {"day": start})]
+    amendment = policy.pending_amendment(deal)
+    if amendment is not None:
+        if policy.ANSWERING in roles:
+            text = gettext(
+                "%(who)s proposed new terms (version %(new)s): accept or decline them. Until "
+                "then the deal runs on version %(v)s."
+            )
+        elif roles & policy.PARTIES:
+            text = gettext(
+                "Your new terms (version %(new)s) wait for the other party. Until then the "
+                "deal runs on version %(v)s."
+            )
+        else:
+            text = gettext(
+                "%(who)s proposed new terms (version %(new)s); the deal runs on version "
+                "%(v)s until the other party accepts them."
+            )
+        values = {
+            "who": _names(deal, {amendment.proposed_as}),
+            "new": amendment.terms_version,
+            "v": deal.terms_version,
+        }
+        steps.insert(0, NextStep(text % values))
+    return steps
+
+
+def deal_next_steps(*, user, deal: Deal, today: date | None = None) -> list[NextStep]:
+    """Where ``deal`` stands for ``user`` and what to do next, most pressing first."""
+    today = today or timezone.localdate()
+    roles = policy.deal_roles(user=user, deal=deal)
+    state = deal.state
+    if state == Deal.State.DRAFT:
+        return _draft_steps(deal, roles)
+    if state == Deal.State.OFFERED:
+        return _offered_steps(deal, roles)
+    if state == Deal.State.ACCEPTED:
+        if not roles & policy.PARTIES:
+            return [NextStep(gettext("Both accepted; the companies start deliveries."))]
+        return [
+            NextStep(
+                gettext(
+                    "Both accepted terms version %(v)s. Start deliveries when the first load "
+                    "is due, naming the day from which deliveries are logged (the agreed "
+                    "start is %(day)s)."
+                )
+                % {"v": deal.terms_version, "day": deal.start_date}
+            )
+        ]
+    if state == Deal.State.ACTIVE:
+        return _active_steps(deal, roles, today)
+    if state == Deal.State.COMPLETED:
+        return [NextStep(gettext("Completed: its confirmed deliveries count for the city."))]
+    return [
+        NextStep(
+            gettext(
+                "Closed. A new deal starts from a public listing on the market or from a "
+                "facilitator's introduction."
+            ),
+            url=reverse("market"),
+            link_text=gettext("Browse the market"),
+        )
     ]
 
 

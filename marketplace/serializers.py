@@ -13,8 +13,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from marketplace import selectors, services
-from marketplace.models import MAX_LOADS, Deal, DealEvent, DealMessage, Delivery, Party
+from marketplace import history, selectors, services
+from marketplace.models import (
+    MAX_LOADS,
+    Deal,
+    DealAmendment,
+    DealEvent,
+    DealMessage,
+    Delivery,
+    Party,
+)
 from marketplace.validators import validate_single_line
 from optimizer.models import MatchProposal
 from symbiosis import selectors as symbiosis_selectors
@@ -102,6 +110,12 @@ class DealStateField(serializers.ChoiceField):
         super().__init__(choices=Deal.State.choices, **kwargs)
 
 
+@extend_schema_field({"type": "string", "enum": list(Party.values)})
+class PartyField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Party.choices, **kwargs)
+
+
 @extend_schema_field(
     {"type": "string", "description": "One of: " + ", ".join(Delivery.Status.values)}
 )
@@ -139,10 +153,35 @@ class DealCreateInputSerializer(_TermsFields):
 class DealTermsInputSerializer(_TermsFields):
     """Only the terms given change; the others stay."""
 
+    party = serializers.ChoiceField(
+        choices=Party.choices,
+        required=False,
+        help_text="The side proposing them; only for a member of both parties.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.required = False
+
+
+class OfferInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    party = serializers.ChoiceField(
+        choices=Party.choices,
+        required=False,
+        help_text="The side sending it; only for a member of both parties.",
+    )
+
+
+class ActivateInputSerializer(serializers.Serializer):
+    start_date = serializers.DateField(
+        required=False,
+        validators=[validate_business_date],
+        help_text="The first day deliveries may be dated: on or after the agreed start, "
+        "not after the agreed end. Default: today or the agreed start, whichever is later.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class AcceptInputSerializer(serializers.Serializer):
@@ -247,10 +286,59 @@ class DealEventSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="email", read_only=True)
     from_state = serializers.CharField(read_only=True, help_text="A deal state; empty on creation.")
     to_state = serializers.CharField(read_only=True, help_text="A deal state.")
+    label = serializers.SerializerMethodField(help_text="The action, in the request's language.")
+    text = serializers.SerializerMethodField(
+        help_text="What the line is about (party, terms changed, a delivery's figures), in "
+        "the request's language."
+    )
+    details = serializers.JSONField(
+        read_only=True, help_text="The same as codes and numbers (party, changes, delivery)."
+    )
 
     class Meta:
         model = DealEvent
-        fields = ["at", "actor", "action", "from_state", "to_state", "terms_version", "note"]
+        fields = [
+            "at",
+            "actor",
+            "action",
+            "label",
+            "from_state",
+            "to_state",
+            "terms_version",
+            "text",
+            "note",
+            "details",
+        ]
+        read_only_fields = fields
+
+    def get_label(self, event) -> str:
+        return history.event_label(event.action)
+
+    def get_text(self, event) -> str:
+        return history.history_line(event).text
+
+
+class DealAmendmentSerializer(serializers.ModelSerializer):
+    """New terms an active deal waits on: the deal runs on its own until they are accepted."""
+
+    period = PeriodField(read_only=True)
+    proposed_as = PartyField(read_only=True, help_text="The party that proposed them.")
+
+    class Meta:
+        model = DealAmendment
+        fields = [
+            "terms_version",
+            "tonnes_per_period",
+            "period",
+            "tonnes_total",
+            "price_kzt_per_t",
+            "transport_by",
+            "start_date",
+            "end_date",
+            "proposed_as",
+            "proposed_at",
+            "note",
+        ]
         read_only_fields = fields
 
 
@@ -308,6 +396,24 @@ class DealOutputSerializer(serializers.ModelSerializer):
     state = DealStateField(read_only=True)
     period = PeriodField(read_only=True)
     allowed_actions = serializers.SerializerMethodField()
+    deliveries_from = serializers.DateField(
+        source="deliveries_start",
+        read_only=True,
+        help_text="The first day a delivery may be dated (named when deliveries started; "
+        "until then the agreed start).",
+    )
+    waiting_for_introduction = serializers.SerializerMethodField(
+        help_text="Parties (supplier, receiver) whose acceptance of the introduction this "
+        "draft waits for before either company may change and send it."
+    )
+    pending_amendment = serializers.SerializerMethodField()
+    next_steps = serializers.SerializerMethodField(
+        help_text="Where the deal stands for you and what to do next, in the request's language."
+    )
+    refused_for_a_date = serializers.SerializerMethodField(
+        help_text="Steps that a date refuses today, with why (log_delivery before "
+        "deliveries start): not in allowed_actions."
+    )
 
     class Meta:
         model = Deal
@@ -335,12 +441,17 @@ class DealOutputSerializer(serializers.ModelSerializer):
             "terms_version",
             "supplier_accepted_at",
             "receiver_accepted_at",
+            "deliveries_from",
             "closed_reason",
             "proposal",
             "factor_set",
             "created_at",
             "updated_at",
             "allowed_actions",
+            "waiting_for_introduction",
+            "pending_amendment",
+            "next_steps",
+            "refused_for_a_date",
         ]
         read_only_fields = fields
 
@@ -350,6 +461,26 @@ class DealOutputSerializer(serializers.ModelSerializer):
         if viewer is None:
             return []
         return sorted(services.allowed_actions(user=viewer, deal=deal))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_waiting_for_introduction(self, deal) -> list[str]:
+        return services.introduction_waiting_for(deal) if deal.state == Deal.State.DRAFT else []
+
+    @extend_schema_field(DealAmendmentSerializer(allow_null=True))
+    def get_pending_amendment(self, deal) -> dict | None:
+        amendment = services.pending_amendment(deal)
+        return DealAmendmentSerializer(amendment).data if amendment else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_next_steps(self, deal) -> list[str]:
+        viewer = self.context.get("viewer")
+        if viewer is None:
+            return []
+        return [step.text for step in selectors.deal_next_steps(user=viewer, deal=deal)]
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_refused_for_a_date(self, deal) -> dict[str, str]:
+        return services.date_refusals(deal)
 
 
 class DealDetailSerializer(DealOutputSerializer):

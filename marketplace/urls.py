@@ -17,6 +17,7 @@ urlpatterns = [
         name="deal-transition",
     ),
     path("deliveries/review/", views.delivery_review, name="delivery-review"),
+    path("deliveries/<int:pk>/", views.delivery_detail, name="delivery-detail"),
     *(
         path(
             f"deliveries/<int:pk>/{action}/",

@@ -25,9 +25,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from marketplace import selectors, services
+from marketplace import history, selectors, services
 from marketplace.forms import (
     AcceptForm,
+    ActivateForm,
     CorrectionForm,
     DealOfferForm,
     DeliveryForm,
@@ -48,7 +49,7 @@ TRANSITION_FORMS = {
     "accept": AcceptForm,
     "decline": ReasonForm,
     "cancel": ReasonForm,
-    "activate": NoteForm,
+    "activate": ActivateForm,
     "complete": NoteForm,
 }
 
@@ -63,11 +64,19 @@ def _reader(request) -> symbiosis_selectors.Viewer:
 @login_required
 def deal_list(request):
     viewer = _reader(request)
-    return render(
-        request,
-        "marketplace/deal_list.html",
-        {"groups": selectors.deals_by_state(user=viewer)},
-    )
+    to_confirm: dict[int, int] = {}
+    for deal_id in selectors.deliveries_awaiting_confirmation(
+        user=request.user, viewer=viewer
+    ).values_list("deal_id", flat=True):
+        to_confirm[deal_id] = to_confirm.get(deal_id, 0) + 1
+    awaiting_answer = set(selectors.deals_awaiting_answer(user=viewer).values_list("pk", flat=True))
+    groups = selectors.deals_by_state(user=viewer)
+    # What waits for the user, marked on its row.
+    for _state, _label, deals in groups:
+        for deal in deals:
+            deal.awaits_my_answer = deal.pk in awaiting_answer
+            deal.deliveries_to_confirm = to_confirm.get(deal.pk, 0)
+    return render(request, "marketplace/deal_list.html", {"groups": groups})
 
 
 # Delivery actions: (form, service call with the form's data). The services decide.
@@ -151,29 +160,72 @@ def _delivery_chain(deliveries) -> None:
                 reversal.pair = delivery
 
 
+def _terms_table(deal: Deal, amendment) -> list[tuple[str, str, str]]:
+    """(term, now, proposed) rows of an amendment, the changed ones marked by a value."""
+    rows = []
+    for name in ("tonnes_per_period", "period", "price_kzt_per_t", "transport_by"):
+        now, new = getattr(deal, name), getattr(amendment, name)
+        display = getattr(deal, f"get_{name}_display", None)
+        if display is not None:
+            now = display()
+            new = getattr(amendment, f"get_{name}_display")()
+        elif isinstance(now, Decimal):
+            now, new = plain_number(now), plain_number(new)
+        rows.append((str(history.TERM_LABELS[name]), str(now), str(new)))
+    for name in ("start_date", "end_date"):
+        rows.append(
+            (
+                str(history.TERM_LABELS[name]),
+                str(getattr(deal, name)),
+                str(getattr(amendment, name)),
+            )
+        )
+    return rows
+
+
 def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dict:
     forms = forms or {}
     deal = selectors.deal_get(user=viewer, deal_id=deal.pk)  # fresh, with its relations
     allowed = services.allowed_actions(user=viewer, deal=deal)
+    roles = services.deal_roles(user=viewer, deal=deal)
     deliveries = list(deal.deliveries.select_related("logged_by", "confirmed_by", "reviewed_by"))
     _delivery_chain(deliveries)
     _with_actions(request, viewer, deal, deliveries, forms.get("deliveries", {}))
+    amendment = services.pending_amendment(deal)
     transition_forms = {
         action: forms.get(action) or form_class(prefix=action)
         for action, form_class in TRANSITION_FORMS.items()
     }
+    if "activate" not in forms:
+        transition_forms["activate"] = ActivateForm(
+            prefix="activate", initial={"start_date": services.activation_default(deal)}
+        )
+    answering = services.answering_parties(deal)
+    on_the_table = amendment.terms_version if amendment else deal.terms_version
     return {
         "deal": deal,
         "allowed": allowed,
-        "roles": services.deal_roles(user=viewer, deal=deal),
-        "events": deal.events.select_related("actor"),
+        "roles": roles,
+        # The terms on the table were sent by the user's side (an offer, an amendment).
+        "sent_by_me": bool(roles & services.policy.PARTIES and answering and not roles & answering),
+        "answering_names": services.policy.describe_parties(deal, answering) if answering else "",
+        "amendment": amendment,
+        "amendment_terms": _terms_table(deal, amendment) if amendment else [],
+        "amendment_by": services.policy.describe_parties(deal, {amendment.proposed_as})
+        if amendment
+        else "",
+        "next_steps": selectors.deal_next_steps(user=viewer, deal=deal),
+        "date_refusals": services.date_refusals(deal),
+        "history": history.deal_history(deal.events.select_related("actor")),
+        "to_confirm": [d for d in deliveries if "confirm" in d.actions],
         "deliveries": deliveries,
         "deal_messages": deal.messages.select_related("author"),
         "impact": selectors.deal_impact(deal=deal),
         "terms_form": forms.get("terms") or TermsForm.for_deal(deal, prefix="terms"),
         "terms_open": "terms" in forms,
         "accept_form": forms.get("accept")
-        or AcceptForm(prefix="accept", initial={"terms_version": deal.terms_version}),
+        or AcceptForm(prefix="accept", initial={"terms_version": on_the_table}),
+        "on_the_table": on_the_table,
         "forms": transition_forms,
         "delivery_form": forms.get("delivery") or DeliveryForm(prefix="delivery"),
         "max_tonnes_per_load": plain_number(Decimal(str(settings.DELIVERY_MAX_TONNES_PER_LOAD))),
@@ -260,7 +312,8 @@ def delivery_action(request, pk, action):
     viewer = _reader(request)
     delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
     form = _delivery_form(action, delivery, request.POST)
-    from_review = request.POST.get("back") == "review" and viewer.is_facilitator
+    back = request.POST.get("back")
+    from_review = back == "review" and viewer.is_facilitator
     if form.is_valid():
         try:
             DELIVERY_ACTIONS[action][1](request.user, delivery, form.cleaned_data)
@@ -271,11 +324,75 @@ def delivery_action(request, pk, action):
                 if request.htmx:
                     return _review_page(request, viewer)
                 return redirect("marketplace:delivery-review")
+            if back == "delivery":
+                if request.htmx:
+                    return _delivery_page(request, viewer, delivery)
+                return redirect("marketplace:delivery-detail", pk=delivery.pk)
             return _done(request, viewer, delivery.deal)
     bound = {(action, delivery.pk): form}
     if from_review:
         return _review_page(request, viewer, bound)
+    if back == "delivery":
+        return _delivery_page(request, viewer, delivery, bound)
     return _deal_page(request, viewer, delivery.deal, {"deliveries": bound})
+
+
+def _mentions(line, pks: set[int]) -> bool:
+    """The history line is about one of the deliveries ``pks``."""
+    details = line.event.details or {}
+    found = set()
+    if details.get("delivery"):
+        found.add(details["delivery"]["id"])
+    correction = details.get("correction")
+    if correction:
+        found.add(correction["reversal"])
+        found.add(correction["original"]["id"])
+        if correction.get("replacement"):
+            found.add(correction["replacement"]["id"])
+    return bool(found & pks)
+
+
+def _delivery_page(request, viewer, delivery, bound: dict | None = None):
+    """One delivery: its figures, where it stands, what the user may do, its corrections
+    and its lines of the deal's history."""
+    deal = selectors.deal_get(user=viewer, deal_id=delivery.deal_id)
+    deliveries = list(
+        deal.deliveries.select_related("logged_by", "confirmed_by", "reviewed_by", "disputed_by")
+    )
+    _delivery_chain(deliveries)
+    _with_actions(request, viewer, deal, deliveries, bound or {})
+    shown = next(d for d in deliveries if d.pk == delivery.pk)
+    # What corrects it (reversals and their replacements) and what it corrects.
+    related = [
+        d
+        for d in deliveries
+        if d.pk != shown.pk
+        and (
+            d.corrects_id == shown.pk
+            or d.pk == shown.corrects_id
+            or (d.kind == Delivery.Kind.REPLACEMENT and d.reversal_id == shown.pk)
+        )
+    ]
+    pks = {shown.pk, *(d.pk for d in related)}
+    lines = [
+        line
+        for line in history.deal_history(deal.events.select_related("actor"))
+        if _mentions(line, pks)
+    ]
+    context = {"deal": deal, "delivery": shown, "related": related, "history": lines}
+    template = (
+        "marketplace/_delivery_page.html" if request.htmx else "marketplace/delivery_detail.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def delivery_detail(request, pk):
+    """A delivery's own page (notifications link here): its figures, and the buttons
+    to confirm or dispute it, release or reject it, or propose a correction."""
+    viewer = _reader(request)
+    delivery = selectors.delivery_get(user=viewer, delivery_id=pk)
+    return _delivery_page(request, viewer, delivery)
 
 
 def _review_page(request, viewer, bound: dict | None = None):

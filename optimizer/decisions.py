@@ -6,20 +6,20 @@ AuditEntry (append-only: nothing in the web edits or deletes one).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from optimizer.snapshot import PERIODS_PER_YEAR, SnapshotReader, apply_breakdown
-from symbiosis.models import Membership
+from symbiosis import notifications
+from symbiosis.models import User
 from symbiosis.models.listings import Recurrence
 from symbiosis.roles import is_facilitator, organization_ids
 
@@ -90,7 +90,7 @@ def proposal_approve(*, user, proposal: MatchProposal, note: str = "") -> MatchP
     proposal.save()
     _audit(user=user, action=AuditEntry.Action.APPROVED, proposal=proposal, reason=note)
     _create_draft_deal(user=user, proposal=proposal)
-    transaction.on_commit(lambda: _send_introduction(proposal))
+    _send_introduction(user=user, proposal=proposal)
     return proposal
 
 
@@ -124,9 +124,7 @@ def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
     listing's deal gets a twelfth per month, a yearly one the tonnes per
     year, a one-off one the batch. The deal's terms check refuses a period
     other than the listing's, so a yearly draft on a one-off batch could
-    never be approved. Dates come from the listing's window: from its start
-    (else next 1 January, or its end if that comes sooner) to its end (else
-    the end of the starting year).
+    never be approved. Dates: ``draft_dates``.
     """
     supply = proposal.supply
     period = supply.recurrence
@@ -136,15 +134,12 @@ def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
         # Rounded up past what the listing offers per period (the terms check
         # would refuse the draft for a rounding): round down instead.
         tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM, rounding=ROUND_DOWN)
-    start = supply.available_from or date(timezone.localdate().year + 1, 1, 1)
-    if supply.available_until is not None:
-        start = min(start, supply.available_until)
-    end = supply.available_until or date(start.year, 12, 31)
+    start, end = draft_dates(supply, proposal.demand, today=today)
     return {
         "period": period,
         "tonnes_per_period": tonnes_per_period,
         "start_date": start,
-        "end_date": max(end, start),
+        "end_date": end,
     }
 
 
@@ -159,50 +154,40 @@ def _create_draft_deal(*, user, proposal: MatchProposal) -> None:
         **draft_terms(proposal),
         proposal=proposal,
         factor_set=run.factor_set,
-        note=_("Introduced by a facilitator from optimization run %(run)s.") % {"run": run.pk},
+        # Worded in each reader's language by marketplace.history.
+        details={"run": run.pk},
     )
 
 
-def _member_emails(organization_id: int) -> list[str]:
-    return list(
-        Membership.objects.filter(organization_id=organization_id).values_list(
-            "user__email", flat=True
+def _send_introduction(*, user, proposal: MatchProposal) -> None:
+    """Introduce the two companies to each other: every member of both is told, in
+    the app at once and by e-mail once the approval commits."""
+    supply, demand, material = proposal.supply, proposal.demand, proposal.material
+    members = (
+        User.objects.filter(
+            memberships__organization_id__in=[supply.organization_id, demand.organization_id],
+            is_active=True,
         )
+        .distinct()
+        .order_by("email")
     )
-
-
-def _send_introduction(proposal: MatchProposal) -> None:
-    supplier, receiver = proposal.supply.organization, proposal.demand.organization
-    # Whole sentences per case for the translators: a one-off batch is no yearly flow.
-    if proposal.supply.recurrence == Recurrence.ONCE:
-        subject = _("Introduction: %(material)s, a one-off batch of %(tonnes).0f t")
-        body = _(
-            "A facilitator of the Almaty industrial symbiosis platform introduces "
-            "%(supplier)s (supplier) and %(receiver)s (receiver) for a one-off batch of "
-            "about %(tonnes).0f t of %(material)s over %(km).0f km, saving about "
-            "%(co2e).0f t CO2e.\n"
-            "A draft deal is waiting for you on the platform under Deals."
-        )
-    else:
-        subject = _("Introduction: %(material)s, %(tonnes).0f t a year")
-        body = _(
-            "A facilitator of the Almaty industrial symbiosis platform introduces %(supplier)s "
-            "(supplier) and %(receiver)s (receiver) for about %(tonnes).0f t a year of "
-            "%(material)s over %(km).0f km, saving about %(co2e).0f t CO2e.\n"
-            "A draft deal is waiting for you on the platform under Deals."
-        )
-    subject = subject % {"material": proposal.material.name, "tonnes": proposal.tonnes}
-    body = body % {
-        "supplier": supplier.name,
-        "receiver": receiver.name,
-        "tonnes": proposal.tonnes,
-        "material": proposal.material.name,
-        "km": proposal.road_km,
-        "co2e": proposal.net_kg_co2e_saved / 1000,
-    }
-    recipients = _member_emails(supplier.pk) + _member_emails(receiver.pk)
-    if recipients:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, sorted(set(recipients)))
+    notifications.notify(
+        recipients=members,
+        kind="introduction",
+        params={
+            "proposal": proposal.pk,
+            "material": {"en": material.name_en, "ru": material.name_ru or material.name_en},
+            "supplier": supply.organization.name,
+            "receiver": demand.organization.name,
+            # A one-off batch is no yearly flow: the text says which it is.
+            "once": supply.recurrence == Recurrence.ONCE,
+            "tonnes": proposal.tonnes,
+            "km": proposal.road_km,
+            "co2e_tonnes": proposal.net_kg_co2e_saved / 1000,
+        },
+        url=reverse("optimizer:my_proposals") + f"#intro-{proposal.pk}",
+        actor=user,
+    )
 
 
 @transaction.atomic
@@ -367,13 +352,28 @@ def _party(user, proposal: MatchProposal) -> str | None:
 
 @transaction.atomic
 def proposal_answer(*, user, proposal: MatchProposal, accept: bool, reason: str = ""):
-    """A company accepts or declines an introduction it is part of."""
+    """A company accepts or declines an introduction it is part of; its answer
+    goes into the draft deal's history too. Declined (by either side), the
+    draft is cancelled with the reason and the introduction takes no more
+    answers; accepted by both, either company shapes the draft and sends it.
+
+    Locks the proposal, then the deal (and its supply listing): the deal's own
+    steps never lock the proposal, so the two never wait on each other.
+    """
+    from marketplace.models import Deal
+    from marketplace.services import deal_answer_introduction
+
     proposal = _locked(proposal)
     side = _party(user, proposal)
     if side is None or proposal.status != MatchProposal.Status.APPROVED:
         raise PermissionDenied(_("Only the introduced companies answer a proposal."))
     if not accept:
         reason = _need_reason(reason)
+    answers = (proposal.supplier_answer, proposal.receiver_answer)
+    if MatchProposal.Answer.DECLINED in answers:
+        raise ValidationError(_("This introduction was declined; its draft deal is cancelled."))
+    if accept and getattr(proposal, f"{side}_answer") == MatchProposal.Answer.ACCEPTED:
+        raise ValidationError(_("Your side has accepted this introduction already."))
     answer = MatchProposal.Answer.ACCEPTED if accept else MatchProposal.Answer.DECLINED
     setattr(proposal, f"{side}_answer", answer)
     setattr(proposal, f"{side}_reason", reason)
@@ -385,6 +385,9 @@ def proposal_answer(*, user, proposal: MatchProposal, accept: bool, reason: str 
         reason=reason,
         side=side,
     )
+    deal = Deal.objects.filter(proposal=proposal).order_by("pk").first()
+    if deal is not None:
+        deal_answer_introduction(user=user, deal=deal, party=side, accept=accept, reason=reason)
     return proposal
 
 

@@ -10,6 +10,7 @@ from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from symbiosis.models import Material
 from symbiosis.numbers import number_text, separators
 from symbiosis.roles import organization_ids
+from symbiosis.visibility import as_viewer
 
 
 def proposals_with_parties() -> QuerySet[MatchProposal]:
@@ -196,3 +197,25 @@ def company_proposals(user) -> QuerySet[MatchProposal]:
 
 def audit_entries() -> QuerySet[AuditEntry]:
     return AuditEntry.objects.select_related("actor", "proposal", "run")
+
+
+def introductions_awaiting(user) -> QuerySet[MatchProposal]:
+    """Introductions waiting for an answer from one of ``user``'s organizations (a
+    user or a ``Viewer``): approved, that side has not answered, and no side declined
+    (a declined one takes no more answers). Counted in the menu and listed in the
+    workspace."""
+    orgs = as_viewer(user).organization_ids
+    if not orgs:
+        return MatchProposal.objects.none()
+    pending = MatchProposal.Answer.PENDING
+    declined = MatchProposal.Answer.DECLINED
+    return (
+        MatchProposal.objects.filter(status=MatchProposal.Status.APPROVED)
+        .filter(
+            Q(supply__organization_id__in=orgs, supplier_answer=pending)
+            | Q(demand__organization_id__in=orgs, receiver_answer=pending)
+        )
+        .exclude(supplier_answer=declined)
+        .exclude(receiver_answer=declined)
+        .order_by("-decided_at", "-pk")
+    )

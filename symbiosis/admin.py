@@ -62,6 +62,20 @@ class ListingImportAdmin(ReadOnlyRecordAdmin):
     exclude = ["content", "rows"]
 
 
+@admin.register(models.Notification)
+class NotificationAdmin(ReadOnlyRecordAdmin):
+    """What users were told and whether the e-mail went out (attempts, last error):
+    the services write these, the admin reads them to see what is stuck."""
+
+    list_display = ["pk", "kind", "recipient", "email", "email_status", "email_attempts"]
+    list_display += ["created_at", "read_at"]
+    list_filter = ["email_status", "kind"]
+    search_fields = ["recipient__email", "email", "kind"]
+    list_select_related = ["recipient"]
+    # A sign-up or invitation link, kept only until its e-mail is sent: no one's to read.
+    exclude = ["private_params"]
+
+
 class MembershipInline(admin.TabularInline):
     model = models.Membership
     extra = 0

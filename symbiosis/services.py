@@ -14,12 +14,10 @@ from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
@@ -34,6 +32,7 @@ from symbiosis.models import (
     User,
 )
 from symbiosis.models.listings import Unit
+from symbiosis.notifications import LANGUAGE_CODES, notify_address
 from symbiosis.selectors import viewer_for
 
 ORGANIZATION_FIELDS = frozenset(
@@ -385,10 +384,19 @@ def _link_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _send_templated_mail(name: str, context: dict, to: str) -> None:
-    subject = render_to_string(f"symbiosis/email/{name}_subject.txt", context).strip()
-    body = render_to_string(f"symbiosis/email/{name}.txt", context)
-    send_mail(subject, body, None, [to])
+def _page_language() -> str:
+    """The language of the page the request came from (e-mails to an address)."""
+    return (translation.get_language() or "").split("-")[0]
+
+
+def _supported(language: str) -> str:
+    return language if language in LANGUAGE_CODES else ""
+
+
+def _language_for(email: str) -> str:
+    """The language to write to ``email`` in: its account's, else the page's."""
+    user = User.objects.filter(email=email).only("language").first()
+    return (user.language if user is not None else "") or _page_language()
 
 
 # sign-up
@@ -417,11 +425,13 @@ def account_signup_request(
     Organization(name=organization_name, bin=bin, sector=sector, kind=kind).full_clean()
     # Hashed either way: the time the answer takes tells nothing either.
     password_hash = make_password(password)
-    context = {"email": email, "organization_name": organization_name}
+    params = {"organization_name": organization_name}
     if User.objects.filter(email=email).exists():
-        context["login_link"] = absolute_url(reverse("login"))
-        context["reset_link"] = absolute_url(reverse("password_reset"))
-        _send_templated_mail("signup_exists", context, email)
+        params["login_link"] = absolute_url(reverse("login"))
+        params["reset_link"] = absolute_url(reverse("password_reset"))
+        notify_address(
+            email=email, kind="signup_exists", params=params, language=_language_for(email)
+        )
         return
     now = timezone.now()
     # Unconfirmed and expired: nothing will ever use them, and they hold a password hash.
@@ -434,12 +444,19 @@ def account_signup_request(
         bin=bin,
         sector=sector,
         kind=kind,
+        language=_supported(_page_language()),
         token_hash=token_hash,
         expires_at=now + timedelta(hours=SIGNUP_CONFIRM_HOURS),
     )
-    context["link"] = absolute_url(reverse("signup-confirm", args=[token]))
-    context["hours"] = SIGNUP_CONFIRM_HOURS
-    _send_templated_mail("signup_confirm", context, email)
+    params["hours"] = SIGNUP_CONFIRM_HOURS
+    notify_address(
+        email=email,
+        kind="signup_confirm",
+        params=params,
+        # The link works without anything else: kept only until the e-mail is sent.
+        private_params={"link": absolute_url(reverse("signup-confirm", args=[token]))},
+        language=_page_language(),
+    )
 
 
 def _ensure_signup_usable(signup: SignupRequest | None, now) -> None:
@@ -477,7 +494,9 @@ def account_signup_confirm(*, token: str) -> User:
         raise ValidationError(_("This registration is confirmed already: log in."))
     try:
         with transaction.atomic():
-            user = User.objects.create(email=signup.email, password=signup.password)
+            user = User.objects.create(
+                email=signup.email, password=signup.password, language=signup.language
+            )
     except IntegrityError as exc:  # the same address confirmed by another link just now
         raise ValidationError(_("An account with this e-mail address exists: log in.")) from exc
     organization_create(
@@ -521,13 +540,14 @@ def invitation_send(
         token_hash=token_hash,
         expires_at=now + timedelta(days=INVITATION_DAYS),
     )
-    context = {
-        "organization": organization,
-        "inviter": user,
-        "link": accept_url(token),
-        "days": INVITATION_DAYS,
-    }
-    _send_templated_mail("invitation", context, email)
+    notify_address(
+        email=email,
+        kind="invitation",
+        params={"organization": organization.name, "inviter": user.email, "days": INVITATION_DAYS},
+        # The link works without anything else: kept only until the e-mail is sent.
+        private_params={"link": accept_url(token)},
+        language=_language_for(email),
+    )
     return invitation, token
 
 
@@ -576,7 +596,9 @@ def invitation_accept(*, token: str, user=None, password: str | None = None) -> 
     if user is None:
         if User.objects.filter(email=invitation.email).exists():
             raise ValidationError(_("An account with this e-mail exists: log in to accept."))
-        user = User.objects.create_user(email=invitation.email, password=password)
+        user = User.objects.create_user(
+            email=invitation.email, password=password, language=_supported(_page_language())
+        )
     elif User.objects.normalize_email(user.email) != invitation.email:
         raise ValidationError(
             _("This invitation is for %(email)s; log in with that address to accept it.")
@@ -609,6 +631,17 @@ def invitation_revoke(*, user, invitation: Invitation) -> Invitation:
         raise ValidationError(_("This invitation is no longer pending."))
     invitation.refresh_from_db()
     return invitation
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Remember the language ``user`` chose (EN / RU): their e-mails and
+    notifications are written in it from now on."""
+    if language not in LANGUAGE_CODES:
+        raise ValidationError({"language": [_("Unknown language.")]})
+    if user.language != language:
+        # Not save(): nothing else of the user changes (and no token is ended).
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
 
 
 # roles

@@ -125,6 +125,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "symbiosis.role_context.roles",
+                # The menu's counts (read lazily: only pages that show the menu query).
+                "symbiosis.role_context.navigation",
             ],
         },
     },
@@ -191,6 +193,23 @@ MEDIA_ROOT = VAR_DIR / "media"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@symbiosis.local")
+
+# --- Notifications (symbiosis.notifications) ---
+# Where users reach the site: e-mails link to SITE_URL + the page's path. No
+# request is at hand when the worker writes an e-mail, so it is configured.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL must be an http(s) address, not {SITE_URL!r}")
+# An e-mail the worker could not send is tried again by its task (5 retries
+# from 10 s, doubling), then by the resend pass every NOTIFICATION_RESEND_MINUTES
+# on the Celery beat schedule; one still unsent this many hours after it was
+# made is given up (the app still shows it).
+NOTIFICATION_RESEND_MINUTES = env.int("NOTIFICATION_RESEND_MINUTES", default=15)
+NOTIFICATION_EMAIL_GIVE_UP_HOURS = env.int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", default=48)
+if NOTIFICATION_RESEND_MINUTES <= 0 or NOTIFICATION_EMAIL_GIVE_UP_HOURS <= 0:
+    raise ImproperlyConfigured(
+        "NOTIFICATION_RESEND_MINUTES and NOTIFICATION_EMAIL_GIVE_UP_HOURS must be above 0"
+    )
 
 # --- Security: strict when DEBUG is off (check --deploy stays clean) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -321,6 +340,16 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic tasks, run by `celery -A symbiosis beat` (docker-compose's beat
+# service; on a laptop `celery -A symbiosis worker --beat`):
+# - notifications-resend: e-mails not sent yet (the broker was down when the
+#   action committed, or the task ran out of retries) are queued again.
+CELERY_BEAT_SCHEDULE = {
+    "notifications-resend": {
+        "task": "symbiosis.tasks.notifications_resend_task",
+        "schedule": timedelta(minutes=NOTIFICATION_RESEND_MINUTES),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,18 @@ from django.db import connection
 from symbiosis import imports
 from symbiosis.models import Organization
 
+# Defined beside their services (symbiosis.notifications, which queues them);
+# imported here so the worker registers every task of the app from one module.
+from symbiosis.notifications import notification_email_task, notifications_resend_task
+
+__all__ = [
+    "listing_import_check_task",
+    "listing_import_write_task",
+    "notification_email_task",
+    "notifications_resend_task",
+    "ping",
+]
+
 
 @shared_task
 def ping() -> dict:

@@ -3,12 +3,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from symbiosis import views
+from symbiosis.views import notifications
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("symbiosis.views.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the EN / RU switch
+    # The EN / RU switch: Django's set_language, also remembering a user's language.
+    path("i18n/setlang/", notifications.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("deals/", include("marketplace.urls")),

@@ -11,8 +11,10 @@ in a cycle. Callers use the names below.
 
 from marketplace.services.deals import (
     TRANSITION_SERVICES,
+    activation_default,
     deal_accept,
     deal_activate,
+    deal_answer_introduction,
     deal_cancel,
     deal_complete,
     deal_create,
@@ -32,10 +34,14 @@ from marketplace.services.messages import message_post
 from marketplace.services.policy import (
     TRANSITIONS,
     allowed_actions,
+    answering_parties,
+    date_refusals,
     deal_is_visible_to,
     deal_roles,
     delivery_actions,
     delivery_roles,
+    introduction_waiting_for,
+    pending_amendment,
 )
 from marketplace.services.records import notification_recipients
 from marketplace.services.terms import (
@@ -50,10 +56,14 @@ from marketplace.services.terms import (
 __all__ = [
     "TRANSITIONS",
     "TRANSITION_SERVICES",
+    "activation_default",
     "allowed_actions",
+    "answering_parties",
     "committing_states",
+    "date_refusals",
     "deal_accept",
     "deal_activate",
+    "deal_answer_introduction",
     "deal_cancel",
     "deal_complete",
     "deal_create",
@@ -70,10 +80,12 @@ __all__ = [
     "delivery_reject",
     "delivery_release",
     "delivery_roles",
+    "introduction_waiting_for",
     "message_post",
     "months_spanned",
     "notification_recipients",
     "overcommitment_error",
+    "pending_amendment",
     "supply_overcommitment_error",
     "tonnes_per_year",
     "tonnes_total_for",

@@ -1,26 +1,47 @@
 """Creating a deal and moving it through its states (offer, accept, terms, close).
 
 Each transition is keyword-only and, inside one transaction, locks the deal
-row and then its supply listing row (``records.lock``: always in that order, so
-two transitions never wait on each other in a cycle) and works on the rows as
-locked; checks the actor against ``policy.TRANSITIONS`` (no part in the deal:
-``PermissionDenied``; not allowed from the deal's state: ``ValidationError``;
-allowed from the state but not for the actor's role: ``PermissionDenied``);
-validates, writes, and records a ``DealEvent``.
+row and then its supply listing row (``records.lock_deal``: always in that
+order, so two transitions never wait on each other in a cycle), then any
+amendment row, and works on the rows as locked; checks the actor against
+``policy.TRANSITIONS`` (no part in the deal: ``PermissionDenied``; not allowed
+from the deal's state: ``ValidationError``; allowed from the state but not for
+the actor's role: ``PermissionDenied``); validates, writes, and records a
+``DealEvent`` (its ``details`` worded for each reader by ``marketplace.history``).
+
+Terms are sent, never merely proposed: whoever sends an offer, a counter-offer
+or an amendment has accepted that version, and the other party's acceptance
+agrees it. An active deal's new terms wait in a ``DealAmendment`` while the
+deal runs on its own. An introduction's answers (``deal_answer_introduction``)
+come from ``optimizer.decisions.proposal_answer``, which locks the proposal
+first: no deal step locks a proposal.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from marketplace.models import Deal, Party
-from marketplace.services.policy import FACILITATOR, PARTIES, SUPPLIER, check_action, deal_roles
+from marketplace.models import Deal, DealAmendment, Delivery, Party
+from marketplace.services.policy import (
+    FACILITATOR,
+    PARTIES,
+    PARTY_LABELS,
+    SUPPLIER,
+    answering_parties,
+    check_action,
+    deal_roles,
+    party_organization,
+    pending_amendment,
+)
 from marketplace.services.records import lock_deal, record_event, transition_notice
 from marketplace.services.terms import (
     TERMS_FIELDS,
@@ -85,6 +106,7 @@ def deal_create(
     proposal=None,
     factor_set=None,
     note: str = "",
+    details: dict | None = None,
 ) -> Deal:
     """A draft deal for ``supply``, started by its supplier, a receiver or a facilitator.
 
@@ -171,7 +193,9 @@ def deal_create(
         errors.setdefault(field, []).extend(messages)
     raise_if(errors)
     deal.save()
-    record_event(deal, user=deal.created_by, action="create", from_state="", note=note)
+    record_event(
+        deal, user=deal.created_by, action="create", from_state="", note=note, details=details
+    )
     return deal
 
 
@@ -186,14 +210,52 @@ def _shown_in_full(viewer: Viewer, listing, list_selector) -> bool:
 # --- transitions ---------------------------------------------------------------------
 
 
+def _sending_party(roles: frozenset[str], deal: Deal, party: str | None) -> str:
+    """The side whose terms these are (it accepts them by sending): the user's
+    party; for a member of both, ``party``, else the side whose answer the deal
+    waits for, else the side that started it."""
+    mine = roles & PARTIES
+    if party is not None:
+        if party not in mine:
+            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
+        return party
+    if len(mine) == 1:
+        return next(iter(mine))
+    for candidates in (answering_parties(deal), {deal.initiator}):
+        found = sorted(mine & candidates)
+        if len(found) == 1:
+            return found[0]
+    raise ValidationError({"party": [_("You act for both parties: say which one sends these.")]})
+
+
+def _set_acceptance(deal: Deal, party: str, when) -> None:
+    if party == Party.SUPPLIER:
+        deal.supplier_accepted_at = when
+    else:
+        deal.receiver_accepted_at = when
+
+
 @transaction.atomic
-def deal_offer(*, user, deal: Deal, note: str = "") -> Deal:
+def deal_offer(*, user, deal: Deal, note: str = "", party: str | None = None) -> Deal:
+    """Send a draft to the other party: the sender accepts its terms by sending
+    them, so the other party's acceptance makes the deal accepted."""
     deal, supply = lock_deal(deal)
-    target = check_action("offer", deal, deal_roles(user=user, deal=deal))
+    roles = deal_roles(user=user, deal=deal)
+    target = check_action("offer", deal, roles)
+    party = _sending_party(roles, deal, party)
     raise_if(terms_errors(deal, supply))
     from_state, deal.state = deal.state, target
+    deal.supplier_accepted_at = deal.receiver_accepted_at = None
+    _set_acceptance(deal, party, timezone.now())
     deal.save()
-    record_event(deal, user=user, action="offer", from_state=from_state, note=note)
+    record_event(
+        deal,
+        user=user,
+        action="offer",
+        from_state=from_state,
+        note=note,
+        details={"party": party},
+    )
     transition_notice(deal, user=user, action="offer", note=note)
     return deal
 
@@ -204,7 +266,7 @@ def _accepting_party(roles: frozenset[str], deal: Deal, party: str | None) -> st
         if party not in mine:
             raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
         return party
-    open_parties = sorted(p for p in mine if deal.accepted_at(p) is None)
+    open_parties = sorted(mine & answering_parties(deal))
     if len(mine) == 1:
         return next(iter(mine))
     if len(open_parties) == 1:
@@ -212,18 +274,8 @@ def _accepting_party(roles: frozenset[str], deal: Deal, party: str | None) -> st
     raise ValidationError({"party": [_("You act for both parties: say which one accepts.")]})
 
 
-@transaction.atomic
-def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = None) -> Deal:
-    """One party accepts terms version ``terms_version``; with both, the deal is accepted.
-
-    The version must be the current one: terms changed since the actor read
-    them are never accepted by accident.
-    """
-    deal, supply = lock_deal(deal)
-    roles = deal_roles(user=user, deal=deal)
-    target = check_action("accept", deal, roles)
-    party = _accepting_party(roles, deal, party)
-    if int(terms_version) != deal.terms_version:
+def _check_version(read: int, current: int) -> None:
+    if int(read) != current:
         raise ValidationError(
             {
                 "terms_version": [
@@ -231,20 +283,37 @@ def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = Non
                         "The terms changed (now version %(now)s) since you read version "
                         "%(read)s; read them again before accepting."
                     )
-                    % {"now": deal.terms_version, "read": terms_version}
+                    % {"now": current, "read": read}
                 ]
             }
         )
+
+
+@transaction.atomic
+def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = None) -> Deal:
+    """The answering party accepts terms version ``terms_version``: an offer (with
+    both acceptances the deal is accepted), or the amendment an active deal waits
+    on (its terms then apply).
+
+    The version must be the one on the table: terms changed since the actor
+    read them are never accepted by accident.
+    """
+    deal, supply = lock_deal(deal)
+    roles = deal_roles(user=user, deal=deal)
+    target = check_action("accept", deal, roles)
+    if deal.state == State.ACTIVE:
+        return _accept_amendment(
+            user=user, deal=deal, supply=supply, roles=roles, read=terms_version
+        )
+    party = _accepting_party(roles, deal, party)
+    _check_version(terms_version, deal.terms_version)
     if deal.accepted_at(party) is not None:
         raise ValidationError(
-            _("The %(party)s has already accepted these terms.") % {"party": party}
+            _("%(party)s has already accepted these terms.")
+            % {"party": capfirst(str(PARTY_LABELS[party]))}
         )
     raise_if(terms_errors(deal, supply))
-    now = timezone.now()
-    if party == Party.SUPPLIER:
-        deal.supplier_accepted_at = now
-    else:
-        deal.receiver_accepted_at = now
+    _set_acceptance(deal, party, timezone.now())
     from_state = deal.state
     both = deal.supplier_accepted_at is not None and deal.receiver_accepted_at is not None
     if both:
@@ -259,8 +328,8 @@ def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = Non
         user=user,
         action="accept",
         from_state=from_state,
-        note=_("The %(party)s accepted terms version %(v)s.")
-        % {"party": party, "v": deal.terms_version},
+        note="",
+        details={"party": party},
     )
     if both:
         transition_notice(deal, user=user, action="accept")
@@ -273,14 +342,8 @@ def _fmt(value) -> str:
     return str(value)
 
 
-@transaction.atomic
-def deal_update_terms(*, user, deal: Deal, note: str = "", **terms) -> Deal:
-    """Change terms; any acceptance is cleared and an accepted deal goes back to offered."""
-    unknown = set(terms) - TERMS_FIELDS
-    if unknown:
-        raise TypeError(f"Deal terms have no field(s) {sorted(unknown)}")
-    deal, supply = lock_deal(deal)
-    target = check_action("update_terms", deal, deal_roles(user=user, deal=deal))
+def _changed_terms(deal: Deal, terms: dict) -> list[dict]:
+    """Set the given terms on ``deal`` (not saved); what changed, as history details."""
     changes = []
     for name, value in terms.items():
         if value is None:
@@ -288,34 +351,207 @@ def deal_update_terms(*, user, deal: Deal, note: str = "", **terms) -> Deal:
         old = getattr(deal, name)
         new_value = Decimal(str(value)) if isinstance(old, Decimal) else value
         if new_value != old:
-            changes.append(f"{name.replace('_', ' ')}: {_fmt(old)} -> {_fmt(new_value)}")
+            changes.append({"field": name, "old": _fmt(old), "new": _fmt(new_value)})
             setattr(deal, name, new_value)
     if not changes:
         raise ValidationError(
             _("These are the current terms; change something to propose new ones.")
         )
+    return changes
+
+
+@transaction.atomic
+def deal_update_terms(
+    *, user, deal: Deal, note: str = "", party: str | None = None, **terms
+) -> Deal:
+    """New terms (a new version). On a draft, the draft changes. On an offered or
+    accepted deal it is a counter-offer: accepted by its sender, the other
+    party's acceptance cleared, the deal offered. On an active deal it proposes
+    an amendment: the deal runs on its terms until the other party accepts it."""
+    unknown = set(terms) - TERMS_FIELDS
+    if unknown:
+        raise TypeError(f"Deal terms have no field(s) {sorted(unknown)}")
+    deal, supply = lock_deal(deal)
+    roles = deal_roles(user=user, deal=deal)
+    target = check_action("update_terms", deal, roles)
+    if deal.state == State.ACTIVE:
+        return _propose_amendment(
+            user=user, deal=deal, supply=supply, roles=roles, party=party, note=note, terms=terms
+        )
+    sender = None if deal.state == State.DRAFT else _sending_party(roles, deal, party)
+    changes = _changed_terms(deal, terms)
     raise_if(terms_errors(deal, supply))
     from_state, deal.state = deal.state, target
     deal.terms_version += 1
-    deal.supplier_accepted_at = None
-    deal.receiver_accepted_at = None
+    deal.supplier_accepted_at = deal.receiver_accepted_at = None
+    if sender is not None:
+        _set_acceptance(deal, sender, timezone.now())
     deal.save()
-    text = "; ".join(changes) + (f"\n{note}" if note else "")
-    record_event(deal, user=user, action="update_terms", from_state=from_state, note=text)
-    if deal.state != State.DRAFT:
-        transition_notice(deal, user=user, action="update_terms", note=text)
+    details = {"changes": changes, **({"party": sender} if sender else {})}
+    record_event(
+        deal, user=user, action="update_terms", from_state=from_state, note=note, details=details
+    )
+    # A draft is news to the other party only where it sees it: an introduction.
+    if deal.state != State.DRAFT or deal.is_introduction:
+        transition_notice(
+            deal, user=user, action="update_terms", note=_english_changes(changes, note)
+        )
     return deal
+
+
+def _english_changes(changes: list[dict], note: str) -> str:
+    """The changes as one English line, for the notification e-mails."""
+    text = "; ".join(f"{c['field'].replace('_', ' ')}: {c['old']} -> {c['new']}" for c in changes)
+    return text + (f"\n{note}" if note else "")
+
+
+# --- amendments of an active deal ------------------------------------------------------
+
+
+def _deliveries_outside(deal: Deal, start, end) -> str | None:
+    """Why ``start``-``end`` would leave deliveries of ``deal`` outside its dates, or None."""
+    logged = deal.deliveries.exclude(status=Delivery.Status.REJECTED).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    if logged["first"] is None:
+        return None
+    if logged["first"] < start or logged["last"] > end:
+        return _(
+            "Deliveries are logged from %(first)s to %(last)s: the dates must include them."
+        ) % {"first": logged["first"], "last": logged["last"]}
+    return None
+
+
+def _propose_amendment(*, user, deal, supply, roles, party, note, terms) -> Deal:
+    proposer = _sending_party(roles, deal, party)
+    proposed = copy(deal)
+    changes = _changed_terms(proposed, terms)
+    errors = terms_errors(proposed, supply)
+    if not errors:
+        problem = _deliveries_outside(deal, proposed.start_date, proposed.end_date)
+        if problem:
+            errors = {"start_date": [problem]}
+    raise_if(errors)
+    earlier = pending_amendment(deal)
+    if earlier is not None:
+        # A newer proposal (a counter, or a revision) takes its place.
+        earlier = DealAmendment.objects.select_for_update().get(pk=earlier.pk)
+        earlier.status = DealAmendment.Status.SUPERSEDED
+        earlier.save(update_fields=["status"])
+    version = max(deal.terms_version, earlier.terms_version if earlier else 0) + 1
+    amendment = DealAmendment.objects.create(
+        deal=deal,
+        terms_version=version,
+        proposed_by=user,
+        proposed_as=proposer,
+        note=note,
+        **{name: getattr(proposed, name) for name in (*TERMS_FIELDS, "tonnes_total")},
+    )
+    deal._pending_amendment = amendment
+    record_event(
+        deal,
+        user=user,
+        action="amendment_proposed",
+        from_state=deal.state,
+        note=note,
+        details={"changes": changes, "party": proposer, "version": version},
+    )
+    transition_notice(deal, user=user, action="amend", note=_english_changes(changes, note))
+    return deal
+
+
+def _accept_amendment(*, user, deal, supply, roles, read) -> Deal:
+    amendment = DealAmendment.objects.select_for_update().get(pk=pending_amendment(deal).pk)
+    _check_version(read, amendment.terms_version)
+    party = amendment.answering_party
+    before = {name: _fmt(getattr(deal, name)) for name in TERMS_FIELDS}
+    for name in (*TERMS_FIELDS, "tonnes_total"):
+        setattr(deal, name, getattr(amendment, name))
+    errors = terms_errors(deal, supply)
+    if not errors:
+        problem = _deliveries_outside(deal, deal.start_date, deal.end_date)
+        if problem:
+            errors = {"start_date": [problem]}
+    raise_if(errors)
+    # The committed tonnes are checked again with the supply row locked, as at acceptance.
+    problem = overcommitment_error(supply, deal, detailed=bool(roles & {SUPPLIER, FACILITATOR}))
+    if problem:
+        raise ValidationError({"tonnes_per_period": [problem]})
+    now = timezone.now()
+    if deal.deliveries_from is not None and before["start_date"] != _fmt(deal.start_date):
+        # New agreed dates: deliveries are logged from the new start.
+        deal.deliveries_from = deal.start_date
+    deal.terms_version = amendment.terms_version
+    _set_acceptance(deal, amendment.proposed_as, amendment.proposed_at)
+    _set_acceptance(deal, party, now)
+    deal.save()
+    amendment.status = DealAmendment.Status.ACCEPTED
+    amendment.answered_by, amendment.answered_at = user, now
+    amendment.save(update_fields=["status", "answered_by", "answered_at"])
+    deal._pending_amendment = None
+    changes = [
+        {"field": name, "old": before[name], "new": _fmt(getattr(deal, name))}
+        for name in sorted(TERMS_FIELDS)
+        if before[name] != _fmt(getattr(deal, name))
+    ]
+    record_event(
+        deal,
+        user=user,
+        action="amendment_accepted",
+        from_state=deal.state,
+        details={"changes": changes, "party": party, "version": deal.terms_version},
+    )
+    transition_notice(deal, user=user, action="accept_amendment")
+    return deal
+
+
+def _decline_amendment(*, user, deal, reason) -> Deal:
+    amendment = DealAmendment.objects.select_for_update().get(pk=pending_amendment(deal).pk)
+    amendment.status = DealAmendment.Status.DECLINED
+    amendment.answered_by, amendment.answered_at = user, timezone.now()
+    amendment.reason = reason
+    amendment.save(update_fields=["status", "answered_by", "answered_at", "reason"])
+    deal._pending_amendment = None
+    record_event(
+        deal,
+        user=user,
+        action="amendment_declined",
+        from_state=deal.state,
+        note=reason,
+        details={"party": amendment.answering_party, "version": amendment.terms_version},
+    )
+    transition_notice(deal, user=user, action="decline_amendment", note=reason)
+    return deal
+
+
+def _lapse_amendments(deal: Deal) -> None:
+    """A deal that ends takes no new terms: what waited lapses."""
+    deal.amendments.filter(status=DealAmendment.Status.PENDING).update(
+        status=DealAmendment.Status.LAPSED
+    )
+    deal._pending_amendment = None
+
+
+# --- closing --------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give a reason.")]})
+    return reason
 
 
 def _close(*, user, deal: Deal, action: str, reason: str) -> Deal:
     deal, _supply = lock_deal(deal)
     target = check_action(action, deal, deal_roles(user=user, deal=deal))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": [_("Give a reason.")]})
+    reason = _reason(reason)
+    if target == State.ACTIVE:
+        return _decline_amendment(user=user, deal=deal, reason=reason)
     from_state, deal.state = deal.state, target
     deal.closed_reason = reason
     deal.save()
+    _lapse_amendments(deal)
     record_event(deal, user=user, action=action, from_state=from_state, note=reason)
     transition_notice(deal, user=user, action=action, note=reason)
     return deal
@@ -323,6 +559,8 @@ def _close(*, user, deal: Deal, action: str, reason: str) -> Deal:
 
 @transaction.atomic
 def deal_decline(*, user, deal: Deal, reason: str) -> Deal:
+    """The answering party declines: an offer (the deal is declined), or the
+    amendment an active deal waits on (the deal stays active on its terms)."""
     return _close(user=user, deal=deal, action="decline", reason=reason)
 
 
@@ -331,25 +569,109 @@ def deal_cancel(*, user, deal: Deal, reason: str) -> Deal:
     return _close(user=user, deal=deal, action="cancel", reason=reason)
 
 
-def _step(*, user, deal: Deal, action: str, note: str) -> Deal:
+def activation_default(deal: Deal, *, today: date | None = None) -> date:
+    """The start date "Start deliveries" proposes: today or the agreed start,
+    whichever is later (within the agreed dates)."""
+    today = today or timezone.localdate()
+    return min(max(today, deal.start_date), max(deal.end_date, deal.start_date))
+
+
+@transaction.atomic
+def deal_activate(*, user, deal: Deal, start_date: date | None = None, note: str = "") -> Deal:
+    """Deliveries start on ``start_date`` (default: ``activation_default``), on or
+    after the agreed start and not after the agreed end; only an active deal
+    takes deliveries, dated from that day."""
     deal, _supply = lock_deal(deal)
-    target = check_action(action, deal, deal_roles(user=user, deal=deal))
+    target = check_action("activate", deal, deal_roles(user=user, deal=deal))
+    start = start_date or activation_default(deal)
+    if start < deal.start_date:
+        raise ValidationError(
+            {
+                "start_date": [
+                    _(
+                        "The agreed start is %(day)s: deliveries start then or later. To "
+                        "start earlier, agree new terms first."
+                    )
+                    % {"day": deal.start_date}
+                ]
+            }
+        )
+    if start > deal.end_date:
+        raise ValidationError(
+            {
+                "start_date": [
+                    _("The deal ends on %(day)s: deliveries must start by then.")
+                    % {"day": deal.end_date}
+                ]
+            }
+        )
     from_state, deal.state = deal.state, target
+    deal.deliveries_from = start
     deal.save()
-    record_event(deal, user=user, action=action, from_state=from_state, note=note)
-    transition_notice(deal, user=user, action=action, note=note)
+    record_event(
+        deal,
+        user=user,
+        action="activate",
+        from_state=from_state,
+        note=note,
+        details={"deliveries_from": start.isoformat()},
+    )
+    transition_notice(deal, user=user, action="activate", note=note)
     return deal
 
 
 @transaction.atomic
-def deal_activate(*, user, deal: Deal, note: str = "") -> Deal:
-    """Deliveries start; only an active deal takes deliveries."""
-    return _step(user=user, deal=deal, action="activate", note=note)
+def deal_complete(*, user, deal: Deal, note: str = "") -> Deal:
+    deal, _supply = lock_deal(deal)
+    target = check_action("complete", deal, deal_roles(user=user, deal=deal))
+    from_state, deal.state = deal.state, target
+    deal.save()
+    _lapse_amendments(deal)
+    record_event(deal, user=user, action="complete", from_state=from_state, note=note)
+    transition_notice(deal, user=user, action="complete", note=note)
+    return deal
+
+
+# --- introductions ----------------------------------------------------------------------
 
 
 @transaction.atomic
-def deal_complete(*, user, deal: Deal, note: str = "") -> Deal:
-    return _step(user=user, deal=deal, action="complete", note=note)
+def deal_answer_introduction(
+    *, user, deal: Deal, party: str, accept: bool, reason: str = ""
+) -> Deal:
+    """A company's answer to the introduction that drafted ``deal``, in its history
+    (``optimizer.decisions.proposal_answer`` records the answer on the proposal,
+    locked first). Declined, the draft is cancelled with the reason; once both
+    accept, either company shapes the draft and sends it."""
+    deal, _supply = lock_deal(deal)
+    if deal.state != State.DRAFT:
+        if accept or deal.is_closed:
+            return deal  # the deal went on, or ended: nothing waits for this answer
+        raise ValidationError(
+            _("The deal is under way already: decline or cancel the deal itself.")
+        )
+    from_state = deal.state
+    org = party_organization(deal, party).name
+    if accept:
+        action = "introduction_accepted"
+    else:
+        reason = _reason(reason)
+        action = "introduction_declined"
+        deal.state = State.CANCELLED
+        deal.closed_reason = (
+            _("%(org)s declined the introduction: %(reason)s") % {"org": org, "reason": reason}
+        )[: Deal._meta.get_field("closed_reason").max_length]
+        deal.save()
+    record_event(
+        deal,
+        user=user,
+        action=action,
+        from_state=from_state,
+        note=reason,
+        details={"party": party},
+    )
+    transition_notice(deal, user=user, action=action, note=reason)
+    return deal
 
 
 # Transition name -> service, for views and the API.

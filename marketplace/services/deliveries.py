@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from marketplace import plausibility
@@ -40,7 +40,7 @@ from marketplace.services.policy import (
     delivery_roles,
     describe_roles,
 )
-from marketplace.services.records import lock_deal, notify, record_event
+from marketplace.services.records import delivery_notice, lock_deal, record_event
 from marketplace.services.terms import raise_if
 from marketplace.templatetags.marketplace_tags import plain_number
 
@@ -91,8 +91,14 @@ def _figures_errors(delivery: Delivery, deal: Deal, *, corrected: Delivery | Non
     except ValidationError as exc:
         errors = exc.update_error_dict(errors)
     if "date" not in errors:
-        if delivery.date < deal.start_date:
-            errors["date"] = [_("The deal starts on %(day)s.") % {"day": deal.start_date}]
+        if delivery.date < deal.deliveries_start:
+            errors["date"] = [
+                _(
+                    "Deliveries on this deal are logged from %(day)s, the day they start; "
+                    "this one is dated earlier."
+                )
+                % {"day": deal.deliveries_start}
+            ]
         elif delivery.date > deal.end_date:
             errors["date"] = [_("The deal ended on %(day)s.") % {"day": deal.end_date}]
         elif delivery.date > timezone.localdate():
@@ -154,17 +160,14 @@ def _held_checks(deal: Deal, delivery: Delivery, *, leave_out=None) -> list[dict
     )
 
 
-def _english(checks) -> str:
-    # The deal history is written in English, as the notification e-mails are.
-    with translation.override("en"):
-        return plausibility.held_reason_text(checks)
-
-
-def _figures(delivery: Delivery) -> str:
-    return (
-        f"#{delivery.pk}: {plain_number(delivery.tonnes)} t on {delivery.date}, "
-        f"ticket {delivery.ticket_number}"
-    )
+def _figures(delivery: Delivery) -> dict:
+    """A delivery's figures for the deal's history (``marketplace.history`` words them)."""
+    return {
+        "id": delivery.pk,
+        "tonnes": plain_number(delivery.tonnes),
+        "date": delivery.date.isoformat(),
+        "ticket": delivery.ticket_number,
+    }
 
 
 @transaction.atomic
@@ -216,13 +219,10 @@ def delivery_log(
         delivery.status = DeliveryStatus.HELD
         delivery.held_reason = checks
     delivery.save()
-    text = _figures(delivery)
-    if checks:
-        text += f"; held for a facilitator's review: {_english(checks)}"
     action = "delivery_held" if checks else "delivery_logged"
-    record_event(deal, user=user, action=action, from_state=deal.state, note=text)
-    subject = "delivery held for review" if checks else "delivery logged"
-    notify(deal, actor=user, subject=subject, text=f"{user} logged {text}.")
+    details = {"delivery": _figures(delivery), **({"held": checks} if checks else {})}
+    record_event(deal, user=user, action=action, from_state=deal.state, details=details)
+    delivery_notice(deal, user=user, rows=[delivery], step="held" if checks else "logged")
     return delivery
 
 
@@ -265,22 +265,21 @@ def _judged(rows: list[Delivery], delivery: Delivery) -> Delivery:
     return next(row for row in rows if row.pk == delivery.pk)
 
 
-def _correction_note(rows: list[Delivery]) -> str:
+def _correction_details(rows: list[Delivery]) -> dict:
     reversal = rows[0]
     original = Delivery.objects.get(pk=reversal.corrects_id)
-    text = f"{_figures(original)}: reversal #{reversal.pk}"
-    if len(rows) > 1:
-        text += f", replacement {_figures(rows[1])}"
-    else:
-        text += ", the load never happened"
-    return text
+    return {
+        "reversal": reversal.pk,
+        "original": _figures(original),
+        "replacement": _figures(rows[1]) if len(rows) > 1 else None,
+    }
 
 
-def _judgement_note(rows: list[Delivery]) -> tuple[str, str]:
-    """(event prefix, note) of judged rows: ``delivery`` or ``correction``."""
+def _judgement_details(rows: list[Delivery]) -> tuple[str, dict]:
+    """(event prefix, history details) of judged rows: ``delivery`` or ``correction``."""
     if rows[0].kind == Delivery.Kind.REVERSAL:
-        return "correction", _correction_note(rows)
-    return "delivery", _figures(rows[0])
+        return "correction", {"correction": _correction_details(rows)}
+    return "delivery", {"delivery": _figures(rows[0])}
 
 
 @transaction.atomic
@@ -294,8 +293,11 @@ def delivery_confirm(*, user, delivery: Delivery) -> Delivery:
         row.confirmed_by = user
         row.confirmed_at = now
         row.save()
-    prefix, note = _judgement_note(rows)
-    record_event(deal, user=user, action=f"{prefix}_confirmed", from_state=deal.state, note=note)
+    prefix, details = _judgement_details(rows)
+    record_event(
+        deal, user=user, action=f"{prefix}_confirmed", from_state=deal.state, details=details
+    )
+    delivery_notice(deal, user=user, rows=rows, step="confirmed")
     return _judged(rows, delivery)
 
 
@@ -312,10 +314,16 @@ def delivery_dispute(*, user, delivery: Delivery, reason: str) -> Delivery:
         row.disputed_by = user
         row.disputed_at = now
         row.save()
-    prefix, note = _judgement_note(rows)
-    note = f"{note}: {reason}"
-    record_event(deal, user=user, action=f"{prefix}_disputed", from_state=deal.state, note=note)
-    notify(deal, actor=user, subject=f"{prefix} disputed", text=f"{user} disputed {note}")
+    prefix, details = _judgement_details(rows)
+    record_event(
+        deal,
+        user=user,
+        action=f"{prefix}_disputed",
+        from_state=deal.state,
+        note=reason,
+        details=details,
+    )
+    delivery_notice(deal, user=user, rows=rows, step="disputed", reason=reason)
     return _judged(rows, delivery)
 
 
@@ -331,12 +339,17 @@ def _review(*, user, delivery: Delivery, action: str, reason: str, required: boo
         row.reviewed_at = now
         row.review_reason = reason
         row.save()
-    prefix, note = _judgement_note(rows)
-    if reason:
-        note = f"{note}: {reason}"
+    prefix, details = _judgement_details(rows)
     verb = {"release": "released", "reject": "rejected"}[action]
-    record_event(deal, user=user, action=f"{prefix}_{verb}", from_state=deal.state, note=note)
-    notify(deal, actor=user, subject=f"{prefix} {verb}", text=f"{user} {verb} {note}")
+    record_event(
+        deal,
+        user=user,
+        action=f"{prefix}_{verb}",
+        from_state=deal.state,
+        note=reason,
+        details=details,
+    )
+    delivery_notice(deal, user=user, rows=rows, step=verb, reason=reason)
     return _judged(rows, delivery)
 
 
@@ -488,10 +501,11 @@ def delivery_correct(
         replacement.reversal = reversal
         replacement.save()
     rows = [reversal] + ([replacement] if replacement else [])
-    text = f"{_correction_note(rows)}. Reason: {reason}"
-    if checks:
-        text += f"; held for a facilitator's review: {_english(checks)}"
     action = "correction_held" if checks else "correction_proposed"
-    record_event(deal, user=user, action=action, from_state=deal.state, note=text)
-    notify(deal, actor=user, subject="correction proposed", text=f"{user} proposed {text}")
+    details = {"correction": _correction_details(rows), **({"held": checks} if checks else {})}
+    record_event(
+        deal, user=user, action=action, from_state=deal.state, note=reason, details=details
+    )
+    step = "held" if checks else "proposed"
+    delivery_notice(deal, user=user, rows=rows, step=step, reason=reason)
     return reversal, replacement

@@ -24,5 +24,5 @@ def message_post(*, user, deal: Deal, body: str) -> DealMessage:
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
     message.save()
-    notify(deal, actor=user, subject="new message", text=f"{user} wrote:\n\n{body}")
+    notify(deal, actor=user, kind="message", params={"body": body})
     return message

@@ -4,10 +4,17 @@ Read by the services (which refuse), and by views, API and buttons (which only
 show what the services would allow). Roles on a deal (``deal_roles``):
 ``supplier`` and ``receiver`` are members of those organizations;
 ``facilitator`` is a facilitator (or superuser); ``initiator`` is whoever of
-those created the deal (drafts belong to their initiator and are invisible to
-the other party until offered); ``carrier`` is a member of the party that
-transports (the supplier, unless the receiver transports). City analysts have
-no role.
+those created the deal; ``introduced`` is a party of a deal a facilitator
+started (an introduction); ``drafter`` may shape and send a draft: the side
+that started it, or, in an introduction, either company once both have
+accepted the introduction (``introduction_waiting_for``); ``answering`` is a
+party whose answer the terms on the table wait for (an offer it has not
+accepted, or an active deal's amendment the other party proposed);
+``carrier`` is a member of the party that transports (the supplier, unless the
+receiver transports). City analysts have no role.
+
+Drafts are seen by their initiator, facilitators and, in an introduction, both
+companies from the moment of the introduction; other states by both parties.
 
 Roles on a delivery (``delivery_roles``) add ``other_party``: a member of the
 party the delivery was not logged for (``Delivery.logged_as``), who is not the
@@ -17,13 +24,16 @@ its own entry, whatever else it is (a member of both parties, a facilitator).
 
 from __future__ import annotations
 
+from datetime import date
 from functools import reduce
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from marketplace.models import Deal, Delivery
+from marketplace.models import Deal, DealAmendment, Delivery
+from optimizer.models import MatchProposal
 from symbiosis.visibility import as_viewer
 
 State = Deal.State
@@ -34,32 +44,49 @@ SUPPLIER = "supplier"
 RECEIVER = "receiver"
 FACILITATOR = "facilitator"
 INITIATOR = "initiator"
+INTRODUCED = "introduced"
+DRAFTER = "drafter"
+ANSWERING = "answering"
 CARRIER = "carrier"
 PARTIES = frozenset({SUPPLIER, RECEIVER})
 PARTIES_OR_FACILITATOR = PARTIES | {FACILITATOR}
 
 # action -> {from state: (to state, roles that may do it)}.
-# "accept" leads to "accepted" only with the second party's acceptance; the
-# first acceptance keeps the deal "offered". "update_terms" clears both
-# acceptances (a new terms version that both must accept again).
+# Sending terms accepts them for the sender: "offer" and "update_terms" (a
+# counter-offer) record the sender's acceptance of the new version and clear
+# the other's, so "accept" by the answering party makes the deal "accepted"
+# (a deal offered before this rule, with no acceptance yet, needs both).
+# On an active deal, "update_terms" proposes an amendment (``DealAmendment``)
+# and "accept" / "decline" answer it: the deal stays active, on the new terms
+# once accepted, on its old ones if declined.
 TRANSITIONS: dict[str, dict[str, tuple[str, frozenset[str]]]] = {
-    "offer": {State.DRAFT: (State.OFFERED, frozenset({INITIATOR}))},
+    "offer": {State.DRAFT: (State.OFFERED, frozenset({DRAFTER}))},
     "update_terms": {
-        State.DRAFT: (State.DRAFT, frozenset({INITIATOR})),
+        State.DRAFT: (State.DRAFT, frozenset({DRAFTER})),
         State.OFFERED: (State.OFFERED, PARTIES),
         State.ACCEPTED: (State.OFFERED, PARTIES),
+        State.ACTIVE: (State.ACTIVE, PARTIES),
     },
-    "accept": {State.OFFERED: (State.ACCEPTED, PARTIES)},
-    "decline": {State.OFFERED: (State.DECLINED, PARTIES)},
+    "accept": {
+        State.OFFERED: (State.ACCEPTED, frozenset({ANSWERING})),
+        State.ACTIVE: (State.ACTIVE, frozenset({ANSWERING})),
+    },
+    "decline": {
+        State.OFFERED: (State.DECLINED, frozenset({ANSWERING})),
+        State.ACTIVE: (State.ACTIVE, frozenset({ANSWERING})),
+    },
     "activate": {State.ACCEPTED: (State.ACTIVE, PARTIES)},
     "complete": {State.ACTIVE: (State.COMPLETED, PARTIES)},
     "cancel": {
-        State.DRAFT: (State.CANCELLED, frozenset({INITIATOR, FACILITATOR})),
+        State.DRAFT: (State.CANCELLED, frozenset({DRAFTER, FACILITATOR})),
         State.OFFERED: (State.CANCELLED, PARTIES_OR_FACILITATOR),
         State.ACCEPTED: (State.CANCELLED, PARTIES_OR_FACILITATOR),
         State.ACTIVE: (State.CANCELLED, PARTIES_OR_FACILITATOR),
     },
 }
+# Actions that answer the terms on the table: on an active deal they need an
+# amendment waiting.
+ANSWERS = frozenset({"accept", "decline"})
 # Who may create a deal (always as a draft).
 CREATE_ROLES = frozenset({SUPPLIER, RECEIVER, FACILITATOR})
 TERMINAL_STATES = frozenset({State.COMPLETED, State.DECLINED, State.CANCELLED})
@@ -103,9 +130,14 @@ ROLE_LABELS = {
     RECEIVER: gettext_lazy("the receiver"),
     FACILITATOR: gettext_lazy("a facilitator"),
     INITIATOR: gettext_lazy("whoever started the deal"),
+    INTRODUCED: gettext_lazy("an introduced company"),
+    DRAFTER: gettext_lazy("the side preparing the draft"),
+    ANSWERING: gettext_lazy("the party the terms wait for"),
     CARRIER: gettext_lazy("the party that transports"),
     OTHER_PARTY: gettext_lazy("the other party"),
 }
+# A party named in a sentence ("the supplier"), translated when shown.
+PARTY_LABELS = {SUPPLIER: ROLE_LABELS[SUPPLIER], RECEIVER: ROLE_LABELS[RECEIVER]}
 # The verbs of "A deal that is ... cannot be %(verb)s." (translated when shown).
 ACTION_LABELS = {
     "offer": pgettext_lazy("cannot be …", "offered"),
@@ -116,6 +148,55 @@ ACTION_LABELS = {
     "complete": pgettext_lazy("cannot be …", "completed"),
     "cancel": pgettext_lazy("cannot be …", "cancelled"),
 }
+
+
+def other_party(party: str) -> str:
+    return RECEIVER if party == SUPPLIER else SUPPLIER
+
+
+def party_organization(deal: Deal, party: str):
+    return deal.supplier if party == SUPPLIER else deal.receiver
+
+
+def introduction_waiting_for(deal: Deal) -> list[str]:
+    """The parties whose acceptance of the introduction a facilitator's draft still
+    waits for (supplier first); empty when it waits for none: not an
+    introduction, one made without a proposal, or accepted by both."""
+    if not deal.is_introduction or deal.proposal_id is None:
+        return []
+    proposal = deal.proposal
+    return [
+        party
+        for party in (SUPPLIER, RECEIVER)
+        if getattr(proposal, f"{party}_answer") != MatchProposal.Answer.ACCEPTED
+    ]
+
+
+def pending_amendment(deal: Deal) -> DealAmendment | None:
+    """The new terms an active deal waits on, or None (read once per instance)."""
+    if deal.state != State.ACTIVE:
+        return None
+    if not hasattr(deal, "_pending_amendment"):
+        prefetched = getattr(deal, "pending_amendments", None)  # selectors.deal_list
+        if prefetched is not None:
+            deal._pending_amendment = prefetched[0] if prefetched else None
+        else:
+            deal._pending_amendment = deal.amendments.filter(
+                status=DealAmendment.Status.PENDING
+            ).first()
+    return deal._pending_amendment
+
+
+def answering_parties(deal: Deal) -> frozenset[str]:
+    """The parties whose answer the terms on the table wait for: on an offer, those
+    that have not accepted its version; on an active deal, the one that did not
+    propose the amendment waiting (none without one)."""
+    if deal.state == State.OFFERED:
+        return frozenset(party for party in PARTIES if deal.accepted_at(party) is None)
+    amendment = pending_amendment(deal)
+    if amendment is not None:
+        return frozenset({amendment.answering_party})
+    return frozenset()
 
 
 def deal_roles(*, user, deal: Deal) -> frozenset[str]:
@@ -130,6 +211,16 @@ def deal_roles(*, user, deal: Deal) -> frozenset[str]:
         found.add(FACILITATOR)
     if deal.initiator in found:
         found.add(INITIATOR)
+    parties = found & PARTIES
+    if parties:
+        if deal.is_introduction:
+            found.add(INTRODUCED)
+            if not introduction_waiting_for(deal):
+                found.add(DRAFTER)
+        elif deal.initiator in parties:
+            found.add(DRAFTER)
+        if deal.state in (State.OFFERED, State.ACTIVE) and parties & answering_parties(deal):
+            found.add(ANSWERING)
     carrier = RECEIVER if deal.transport_by == Deal.TransportBy.RECEIVER else SUPPLIER
     if carrier in found:
         found.add(CARRIER)
@@ -137,9 +228,10 @@ def deal_roles(*, user, deal: Deal) -> frozenset[str]:
 
 
 def deal_is_visible_to(roles: frozenset[str], deal: Deal) -> bool:
-    """Drafts are seen by their initiator and facilitators; other states by both parties."""
+    """Drafts are seen by their initiator, facilitators and the companies of an
+    introduction; other states by both parties."""
     if deal.state == State.DRAFT:
-        return bool(roles & {INITIATOR, FACILITATOR})
+        return bool(roles & {INITIATOR, FACILITATOR, INTRODUCED, DRAFTER})
     return bool(roles)
 
 
@@ -147,6 +239,27 @@ def describe_roles(roles: frozenset[str]) -> str:
     """Who may act ("the supplier or the receiver"), in the current language."""
     labels = [str(ROLE_LABELS[r]) for r in sorted(roles)]
     return reduce(lambda a, b: _("%(a)s or %(b)s") % {"a": a, "b": b}, labels)
+
+
+def describe_parties(deal: Deal, parties) -> str:
+    """The organizations of ``parties`` by name ("Alatau Brewery and Baursak Bakery")."""
+    names = [party_organization(deal, party).name for party in sorted(parties)]
+    return reduce(lambda a, b: _("%(a)s and %(b)s") % {"a": a, "b": b}, names)
+
+
+def _refusal(deal: Deal, roles: frozenset[str], allowed: frozenset[str]) -> str:
+    """Why a user who sees the deal may not take a step its state allows."""
+    waiting = introduction_waiting_for(deal)
+    if DRAFTER in allowed and INTRODUCED in roles and waiting:
+        return _("Waiting for %(who)s to accept the introduction.") % {
+            "who": describe_parties(deal, waiting)
+        }
+    answering = answering_parties(deal)
+    if ANSWERING in allowed and roles & PARTIES and answering:
+        return _("Your side has accepted these terms; %(who)s answers them.") % {
+            "who": describe_parties(deal, answering)
+        }
+    return _("Only %(who)s may do this now.") % {"who": describe_roles(allowed)}
 
 
 def check_action(action: str, deal: Deal, roles: frozenset[str]) -> str:
@@ -159,15 +272,27 @@ def check_action(action: str, deal: Deal, roles: frozenset[str]) -> str:
             _("A deal that is %(state)s cannot be %(verb)s.")
             % {"state": deal.get_state_display().lower(), "verb": ACTION_LABELS[action]}
         )
+    if action in ANSWERS and deal.state == State.ACTIVE and pending_amendment(deal) is None:
+        raise ValidationError(_("No new terms wait for an answer on this deal."))
     target, allowed = row
     if not roles & allowed:
-        raise PermissionDenied(
-            _("Only %(who)s may do this now.") % {"who": describe_roles(allowed)}
-        )
+        raise PermissionDenied(_refusal(deal, roles, allowed))
     return target
 
 
-def allowed_actions(*, user, deal: Deal) -> frozenset[str]:
+def date_refusals(deal: Deal, *, today: date | None = None) -> dict[str, str]:
+    """Steps the table allows that a date would refuse today, with why: a page says
+    so instead of offering them."""
+    today = today or timezone.localdate()
+    found = {}
+    if deal.state in DELIVERY_LOG["states"] and today < deal.deliveries_start:
+        found["log_delivery"] = _(
+            "Deliveries are logged from %(day)s, the day they start; none can be dated earlier."
+        ) % {"day": deal.deliveries_start}
+    return found
+
+
+def allowed_actions(*, user, deal: Deal, today: date | None = None) -> frozenset[str]:
     """Actions ``user`` may take on ``deal`` now (for showing buttons only)."""
     roles = deal_roles(user=user, deal=deal)
     if not deal_is_visible_to(roles, deal):
@@ -177,11 +302,11 @@ def allowed_actions(*, user, deal: Deal) -> frozenset[str]:
         row = rows.get(deal.state)
         if row and roles & row[1]:
             found.add(action)
-    if "accept" in found and not [p for p in roles & PARTIES if deal.accepted_at(p) is None]:
-        found.discard("accept")
+    if deal.state == State.ACTIVE and pending_amendment(deal) is None:
+        found -= ANSWERS
     if deal.state in DELIVERY_LOG["states"] and roles & DELIVERY_LOG["roles"]:
         found.add("log_delivery")
-    return frozenset(found)
+    return frozenset(found - set(date_refusals(deal, today=today)))
 
 
 def delivery_roles(*, user, deal: Deal, delivery: Delivery, roles=None) -> frozenset[str]:

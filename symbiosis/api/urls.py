@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
+from optimizer import api as optimizer_api
 from symbiosis.api import views
 
 app_name = "api"
@@ -32,6 +33,8 @@ router.register("supplies", views.SupplyViewSet, basename="supply")
 router.register("demands", views.DemandViewSet, basename="demand")
 router.register("deals", marketplace_api.DealViewSet, basename="deal")
 router.register("deliveries", marketplace_api.DeliveryViewSet, basename="delivery")
+router.register("proposals", optimizer_api.ProposalViewSet, basename="proposal")
+router.register("introductions", optimizer_api.IntroductionViewSet, basename="introduction")
 
 urlpatterns = [
     # Username is the e-mail address; answers {"token": "...", "expiry": "..."} for

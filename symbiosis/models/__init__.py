@@ -10,6 +10,7 @@ from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
+from symbiosis.models.notifications import Notification
 
 __all__ = [
     "CompatibilityRule",
@@ -21,6 +22,7 @@ __all__ = [
     "Material",
     "MaterialCategory",
     "Membership",
+    "Notification",
     "Organization",
     "SignupRequest",
     "Site",

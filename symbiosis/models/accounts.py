@@ -50,9 +50,19 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
 
+# The languages a user may choose (settings.LANGUAGES, spelled out for migrations).
+LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский")]
+
+
 class User(AbstractUser):
     username = None
     email = models.EmailField(_("e-mail address"), unique=True)
+    # The language of the user's e-mails and notifications: set from the page
+    # language at sign-up and whenever the user presses EN or RU while logged
+    # in; "" means the site's default (settings.LANGUAGE_CODE).
+    language = models.CharField(
+        _("language"), max_length=10, choices=LANGUAGE_CHOICES, blank=True, default=""
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -230,6 +240,8 @@ class SignupRequest(models.Model):
     bin = models.CharField(_("BIN"), max_length=12)
     sector = models.CharField(max_length=1, choices=Organization.Sector.choices)
     kind = models.CharField(max_length=20, choices=Organization.Kind.choices)
+    # The page language at sign-up: the new user's language (User.language).
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True, default="")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

@@ -1,14 +1,29 @@
-"""The landing page, and for a logged-in member the company workspace."""
+"""The landing page, and for a logged-in member the company workspace.
+
+Project wiring: the workspace gathers every app (what waits in the
+marketplace and the optimizer), so this module imports their selectors.
+"""
 
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from marketplace.models import Deal, Delivery
+from marketplace.selectors import (
+    deal_list,
+    deals_awaiting_answer,
+    deliveries_awaiting_confirmation,
+    deliveries_for_review,
+)
+from optimizer.models import MatchProposal
+from optimizer.selectors import introductions_awaiting
 from symbiosis import health, selectors
 from symbiosis.models import Membership
 from symbiosis.models.listings import Status
+from symbiosis.templatetags.workspace import amount
 
 # Active first, closed last: what a company works with is on top.
 STATUS_ORDER = {Status.ACTIVE: 0, Status.DRAFT: 1, Status.PAUSED: 2, Status.CLOSED: 3}
@@ -46,52 +61,146 @@ def _in_order(queryset, ids: list[int]) -> list:
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
-def _attention(user, viewer) -> list[dict]:
-    """Introductions this company has not answered and deals waiting for a step."""
-    # Imported here: those apps build on this one.
-    from marketplace.models import Deal
-    from marketplace.selectors import deal_list
-    from optimizer.models import MatchProposal
-    from optimizer.selectors import company_proposals
+# At most this many items of each kind: the list is a to-do list, not an archive
+# (the Introductions, Deals and review pages have them all).
+ATTENTION_LIMIT = 20
 
+
+def _attention(user, viewer) -> list[dict]:
+    """What waits for this user, most pressing first: introductions to answer, offers
+    and amendments to answer, deliveries and corrections to confirm, drafts to send
+    (companies); held and disputed deliveries to review (facilitators). Each item
+    says what to do and links to where it is done. The same selectors give the
+    menu's counts (``role_context.Navigation``)."""
     items = []
-    org_ids = viewer.organization_ids
+    if viewer.organization_ids:
+        items += _introductions(viewer)
+        items += _deals_to_answer(viewer)
+        items += _deliveries_to_confirm(user, viewer)
+        items += _drafts(viewer)
+    if viewer.is_facilitator:
+        items += _deliveries_to_review(viewer)
+    return items
+
+
+def _introductions(viewer) -> list[dict]:
     # Ids first, then only the joins the text needs for those rows: the
     # selectors join every related row (the run with its input snapshot too),
     # and building and planning that query cost more than running it, on
     # every visit, while most companies have nothing waiting.
-    proposal_ids = list(company_proposals(user).values_list("pk", flat=True)[:20])
+    ids = list(introductions_awaiting(viewer).values_list("pk", flat=True)[:ATTENTION_LIMIT])
     proposals = _in_order(
-        MatchProposal.objects.filter(pk__in=proposal_ids).select_related(
+        MatchProposal.objects.filter(pk__in=ids).select_related(
             "supply__organization", "demand__organization", "material"
         ),
-        proposal_ids,
+        ids,
     )
+    items = []
     for p in proposals:
-        side = "supplier" if p.supply.organization_id in org_ids else "receiver"
-        if getattr(p, f"{side}_answer"):
-            continue
-        other = p.demand.organization if side == "supplier" else p.supply.organization
+        mine = p.supply.organization_id in viewer.organization_ids
+        other = p.demand.organization if mine else p.supply.organization
         items.append(
             {
                 "text": _("Introduction to %(org)s: %(material)s, %(tonnes).0f t a year")
                 % {"org": other.name, "material": p.material.name, "tonnes": p.tonnes},
+                "todo": _("accept or decline it"),
                 "url": reverse("optimizer:my_proposals") + f"#intro-{p.pk}",
             }
         )
-    waiting = deal_list(user=viewer).filter(state__in=[Deal.State.DRAFT, Deal.State.OFFERED])
-    deal_ids = list(waiting.values_list("pk", flat=True)[:20])
-    deals = _in_order(Deal.objects.filter(pk__in=deal_ids).select_related("material"), deal_ids)
-    for deal in deals:
+    return items
+
+
+def _deals_to_answer(viewer) -> list[dict]:
+    deals = deals_awaiting_answer(user=viewer).select_related("material", "supplier", "receiver")
+    items = []
+    for deal in deals.order_by("-updated_at", "-pk")[:ATTENTION_LIMIT]:
+        other = deal.receiver if deal.supplier_id in viewer.organization_ids else deal.supplier
+        values = {"id": deal.pk, "material": deal.material.name, "org": other.name}
+        if deal.state == Deal.State.ACTIVE:
+            text = _("Deal %(id)s (%(material)s): %(org)s proposes new terms") % values
+            todo = _("accept or decline the amendment")
+        else:
+            text = _("Deal %(id)s (%(material)s): an offer from %(org)s") % values
+            todo = _("accept, decline or propose other terms")
+        url = reverse("marketplace:deal-detail", args=[deal.pk])
+        items.append({"text": text, "todo": todo, "url": url})
+    return items
+
+
+def _delivery_figures(delivery) -> dict:
+    shown = delivery.corrects if delivery.kind == Delivery.Kind.REVERSAL else delivery
+    return {
+        "id": delivery.deal_id,
+        "material": delivery.deal.material.name,
+        "tonnes": amount(shown.tonnes),
+        "day": date_format(shown.date, "SHORT_DATE_FORMAT"),
+        "ticket": shown.ticket_number,
+    }
+
+
+def _deliveries_to_confirm(user, viewer) -> list[dict]:
+    deliveries = deliveries_awaiting_confirmation(user=user, viewer=viewer).select_related(
+        "deal__material", "corrects"
+    )
+    items = []
+    for delivery in deliveries[:ATTENTION_LIMIT]:
+        values = _delivery_figures(delivery)
+        if delivery.kind == Delivery.Kind.REVERSAL:
+            text = _(
+                "Deal %(id)s (%(material)s): a correction of the delivery of %(tonnes)s t "
+                "on %(day)s (ticket %(ticket)s)"
+            )
+        else:
+            text = _(
+                "Deal %(id)s (%(material)s): a delivery of %(tonnes)s t on %(day)s "
+                "(ticket %(ticket)s)"
+            )
         items.append(
             {
-                "text": _("Deal %(id)s (%(material)s) is %(state)s")
-                % {
-                    "id": deal.pk,
-                    "material": deal.material.name,
-                    "state": deal.get_state_display(),
-                },
-                "url": reverse("marketplace:deal-detail", args=[deal.pk]),
+                "text": text % values,
+                "todo": _("confirm or dispute it"),
+                "url": reverse("marketplace:deal-detail", args=[delivery.deal_id])
+                + f"#delivery-{delivery.pk}",
+            }
+        )
+    return items
+
+
+def _drafts(viewer) -> list[dict]:
+    drafts = deal_list(user=viewer).filter(state=Deal.State.DRAFT)
+    ids = list(drafts.values_list("pk", flat=True)[:ATTENTION_LIMIT])
+    deals = _in_order(Deal.objects.filter(pk__in=ids).select_related("material"), ids)
+    return [
+        {
+            "text": _("Deal %(id)s (%(material)s) is %(state)s")
+            % {"id": deal.pk, "material": deal.material.name, "state": deal.get_state_display()},
+            "todo": _("agree the terms, then send the offer"),
+            "url": reverse("marketplace:deal-detail", args=[deal.pk]),
+        }
+        for deal in deals
+    ]
+
+
+def _deliveries_to_review(viewer) -> list[dict]:
+    deliveries = deliveries_for_review(user=viewer)[:ATTENTION_LIMIT]
+    items = []
+    for delivery in deliveries:
+        values = _delivery_figures(delivery)
+        if delivery.status == Delivery.Status.DISPUTED:
+            text = _(
+                "Deal %(id)s (%(material)s): a disputed delivery of %(tonnes)s t on %(day)s "
+                "(ticket %(ticket)s)"
+            )
+        else:
+            text = _(
+                "Deal %(id)s (%(material)s): a held delivery of %(tonnes)s t on %(day)s "
+                "(ticket %(ticket)s)"
+            )
+        items.append(
+            {
+                "text": text % values,
+                "todo": _("review it"),
+                "url": reverse("marketplace:delivery-review") + f"#delivery-{delivery.pk}",
             }
         )
     return items

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from symbiosis.views import accounts, imports, listings, market, sites
+from symbiosis.views import accounts, imports, listings, market, notifications, sites
 
 
 class ListingKindConverter:
@@ -78,6 +78,13 @@ urlpatterns = [
     path("listings/tonnes/", listings.tonnes_preview, name="tonnes-preview"),
     path("sites/new/", sites.site_create, name="site-create"),
     path("sites/<int:pk>/edit/", sites.site_edit, name="site-edit"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path(
+        "notifications/read-all/",
+        notifications.notifications_read_all,
+        name="notifications-read-all",
+    ),
+    path("notifications/<str:pk>/", notifications.notification_open, name="notification-open"),
     path("market/", market.market, name="market"),
     path("market/<kind:kind>/<int:pk>/", market.market_listing, name="market-listing"),
 ]

@@ -61,10 +61,11 @@ def _confirmed_deal(supply, demand, loads):
         start_date=today - timedelta(days=60),
         end_date=today + timedelta(days=30),
     )
-    deal = services.deal_offer(user=facilitator, deal=deal)
-    deal = services.deal_accept(user=supplier, deal=deal, terms_version=deal.terms_version)
+    # A facilitator's draft: a company sends it (accepting it), the other accepts.
+    deal = services.deal_offer(user=supplier, deal=deal)
     deal = services.deal_accept(user=receiver, deal=deal, terms_version=deal.terms_version)
-    deal = services.deal_activate(user=supplier, deal=deal)
+    # Deliveries from the agreed start: the loads below are dated in the past.
+    deal = services.deal_activate(user=supplier, deal=deal, start_date=deal.start_date)
     for i, tonnes in enumerate(loads):
         delivery = services.delivery_log(
             user=supplier,

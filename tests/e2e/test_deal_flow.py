@@ -61,14 +61,22 @@ def test_offer_accept_deliver_confirm(browser, live_server):
     deal = Deal.objects.get(supply=supply)
     assert deal.state == "offered"
 
+    # Sending the offer accepted it for the brewery: it has nothing to accept or decline.
+    brewery.goto(f"/deals/{deal.pk}/")
+    expect(brewery.get_by_role("button", name="Accept terms version 1")).to_have_count(0)
+    expect(brewery.get_by_text("Decline", exact=True)).to_have_count(0)
+
     bakery = _as(browser, live_server, "baursak-bakery@demo.kz")
     bakery.goto(f"/deals/{deal.pk}/")
     _click_and_wait(bakery, "Accept terms version 1")
-    _click_and_wait(brewery, "Accept terms version 1")
     deal.refresh_from_db()
     assert deal.state == "accepted"
     bakery.goto(f"/deals/{deal.pk}/")
+    # Deliveries start today (the later of today and the agreed start, the 1st).
+    expect(bakery.get_by_label("Deliveries start on")).to_have_value(today.isoformat())
     _click_and_wait(bakery, "Start deliveries")
+    deal.refresh_from_db()
+    assert (deal.state, deal.deliveries_from) == ("active", today)
 
     bakery.goto(f"/deals/{deal.pk}/")
     bakery.get_by_text("Log a delivery").click()
@@ -84,8 +92,14 @@ def test_offer_accept_deliver_confirm(browser, live_server):
     expect(bakery.locator("#deliveries")).to_contain_text("Awaiting confirmation by")
     expect(bakery.get_by_role("button", name="Confirm", exact=True)).to_have_count(0)
 
-    brewery.goto(f"/deals/{deal.pk}/")
+    # The brewery confirms from the delivery's own page, where the figures are.
+    delivery = deal.deliveries.get()
+    brewery.goto(f"/deals/deliveries/{delivery.pk}/")
+    expect(brewery.locator("#figures")).to_contain_text("WB-0042")
+    expect(brewery.locator("#figures")).to_contain_text("12.5 t")
     _click_and_wait(brewery, "Confirm")
+    delivery.refresh_from_db()
+    assert delivery.status == "confirmed"
 
     # 12.5 t of bread: landfill 1094.1 + malt credit 724.8 - 0.10163 x road km.
     a, b = supply.site, deal.receiver_site
@@ -102,3 +116,23 @@ def test_offer_accept_deliver_confirm(browser, live_server):
         assert "12.5 t" in text
         assert f"{expected_kg:.0f} kg" in text.replace(",", "").replace("\u00a0", "")
     screenshot(brewery, "deal-delivered")
+
+    # The same deal and delivery on a 375 px phone, in Russian: nothing wider than the
+    # screen, the next step and the history in words.
+    phone = browser.new_context(
+        base_url=live_server.url,
+        locale="ru-RU",
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        has_touch=True,
+        extra_http_headers={"Accept-Language": "ru"},
+    )
+    page = phone.new_page()
+    login(page, "baursak-bakery@demo.kz", PASSWORD)
+    for url in (f"/deals/{deal.pk}/", f"/deals/deliveries/{delivery.pk}/"):
+        page.goto(url)
+        expect(page.locator("#next-step")).to_contain_text("Следующий шаг")
+        expect(page.locator("#timeline")).to_contain_text("Поставка подтверждена")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 375, url
+    screenshot(page, "deal-delivered-phone-ru")
+    phone.close()

@@ -42,22 +42,26 @@ def populate(deals: int = 3) -> dict:
             break
         decisions.proposal_approve(user=facilitator, proposal=proposal)
         deal = Deal.objects.get(proposal=proposal)
+        supplier, receiver = _member_of(deal.supplier_id), _member_of(deal.receiver_id)
         try:
+            # The introduced companies accept it; then either shapes and sends the draft
+            # (sending accepts it), and the other accepts.
+            for user in (supplier, receiver):
+                decisions.proposal_answer(user=user, proposal=proposal, accept=True)
             deal = market.deal_update_terms(
-                user=facilitator,
+                user=supplier,
                 deal=deal,
                 start_date=date(today.year, 1, 1),
                 end_date=date(today.year, 12, 31),
             )
             if deal.tonnes_per_period < LOGGED_TONNES:
                 continue  # the loads below would be held for review as implausible
-            deal = market.deal_offer(user=facilitator, deal=deal)
-            supplier, receiver = _member_of(deal.supplier_id), _member_of(deal.receiver_id)
-            market.deal_accept(user=supplier, deal=deal, terms_version=deal.terms_version)
+            deal = market.deal_offer(user=supplier, deal=deal)
             deal = market.deal_accept(user=receiver, deal=deal, terms_version=deal.terms_version)
         except Exception:  # noqa: BLE001 - e.g. a listing window; take the next proposal
             continue
-        deal = market.deal_activate(user=supplier, deal=deal)
+        # Deliveries from the agreed start: the loads below are dated this year.
+        deal = market.deal_activate(user=supplier, deal=deal, start_date=deal.start_date)
         for n, tonnes in enumerate((Decimal("12.5"), Decimal("7.25"))):
             delivery = market.delivery_log(
                 user=supplier,

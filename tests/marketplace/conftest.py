@@ -137,6 +137,40 @@ def make_deal(market):
 
 
 @pytest.fixture
+def make_introduction(market, make_deal, facilitator):
+    """``make_introduction(supplier_answer, receiver_answer, **fields)``: the draft deal
+    of an approved proposal (a facilitator's introduction of A and B), with the
+    companies' answers so far ("", "accepted" or "declined")."""
+    from optimizer.models import MatchProposal, OptimizationRun
+
+    def make(supplier_answer="", receiver_answer="", state=Deal.State.DRAFT, **fields):
+        run = OptimizationRun.objects.create(created_by=facilitator, status="succeeded")
+        proposal = MatchProposal.objects.create(
+            run=run,
+            supply=market.supply,
+            demand=market.demand,
+            material=market.grain,
+            tonnes=120.0,
+            road_km=9.5,
+            tonnes_diverted_from_landfill=120.0,
+            fate_kg_co2e_avoided=60000.0,
+            transport_kg_co2e_added=114.0,
+            virgin_kg_co2e_avoided=12000.0,
+            net_kg_co2e_saved=71886.0,
+            status=MatchProposal.Status.APPROVED,
+            decided_by=facilitator,
+            decided_at=timezone.now(),
+            supplier_answer=supplier_answer,
+            receiver_answer=receiver_answer,
+        )
+        values = {"initiator": Deal.Initiator.FACILITATOR, "proposal": proposal}
+        values.update(fields)
+        return make_deal(state, created_by=facilitator, **values)
+
+    return make
+
+
+@pytest.fixture
 def actors(member_a, member_b, member_c, facilitator, analyst):
     """The five roles of the permission tests."""
     return {

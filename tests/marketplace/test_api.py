@@ -41,11 +41,15 @@ def test_a_whole_deal_through_the_api(client_as, market, member_a, member_b):
     assert Decimal(deal["tonnes_total"]) == 240
     url = f"/api/v1/deals/{deal['id']}"
 
-    assert post(receiver, f"{url}/offer/").json()["state"] == "offered"
-    assert post(supplier, f"{url}/accept/", {"terms_version": 1}).json()["state"] == "offered"
-    accepted = post(receiver, f"{url}/accept/", {"terms_version": 1}).json()
+    # Sending the offer accepts it for the receiver: the supplier's acceptance agrees it.
+    offered = post(receiver, f"{url}/offer/").json()
+    assert offered["state"] == "offered" and offered["receiver_accepted_at"] is not None
+    assert "accept" not in offered["allowed_actions"]
+    accepted = post(supplier, f"{url}/accept/", {"terms_version": 1}).json()
     assert accepted["state"] == "accepted"
-    assert post(supplier, f"{url}/activate/").json()["state"] == "active"
+    # Deliveries start on the agreed start (the default would be today, after February).
+    active = post(supplier, f"{url}/activate/", {"start_date": "2026-01-01"}).json()
+    assert (active["state"], active["deliveries_from"]) == ("active", "2026-01-01")
 
     logged = post(
         supplier,
@@ -63,7 +67,6 @@ def test_a_whole_deal_through_the_api(client_as, market, member_a, member_b):
     assert [e["action"] for e in detail["events"]] == [
         "create",
         "offer",
-        "accept",
         "accept",
         "activate",
         "delivery_logged",
@@ -326,3 +329,27 @@ def test_facilitators_release_and_reject_through_the_api(client_as, make_deal, a
     assert no_reason.status_code == 400 and "reason" in no_reason.json()
     rejected = post(facilitator, f"/api/v1/deliveries/{held[1].pk}/reject/", {"reason": "typo"})
     assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
+
+
+def test_the_transfer_note_pdf_is_for_whoever_sees_the_delivery(client_as, make_deal, actors):
+    deal = make_deal("active", transport_by="supplier", tonnes_per_period=Decimal("20"))
+    delivery = services.delivery_log(
+        user=actors["supplier"],
+        deal=deal,
+        date=date(2026, 3, 2),
+        tonnes=Decimal("12.5"),
+        ticket_number="WB-PDF-1",
+    )
+    url = f"/api/v1/deliveries/{delivery.pk}/transfer-note/"
+
+    for role in ("supplier", "receiver", "facilitator"):
+        response = client_as(actors[role]).get(url, HTTP_ACCEPT="application/pdf")
+        assert response.status_code == 200, role
+        assert response["Content-Type"] == "application/pdf"
+        assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert client_as(actors["other"]).get(url).status_code == 404
+    assert client_as(actors["analyst"]).get(url).status_code == 403
+    assert client_as().get(url).status_code in (401, 403)
+    # A refusal asked for as a PDF still says why, as JSON.
+    refused = client_as(actors["other"]).get(url, HTTP_ACCEPT="application/pdf")
+    assert refused.status_code == 404 and b"detail" in refused.content

@@ -21,6 +21,7 @@ from django.db import connection, connections
 
 from marketplace import services
 from marketplace.models import Deal
+from marketplace.services import deals
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +78,8 @@ def test_two_acceptances_for_the_last_tonnes_one_wins(
         time.sleep(0.5)  # both transactions are inside the check at once without locks
         return check(supply, deal, **kwargs)
 
-    monkeypatch.setattr(services, "overcommitment_error", slow_check)
+    # Where deal_accept looks it up (the package's name is only a re-export).
+    monkeypatch.setattr(deals, "overcommitment_error", slow_check)
 
     results, errors = race(
         [
@@ -114,3 +116,44 @@ def test_both_parties_accepting_at_once_accept_once(postgresql_only, make_deal, 
     deal.refresh_from_db()
     assert deal.state == "accepted"
     assert list(deal.events.values_list("to_state", flat=True)) == ["offered", "accepted"]
+
+
+def test_new_terms_and_an_offer_race_for_the_last_tonnes_one_wins(
+    postgresql_only, make_deal, market, member_a, member_b, member_c, monkeypatch
+):
+    """Accepting an active deal's new terms checks the listing under the same lock as
+    accepting an offer: of 100 t a month, a running 20 t raised to 60 t and a new
+    offer of 60 t cannot both fit."""
+    running = make_deal("active", tonnes_per_period=Decimal("20"))
+    offered = make_deal(
+        "offered",
+        tonnes_per_period=Decimal("60"),
+        receiver=market.company_c,
+        receiver_site=market.site_c,
+        demand=None,
+    )
+    services.deal_update_terms(user=member_b, deal=running, tonnes_per_period=Decimal("60"))
+    services.deal_accept(user=member_a, deal=offered, terms_version=1)
+
+    check = services.overcommitment_error
+
+    def slow_check(supply, deal, **kwargs):
+        time.sleep(0.5)
+        return check(supply, deal, **kwargs)
+
+    monkeypatch.setattr(deals, "overcommitment_error", slow_check)
+
+    results, errors = race(
+        [
+            lambda: services.deal_accept(user=member_a, deal=running, terms_version=2),
+            lambda: services.deal_accept(user=member_c, deal=offered, terms_version=1),
+        ]
+    )
+
+    winners = [r for r in results if r is not None]
+    losers = [e for e in errors if e is not None]
+    assert len(winners) == 1, (results, errors)
+    assert len(losers) == 1 and isinstance(losers[0], ValidationError), errors
+    running.refresh_from_db()
+    offered.refresh_from_db()
+    assert (running.tonnes_per_period == 60) != (offered.state == "accepted")

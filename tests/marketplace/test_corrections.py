@@ -239,13 +239,24 @@ def test_the_history_and_the_deal_page_show_the_chain(client, confirmed, actors)
     reversal, replacement = correct(actors["supplier"], confirmed, tonnes=Decimal("11.25"))
     services.delivery_confirm(user=actors["receiver"], delivery=reversal)
 
-    events = list(confirmed.deal.events.values_list("action", "note"))
+    events = list(confirmed.deal.events.values_list("action", "details"))
     assert [action for action, _ in events[-2:]] == ["correction_proposed", "correction_confirmed"]
-    note = events[-1][1]
-    assert f"#{confirmed.pk}: 12.5 t" in note and f"reversal #{reversal.pk}" in note
-    assert f"replacement #{replacement.pk}: 11.25 t" in note
+    correction = events[-1][1]["correction"]
+    assert correction["reversal"] == reversal.pk
+    assert (correction["original"]["id"], correction["original"]["tonnes"]) == (
+        confirmed.pk,
+        "12.5",
+    )
+    assert (correction["replacement"]["id"], correction["replacement"]["tonnes"]) == (
+        replacement.pk,
+        "11.25",
+    )
     client.force_login(actors["supplier"])
     html = client.get(reverse("marketplace:deal-detail", args=[confirmed.deal_id])).content.decode()
+    # The timeline words the chain: the correction, what it corrects and what replaces it.
+    assert "Correction confirmed" in html
+    assert f"correction #{reversal.pk} of #{confirmed.pk}: 12.5 t on" in html
+    assert f"replaced by #{replacement.pk}: 11.25 t on" in html
     reversal.refresh_from_db()
     day = reversal.confirmed_at.date().isoformat()
     assert f"Corrected by #{reversal.pk} on {day}" in html

@@ -97,6 +97,12 @@ def pages(deal, delivery, market):
             {f"correct-{delivery.pk}-reason": "typo", f"correct-{delivery.pk}-tonnes": "2"},
         ),
         ("delivery-review", "get", reverse("marketplace:delivery-review"), None),
+        (
+            "delivery-detail",
+            "get",
+            reverse("marketplace:delivery-detail", args=[delivery.pk]),
+            None,
+        ),
         ("delivery-note", "get", reverse("marketplace:delivery-note", args=[delivery.pk]), None),
         (
             "delivery-note-pdf",
@@ -121,6 +127,7 @@ PAGE_NAMES = [
     "delivery-reject",
     "delivery-correct",
     "delivery-review",
+    "delivery-detail",
     "delivery-note",
     "delivery-note-pdf",
 ]
@@ -222,7 +229,9 @@ def test_the_deal_page_shows_terms_timeline_deliveries_messages_and_impact(
         assert f'id="{section}"' in html
     assert "12.5 t" in html  # confirmed tonnes, never "1.25E+1"
     assert "Arrived dry." in html
-    assert "delivery_confirmed" in html
+    # The history in words, never its codes.
+    assert "Delivery confirmed" in html
+    assert "delivery_confirmed" not in html and "active → " not in html
     # 12.5 t x (500 + 100) - 12.5 t x 8.94 km x 0.1: tests/marketplace/test_impact.py
     assert "7489 kg" in html
     assert 'name="viewport"' in html  # usable on a phone
@@ -397,7 +406,7 @@ def test_a_bad_delivery_is_refused_inline(client, actors, make_deal):
     )
 
     assert response.status_code == 200
-    assert "The deal starts on 2026-01-01" in response.content.decode()
+    assert "Deliveries on this deal are logged from 2026-01-01" in response.content.decode()
     assert not Delivery.objects.exists()
 
 

@@ -1,12 +1,13 @@
 """Facilitator decisions, introductions and company answers, each in the audit log."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from optimizer import decisions, services
 from optimizer.models import AuditEntry, MatchProposal, PairRule
@@ -36,8 +37,8 @@ def test_approve_introduces_both_companies(
     deal = Deal.objects.get(proposal=proposal)
     assert deal.state == "draft"
     assert float(deal.tonnes_per_period) == pytest.approx(proposal.tonnes, abs=1e-3)
-    assert len(mail.outbox) == 1
-    assert set(mail.outbox[0].to) == {supplier.email, receiver.email}
+    # One e-mail to each member (each in that member's language), none to anyone else.
+    assert sorted(m.to for m in mail.outbox) == sorted([[supplier.email], [receiver.email]])
     entry = AuditEntry.objects.get(action="approved")
     assert entry.actor == facilitator and entry.reason == "good fit"
     assert entry.proposal == proposal
@@ -140,6 +141,112 @@ def test_company_answers_its_introduction(facilitator, succeeded_run, market, me
     assert AuditEntry.objects.filter(action="declined", actor=supplier).exists()
 
 
+def _introduced(facilitator, succeeded_run, market):
+    """The near demand's proposal approved: (proposal, its draft deal, supplier, receiver)."""
+    from marketplace.models import Deal
+
+    supply, (near, _) = market
+    supplier = factories.MembershipFactory(organization=supply.organization).user
+    receiver = factories.MembershipFactory(organization=near.organization).user
+    proposal = decisions.proposal_approve(
+        user=facilitator, proposal=_proposals(succeeded_run)[near.pk]
+    )
+    return proposal, Deal.objects.get(proposal=proposal), supplier, receiver
+
+
+def test_the_introduced_draft_is_both_companies_from_the_start(facilitator, succeeded_run, market):
+    from marketplace import selectors as deal_selectors
+    from marketplace import services as deal_services
+
+    proposal, deal, supplier, receiver = _introduced(facilitator, succeeded_run, market)
+
+    for user in (supplier, receiver):
+        assert deal_selectors.deal_list(user=user).filter(pk=deal.pk).exists()
+        # Messages work at once; the offer waits for both answers.
+        assert deal_services.allowed_actions(user=user, deal=deal) == {"message"}
+        deal_services.message_post(user=user, deal=deal, body=f"Hello from {user.email}")
+        with pytest.raises(PermissionDenied, match="to accept the introduction"):
+            deal_services.deal_offer(user=user, deal=deal)
+    assert deal.messages.count() == 2
+
+    decisions.proposal_answer(user=supplier, proposal=proposal, accept=True)
+    deal.refresh_from_db()
+    with pytest.raises(PermissionDenied) as waiting:
+        deal_services.deal_offer(user=supplier, deal=deal)
+    assert str(waiting.value) == (
+        f"Waiting for {receiver.memberships.get().organization.name} to accept the introduction."
+    )
+    decisions.proposal_answer(user=receiver, proposal=proposal, accept=True)
+
+    deal.refresh_from_db()
+    assert deal_services.allowed_actions(user=receiver, deal=deal) == {
+        "message",
+        "offer",
+        "update_terms",
+        "cancel",
+    }
+    deal = deal_services.deal_update_terms(user=receiver, deal=deal, transport_by="supplier")
+    deal = deal_services.deal_offer(user=receiver, deal=deal, note="Your truck, please")
+    assert deal.state == "offered" and deal.receiver_accepted_at is not None
+    assert [(e.action, e.details.get("party")) for e in deal.events.all()] == [
+        ("create", None),
+        ("introduction_accepted", "supplier"),
+        ("introduction_accepted", "receiver"),
+        ("update_terms", None),
+        ("offer", "receiver"),
+    ]
+
+
+def test_a_declined_introduction_cancels_its_draft(facilitator, succeeded_run, market):
+    proposal, deal, supplier, receiver = _introduced(facilitator, succeeded_run, market)
+    decisions.proposal_answer(user=receiver, proposal=proposal, accept=True)
+
+    decisions.proposal_answer(user=supplier, proposal=proposal, accept=False, reason="no truck")
+
+    deal.refresh_from_db()
+    assert deal.state == "cancelled"
+    supplier_name = supplier.memberships.get().organization.name
+    assert deal.closed_reason == f"{supplier_name} declined the introduction: no truck"
+    event = deal.events.latest("id")
+    assert (event.action, event.from_state, event.to_state) == (
+        "introduction_declined",
+        "draft",
+        "cancelled",
+    )
+    assert (event.actor, event.note, event.details) == (supplier, "no truck", {"party": "supplier"})
+    # A declined introduction takes no more answers, and nothing changes.
+    for user in (supplier, receiver):
+        with pytest.raises(ValidationError, match="was declined"):
+            decisions.proposal_answer(user=user, proposal=proposal, accept=True)
+    proposal.refresh_from_db()
+    assert (proposal.supplier_answer, proposal.receiver_answer) == ("declined", "accepted")
+
+
+def test_an_introduction_is_accepted_once(facilitator, succeeded_run, market):
+    proposal, deal, supplier, _receiver = _introduced(facilitator, succeeded_run, market)
+    decisions.proposal_answer(user=supplier, proposal=proposal, accept=True)
+
+    with pytest.raises(ValidationError, match="accepted this introduction already"):
+        decisions.proposal_answer(user=supplier, proposal=proposal, accept=True)
+
+    assert deal.events.filter(action="introduction_accepted").count() == 1
+
+
+def test_declining_after_the_deal_went_on_changes_nothing(facilitator, succeeded_run, market):
+    from marketplace import services as deal_services
+
+    proposal, deal, supplier, receiver = _introduced(facilitator, succeeded_run, market)
+    for user in (supplier, receiver):
+        decisions.proposal_answer(user=user, proposal=proposal, accept=True)
+    deal_services.deal_offer(user=supplier, deal=deal)
+    # The receiver's acceptance stands; the supplier changes its answer too late.
+    with pytest.raises(ValidationError, match="under way"):
+        decisions.proposal_answer(user=supplier, proposal=proposal, accept=False, reason="no")
+    proposal.refresh_from_db()
+    deal.refresh_from_db()
+    assert (proposal.supplier_answer, deal.state) == ("accepted", "offered")
+
+
 # --- the draft deal of an approval takes the supply listing's recurrence ----------------
 
 # The near demand takes 60 t in the run's one-year horizon whatever the supply's
@@ -226,17 +333,77 @@ def test_the_draft_never_asks_more_than_the_listing_offers(facilitator, market):
     decisions.proposal_approve(user=facilitator, proposal=proposal)
 
 
-def test_a_window_ending_before_next_year_starts_the_draft_inside_it(facilitator, market):
+def _proposal_with_windows(facilitator, market, supply_window, demand_window=(None, None)):
     supply, (near, _) = market
-    supply.available_from, supply.available_until = None, date(2026, 6, 30)
+    supply.available_from, supply.available_until = supply_window
     supply.save()
+    near.available_from, near.available_until = demand_window
+    near.save()
     run = services.run_create(user=facilitator, enqueue=False)
     services.run_execute(run_id=run.pk)
-    proposal = _proposals(run)[near.pk]
+    return _proposals(run)[near.pk]
 
-    terms = decisions.draft_terms(proposal)
 
-    assert terms["start_date"] <= terms["end_date"] == date(2026, 6, 30)
+TODAY = date(2026, 12, 7)
+
+
+@pytest.mark.parametrize(
+    ("supply_window", "demand_window", "dates"),
+    [
+        # A window that started already: from today, to its end.
+        ((date(2026, 1, 1), date(2027, 3, 31)), (None, None), (TODAY, date(2027, 3, 31))),
+        # One that starts later: from its start.
+        (
+            (date(2027, 2, 1), date(2027, 6, 30)),
+            (None, None),
+            (date(2027, 2, 1), date(2027, 6, 30)),
+        ),
+        # No window: from today, twelve calendar months (the run's one-year horizon).
+        ((None, None), (None, None), (TODAY, date(2027, 11, 30))),
+        # Where the two listings' windows overlap.
+        (
+            (None, date(2027, 12, 31)),
+            (date(2027, 3, 1), date(2027, 9, 30)),
+            (date(2027, 3, 1), date(2027, 9, 30)),
+        ),
+    ],
+)
+def test_the_draft_dates_come_from_the_windows_and_never_start_in_the_past(
+    facilitator, market, supply_window, demand_window, dates
+):
+    proposal = _proposal_with_windows(facilitator, market, supply_window, demand_window)
+
+    terms = decisions.draft_terms(proposal, today=TODAY)
+
+    assert (terms["start_date"], terms["end_date"]) == dates
+
+
+def test_windows_that_do_not_overlap_give_the_supplys():
+    """The optimizer pairs no such listings; a proposal made before an edit may."""
+    from types import SimpleNamespace
+
+    supply = SimpleNamespace(available_from=date(2027, 1, 1), available_until=date(2027, 2, 28))
+    demand = SimpleNamespace(available_from=date(2027, 5, 1), available_until=None)
+
+    assert decisions.draft_dates(supply, demand, today=TODAY) == (
+        date(2027, 1, 1),
+        date(2027, 2, 28),
+    )
+
+
+def test_an_approved_draft_starts_today_at_the_earliest(facilitator, market):
+    """A window that opened in the past (the demo's, a month ago) must not draft a deal
+    starting before today: deliveries could be started but never logged."""
+    from marketplace.models import Deal
+
+    today = timezone.localdate()
+    window = (today - timedelta(days=40), today + timedelta(days=200))
+    proposal = _proposal_with_windows(facilitator, market, window)
+
+    decisions.proposal_approve(user=facilitator, proposal=proposal)
+
+    deal = Deal.objects.get(proposal=proposal)
+    assert (deal.start_date, deal.end_date) == (today, window[1])
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,10 @@ READ_ONLY = {
     # Written by the import worker; deliveries are an append-only record.
     apps.get_model("symbiosis", "ListingImport"),
     apps.get_model("marketplace", "Delivery"),
+    # New terms of an active deal: proposed and answered through the services.
+    apps.get_model("marketplace", "DealAmendment"),
+    # Written by the services that tell users something; the admin shows what is stuck.
+    apps.get_model("symbiosis", "Notification"),
 }
 
 

@@ -21,6 +21,21 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "Steppe-eagle-2027"
 
 
+@pytest.fixture(autouse=True)
+def _requests_commit(monkeypatch, django_capture_on_commit_callbacks):
+    """Each request's on-commit callbacks run as the request ends, as they do when a
+    real request commits: sign-up and invitation e-mails are sent by a Celery task
+    queued on commit (run in this process by tests/conftest.py), so they reach
+    mail.outbox then, and a request that rolls back sends nothing."""
+    original = Client.request
+
+    def request(self, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return original(self, **kwargs)
+
+    monkeypatch.setattr(Client, "request", request)
+
+
 def signup_data(**overrides):
     data = {
         "email": "Aigerim@Example.kz",
