@@ -102,8 +102,9 @@ def _end_of_twelfth_month(start: date) -> date:
 
 def draft_dates(supply, demand, *, today: date | None = None) -> tuple[date, date]:
     """A draft deal's dates: where the two listings' windows overlap (the supply's
-    alone if they do not), never starting before today; without an end, twelve
-    calendar months (the run's one-year horizon)."""
+    alone if they do not), never starting before today, and at most twelve
+    calendar months (the run's one-year horizon: a deal's total counts every
+    calendar month it touches, so Dec 7 to Dec 6 would be thirteen)."""
     today = today or timezone.localdate()
     starts = [d for d in (supply.available_from, demand.available_from) if d is not None]
     ends = [d for d in (supply.available_until, demand.available_until) if d is not None]
@@ -111,7 +112,7 @@ def draft_dates(supply, demand, *, today: date | None = None) -> tuple[date, dat
         starts = [d for d in (supply.available_from,) if d is not None]
         ends = [d for d in (supply.available_until,) if d is not None]
     start = max([today, *starts])
-    end = min(ends) if ends else _end_of_twelfth_month(start)
+    end = min([*ends, _end_of_twelfth_month(start)])
     # A window that ended already gives no dates: the terms check says so.
     return start, max(end, start)
 

@@ -360,6 +360,9 @@ TODAY = date(2026, 12, 7)
         ),
         # No window: from today, twelve calendar months (the run's one-year horizon).
         ((None, None), (None, None), (TODAY, date(2027, 11, 30))),
+        # A year's window from today (the demo's all-year flows): still twelve calendar
+        # months, not the thirteen that Dec 7 to Dec 6 touches.
+        ((TODAY, date(2027, 12, 6)), (None, None), (TODAY, date(2027, 11, 30))),
         # Where the two listings' windows overlap.
         (
             (None, date(2027, 12, 31)),
