@@ -279,6 +279,30 @@ def test_accepting_with_htmx_answers_the_deal_partial(client, actors, deal):
     assert "not yet" in html  # the supplier has not accepted yet
 
 
+def test_an_htmx_answer_brings_the_menu_counts_up_to_date(client, actors, make_deal):
+    from django.utils import timezone
+
+    waiting = make_deal("offered", supplier_accepted_at=timezone.now())  # B's answer awaited
+    client.force_login(actors["receiver"])
+    page = reverse("marketplace:deal-detail", args=[waiting.pk])
+    assert 'Deals <span class="count">1<' in client.get(page).content.decode()
+
+    response = client.post(
+        reverse("marketplace:deal-transition", args=[waiting.pk, "accept"]),
+        {"accept-terms_version": "1"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{page}",
+        **HTMX,
+    )
+
+    html = response.content.decode()
+    assert Deal.objects.get(pk=waiting.pk).state == "accepted"
+    # The menu comes along out of band, without the count of what no longer waits,
+    # and its language switch returns to the page, not to the action's URL.
+    menu = html.split('<nav id="topnav" hx-swap-oob="true">')[1].split("</nav>")[0]
+    assert 'data-nav="deals">Deals</a>' in menu
+    assert f'name="next" type="hidden" value="{page}"' in menu
+
+
 def test_errors_are_shown_inline_with_status_200(client, actors, deal):
     client.force_login(actors["receiver"])
     url = reverse("marketplace:deal-transition", args=[deal.pk, "decline"])
