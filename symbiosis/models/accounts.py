@@ -108,6 +108,9 @@ class Organization(models.Model):
         COMPANY = "company", _("Company")
         PROCESSOR = "processor", _("Processor (compost, digestion, recycling)")
         MUNICIPALITY = "municipality", _("Municipality")
+        # Runs a landfill: material it takes in is "used at a landfill" (cover, roads),
+        # never "kept out of landfill".
+        LANDFILL_OPERATOR = "landfill_operator", _("Landfill operator")
 
     class Sector(models.TextChoices):
         # NACE Rev. 2 sections

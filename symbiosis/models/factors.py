@@ -45,6 +45,12 @@ class EmissionFactor(models.Model):
         ANAEROBIC_DIGESTION = "anaerobic_digestion", _("Anaerobic digestion")
         RECYCLING = "recycling", _("Recycling")
         VIRGIN_PRODUCTION = "virgin_production", _("Virgin production")
+        STORED_ON_FARM = "stored_on_farm", _("Stored on the farm")
+
+    class Tier(models.TextChoices):
+        PUBLISHED = "published", _("Published")
+        PROXY = "proxy", _("Proxy")
+        ESTIMATE = "estimate", _("Estimate")
 
     factor_set = models.ForeignKey(FactorSet, on_delete=models.CASCADE, related_name="factors")
     material = models.ForeignKey(
@@ -54,6 +60,17 @@ class EmissionFactor(models.Model):
     kg_co2e_per_t = models.DecimalField(_("kg CO2e per tonne"), max_digits=10, decimal_places=2)
     source = models.TextField(_("source"), **capped_text(SOURCE_MAX_CHARS))
     is_estimate = models.BooleanField(_("estimate or proxy"), default=False)
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, default=Tier.PUBLISHED)
+    # For proxies and estimates: the range the true value plausibly lies in, and why.
+    low_kg_co2e_per_t = models.DecimalField(
+        _("low (kg CO2e per tonne)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    high_kg_co2e_per_t = models.DecimalField(
+        _("high (kg CO2e per tonne)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    basis = models.TextField(
+        _("basis of the proxy or estimate"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
 
     class Meta:
         ordering = ["material__name_en", "kind"]

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from symbiosis.units import UnitConversionError, listing_tonnes
 from symbiosis.validators import (
     DESCRIPTION_MAX_CHARS,
+    NOTE_MAX_CHARS,
     capped_text,
     percent_validators,
     validate_business_date,
@@ -46,7 +48,19 @@ class Fate(models.TextChoices):
     LANDFILL = "landfill", _("Landfill")
     INCINERATION = "incineration", _("Incineration")
     OPEN_DUMP = "open_dump", _("Open dump")
+    # Manure heaped on the farm's own land: manure management (IPCC solid storage),
+    # not a landfill.
+    STORED_ON_FARM = "stored_on_farm", _("Stored on the farm")
+    # Already put to use (sold as fodder, given to a recycler): moving it is reuse
+    # continued, not diversion.
+    ALREADY_USED = "already_used", _("Already used (sold, fed, recycled)")
     OTHER = "other", _("Other")
+
+
+class FateEvidence(models.TextChoices):
+    DECLARED = "declared", _("Declared by the company")
+    DOCUMENTED = "documented", _("Documented (a contract, invoice or landfill receipt)")
+    VERIFIED = "verified", _("Verified by a facilitator")
 
 
 positive_quantity = [MinValueValidator(Decimal("0.000001"))]
@@ -136,6 +150,27 @@ class SupplyListing(Listing):
     fate = models.CharField(
         _("current fate"), max_length=20, choices=Fate.choices, default=Fate.LANDFILL
     )
+    # How we know the fate: the baseline of every tonne this listing moves.
+    fate_evidence = models.CharField(
+        _("evidence of the current fate"),
+        max_length=12,
+        choices=FateEvidence.choices,
+        default=FateEvidence.DECLARED,
+    )
+    fate_evidence_note = models.TextField(
+        _("what the evidence is"), blank=True, **capped_text(NOTE_MAX_CHARS)
+    )
+    fate_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    fate_reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Residue of imported origin (cocoa shells, coffee grounds, jute bags): the law may bar
+    # its reuse; shown to buyers and facilitators.
+    imported_origin = models.BooleanField(_("of imported origin"), default=False)
     fate_cost_kzt_per_t = models.DecimalField(
         _("cost of the current fate (KZT per tonne)"),
         max_digits=12,

@@ -70,6 +70,12 @@ class Material(BilingualName):
         validators=percent_validators,
     )
     hazardous = models.BooleanField(_("hazardous"), default=False)
+    # Landfilling it is banned (Kazakhstan: glass, plastics, paper): a tonne moved from a
+    # "landfill" fate is counted apart as brought into compliance, never as diverted.
+    landfill_banned = models.BooleanField(_("landfilling banned"), default=False)
+    landfill_ban_basis = models.TextField(
+        _("legal basis of the landfill ban"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
     properties_source = models.TextField(
         _("source of properties"), blank=True, **capped_text(SOURCE_MAX_CHARS)
     )
