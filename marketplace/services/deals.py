@@ -33,11 +33,11 @@ from django.utils.translation import gettext as _
 from marketplace.models import Deal, DealAmendment, Delivery, Party
 from marketplace.services.policy import (
     FACILITATOR,
-    PARTIES,
     PARTY_LABELS,
     SUPPLIER,
     answering_parties,
     check_action,
+    chosen_party,
     deal_roles,
     party_organization,
     pending_amendment,
@@ -214,18 +214,11 @@ def _sending_party(roles: frozenset[str], deal: Deal, party: str | None) -> str:
     """The side whose terms these are (it accepts them by sending): the user's
     party; for a member of both, ``party``, else the side whose answer the deal
     waits for, else the side that started it."""
-    mine = roles & PARTIES
-    if party is not None:
-        if party not in mine:
-            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
-        return party
-    if len(mine) == 1:
-        return next(iter(mine))
-    for candidates in (answering_parties(deal), {deal.initiator}):
-        found = sorted(mine & candidates)
-        if len(found) == 1:
-            return found[0]
-    raise ValidationError({"party": [_("You act for both parties: say which one sends these.")]})
+    chosen = chosen_party(roles, party, preferred=(answering_parties(deal), {deal.initiator}))
+    if chosen is None:
+        message = _("You act for both parties: say which one sends these.")
+        raise ValidationError({"party": [message]})
+    return chosen
 
 
 def _set_acceptance(deal: Deal, party: str, when) -> None:
@@ -261,17 +254,10 @@ def deal_offer(*, user, deal: Deal, note: str = "", party: str | None = None) ->
 
 
 def _accepting_party(roles: frozenset[str], deal: Deal, party: str | None) -> str:
-    mine = roles & PARTIES
-    if party is not None:
-        if party not in mine:
-            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
-        return party
-    open_parties = sorted(mine & answering_parties(deal))
-    if len(mine) == 1:
-        return next(iter(mine))
-    if len(open_parties) == 1:
-        return open_parties[0]
-    raise ValidationError({"party": [_("You act for both parties: say which one accepts.")]})
+    chosen = chosen_party(roles, party, preferred=(answering_parties(deal),))
+    if chosen is None:
+        raise ValidationError({"party": [_("You act for both parties: say which one accepts.")]})
+    return chosen
 
 
 def _check_version(read: int, current: int) -> None:

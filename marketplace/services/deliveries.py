@@ -32,9 +32,9 @@ from marketplace.services.policy import (
     DELIVERY_TRANSITIONS,
     DELIVERY_VERBS,
     FACILITATOR,
-    PARTIES,
     RECEIVER,
     SUPPLIER,
+    chosen_party,
     deal_is_visible_to,
     deal_roles,
     delivery_roles,
@@ -56,16 +56,8 @@ PENDING_STATUSES = (DeliveryStatus.LOGGED, DeliveryStatus.HELD, DeliveryStatus.D
 def _acting_party(roles: frozenset[str], deal: Deal, party: str | None) -> str:
     """The side an entry is logged for (``Delivery.logged_as``): the user's party; for
     a member of both, ``party`` or else the one that transports; else a facilitator."""
-    mine = roles & PARTIES
-    if party is not None:
-        if party not in mine:
-            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
-        return party
-    if len(mine) == 1:
-        return next(iter(mine))
-    if mine:
-        return RECEIVER if deal.transport_by == Deal.TransportBy.RECEIVER else SUPPLIER
-    return FACILITATOR
+    carrier = RECEIVER if deal.transport_by == Deal.TransportBy.RECEIVER else SUPPLIER
+    return chosen_party(roles, party, preferred=({carrier},)) or FACILITATOR
 
 
 def _net_tonnes(tonnes, gross_tonnes, tare_tonnes):

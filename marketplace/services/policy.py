@@ -199,6 +199,24 @@ def answering_parties(deal: Deal) -> frozenset[str]:
     return frozenset()
 
 
+def chosen_party(roles: frozenset[str], party: str | None, *, preferred=()) -> str | None:
+    """The party a user acts for: ``party`` if named (refused unless it is theirs), their
+    only party, else the one party of theirs in the first of the ``preferred`` sets that
+    holds exactly one; None when that leaves it open (a member of both, or of neither)."""
+    mine = roles & PARTIES
+    if party is not None:
+        if party not in mine:
+            raise PermissionDenied(_("You do not act for the %(party)s.") % {"party": party})
+        return party
+    if len(mine) == 1:
+        return next(iter(mine))
+    for candidates in preferred:
+        found = sorted(mine & candidates)
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
 def deal_roles(*, user, deal: Deal) -> frozenset[str]:
     """The roles ``user`` has on ``deal`` (empty: no part in it)."""
     viewer = as_viewer(user)
