@@ -1,6 +1,7 @@
 # One entry point. `make run` installs and starts the app with the Almaty demo
 # data (SQLite + a local Celery worker); `make test` runs the whole suite,
 # `make test-fast` all but the browser, worker and fault tests (for development).
+# Both lint first: ruff, then lint-imports (the layer contracts in pyproject.toml).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
@@ -45,6 +46,7 @@ PYTEST := $(PY) -m pytest --durations=25
 
 test: install browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	@fast=0; serial=0; \
 	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS) || fast=$$?; \
 	$(PYTEST) -m "$(SERIAL_TESTS)" $(PYTEST_ARGS) || serial=$$?; \
@@ -55,6 +57,7 @@ test: install browser
 # The parallel pass alone: no browser, no Celery worker, no Redis restarts.
 test-fast: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS)
 
 # Property tests with many more examples from random seeds (hypothesis profile
@@ -66,6 +69,7 @@ test-explore: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -12,8 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+from optimizer.component import SOLVERS
 from optimizer.instance import load_json
-from optimizer.model import SOLVERS, solve
+from optimizer.orchestrate import solve
 
 EXIT_BAD_INPUT = 2
 

@@ -3,14 +3,22 @@
 An :class:`Instance` is the public contract documented in ``docs/optimizer.md``
 and ``optimizer/schema/instance.schema.json``: parameters, supplies, demands,
 processors (compost and anaerobic-digestion plants), an optional material
-property table, pins and forbidden pairs. ``Instance.from_dict`` validates a decoded JSON
-document and raises ``ValueError`` naming the offending field, so a bad file is
-refused before any arc is generated. Unknown keys are ignored on purpose: the
-Django side may carry its own bookkeeping fields along.
+property table, pins and forbidden pairs. ``Instance.from_dict`` validates a
+decoded JSON document against that schema (``optimizer.contract``), then reads
+it, checking here only the rules a schema cannot state (unique ids, pins and
+forbidden pairs naming existing ids, from <= until, min <= max, the materials
+table); every problem is a ``ValueError`` naming the offending field, so a bad
+file is refused before any arc is generated. Unknown keys are ignored on
+purpose: the Django side may carry its own bookkeeping fields along.
 
 :class:`Arcs` holds the candidate arcs as parallel numpy arrays (one row per
 source -> sink pair), because the instances we care about have millions of
 them and per-arc Python objects would dominate the run time.
+
+This module is about 900 lines because it is the whole contract in one place:
+each input dataclass with its reader and its ``to_dict`` side by side (a field
+added to one must be added to the other), the instance's numpy views, and the
+output (``Flow``, ``Solution``) whose JSON keys the contract also fixes.
 """
 
 from __future__ import annotations
@@ -25,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.contract import OBJECTIVES as OBJECTIVES  # the schema's, re-exported
+from optimizer.contract import check_document
 from symbiosis.impact import (
     DEFAULT_ROAD_FACTOR,
     DEFAULT_TRANSPORT_KG_CO2E_PER_TKM,
     is_landfill_fate,
 )
 
-OBJECTIVES = ("co2e", "tonnes_then_co2e")
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit")
 
 # Material properties a processor's blend limits read (supply ``quality``, else the
@@ -49,157 +58,63 @@ DRY_MATTER_CARBON_PLUS_NITROGEN = 0.5
 # Flow kinds in a solution.
 DIRECT, TO_PROCESSOR, FROM_PROCESSOR = "direct", "to_processor", "from_processor"
 
-_MISSING = object()
 
-
-# --------------------------------------------------------------------------- validation helpers
+# --------------------------------------------------------------------------- reading
+# The readers below take a document the schema has passed (optimizer.contract): the
+# types, required fields and ranges hold, so they only convert, fill defaults, and
+# check what a schema cannot state.
 
 
 def _field(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def _number(
-    obj: dict,
-    key: str,
-    where: str,
-    default: Any = _MISSING,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    exclusive_minimum: bool = False,
-    nullable: bool = False,
-) -> float | None:
-    name = _field(where, key)
-    value = obj.get(key, _MISSING)
-    if value is _MISSING or (value is None and nullable):
-        if value is None:
-            return None
-        if default is _MISSING:
-            raise ValueError(f"{name} is required")
-        return default
-    # bool is an int subclass in Python; true/false are never a quantity here.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None:
-        if exclusive_minimum and value <= minimum:
-            raise ValueError(f"{name} must be greater than {minimum:g}, got {value:g}")
-        if value < minimum:
-            raise ValueError(f"{name} must be at least {minimum:g}, got {value:g}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum:g}, got {value:g}")
-    return value
+def _get(raw: dict, key: str, default: Any) -> Any:
+    """An optional field's value; null reads as missing."""
+    value = raw.get(key)
+    return default if value is None else value
 
 
-def _coordinate(obj: dict, key: str, where: str, limit: float) -> float:
-    value = _number(obj, key, where)
-    if not -limit <= value <= limit:
-        raise ValueError(f"{_field(where, key)}: {value:g} is outside [-{limit:g}, {limit:g}]")
-    return value
+def _optional(raw: dict, key: str) -> float | None:
+    value = raw.get(key)
+    return None if value is None else float(value)
 
 
-def _text(obj: dict, key: str, where: str, default: Any = _MISSING) -> str:
-    name = _field(where, key)
-    value = obj.get(key, _MISSING)
-    if value is _MISSING or value is None:
-        if default is _MISSING:
-            raise ValueError(f"{name} is required")
-        return default
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _flag(obj: dict, key: str, where: str) -> bool:
-    value = obj.get(key, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"{_field(where, key)} must be true or false, got {value!r}")
-    return value
-
-
-def _owner(obj: dict, where: str) -> str | None:
-    # Ids of owners may arrive as database integers, like listing ids.
-    if obj.get("owner") is None:
-        return None
-    return _identifier(obj, "owner", where)
-
-
-def _identifier(obj: dict, key: str, where: str) -> str:
+def _id(value: Any, name: str) -> str:
     # Ids may arrive as database integers; pins and forbidden pairs refer to them
-    # in either spelling, so both are normalised to text.
-    value = obj.get(key, _MISSING)
-    if isinstance(value, int) and not isinstance(value, bool):
+    # in either spelling, so both are read as text. JSON Schema calls 3.0 an
+    # integer as well, but as an id it would read "3.0" and match no 3.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
         return str(value)
-    return _text(obj, key, where)
+    raise ValueError(f"{name} must be a non-empty string, got {value!r}")
 
 
-def _date(obj: dict, key: str, where: str) -> date | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    name = _field(where, key)
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be an ISO date string (YYYY-MM-DD), got {value!r}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{name}: {value!r} is not a valid ISO date (YYYY-MM-DD)") from None
+def _owner(raw: dict, where: str) -> str | None:
+    value = raw.get("owner")
+    return None if value is None else _id(value, _field(where, "owner"))
 
 
-def _window(obj: dict, start: str, end: str, where: str) -> tuple[date | None, date | None]:
-    first, last = _date(obj, start, where), _date(obj, end, where)
+def _window(raw: dict, start: str, end: str, where: str) -> tuple[date | None, date | None]:
+    first, last = (None if raw.get(k) is None else date.fromisoformat(raw[k]) for k in (start, end))
     if first is not None and last is not None and first > last:
         raise ValueError(f"{_field(where, start)} ({first}) is after {_field(where, end)} ({last})")
     return first, last
 
 
-def _mapping(value: Any, name: str) -> dict:
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be an object, got {type(value).__name__}")
-    return value
+def _quality(raw: dict | None) -> dict[str, float]:
+    return {} if raw is None else {k: float(v) for k, v in raw.items()}
 
 
-def _list(obj: dict, key: str, where: str = "") -> list:
-    value = obj.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{_field(where, key)} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _quality(obj: dict, key: str, where: str) -> dict[str, float]:
-    raw = obj.get(key)
-    if raw is None:
-        return {}
-    name = _field(where, key)
-    raw = _mapping(raw, name)
-    values = {str(k): _number(raw, k, name) for k in raw}
-    # The properties blend limits compute with must be physical.
-    if CN_RATIO in values:
-        _number(values, CN_RATIO, name, minimum=0, exclusive_minimum=True)
-    for prop in (MOISTURE_PERCENT, NITROGEN_PERCENT):
-        if prop in values:
-            _number(values, prop, name, minimum=0, maximum=100)
-    return values
-
-
-def _quality_limits(obj: dict, key: str, where: str) -> dict[str, tuple[float, float]]:
-    raw = obj.get(key)
-    if raw is None:
-        return {}
-    name = _field(where, key)
+def _quality_limits(raw: dict | None, name: str) -> dict[str, tuple[float, float]]:
     limits = {}
-    for prop, bounds in _mapping(raw, name).items():
-        bounds = _mapping(bounds, f"{name}.{prop}")
-        low = _number(bounds, "min", f"{name}.{prop}", -math.inf)
-        high = _number(bounds, "max", f"{name}.{prop}", math.inf)
+    for prop, bounds in (raw or {}).items():
+        low = float(bounds.get("min", -math.inf))
+        high = float(bounds.get("max", math.inf))
         if low > high:
             raise ValueError(f"{name}.{prop}: min {low:g} is above max {high:g}")
-        limits[str(prop)] = (low, high)
+        limits[prop] = (low, high)
     return limits
 
 
@@ -221,35 +136,20 @@ class Parameters:
     allow_internal: bool = False
 
     @classmethod
-    def from_dict(cls, raw: Any) -> Parameters:
-        raw = _mapping(raw if raw is not None else {}, "parameters")
-        w = "parameters"
-        objective = _text(raw, "objective", w, "co2e")
-        if objective not in OBJECTIVES:
-            raise ValueError(
-                f"{w}.objective: unknown objective {objective!r}; use one of {OBJECTIVES}"
-            )
-        require = _flag(raw, "require_economic_value", w)
-        allow_internal = _flag(raw, "allow_internal", w)
+    def _read(cls, raw: dict) -> Parameters:
         d = cls()
         return cls(
-            road_factor=_number(
-                raw, "road_factor", w, d.road_factor, minimum=0, exclusive_minimum=True
+            road_factor=float(_get(raw, "road_factor", d.road_factor)),
+            transport_kg_co2e_per_tkm=float(
+                _get(raw, "transport_kg_co2e_per_tkm", d.transport_kg_co2e_per_tkm)
             ),
-            transport_kg_co2e_per_tkm=_number(
-                raw, "transport_kg_co2e_per_tkm", w, d.transport_kg_co2e_per_tkm, minimum=0
-            ),
-            objective=objective,
-            landfill_weight_kg_co2e_per_t=_number(
-                raw, "landfill_weight_kg_co2e_per_t", w, 0.0, minimum=0
-            ),
-            time_limit_s=_number(
-                raw, "time_limit_s", w, d.time_limit_s, minimum=0, exclusive_minimum=True
-            ),
-            mip_gap=_number(raw, "mip_gap", w, d.mip_gap, minimum=0),
-            transport_kzt_per_tkm=_number(raw, "transport_kzt_per_tkm", w, 0.0, minimum=0),
-            require_economic_value=require,
-            allow_internal=allow_internal,
+            objective=_get(raw, "objective", d.objective),
+            landfill_weight_kg_co2e_per_t=float(_get(raw, "landfill_weight_kg_co2e_per_t", 0.0)),
+            time_limit_s=float(_get(raw, "time_limit_s", d.time_limit_s)),
+            mip_gap=float(_get(raw, "mip_gap", d.mip_gap)),
+            transport_kzt_per_tkm=float(_get(raw, "transport_kzt_per_tkm", 0.0)),
+            require_economic_value=raw.get("require_economic_value", False),
+            allow_internal=raw.get("allow_internal", False),
         )
 
     def to_dict(self) -> dict:
@@ -277,13 +177,14 @@ class Accept:
     quality_limits: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> Accept:
-        raw = _mapping(raw, where)
+    def _read(cls, raw: dict, where: str) -> Accept:
         return cls(
-            material=_text(raw, "material", where),
-            credit_kg_co2e_per_t=_number(raw, "credit_kg_co2e_per_t", where, 0.0),
-            value_kzt_per_t=_number(raw, "value_kzt_per_t", where, 0.0),
-            quality_limits=_quality_limits(raw, "quality_limits", where),
+            material=raw["material"],
+            credit_kg_co2e_per_t=float(_get(raw, "credit_kg_co2e_per_t", 0.0)),
+            value_kzt_per_t=float(_get(raw, "value_kzt_per_t", 0.0)),
+            quality_limits=_quality_limits(
+                raw.get("quality_limits"), _field(where, "quality_limits")
+            ),
         )
 
     def to_dict(self) -> dict:
@@ -319,22 +220,21 @@ class Supply:
     owner: str | None = None  # the organization; None: unknown, never internal
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> Supply:
-        raw = _mapping(raw, where)
+    def _read(cls, raw: dict, where: str) -> Supply:
         first, last = _window(raw, "available_from", "available_until", where)
         return cls(
-            id=_identifier(raw, "id", where),
-            lat=_coordinate(raw, "lat", where, 90.0),
-            lon=_coordinate(raw, "lon", where, 180.0),
-            material=_text(raw, "material", where),
-            tonnes=_number(raw, "tonnes", where, minimum=0),
-            fate=_text(raw, "fate", where, "other"),
-            fate_kg_co2e_per_t=_number(raw, "fate_kg_co2e_per_t", where, 0.0),
-            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
+            id=_id(raw["id"], _field(where, "id")),
+            lat=float(raw["lat"]),
+            lon=float(raw["lon"]),
+            material=raw["material"],
+            tonnes=float(raw["tonnes"]),
+            fate=_get(raw, "fate", "other"),
+            fate_kg_co2e_per_t=float(_get(raw, "fate_kg_co2e_per_t", 0.0)),
+            max_km=_optional(raw, "max_km"),
             available_from=first,
             available_until=last,
-            fate_cost_kzt_per_t=_number(raw, "fate_cost_kzt_per_t", where, 0.0),
-            quality=_quality(raw, "quality", where),
+            fate_cost_kzt_per_t=float(_get(raw, "fate_cost_kzt_per_t", 0.0)),
+            quality=_quality(raw.get("quality")),
             owner=_owner(raw, where),
         )
 
@@ -373,18 +273,17 @@ class Demand:
     owner: str | None = None  # the organization; None: unknown, never internal
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> Demand:
-        raw = _mapping(raw, where)
+    def _read(cls, raw: dict, where: str) -> Demand:
         accepts = _accepts(raw, where)
         first, last = _window(raw, "needed_from", "needed_until", where)
-        lot = _number(raw, "min_lot_tonnes", where, None, minimum=0, nullable=True)
+        lot = _optional(raw, "min_lot_tonnes")
         return cls(
-            id=_identifier(raw, "id", where),
-            lat=_coordinate(raw, "lat", where, 90.0),
-            lon=_coordinate(raw, "lon", where, 180.0),
-            tonnes=_number(raw, "tonnes", where, minimum=0),
+            id=_id(raw["id"], _field(where, "id")),
+            lat=float(raw["lat"]),
+            lon=float(raw["lon"]),
+            tonnes=float(raw["tonnes"]),
             accepts=accepts,
-            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
+            max_km=_optional(raw, "max_km"),
             # A lot of 0 t constrains nothing; storing None keeps "has a lot" one test.
             min_lot_tonnes=lot if lot else None,
             needed_from=first,
@@ -428,8 +327,7 @@ def _iso(value: date | None) -> str | None:
 
 def _accepts(raw: dict, where: str) -> tuple[Accept, ...]:
     accepts = tuple(
-        Accept.from_dict(a, f"{where}.accepts[{k}]")
-        for k, a in enumerate(_list(raw, "accepts", where))
+        Accept._read(a, f"{where}.accepts[{k}]") for k, a in enumerate(raw.get("accepts") or [])
     )
     seen: set[str] = set()
     for k, accept in enumerate(accepts):
@@ -453,17 +351,16 @@ class ProcessorOutput:
     quality: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> ProcessorOutput:
-        raw = _mapping(raw, where)
+    def _read(cls, raw: dict, where: str) -> ProcessorOutput:
         return cls(
-            material=_text(raw, "material", where),
-            # Mass is lost (water, CO2, CH4), never gained: a yield above 1 is almost
-            # always a percentage typed as a fraction.
-            yield_t_per_t=_number(raw, "yield", where, minimum=0, maximum=1),
-            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
-            fate_kg_co2e_per_t=_number(raw, "fate_kg_co2e_per_t", where, 0.0),
-            fate_cost_kzt_per_t=_number(raw, "fate_cost_kzt_per_t", where, 0.0),
-            quality=_quality(raw, "quality", where),
+            material=raw["material"],
+            # Mass is lost (water, CO2, CH4), never gained: the schema refuses a yield
+            # above 1, almost always a percentage typed as a fraction.
+            yield_t_per_t=float(raw["yield"]),
+            max_km=_optional(raw, "max_km"),
+            fate_kg_co2e_per_t=float(_get(raw, "fate_kg_co2e_per_t", 0.0)),
+            fate_cost_kzt_per_t=float(_get(raw, "fate_cost_kzt_per_t", 0.0)),
+            quality=_quality(raw.get("quality")),
         )
 
     def to_dict(self) -> dict:
@@ -494,15 +391,12 @@ class Blend:
     moisture_max_percent: float | None = None
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> Blend:
+    def _read(cls, raw: dict | None, where: str) -> Blend:
         if raw is None:
             return cls()
-        raw = _mapping(raw, where)
-        kw = {"minimum": 0, "nullable": True}
-        cn_min = _number(raw, "cn_min", where, None, exclusive_minimum=True, **kw)
-        cn_max = _number(raw, "cn_max", where, None, exclusive_minimum=True, **kw)
-        m_min = _number(raw, "moisture_min_percent", where, None, maximum=100, **kw)
-        m_max = _number(raw, "moisture_max_percent", where, None, maximum=100, **kw)
+        cn_min, cn_max = _optional(raw, "cn_min"), _optional(raw, "cn_max")
+        m_min = _optional(raw, "moisture_min_percent")
+        m_max = _optional(raw, "moisture_max_percent")
         if cn_min is not None and cn_max is not None and cn_min > cn_max:
             raise ValueError(f"{where}.cn_min ({cn_min:g}) is above {where}.cn_max ({cn_max:g})")
         if m_min is not None and m_max is not None and m_min > m_max:
@@ -554,22 +448,21 @@ class Processor:
     owner: str | None = None  # the plant's organization, for inputs and output
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str) -> Processor:
-        raw = _mapping(raw, where)
+    def _read(cls, raw: dict, where: str) -> Processor:
         first, last = _window(raw, "available_from", "available_until", where)
         output = raw.get("output")
         return cls(
-            id=_identifier(raw, "id", where),
-            lat=_coordinate(raw, "lat", where, 90.0),
-            lon=_coordinate(raw, "lon", where, 180.0),
-            capacity_tonnes=_number(raw, "capacity_tonnes", where, minimum=0),
-            treatment_kg_co2e_per_t=_number(raw, "treatment_kg_co2e_per_t", where),
+            id=_id(raw["id"], _field(where, "id")),
+            lat=float(raw["lat"]),
+            lon=float(raw["lon"]),
+            capacity_tonnes=float(raw["capacity_tonnes"]),
+            treatment_kg_co2e_per_t=float(raw["treatment_kg_co2e_per_t"]),
             accepts=_accepts(raw, where),
-            max_km=_number(raw, "max_km", where, None, minimum=0, nullable=True),
+            max_km=_optional(raw, "max_km"),
             available_from=first,
             available_until=last,
-            output=None if output is None else ProcessorOutput.from_dict(output, f"{where}.output"),
-            blend=Blend.from_dict(raw.get("blend"), f"{where}.blend"),
+            output=None if output is None else ProcessorOutput._read(output, f"{where}.output"),
+            blend=Blend._read(raw.get("blend"), f"{where}.blend"),
             owner=_owner(raw, where),
         )
 
@@ -656,19 +549,21 @@ class Instance:
 
     @classmethod
     def from_dict(cls, raw: Any) -> Instance:
-        raw = _mapping(raw, "instance")
-        parameters = Parameters.from_dict(raw.get("parameters"))
+        """Validate a decoded JSON document against the schema, then read it; every
+        problem is a ValueError naming the field (``supplies[0].tonnes must be ...``)."""
+        raw = check_document(raw)
+        parameters = Parameters._read(raw.get("parameters") or {})
         supplies = tuple(
-            Supply.from_dict(s, f"supplies[{k}]") for k, s in enumerate(_list(raw, "supplies"))
+            Supply._read(s, f"supplies[{k}]") for k, s in enumerate(raw.get("supplies") or [])
         )
         demands = tuple(
-            Demand.from_dict(d, f"demands[{k}]") for k, d in enumerate(_list(raw, "demands"))
+            Demand._read(d, f"demands[{k}]") for k, d in enumerate(raw.get("demands") or [])
         )
         processors = tuple(
-            Processor.from_dict(p, f"processors[{k}]")
-            for k, p in enumerate(_list(raw, "processors"))
+            Processor._read(p, f"processors[{k}]")
+            for k, p in enumerate(raw.get("processors") or [])
         )
-        materials = _materials(raw)
+        materials = {m: _quality(q) for m, q in (raw.get("materials") or {}).items()}
         if materials:
             _check_materials(materials, supplies, demands, processors)
         supply_ids = _unique_ids(supplies, "supplies")
@@ -682,25 +577,23 @@ class Instance:
 
         pins = []
         pinned: set[tuple[str, str]] = set()
-        for k, p in enumerate(_list(raw, "pins")):
+        for k, p in enumerate(raw.get("pins") or []):
             where = f"pins[{k}]"
-            p = _mapping(p, where)
             for key in ("supply", "demand"):
-                if _identifier(p, key, where) in processor_ids:
+                if (named := _id(p[key], f"{where}.{key}")) in processor_ids:
                     raise ValueError(
-                        f"{where}.{key}: {_identifier(p, key, where)!r} is a processor; "
+                        f"{where}.{key}: {named!r} is a processor; "
                         "pins on processor arcs are not supported"
                     )
             pair = _pair(p, where, supply_ids, demand_ids)
             if pair in pinned:
                 raise ValueError(f"{where}: pair {pair[0]!r} -> {pair[1]!r} is pinned twice")
             pinned.add(pair)
-            pins.append(Pin(*pair, tonnes=_number(p, "tonnes", where, minimum=0)))
+            pins.append(Pin(*pair, tonnes=float(p["tonnes"])))
 
         forbidden = []
-        for k, f in enumerate(_list(raw, "forbidden")):
+        for k, f in enumerate(raw.get("forbidden") or []):
             where = f"forbidden[{k}]"
-            f = _mapping(f, where)
             # Either end may be a processor: supply -> plant, or plant -> demand.
             pair = _pair(
                 f,
@@ -854,15 +747,6 @@ def _unique_ids(items, where: str) -> dict[str, int]:
     return ids
 
 
-def _materials(raw: dict) -> dict[str, dict[str, float]]:
-    """The optional ``materials`` table: material -> {property: number}."""
-    table = raw.get("materials")
-    if table is None:
-        return {}
-    table = _mapping(table, "materials")
-    return {str(m): _quality(table, m, "materials") for m in table}
-
-
 def _check_materials(materials, supplies, demands, processors) -> None:
     """With a material table, every material named must be in it (catches typos)."""
 
@@ -884,8 +768,8 @@ def _check_materials(materials, supplies, demands, processors) -> None:
 def _pair(
     raw: dict, where: str, supply_ids, demand_ids, or_processor: bool = False
 ) -> tuple[str, str]:
-    supply = _identifier(raw, "supply", where)
-    demand = _identifier(raw, "demand", where)
+    supply = _id(raw["supply"], f"{where}.supply")
+    demand = _id(raw["demand"], f"{where}.demand")
     also = " or processor" if or_processor else ""
     if supply not in supply_ids:
         raise ValueError(f"{where}.supply: unknown supply{also} id {supply!r}")

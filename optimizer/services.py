@@ -220,7 +220,8 @@ def run_prepare(run: OptimizationRun):
 
 def run_execute(*, run_id: int) -> None:
     """The whole run in this process: snapshot, candidates, solve, save."""
-    from optimizer.model import solve_prepared
+    # Heavy (PuLP, OR-Tools, HiGHS): loaded where a run is solved, not by every web process.
+    from optimizer.orchestrate import solve_prepared
 
     run = _claim(run_id)
     if run is None:

@@ -14,7 +14,8 @@ def run_optimization(run_id: int) -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def solve_component_task(problem: dict, solver: str, time_limit_s: float, mip_gap: float) -> dict:
-    from optimizer.model import solve_component
+    # Heavy (PuLP, OR-Tools, HiGHS): loaded by the worker that solves, not at task import.
+    from optimizer.component import solve_component
     from optimizer.problem import ComponentProblem
 
     result = solve_component(ComponentProblem.from_dict(problem), solver, time_limit_s, mip_gap)

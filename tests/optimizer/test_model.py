@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optimizer.component import solve_component
 from optimizer.instance import Instance
-from optimizer.model import solve, solve_component
+from optimizer.orchestrate import solve
 from optimizer.problem import ComponentProblem, ComponentResult, prepare
 from tests.optimizer.helpers import (
     baseline,
@@ -581,7 +582,7 @@ def test_cbc_stopped_at_any_point_by_its_time_limit_is_never_called_optimal(monk
     stops CBC somewhere (preprocessing, root, search) or lets it finish, depending on
     the machine's load. Whatever happened, "optimal" must come with a closed gap and
     the scipy optimum, and any other status with a bound at or above that optimum."""
-    import optimizer.model as model
+    import optimizer.component as model
 
     problem = _cbc_lot_component()
     best = _component_milp_saving(problem)
@@ -688,7 +689,7 @@ def test_cbc_crash_before_its_time_limit_is_an_error(tmp_path, monkeypatch):
 def test_an_lp_cbc_stopped_on_time_gives_no_flows_that_break_its_rows(tmp_path, monkeypatch):
     """Clp stopped mid-simplex hands back a point over its supplies' and demands'
     tonnes; PuLP reads it as a solution. Without a proven point, none is reported."""
-    from optimizer.model import solve_with_pulp
+    from optimizer.component import solve_with_pulp
 
     doc = random_doc(np.random.default_rng(3), 12, 12, n_materials=1)
     (problem,) = prepare(Instance.from_dict(doc)).problems
@@ -756,7 +757,7 @@ def test_a_loose_gap_is_proven_by_the_heuristic_alone():
 
 
 def test_parallel_workers_give_the_same_optimum_and_report_progress():
-    from optimizer.model import solve_prepared
+    from optimizer.orchestrate import solve_prepared
 
     doc = random_doc(np.random.default_rng(21), 40, 40, n_materials=4, lots=True)
     expected = milp_saving(doc)

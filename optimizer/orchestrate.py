@@ -1,0 +1,171 @@
+"""The whole in-process run: prepare an instance, batch its small components,
+share the time limit among them, solve them in turn or in a process pool, and
+assemble one Solution.
+
+``solve(instance)`` is the entry point; ``solve_prepared`` takes components
+already prepared (``optimizer.problem``), as the Celery path does. Each
+component is solved by ``optimizer.component.solve_component``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from optimizer.component import (
+    MIN_COMPONENT_TIME_S,
+    SOLVERS,
+    solve_component,
+    solve_component_before,
+)
+from optimizer.instance import Instance, Solution
+from optimizer.problem import (
+    ComponentProblem,
+    ComponentResult,
+    Prepared,
+    assemble,
+    merge_problems,
+    prepare,
+)
+
+# Lot-free components smaller than this are merged into flow problems of about this size.
+SMALL_BATCH_ARCS = 50_000
+
+
+def batch_small_lp_components(
+    problems: list[ComponentProblem], batch_arcs: int = SMALL_BATCH_ARCS
+) -> list[ComponentProblem]:
+    """Merge small lot-free components into flow problems of up to ``batch_arcs`` arcs.
+
+    Thousands of tiny components would each pay the per-call overhead; but merging
+    large ones is a loss, because the flow algorithm's time grows faster than
+    linearly (five 1 M-arc components: 15 s one by one, 36 s as one problem).
+    """
+    out, batch, size = [], [], 0
+    for problem in problems:
+        if not problem.is_pure_lp or problem.n_arcs >= batch_arcs:
+            out.append(problem)
+            continue
+        batch.append(problem)
+        size += problem.n_arcs
+        if size >= batch_arcs:
+            out.append(merge_problems(batch))
+            batch, size = [], 0
+    if batch:
+        out.append(merge_problems(batch) if len(batch) > 1 else batch[0])
+    return out
+
+
+def solve(
+    instance: Instance,
+    solver: str = "auto",
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    workers: int = 1,
+) -> Solution:
+    """Prepare and solve an instance in-process; see ``solve_prepared``."""
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+    started = time.perf_counter()
+    limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = time.time() + limit  # wall clock: comparable across processes
+    return solve_prepared(
+        prepare(instance),
+        solver,
+        time_limit_s,
+        mip_gap,
+        workers,
+        started=started,
+        deadline_epoch_s=deadline,
+    )
+
+
+def solve_prepared(
+    prepared: Prepared,
+    solver: str = "auto",
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    workers: int = 1,
+    on_component: Callable[[int, int], None] | None = None,
+    *,
+    started: float | None = None,
+    deadline_epoch_s: float | None = None,
+) -> Solution:
+    """Solve prepared components and assemble the Solution.
+
+    ``time_limit_s`` (default: the instance's) is for the whole run. One worker
+    solves the lot-free components first (they are fast) and then shares the
+    time left among the MILP components in proportion to their size, smallest
+    first, so time a small one does not use passes on to the large ones. With
+    ``workers`` > 1 the components go to that many processes, largest first.
+    ``on_component(done, total)`` is called as components finish (for progress).
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+    params = prepared.instance.parameters
+    time_limit_s = params.time_limit_s if time_limit_s is None else time_limit_s
+    mip_gap = params.mip_gap if mip_gap is None else mip_gap
+    started = time.perf_counter() if started is None else started
+    deadline = time.time() + time_limit_s if deadline_epoch_s is None else deadline_epoch_s
+    if prepared.infeasible:
+        return assemble(prepared, [], started)
+
+    problems = prepared.problems
+    if solver in ("auto", "mcf"):
+        problems = batch_small_lp_components(problems)
+    report = on_component or (lambda done, total: None)
+    if workers > 1 and len(problems) > 1:
+        results = _solve_in_processes(problems, solver, deadline, mip_gap, workers, report)
+    else:
+        results = _solve_in_turn(problems, solver, deadline, mip_gap, report)
+    return assemble(prepared, results, started)
+
+
+def _solve_in_turn(problems, solver, deadline, mip_gap, report) -> list[ComponentResult]:
+    results = []
+    milp_arcs = sum(p.n_arcs for p in problems if not p.is_pure_lp)
+    for problem in sorted(problems, key=lambda p: (not p.is_pure_lp, p.n_arcs)):
+        left = max(deadline - time.time(), 0.0)
+        if problem.is_pure_lp:
+            share = left
+        else:
+            share = left * problem.n_arcs / max(milp_arcs, 1)
+            milp_arcs -= problem.n_arcs
+        results.append(solve_component(problem, solver, max(share, MIN_COMPONENT_TIME_S), mip_gap))
+        report(len(results), len(problems))
+    return results
+
+
+def _solve_in_processes(
+    problems, solver, deadline, mip_gap, workers, report
+) -> list[ComponentResult]:
+    # forkserver: children start from a clean process, never from a fork of one whose
+    # solver thread pools are already running (a forked HiGHS pool can deadlock).
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["optimizer.component"])
+    order = sorted(problems, key=lambda p: -p.n_arcs)
+    workers = min(workers, len(order))
+    # Each MILP component's budget is its share of workers x time, by size, so the
+    # queue ends near the deadline instead of the last ones starting after it.
+    left = max(deadline - time.time(), 0.0)
+    milp_arcs = max(sum(p.n_arcs for p in order if not p.is_pure_lp), 1)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                solve_component_before,
+                p,
+                solver,
+                deadline,
+                mip_gap,
+                None if p.is_pure_lp else left * workers * p.n_arcs / milp_arcs,
+            )
+            for p in order
+        ]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            report(done, len(futures))
+        return [f.result() for f in futures]
