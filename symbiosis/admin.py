@@ -173,7 +173,26 @@ class SupplyListingAdmin(ListingAdmin):
         "status",
         "visibility",
     ]
-    list_filter = [*ListingAdmin.list_filter, "fate", "material__category"]
+    list_filter = [*ListingAdmin.list_filter, "fate", "fate_evidence", "material__category"]
+    # Verified only on the fate review page, which writes the record (FateReview).
+    readonly_fields = [
+        *ListingAdmin.readonly_fields,
+        "fate_evidence",
+        "fate_reviewed_by",
+        "fate_reviewed_at",
+    ]
+
+
+@admin.register(models.FateReview)
+class FateReviewAdmin(ReadOnlyRecordAdmin):
+    """The append-only record of supply fates: facilitators' reviews, companies' changes."""
+
+    list_display = ["at", "listing", "from_fate", "to_fate", "to_evidence", "by", "by_facilitator"]
+    list_filter = ["by_facilitator", "to_fate", "to_evidence"]
+    list_select_related = ["listing__material", "listing__organization", "by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.DemandListing)

@@ -2,10 +2,12 @@
 
 The data lives in symbiosis/fixtures/demo/*.csv (organizations, sites,
 supplies, demands); the companies are fictional, their flows follow the
-report. Loading is idempotent: organizations are found by BIN, users by
-e-mail, sites by (organization, name) and listings by a stable key kept at
-the end of their description, so a second run on the same day creates and
-changes nothing.
+report, and each tonnage either traces to a line of the report or is an
+illustrative size for one company of its kind (symbiosis/fixtures/README.md
+says which, listing by listing). Loading is idempotent: organizations are
+found by BIN, users by e-mail, sites by (organization, name) and listings by
+a stable key kept at the end of their description, so a second run on the
+same day creates and changes nothing.
 
 Listing windows are seasons, not dates (``demo_window``): the CSVs give a
 month-day pair ("07-15" to "12-31": straw after the harvest) or nothing (all
@@ -270,6 +272,10 @@ def _supplies(organizations, sites, materials, today, counts: Counter) -> None:
         values.update(
             material=materials[row["material"]],
             fate=row["fate"],
+            # How the company knows; the demo verifies nothing (a facilitator does).
+            fate_evidence=row["fate_evidence"],
+            fate_evidence_note=row["fate_evidence_note"],
+            imported_origin=parse_bool(row["imported_origin"]),
             fate_cost_kzt_per_t=decimal_or_none(row["fate_cost_kzt_per_t"]),
             moisture_percent=decimal_or_none(row["moisture_percent"]),
             contamination_percent=decimal_or_none(row["contamination_percent"]),

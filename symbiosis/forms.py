@@ -18,6 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis import selectors
+from symbiosis.fates import COMPANY_EVIDENCE
+from symbiosis.legal import IMPORTED_ORIGIN_RESTRICTION
 from symbiosis.models import (
     DemandListing,
     Material,
@@ -29,9 +31,9 @@ from symbiosis.models import (
     User,
 )
 from symbiosis.models.accounts import District
-from symbiosis.models.listings import Status
+from symbiosis.models.listings import Fate, FateEvidence, Status
 from symbiosis.models.materials import MaterialCategory
-from symbiosis.validators import business_date_window, validate_business_date
+from symbiosis.validators import REASON_MAX_CHARS, business_date_window, validate_business_date
 
 
 class DateInput(forms.DateInput):
@@ -182,20 +184,69 @@ class SupplyForm(ListingForm):
             "visibility",
             "status",
             "fate",
+            "fate_evidence",
+            "fate_evidence_note",
             "fate_cost_kzt_per_t",
             "price_kzt_per_t",
             "moisture_percent",
             "contamination_percent",
+            "imported_origin",
             "max_km",
             "description",
         ]
-        widgets = _LISTING_WIDGETS
+        widgets = {**_LISTING_WIDGETS, "fate_evidence_note": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["material"].queryset = Material.objects.all()
         self.fields["material"].label = _("Material")
         self.fields["material"].empty_label = _("Choose a material")
+        self.fields["fate"].help_text = _(
+            "Where the residue goes today, if nobody takes it: the baseline its exchanges "
+            "are measured against."
+        )
+        # "Verified" is a facilitator's word: offered only to keep a fate one verified.
+        evidence = self.fields["fate_evidence"]
+        evidence.choices = [
+            choice
+            for choice in FateEvidence.choices
+            if choice[0] in COMPANY_EVIDENCE or self.instance.fate_evidence == choice[0]
+        ]
+        evidence.help_text = _(
+            "Documented: you hold a paper that shows it (landfill receipts, a contract, "
+            "invoices). Only a facilitator verifies a fate."
+        )
+        # Left out (an older client, an import without the column): declared.
+        evidence.required = False
+        evidence.error_messages["invalid_choice"] = _(
+            "Choose declared or documented: only a facilitator verifies a fate."
+        )
+        self.fields["fate_evidence_note"].help_text = _(
+            "Which document, or how you know; needed for a documented fate."
+        )
+        self.fields["imported_origin"].help_text = IMPORTED_ORIGIN_RESTRICTION
+
+    def clean_fate_evidence(self):
+        return self.cleaned_data.get("fate_evidence") or FateEvidence.DECLARED
+
+
+class FateReviewForm(ServiceForm, forms.Form):
+    """A facilitator's decision on a supply's current fate and its evidence."""
+
+    fate = forms.ChoiceField(label=_("Current fate"), choices=Fate.choices)
+    fate_evidence = forms.ChoiceField(
+        label=_("Evidence of the current fate"), choices=FateEvidence.choices
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The company reads it, and it stays on record."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _fast_choices(self)
 
 
 class DemandForm(ListingForm):
@@ -250,6 +301,9 @@ def listing_initial(listing) -> dict:
     form_class = SupplyForm if isinstance(listing, SupplyListing) else DemandForm
     initial = forms.models.model_to_dict(listing, fields=form_class._meta.fields)
     initial["status"] = Status.DRAFT
+    if initial.get("fate_evidence") == FateEvidence.VERIFIED:
+        # A facilitator verified that listing, not this new one.
+        initial["fate_evidence"] = FateEvidence.DECLARED
     return initial
 
 

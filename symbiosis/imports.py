@@ -92,8 +92,25 @@ SUPPLY_COLUMNS = (
     Column(
         "fate",
         False,
-        gettext_lazy("Where it goes now: landfill, incineration, open_dump, other."),
+        gettext_lazy(
+            "Where it goes now: landfill, incineration, open_dump, stored_on_farm, "
+            "already_used (sold, fed, recycled) or other (default landfill)."
+        ),
         "landfill",
+    ),
+    Column(
+        "fate_evidence",
+        False,
+        gettext_lazy(
+            "How you know: declared or documented (default declared); only a facilitator verifies."
+        ),
+        "documented",
+    ),
+    Column(
+        "fate_evidence_note",
+        False,
+        gettext_lazy("What the evidence is; needed for documented."),
+        "Landfill receipts 2026",
     ),
     Column("fate_cost_kzt_per_t", False, gettext_lazy("What that costs, KZT per tonne."), ""),
     Column(
@@ -104,6 +121,12 @@ SUPPLY_COLUMNS = (
     ),
     Column("moisture_percent", False, gettext_lazy("0 to 100."), ""),
     Column("contamination_percent", False, gettext_lazy("0 to 100."), ""),
+    Column(
+        "imported_origin",
+        False,
+        gettext_lazy("yes if the residue comes from imported goods (default no)."),
+        "",
+    ),
 )
 
 DEMAND_COLUMNS = (
@@ -140,7 +163,13 @@ DEFAULTS = {
     "visibility": "public",
     "status": Status.ACTIVE,
     "fate": "landfill",
+    "fate_evidence": "declared",
 }
+# Yes/no columns, as a person types them; anything else is an error, never a guess
+# (the form's checkbox would read "no" as ticked).
+BOOLEAN_COLUMNS = {"imported_origin"}
+YES = frozenset({"yes", "y", "true", "1", "да", "д"})
+NO = frozenset({"no", "n", "false", "0", "нет", "н", ""})
 
 
 @dataclass
@@ -371,6 +400,15 @@ def _form_data(kind: str, row: Row, lookup: _Lookup) -> tuple[dict, list[str]]:
     for name, text in row.data.items():
         if name in NUMBER_COLUMNS:
             data[name] = _number(text)
+        elif name in BOOLEAN_COLUMNS:
+            answer = text.strip().casefold()
+            if answer in YES:
+                data[name] = "on"
+            elif answer not in NO:
+                errors.append(
+                    _("%(column)s: answer yes or no, not “%(text)s”.")
+                    % {"column": name, "text": text}
+                )
         elif name not in {"material", "materials", "uses", "reference_material", "site"}:
             data[name] = text
     for name, default in DEFAULTS.items():

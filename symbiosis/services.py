@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from symbiosis.fates import fate_change_record, fate_declaration_errors
 from symbiosis.models import (
     DemandListing,
     Invitation,
@@ -66,6 +67,10 @@ _LISTING_FIELDS = frozenset(
 SUPPLY_FIELDS = _LISTING_FIELDS | {
     "material",
     "fate",
+    # Declared or documented by the company; only supply_fate_review verifies.
+    "fate_evidence",
+    "fate_evidence_note",
+    "imported_origin",
     "fate_cost_kzt_per_t",
     "moisture_percent",
     "contamination_percent",
@@ -200,6 +205,15 @@ def _clean_listing(listing, extra_errors: dict | None = None) -> None:
     _raise_if(errors)
 
 
+def _fate_errors(supply: SupplyListing, *, before: tuple[str, str] | None) -> dict:
+    return fate_declaration_errors(
+        fate=supply.fate,
+        evidence=supply.fate_evidence,
+        note=supply.fate_evidence_note,
+        before=before,
+    )
+
+
 def supply_build(
     *, user, organization: Organization, site: Site, material, quantity, **fields
 ) -> SupplyListing:
@@ -213,7 +227,7 @@ def supply_build(
         organization=organization, site=site, material=material, quantity=quantity
     )
     _assign(supply, fields, SUPPLY_FIELDS)
-    _clean_listing(supply)
+    _clean_listing(supply, _fate_errors(supply, before=None))
     return supply
 
 
@@ -237,10 +251,17 @@ def supply_create(
 def supply_update(*, user, supply: SupplyListing, **fields) -> SupplyListing:
     _ensure_writes_for(user, supply.organization_id)
     # Lock the row as deal acceptances do, so an edit and an acceptance cannot
-    # together leave more tonnes committed than the listing offers.
-    SupplyListing.objects.select_for_update().filter(pk=supply.pk).first()
+    # together leave more tonnes committed than the listing offers; the stored fate
+    # is the one a facilitator may have verified.
+    stored = (
+        SupplyListing.objects.select_for_update()
+        .filter(pk=supply.pk)
+        .values("fate", "fate_evidence", "fate_reviewed_at")
+        .first()
+    )
     _assign(supply, fields, SUPPLY_FIELDS)
-    _clean_listing(supply)
+    before = (stored["fate"], stored["fate_evidence"]) if stored else None
+    _clean_listing(supply, _fate_errors(supply, before=before))
     # Imported here: the marketplace builds on this app.
     from marketplace.services import supply_overcommitment_error
 
@@ -248,12 +269,18 @@ def supply_update(*, user, supply: SupplyListing, **fields) -> SupplyListing:
     if error:
         raise ValidationError({"quantity": [error]})
     supply.save()
+    if stored:
+        fate_change_record(user=user, supply=supply, before=stored)
     return supply
 
 
 @transaction.atomic
 def supply_delete(*, user, supply: SupplyListing) -> None:
     _ensure_writes_for(user, supply.organization_id)
+    if supply.fate_reviews.exists():
+        raise ValidationError(
+            _("A facilitator has reviewed this listing's fate, which stays on record; close it.")
+        )
     try:
         supply.delete()
     except ProtectedError as exc:

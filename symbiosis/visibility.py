@@ -186,6 +186,8 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "status",
             "material",
             "material_id",
+            # A legal restriction on the residue itself, shown to every buyer.
+            "imported_origin",
             "tonnes",
             "recurrence",
             "available_from",

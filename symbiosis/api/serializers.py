@@ -21,6 +21,7 @@ from symbiosis.models import (
     DemandListing,
     EmissionFactor,
     FactorSet,
+    FateReview,
     Material,
     Organization,
     Site,
@@ -28,7 +29,9 @@ from symbiosis.models import (
     Use,
 )
 from symbiosis.models.accounts import District
+from symbiosis.models.listings import Fate, FateEvidence
 from symbiosis.models.materials import MaterialCategory
+from symbiosis.validators import REASON_MAX_CHARS
 
 # --- related rows the user may write with ---------------------------------------
 
@@ -155,6 +158,8 @@ class MaterialSerializer(serializers.ModelSerializer):
             "carbon_to_nitrogen_ratio",
             "moisture_percent",
             "hazardous",
+            "landfill_banned",
+            "landfill_ban_basis",
             "properties_source",
         ]
         read_only_fields = fields
@@ -244,6 +249,11 @@ class SupplyInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerial
             *LISTING_INPUT_FIELDS,
             "material",
             "fate",
+            # declared or documented; "verified" is refused (400): facilitators verify
+            # with POST /supplies/{id}/fate-reviews/.
+            "fate_evidence",
+            "fate_evidence_note",
+            "imported_origin",
             "fate_cost_kzt_per_t",
             "moisture_percent",
             "contamination_percent",
@@ -322,6 +332,8 @@ SUPPLY_PUBLIC_FIELDS = [
     "recurrence",
     "available_from",
     "available_until",
+    # The law may restrict reusing it (symbiosis.legal): every buyer is told.
+    "imported_origin",
 ]
 
 
@@ -361,6 +373,9 @@ class SupplyOutputSerializer(_ListingOwnerFields, SupplyRedactedSerializer):
             "piece_mass_kg",
             "max_km",
             "fate",
+            "fate_evidence",
+            "fate_evidence_note",
+            "fate_reviewed_at",
             "fate_cost_kzt_per_t",
             "moisture_percent",
             "contamination_percent",
@@ -368,6 +383,34 @@ class SupplyOutputSerializer(_ListingOwnerFields, SupplyRedactedSerializer):
             "description",
             "created_at",
             "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class FateReviewInputSerializer(serializers.Serializer):
+    """A facilitator's decision on a supply's current fate."""
+
+    fate = serializers.ChoiceField(choices=Fate.choices)
+    fate_evidence = serializers.ChoiceField(choices=FateEvidence.choices)
+    reason = serializers.CharField(max_length=REASON_MAX_CHARS)
+
+
+class FateReviewOutputSerializer(serializers.ModelSerializer):
+    """One entry of a supply's fate record: a facilitator's review, or the company's
+    change of a reviewed fate."""
+
+    class Meta:
+        model = FateReview
+        fields = [
+            "id",
+            "listing",
+            "from_fate",
+            "to_fate",
+            "from_evidence",
+            "to_evidence",
+            "reason",
+            "by_facilitator",
+            "at",
         ]
         read_only_fields = fields
 

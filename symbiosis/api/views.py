@@ -23,6 +23,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
@@ -32,7 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView, exception_handler
 
-from symbiosis import selectors, services, visibility
+from symbiosis import fates, selectors, services, visibility
 from symbiosis.api import filters, permissions, serializers
 from symbiosis.auth_backends import lockout_retry_after_seconds
 from symbiosis.models import CompatibilityRule, FactorSet, Material, Use
@@ -323,6 +324,49 @@ class SupplyViewSet(ListingViewSet):
     delete_service = staticmethod(services.supply_delete)
     service_object_kwarg = "supply"
 
+    @extend_schema(
+        methods=["GET"],
+        summary="The record of a supply's current fate (its organization and facilitators)",
+        description=(
+            "Every facilitator review of the fate and its evidence, with the reason, and every "
+            "change the company made to a reviewed fate; newest first, never edited."
+        ),
+        responses=serializers.FateReviewOutputSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Verify or downgrade a supply's current fate, with a reason (facilitators)",
+        description=(
+            "The fate is the baseline the listing's tonnes are counted against. The listing "
+            "takes the fate and evidence given; the decision goes to its record and its "
+            "organization is told."
+        ),
+        request=serializers.FateReviewInputSerializer,
+        responses={201: serializers.FateReviewOutputSerializer, 400: FIELD_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="fate-reviews",
+        url_name="fate-reviews",
+        pagination_class=None,
+        filter_backends=[],
+        # Not WritesOwnOrganization: facilitators decide here, companies only read.
+        permission_classes=[IsAuthenticated, permissions.ReadsCompanyData],
+    )
+    def fate_reviews(self, request, pk=None):
+        supply = self.get_object()
+        if request.method == "GET":
+            rows = fates.fate_review_list(user=self.viewer, supply=supply)
+            return Response(serializers.FateReviewOutputSerializer(rows, many=True).data)
+        if not self.viewer.is_facilitator:
+            raise exceptions.PermissionDenied(_("Only a facilitator reviews a listing's fate."))
+        data = self.validated(serializers.FateReviewInputSerializer)
+        review = fates.supply_fate_review(user=request.user, supply=supply, **data)
+        return Response(
+            serializers.FateReviewOutputSerializer(review).data, status=status.HTTP_201_CREATED
+        )
+
 
 @_listing_schema(
     "Demand",
@@ -354,7 +398,7 @@ class MaterialViewSet(ReferenceViewSet):
     serializer_class = serializers.MaterialSerializer
     lookup_field = "slug"
     filter_backends = [*api_settings.DEFAULT_FILTER_BACKENDS, SearchFilter]
-    filterset_fields = ["category", "hazardous"]
+    filterset_fields = ["category", "hazardous", "landfill_banned"]
     search_fields = ["name_en", "name_ru", "ewc_code", "slug"]
     ordering_fields = ["name_en", "category", "ewc_code"]
 

@@ -8,7 +8,7 @@ from symbiosis.models.accounts import (
 )
 from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
-from symbiosis.models.listings import DemandListing, SupplyListing
+from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 from symbiosis.models.notifications import Notification
 
@@ -17,6 +17,7 @@ __all__ = [
     "DemandListing",
     "EmissionFactor",
     "FactorSet",
+    "FateReview",
     "Invitation",
     "ListingImport",
     "Material",

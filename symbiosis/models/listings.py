@@ -12,6 +12,7 @@ from symbiosis.units import UnitConversionError, listing_tonnes
 from symbiosis.validators import (
     DESCRIPTION_MAX_CHARS,
     NOTE_MAX_CHARS,
+    REASON_MAX_CHARS,
     capped_text,
     percent_validators,
     validate_business_date,
@@ -263,3 +264,62 @@ class DemandListing(Listing):
 
     def __str__(self):
         return f"Need of {self.organization} ({self.tonnes} t/{self.recurrence})"
+
+
+FATE_REVIEW_IS_FINAL = _("The record of fate reviews is append-only: add a new review instead.")
+
+
+class FateReviewQuerySet(models.QuerySet):
+    """Bulk writes keep the record append-only too."""
+
+    def update(self, **kwargs):
+        raise ValidationError(FATE_REVIEW_IS_FINAL, code="append_only")
+
+    def delete(self):
+        raise ValidationError(FATE_REVIEW_IS_FINAL, code="append_only")
+
+    delete.queryset_only = True
+
+
+class FateReview(models.Model):
+    """One change of a supply's current fate or of its evidence, kept for good.
+
+    Written when a facilitator verifies or downgrades the fate (the baseline of every
+    tonne the listing moves), with the reason, and when the company changes a fate a
+    facilitator has reviewed, so an auditor can follow each baseline from the first
+    review on. Append-only: ``save()`` of a stored row, ``delete()`` and the bulk
+    ``update()``/``delete()`` are refused; the listing cannot be deleted once it has one.
+    """
+
+    listing = models.ForeignKey(
+        SupplyListing, on_delete=models.PROTECT, related_name="fate_reviews"
+    )
+    from_fate = models.CharField(_("fate before"), max_length=20, choices=Fate.choices)
+    to_fate = models.CharField(_("fate after"), max_length=20, choices=Fate.choices)
+    from_evidence = models.CharField(
+        _("evidence before"), max_length=12, choices=FateEvidence.choices
+    )
+    to_evidence = models.CharField(_("evidence after"), max_length=12, choices=FateEvidence.choices)
+    reason = models.TextField(_("reason"), blank=True, **capped_text(REASON_MAX_CHARS))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    # A facilitator's review, or a company's change after one.
+    by_facilitator = models.BooleanField(_("by a facilitator"))
+    at = models.DateTimeField(auto_now_add=True)
+
+    objects = FateReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.listing_id}: {self.from_fate} -> {self.to_fate}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValidationError(FATE_REVIEW_IS_FINAL, code="append_only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(FATE_REVIEW_IS_FINAL, code="append_only")

@@ -22,6 +22,7 @@ from django_htmx.http import trigger_client_event
 
 from symbiosis import selectors, services
 from symbiosis.forms import DemandForm, SupplyForm, listing_initial
+from symbiosis.legal import landfill_ban_warning
 from symbiosis.models import Material, SupplyListing
 from symbiosis.models.listings import Recurrence, Status, Unit
 from symbiosis.units import UnitConversionError, parse_decimal, to_tonnes
@@ -77,13 +78,16 @@ KINDS = {
                 ("available_from", "available_until", "visibility", "status"),
             ),
             (
+                gettext_lazy("Where it goes now"),
+                ("fate", "fate_evidence", "fate_evidence_note", "fate_cost_kzt_per_t"),
+            ),
+            (
                 gettext_lazy("Details (optional)"),
                 (
-                    "fate",
-                    "fate_cost_kzt_per_t",
                     "price_kzt_per_t",
                     "moisture_percent",
                     "contamination_percent",
+                    "imported_origin",
                     "max_km",
                     "description",
                 ),
@@ -152,9 +156,9 @@ def _duplicates_for(kind: Kind, request, data, exclude_id=None) -> list:
 
 
 def _initial_data(form) -> QueryDict:
-    """An unbound form's initial site and materials, as if typed (for the warning)."""
+    """An unbound form's initial site, materials and fate, as if typed (for the warnings)."""
     data = QueryDict(mutable=True)
-    for name in ("site", "material"):
+    for name in ("site", "material", "fate"):
         value = form.initial.get(name)
         if value is not None:
             data[name] = str(getattr(value, "pk", value))
@@ -176,6 +180,7 @@ def _render_form(request, kind: Kind, form, *, listing=None, action_url: str):
         "action_url": action_url,
         "duplicates": _duplicates_for(kind, request, data, listing.pk if listing else None),
         "preview": _preview(data if form.is_bound else _initial_preview_data(form)),
+        "fate_warning": _fate_warning(data) if kind.name == "supply" else None,
         "title": kind.title_edit if listing else kind.title_new,
     }
     template = "symbiosis/_listing_form.html" if request.htmx else "symbiosis/listing_form.html"
@@ -371,6 +376,24 @@ def _preview(data) -> dict:
 @require_GET
 def tonnes_preview(request):
     return render(request, "symbiosis/_tonnes_preview.html", {"preview": _preview(request.GET)})
+
+
+def _fate_warning(data) -> dict | None:
+    """The landfill-ban warning for the typed material and fate, or None."""
+    material_id = data.get("material")
+    if parse_id(material_id) is None:
+        return None
+    material = Material.objects.filter(pk=material_id).first()
+    return landfill_ban_warning(material, data.get("fate") or "")
+
+
+@member_required
+@require_GET
+def fate_warning(request):
+    """The supply form's warning when the fate typed is a banned disposal of the material."""
+    return render(
+        request, "symbiosis/_fate_warning.html", {"fate_warning": _fate_warning(request.GET)}
+    )
 
 
 @member_required

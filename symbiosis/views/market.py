@@ -27,7 +27,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import geo, selectors, visibility
+from symbiosis import fates, geo, legal, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
@@ -47,7 +47,7 @@ _ROW_COMMON = (
     "site__longitude",
 )
 ROW_FIELDS = {
-    "supply": (*_ROW_COMMON, "material__name_en", "material__name_ru"),
+    "supply": (*_ROW_COMMON, "material__name_en", "material__name_ru", "imported_origin"),
     "demand": (*_ROW_COMMON, "reference_material__name_en", "reference_material__name_ru"),
 }
 
@@ -253,10 +253,16 @@ def market_listing(request, kind, pk):
         listing = selectors.demand_get(user=viewer, demand_id=pk)
     else:
         listing = selectors.supply_get(user=viewer, supply_id=pk)
+    own = listing.organization_id in viewer.organization_ids
     context = {
         # The template reads the listing through its card only.
         "card": visibility.listing_card(user=viewer, listing=listing),
         "kind": kind,
-        "own": listing.organization_id in viewer.organization_ids,
+        "own": own,
     }
+    if kind == "supply" and (own or viewer.is_facilitator):
+        # The record of its fate: the owner sees why a facilitator changed it.
+        context["fate_record"] = list(fates.fate_review_list(user=viewer, supply=listing))
+    if kind == "supply":
+        context["landfill_ban"] = legal.landfill_ban_applies(listing.material, listing.fate)
     return render(request, "symbiosis/market_listing.html", context)

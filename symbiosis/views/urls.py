@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from symbiosis.views import accounts, imports, listings, market, notifications, sites
+from symbiosis.views import accounts, fates, imports, listings, market, notifications, sites
 
 
 class ListingKindConverter:
@@ -53,6 +53,9 @@ urlpatterns = [
         listings.duplicate_warning,
         name="listing-duplicate-warning",
     ),
+    path("listings/supply/fate-warning/", listings.fate_warning, name="listing-fate-warning"),
+    path("listings/fates/", fates.fate_review_list, name="fate-review-list"),
+    path("listings/fates/<int:pk>/", fates.fate_review, name="fate-review"),
     path("listings/import/", imports.listing_import, name="listing-import"),
     path(
         "listings/import/<int:import_id>/",

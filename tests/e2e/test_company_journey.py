@@ -25,7 +25,10 @@ from tests.e2e.conftest import _page_in_new_context, login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SUPPLIER, RECEIVER = "alatau-brewery", "alatau-feed-mill"
+# Old bread back to the brewery as a malt substitute (a named exchange of the Almaty
+# analysis): year round, between two named companies, and additional (the bread goes to
+# the landfill today; the breweries' spent grain is fodder already, so no run moves it).
+SUPPLIER, RECEIVER = "almaty-bread-combine", "alatau-brewery"
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
 TICKET = "WB-7731"
 GROSS, TARE = Decimal("31.4"), Decimal("12.9")  # 18.5 t net, one load
@@ -97,12 +100,12 @@ def _post(page, button) -> None:
 
 
 def _the_proposal(run: OptimizationRun) -> MatchProposal:
-    """The run's spent-grain proposal from the brewery to the feed mill: a year-round
+    """The run's bread proposal from the bread combine to the brewery: a year-round
     flow whose window opens on the day the demo is loaded."""
     return run.proposals.get(
         supply__organization__members__email=organization_email(SUPPLIER),
         demand__organization__members__email=organization_email(RECEIVER),
-        material__slug="brewery-spent-grain",
+        material__slug="bread-bakery-waste",
     )
 
 
@@ -128,7 +131,7 @@ def test_two_companies_go_from_an_introduction_to_a_confirmed_delivery(browser, 
         assert run.status == OptimizationRun.Status.SUCCEEDED
         _check_page(facilitator)
 
-        # 1. It approves the brewery's spent grain to the feed mill.
+        # 1. It approves the bread combine's bread to the brewery.
         proposal = _the_proposal(run)
         row = facilitator.locator(f"#proposal-{proposal.pk}")
         facilitator.once("dialog", lambda dialog: dialog.accept())

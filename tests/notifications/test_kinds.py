@@ -51,6 +51,9 @@ PARAMS = {
     "hours": 48,
     "login_link": "https://symbiosis.example.kz/accounts/login/",
     "reset_link": "https://symbiosis.example.kz/accounts/password_reset/",
+    "listing": 11,
+    "fate": {"en": "Landfill", "ru": "Полигон"},
+    "evidence": {"en": "Verified by a facilitator", "ru": "Проверено фасилитатором"},
 }
 ACCOUNT_KINDS = {"invitation", "signup_confirm", "signup_exists"}
 
@@ -178,3 +181,16 @@ def test_an_introduction_says_whether_it_is_a_one_off_batch():
     assert "about 120 t a year of Brewery spent grain over 10 km" in yearly.body
     assert once.subject == "Introduction: Brewery spent grain, a one-off batch of 60 t"
     assert "accept or decline the introduction" in once.body
+
+
+def test_a_fate_review_tells_the_company_the_fate_and_the_reason(site_url):
+    text = notifications.render(_row("fate_reviewed", url="/#supply-11"), language="en")
+
+    assert text.subject == (
+        "Your listing of Brewery spent grain: a facilitator reviewed its current fate"
+    )
+    assert "Current fate: Landfill; evidence: Verified by a facilitator." in text.body
+    assert "The facilitator's reason: The scale was off" in text.body
+    assert f"{site_url}/#supply-11" in text.body
+    russian = notifications.render(_row("fate_reviewed"), language="ru")
+    assert "Текущее обращение: Полигон; подтверждение: Проверено фасилитатором." in russian.body

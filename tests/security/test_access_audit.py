@@ -122,6 +122,14 @@ def a_notification_of_a(w):
     return [notification.pk]
 
 
+def fate_decision(w, *, prefixed=True):
+    """A facilitator's decision on A's private supply: verified, with a reason."""
+    values = {"fate": "landfill", "fate_evidence": "verified", "reason": "Receipts seen"}
+    if not prefixed:
+        return values
+    return {f"fate-{w.supply_private.pk}-{name}": value for name, value in values.items()}
+
+
 #                anonymous  A      B      facilitator  analyst
 EVERYONE = (200, 200, 200, 200, 200)
 LOGGED_IN = (LOGIN, 200, 200, 200, 200)
@@ -225,6 +233,25 @@ PAGE_ROWS = [
         MEMBERS,
         args=lambda w: ["supply"],
         query=lambda w: f"?site={w.site_a.pk}&material={w.material.pk}",
+    ),
+    # The supply form's landfill-ban warning: members, as the form itself.
+    r(
+        "listing-fate-warning",
+        GET,
+        MEMBERS,
+        query=lambda w: f"?material={w.material.pk}&fate=landfill",
+    ),
+    # Current fates: facilitators verify or downgrade them, with a reason.
+    r("fate-review-list", GET, FACILITATOR_ONLY),
+    r("fate-review-list", GET, FACILITATOR_ONLY, query="?fate=landfill&evidence=x", label="bad"),
+    r("fate-review-list", POST, NOT_POST, data={}),
+    r("fate-review", GET, NOT_POST, args=lambda w: [w.supply_private.pk]),
+    r(
+        "fate-review",
+        POST,
+        FACILITATOR_WRITE,
+        args=lambda w: [w.supply_private.pk],
+        data=fate_decision,
     ),
     r("listing-import", GET, MEMBERS),
     r("listing-import", POST, MEMBERS, data={"kind": "supply"}),
@@ -694,6 +721,26 @@ API_ROWS = [
     *_reference("factor-set", lambda w: [w.factor_set.pk]),
     *_listing(
         "supplies", "supply", "supply_private", "supply_anonymous", supply_body, "supply_draft", 400
+    ),
+    # A supply's fate record: its organization and facilitators read it; only facilitators
+    # add a decision. B does not see A's private supply at all, and reads no record of
+    # the anonymous one.
+    r("api:supply-fate-reviews", GET, API_A_READ, args=lambda w: [w.supply_private.pk], api=True),
+    r(
+        "api:supply-fate-reviews",
+        GET,
+        (DENY, 200, 403, 200, 403),
+        args=lambda w: [w.supply_anonymous.pk],
+        api=True,
+        label="anon",
+    ),
+    r(
+        "api:supply-fate-reviews",
+        POST,
+        (DENY, 403, 404, 201, 403),
+        args=lambda w: [w.supply_private.pk],
+        api=True,
+        data=lambda w: fate_decision(w, prefixed=False),
     ),
     *_listing(
         "demands",

@@ -20,6 +20,8 @@ READ_ONLY = {
     apps.get_model("marketplace", "DealAmendment"),
     # Written by the services that tell users something; the admin shows what is stuck.
     apps.get_model("symbiosis", "Notification"),
+    # The record of supply fates: written by the fate review, never by hand.
+    apps.get_model("symbiosis", "FateReview"),
 }
 
 

@@ -161,3 +161,52 @@ def test_a_material_named_like_its_code_is_one_material(member):
     )
     checked = imports.listings_check(user=member, kind="supply", rows=rows)
     assert [row.errors for row in checked.results] == [[]]
+
+
+def test_supplies_are_imported_with_their_fate_evidence_and_origin(member, company_a):
+    text = (
+        "material,site,quantity,fate,fate_evidence,fate_evidence_note,imported_origin\n"
+        "food-waste,Brewhouse,4,already_used,documented,Feed contract 2026,yes\n"
+        "food-waste,Brewhouse,5,stored_on_farm,,,Нет\n"
+    )
+    listing_import = imports.listing_import_start(
+        user=member, kind="supply", file_name="s.csv", content=text.encode()
+    )
+    assert listing_import.ready, [row["errors"] for row in listing_import.report]
+    imports.listing_import_commit(user=member, listing_import=listing_import)
+    first, second = company_a.supplylisting_set.order_by("quantity")
+    assert (first.fate, first.fate_evidence, first.fate_evidence_note, first.imported_origin) == (
+        "already_used",
+        "documented",
+        "Feed contract 2026",
+        True,
+    )
+    assert (second.fate, second.fate_evidence, second.imported_origin) == (
+        "stored_on_farm",
+        "declared",
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cells", "words"),
+    [
+        # Only a facilitator verifies a fate, in a file as on the page.
+        ("landfill,verified,,no", "only a facilitator verifies a fate"),
+        ("landfill,documented,,no", "Say what the document is"),
+        # "no" must never read as a ticked box.
+        ("landfill,declared,,maybe", "answer yes or no"),
+    ],
+)
+def test_a_row_with_bad_fate_evidence_is_reported(member, cells, words):
+    text = "material,site,quantity,fate,fate_evidence,fate_evidence_note,imported_origin\n"
+    text += f"food-waste,Brewhouse,4,{cells}\n"
+    rows, _complete = imports.parse_rows(text.encode(), "x.csv", "supply")
+    checked = imports.listings_check(user=member, kind="supply", rows=rows)
+    assert any(words in error for error in checked.results[0].errors), checked.results[0].errors
+    assert not SupplyListing.objects.exists()
+
+
+def test_the_supply_template_names_the_fate_columns():
+    header = imports.template_rows("supply")[0]
+    assert {"fate", "fate_evidence", "fate_evidence_note", "imported_origin"} <= set(header)

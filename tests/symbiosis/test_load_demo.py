@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from symbiosis import models
 from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
+from symbiosis.taxonomy import FIXTURES_DIR, read_csv
 from symbiosis.validators import validate_bin
 
 ALMATY_CENTRE = (43.238, 76.946)
@@ -98,7 +99,7 @@ def test_minimum_counts(demo):
     assert models.SupplyListing.objects.count() >= 40
     assert models.DemandListing.objects.count() >= 30
     kinds = set(models.Organization.objects.values_list("kind", flat=True))
-    assert kinds == {"company", "processor", "municipality"}
+    assert kinds == {"company", "processor", "municipality", "landfill_operator"}
     for org in models.Organization.objects.all():
         assert org.sites.exists(), org
         assert org.memberships.filter(role="admin", user__email=org.contact_email).exists(), org
@@ -161,31 +162,134 @@ def test_listing_mix(demo):
         assert demand.materials.exists() or demand.uses.exists(), demand
 
 
-def test_tonnages_are_of_the_reports_order(demo):
+# The food manufacturers among the demo's companies (the report's "nine food companies").
+FOOD_COMPANIES = {
+    "Alatau Brewery",
+    "Zhetysu Beer Company",
+    "Tengri Craft Brewery",
+    "Almaty Bread Combine",
+    "Baursak Bakery",
+    "Tandyr Bakery",
+    "Almaty Confectionery Factory",
+}
+CONSTRUCTION = {"crushed-concrete", "precast-facade-panels", "bricks", "asphalt", "wood"}
+DEMOLITION_SITES = {"Aksay panel block demolition site", "Kazakhfilm renovation site"}
+
+
+def test_tonnages_are_of_companies_not_of_the_city(demo):
+    """The report's lines bound the demo (symbiosis/fixtures/README.md): no company
+    offers a city's worth, except the one wastewater utility's sludge (S6)."""
+    supplies = list(models.SupplyListing.objects.select_related("material", "organization", "site"))
+    food = sum(
+        annual_tonnes(s)
+        for s in supplies
+        if s.organization.name in FOOD_COMPANIES and s.material.category == "biomass"
+    )
+    # Nine food companies alone: 90,000 t a year of organic residues (S4).
+    assert Decimal(20_000) <= food <= Decimal(90_000)
+    construction = [s for s in supplies if s.material.slug in CONSTRUCTION]
+    # About 79,000 t of construction material landfilled a year (S3): the demo is a share.
+    assert sum(annual_tonnes(s) for s in construction) <= Decimal("0.2") * 79_000
+    # Two demolition sites are not most of the city's construction waste.
+    demolition = sum(annual_tonnes(s) for s in construction if s.site.name in DEMOLITION_SITES)
+    assert demolition <= Decimal("0.12") * 79_000
+    # A cafe's grounds are a few hundred kilograms a month, not tonnes.
+    for grounds in (s for s in supplies if s.material.slug == "coffee-grounds"):
+        assert grounds.recurrence == "month" and grounds.tonnes <= Decimal("0.5"), grounds
+    sludge = [s for s in supplies if s.material.slug == "sewage-sludge"]
+    assert [annual_tonnes(s) for s in sludge] == [Decimal(48_000)]  # S6, the city's own
+
+
+def test_baselines_tell_the_truth(demo):
+    """Fates as the report and the law have them: the breweries' spent grain is fodder
+    already (reuse continued, not diversion), manure heaped on farms is stored on the
+    farm (not a landfill), and board, glass and plastics said to go to landfill are
+    banned disposals, with the legal basis on the material."""
     supplies = models.SupplyListing.objects.select_related("material")
-    organic = sum(annual_tonnes(s) for s in supplies if s.material.category == "biomass")
-    # Nine workshop food companies alone: 90,000 t a year of organic residues.
-    assert organic >= Decimal(90_000)
-    construction_slugs = {"crushed-concrete", "precast-facade-panels", "bricks", "asphalt", "wood"}
-    construction = sum(annual_tonnes(s) for s in supplies if s.material.slug in construction_slugs)
-    # The report: ~79,000 t of construction material landfilled a year.
-    assert Decimal(40_000) <= construction <= Decimal(160_000)
+
+    def fate(key):
+        found = supplies.get(description__endswith=f"[demo:{key}]")
+        return found.fate, found.fate_evidence
+
+    assert fate("alatau-brewery/spent-grain") == ("already_used", "declared")
+    assert fate("zhetysu-beer/spent-grain") == ("already_used", "declared")
+    assert fate("kaskelen-poultry/manure")[0] == "stored_on_farm"
+    assert fate("ili-dairy-farm/manure")[0] == "stored_on_farm"
+    banned = supplies.filter(material__landfill_banned=True, fate__in=["landfill", "open_dump"])
+    assert {s.material.slug for s in banned} == {
+        "cardboard",
+        "glass",
+        "pet",
+        "hdpe",
+        "mixed-plastics",
+    }
+    for material in models.Material.objects.filter(landfill_banned=True):
+        assert "Environmental Code of the Republic of Kazakhstan" in material.landfill_ban_basis
+        assert "not verified" in material.landfill_ban_basis
+    assert set(
+        models.Material.objects.filter(landfill_banned=True).values_list("slug", flat=True)
+    ) == {"paper", "cardboard", "glass", "pet", "hdpe", "mixed-plastics"}
+    # Nobody verified a demo fate: only a facilitator does, on the review page.
+    assert not supplies.filter(fate_evidence="verified").exists()
+    for documented in supplies.filter(fate_evidence="documented"):
+        assert documented.fate_evidence_note, documented
+    # The landfill is a landfill operator: what it takes in is used at a landfill.
+    landfill = models.Organization.objects.get(name="Almaty Solid Waste Landfill")
+    assert landfill.kind == "landfill_operator"
+
+
+def test_residues_of_imported_origin_are_flagged(demo):
+    imported = models.SupplyListing.objects.filter(imported_origin=True)
+    assert {s.material.slug for s in imported} == {"cocoa-shells", "jute-bags", "coffee-grounds"}
+    others = models.SupplyListing.objects.exclude(imported_origin=True)
+    assert not others.filter(material__slug__in=["cocoa-shells", "jute-bags", "coffee-grounds"])
+
+
+def _readme_rows() -> dict[str, str]:
+    """The README's table of supply listings: key -> its tonnes a year, as written."""
+    readme = (FIXTURES_DIR / "README.md").read_text()
+    table = readme.split("## Where the demo's tonnages come from", 1)[1]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_every_supply_tonnage_says_where_it_comes_from():
+    """Each demo supply is in symbiosis/fixtures/README.md with its tonnes a year, its
+    seed line or "illustrative", and why that size."""
+    rows = _readme_rows()
+    supplies = read_csv("demo/supplies.csv")
+    assert set(rows) == {row["key"] for row in supplies}
+    densities = {row["slug"]: row["density_t_per_m3"] for row in read_csv("materials.csv")}
+    for row in supplies:
+        quantity = Decimal(row["quantity"])
+        tonnes = {
+            "t": quantity,
+            "kg": quantity / 1000,
+            "m3": quantity * Decimal(densities[row["material"]] or 0),
+            "pieces": quantity * Decimal(row["piece_mass_kg"] or 0) / 1000,
+        }[row["unit"]] * (12 if row["recurrence"] == "month" else 1)
+        written = Decimal(rows[row["key"]].replace(",", ""))
+        assert abs(written - tonnes) <= max(Decimal("0.05"), tonnes / 100), row["key"]
 
 
 def test_units_are_normalised(demo):
     jute = models.SupplyListing.objects.get(
         description__endswith="[demo:almaty-confectionery/jute-bags]"
     )
-    assert (jute.unit, jute.tonnes) == ("pieces", Decimal("90"))
+    assert (jute.unit, jute.tonnes) == ("pieces", Decimal("72"))
     coffee = models.SupplyListing.objects.get(
         description__endswith="[demo:kok-tobe-coffee/grounds-al-farabi]"
     )
     assert coffee.unit == "m3"
-    assert coffee.tonnes == (Decimal("2.2") * coffee.material.density_t_per_m3).quantize(
+    assert coffee.tonnes == (Decimal("0.4") * coffee.material.density_t_per_m3).quantize(
         Decimal("0.000001")
     )
     panels = models.DemandListing.objects.get(description__endswith="[demo:almaty-dsk/panels]")
-    assert panels.tonnes == Decimal("10400")
+    assert panels.tonnes == Decimal("2080")
 
 
 def test_demo_logins(demo):
