@@ -2,7 +2,8 @@
 
 - Format by content negotiation: ``?format=csv`` / ``?format=json`` or the
   ``Accept`` header (``text/csv``, ``application/json``); JSON by default.
-- The same filters as the page (``from``, ``to``, ``district``, ``category``);
+- The same filters as the page (``from``, ``to``, ``district``, ``category``,
+  ``co2e=published``);
   values that do not parse are ignored, as on the page, and the filters in force
   come back in ``filters``.
 - Rows are paginated with ``limit`` / ``offset``, at most ``MAX_ROWS`` per
@@ -41,7 +42,6 @@ from rest_framework.views import APIView
 
 from dashboard import selectors
 from dashboard.access import ReadsCityFigures
-from dashboard.services import figures_refresh
 from symbiosis import geo
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -102,8 +102,13 @@ class CityTableSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     rows = serializers.ListField(
         child=serializers.DictField(),
-        help_text="one object per row: the group's key and label, tonnes, kg_co2e, "
-        "t_co2e, deliveries, exchanges (headline: one row of the city's totals)",
+        help_text="one object per row: the group's key and label, tonnes (counted once; a "
+        "plant's output adds none), tonnes_kept_out_of_landfill, kg_co2e and t_co2e (the "
+        "net of the counted terms) with kg_co2e_published, kg_co2e_proxy (proxies and "
+        "estimates), kg_co2e_low and kg_co2e_high, tonnes_co2e_not_counted (current fate "
+        "without a factor), tonnes_credit_not_counted, deliveries, exchanges (headline: one "
+        "row of the city's totals, with tonnes by category and the shares against the "
+        "baselines of the same kind)",
     )
 
 
@@ -134,6 +139,12 @@ class CityTableView(APIView):
             OpenApiParameter("to", OpenApiTypes.STR, description="last month, YYYY-MM"),
             OpenApiParameter("district", OpenApiTypes.STR, enum=list(selectors.DISTRICT_LABELS)),
             OpenApiParameter("category", OpenApiTypes.STR, enum=list(selectors.CATEGORY_LABELS)),
+            OpenApiParameter(
+                "co2e",
+                OpenApiTypes.STR,
+                enum=[selectors.PUBLISHED_ONLY],
+                description="published: kg_co2e from published factors only",
+            ),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
             OpenApiParameter(
                 "limit", OpenApiTypes.INT, description=f"rows per answer, at most {MAX_ROWS}"
@@ -146,7 +157,6 @@ class CityTableView(APIView):
         if table not in TABLE_NAMES:
             raise Http404
         filters = selectors.CityFilters.from_query(request.query_params)
-        figures_refresh()
         if table == "headline":
             rows = [selectors.headline(filters)]
         else:

@@ -9,4 +9,4 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from dashboard import signals
 
-        signals.connect()
+        signals.connect(self)

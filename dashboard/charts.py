@@ -119,24 +119,24 @@ def tenths_text(value, seps: tuple[str, str] | None = None) -> str:
     return number_text(value, 1, seps=seps)
 
 
-# Tonnes are weighed to the kilogram: a flow with less than half of one counted
-# has no counted CO2e (sums of floats never land exactly on the not-counted tonnes).
+# Tonnes are weighed to the kilogram: sums of floats never land exactly on the
+# not-counted tonnes, so less than half a kilogram is none.
 # static/dashboard/city_sankey.js uses the same bound.
 COUNTED_T_MIN = 0.0005
 
 # The Sankey's tooltips (city.html passes the translation to the script) and its
-# <noscript> table say this; "{t}" stands for the tonnes.
-NOT_COUNTED_TEXT = gettext_noop("CO2e not counted for {t} t")
+# <noscript> table say this; "{t}" stands for the tonnes whose current fate has no
+# factor (that term is not counted; the rest of their CO2e is).
+NOT_COUNTED_TEXT = gettext_noop("current fate's CO2e not counted for {t} t")
 
 
 def flow_co2e_text(flow: dict, seps: tuple[str, str], not_counted_text: str) -> str:
-    """The <noscript> table's CO2e cell: whole t CO2e of the counted tonnes, then
-    what is not counted ("CO2e not counted for 12.0 t"), never a bare 0 for it."""
+    """The <noscript> table's CO2e cell: whole t CO2e of the counted terms, then the
+    tonnes whose current fate is not counted ("current fate's CO2e not counted for
+    12.0 t"), so a figure that leaves a term out never stands alone."""
     not_counted = float(flow.get("tonnes_co2e_not_counted") or 0)
-    parts = []
-    if float(flow["tonnes"]) - not_counted >= COUNTED_T_MIN:
-        # {% widthratio kg_co2e 1000 1 %}: whole t CO2e
-        parts.append(str(round(float(flow["kg_co2e"]) / 1000)))
+    # {% widthratio kg_co2e 1000 1 %}: whole t CO2e
+    parts = [str(round(float(flow["kg_co2e"]) / 1000))]
     if not_counted >= COUNTED_T_MIN:
         parts.append(not_counted_text.replace("{t}", tenths_text(not_counted, seps)))
     return "; ".join(parts)

@@ -1,28 +1,47 @@
 """The per-tonne impact of each deal, so the city's CO2e is one SQL ``Sum``.
 
-``symbiosis.impact`` is linear in tonnes: the net saving of a delivery is
-``tonnes x net_kg_co2e_saved_per_t(road_km, fate factor, credit, transport)``.
-The per-tonne part depends only on the deal (its sites, material, the
-supply's current fate, the receiver's use and the deal's factor set), so it is
-computed once per deal by ``impact.py`` (``dashboard.services.deal_rate_refresh``)
-and stored here; the dashboard multiplies it by the confirmed weighbridge
-tonnes inside the database.
+``symbiosis.impact.score_flow`` is linear in tonnes: every figure of a delivery is
+its tonnes times the deal's figure for one tonne. That depends only on the deal
+(its sites, material, the supply's current fate and its evidence, the receiver,
+its use or plant, and the deal's factor set), so it is computed once per deal
+(``dashboard.services.deal_rate_refresh``) and stored here; the dashboard
+multiplies it by the confirmed weighbridge tonnes inside the database.
 """
 
 from django.db import models
 
 
 class DealImpactRate(models.Model):
+    """One deal's ``symbiosis.impact.score_flow`` per tonne: the net and its parts
+    by tier and range, what its tonnes are, and what it leaves not counted."""
+
     deal = models.OneToOneField(
         "marketplace.Deal", on_delete=models.CASCADE, primary_key=True, related_name="impact_rate"
     )
-    # None when the current fate has no factor (or the deal has no factor set):
-    # those tonnes are diverted but their CO2e is "not counted", never zero.
+    # The net per tonne: the sum of the counted terms. None only without a factor set
+    # (then nothing is counted for the deal).
     kg_co2e_per_t = models.FloatField(null=True, blank=True)
-    # The supply's current fate is landfill or an open dump.
-    from_landfill = models.BooleanField(default=False)
+    # The net split by the tier of its factors (published / proxies and estimates)
+    # and its low-high range, per tonne.
+    kg_co2e_published_per_t = models.FloatField(null=True, blank=True)
+    kg_co2e_proxy_per_t = models.FloatField(null=True, blank=True)
+    kg_co2e_low_per_t = models.FloatField(null=True, blank=True)
+    kg_co2e_high_per_t = models.FloatField(null=True, blank=True)
+    # What the tonnes are (symbiosis.impact.CATEGORIES): only "kept_out_of_landfill"
+    # is kept out of landfill; a plant's output adds no tonnes.
+    category = models.CharField(max_length=30, blank=True)
+    # The evidence of the supply's current fate (declared, documented, verified).
+    fate_evidence = models.CharField(max_length=12, blank=True)
+    # False when the current fate has no factor: that term is not counted.
+    fate_counted = models.BooleanField(default=False)
     # False when no virgin-production credit is known for the receiver's use.
     credit_counted = models.BooleanField(default=False)
+    # Like-for-like shares (dashboard.selectors.BASELINES): food and kitchen residues
+    # (the kind of the landfilled organic waste), and material recycling.
+    organic_comparable = models.BooleanField(default=False)
+    recycling = models.BooleanField(default=False)
+    # The rows behind the counted terms ("ef:<id>", "plant:<id>", ...): the methodology page.
+    factor_refs = models.JSONField(default=list, blank=True)
     road_km = models.FloatField()
     use_name = models.CharField(max_length=200, blank=True)
     factor_set_version = models.CharField(max_length=40, blank=True)

@@ -8,12 +8,21 @@ confirmed deliveries that every write keeps current (``dashboard.services``):
 (deal x month, made with ``TruncMonth`` in the database) with one, so the
 period filter selects whole months.
 
-- Diverted tonnes: weighbridge tonnes of deliveries the receiver confirmed
-  (``Delivery.status == confirmed``); logged and disputed loads never count.
+- Tonnes: weighbridge tonnes of deliveries the receiver confirmed
+  (``Delivery.status == confirmed``); logged and disputed loads never count. They
+  count once, where the material leaves its producer: a plant's output adds no
+  tonnes. By category (``symbiosis.impact.classify_tonnes``): only
+  ``kept_out_of_landfill`` tonnes are called that.
 - Net kg CO2e avoided: ``Sum(tonnes x DealImpactRate.kg_co2e_per_t)``, the
-  per-tonne rate being ``symbiosis.impact.net_kg_co2e_saved_per_t`` for the
-  deal (see ``dashboard.models``). Tonnes of deals without a fate factor are
-  diverted but their CO2e is reported as not counted.
+  per-tonne rate being ``symbiosis.impact.score_flow`` of the deal (see
+  ``dashboard.models``), with its split by tier and its range summed alike.
+  ``tonnes_co2e_not_counted`` are the tonnes whose current fate has no factor
+  (that term is not counted), ``tonnes_credit_not_counted`` those whose
+  receiver's use has no known credit. ``co2e=published`` in the filters keeps
+  the CO2e that rests on published factors only.
+- Shares compare like with like (``BASELINES``, each with its source): organic
+  residues kept out of landfill against the organic waste landfilled, material
+  recycling against the tonnes recycled.
 - District: where the residue arises (the supply listing's site).
 - No price, no company name of a private listing: only aggregates, NACE
   sectors, materials, districts and the centres of coarse 0.05-degree cells
@@ -29,25 +38,90 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Window
+from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Window
 from django.db.models.functions import Cast
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth
-from dashboard.services import figures_refresh
 from marketplace.models import Deal
 from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis import impact
 from symbiosis.geo_sql import coarse_centre_sql
-from symbiosis.models import Material, MaterialCategory, Organization
+from symbiosis.models import (
+    Material,
+    MaterialCategory,
+    Organization,
+)
 from symbiosis.models.accounts import District
+from symbiosis.models.listings import FateEvidence
 from symbiosis.validators import business_date_window
 
-# Almaty's metabolic analysis (2019): the baseline progress reads against.
-BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR = 600_000
-BASELINE_RECYCLED_T_PER_YEAR = 113_000
-BASELINE_RECYCLED_SHARE = 0.13  # of the city's solid waste
-BASELINE_SOLID_WASTE_T_PER_YEAR = BASELINE_RECYCLED_T_PER_YEAR / BASELINE_RECYCLED_SHARE
-ORGANIC_CATEGORIES = (MaterialCategory.BIOMASS,)
+
+@dataclass(frozen=True)
+class Baseline:
+    """A figure of the city the platform's tonnes read against, with where it comes from."""
+
+    key: str
+    tonnes_per_year: int
+    label: str
+    source: str
+
+
+# The Almaty circular economy analysis (2019), as this project quotes it
+# (symbiosis/fixtures/README.md lists the seed lines S1-S8).
+BASELINES = {
+    "organic_landfilled": Baseline(
+        "organic_landfilled",
+        600_000,
+        _("organic waste landfilled a year"),
+        _(
+            "Almaty circular economy analysis (2019): about 600,000 t of organic waste "
+            "landfilled a year, giving 35,000 t of landfill methane (seed line S1; "
+            "shared/DESIGN.md, shared/data/README.md)."
+        ),
+    ),
+    "recycled": Baseline(
+        "recycled",
+        113_000,
+        _("recycled a year"),
+        _(
+            # xgettext:no-python-format
+            "Almaty circular economy analysis (2019): 113,000 t recycled a year, 13 % of "
+            "solid waste (seed line S2; shared/DESIGN.md, shared/data/README.md)."
+        ),
+    ),
+    "solid_waste_official": Baseline(
+        "solid_waste_official",
+        680_000,
+        _("solid waste a year, official figure"),
+        _(
+            "Almaty circular economy analysis (2019): 680,000 t of solid waste a year by "
+            "the official statistics, as issue 16 quotes it."
+        ),
+    ),
+    "landfill_received": Baseline(
+        "landfill_received",
+        480_000,
+        _("received a year at the Karasai landfill"),
+        _(
+            "Almaty circular economy analysis (2019): 480,000 t a year received at the "
+            "Karasai landfill, as issue 16 quotes it."
+        ),
+    ),
+}
+BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR = BASELINES["organic_landfilled"].tonnes_per_year
+BASELINE_RECYCLED_T_PER_YEAR = BASELINES["recycled"].tonnes_per_year
+
+# Tonnes of these categories count (a plant's output adds credits, never tonnes).
+TONNES_COUNTED = tuple(sorted(impact.TONNES_COUNTED_CATEGORIES))
+# Tonnes that are new recycling: not reuse continued, not a plant's output, not at a landfill.
+RECYCLED_CATEGORIES = (
+    impact.KEPT_OUT_OF_LANDFILL,
+    impact.BROUGHT_INTO_COMPLIANCE,
+    impact.PUT_TO_USE,
+)
+PUBLISHED_ONLY = "published"
 
 SECTOR_LABELS = dict(Organization.Sector.choices)
 DISTRICT_LABELS = dict(District.choices)
@@ -60,12 +134,19 @@ class CityFilters:
     date_to: date | None = None
     district: str = ""
     category: str = ""
+    # "published": the CO2e that rests on published factors only (proxies hidden).
+    co2e: str = ""
+
+    @property
+    def published_only(self) -> bool:
+        return self.co2e == PUBLISHED_ONLY
 
     @classmethod
     def from_query(cls, params) -> CityFilters:
         """From GET parameters ``from``, ``to`` (YYYY-MM or YYYY-MM-DD: whole months),
-        ``district``, ``category``; values that do not parse are ignored, so a
-        shared URL never errors."""
+        ``district``, ``category``, ``co2e`` (``published`` hides the CO2e of proxies
+        and estimates); values that do not parse are ignored, so a shared URL never
+        errors."""
 
         def month(name):
             text = (params.get(name, "") or "")[:7]
@@ -84,6 +165,7 @@ class CityFilters:
             date_to=month("to"),
             district=district if district in DISTRICT_LABELS else "",
             category=category if category in CATEGORY_LABELS else "",
+            co2e=PUBLISHED_ONLY if params.get("co2e", "") == PUBLISHED_ONLY else "",
         )
 
     def as_query(self) -> dict[str, str]:
@@ -92,6 +174,7 @@ class CityFilters:
             "to": self.date_to.strftime("%Y-%m") if self.date_to else "",
             "district": self.district,
             "category": self.category,
+            "co2e": self.co2e,
         }
         return {k: v for k, v in values.items() if v}
 
@@ -125,25 +208,59 @@ def confirmed_rows(filters: CityFilters) -> QuerySet:
     return rows
 
 
-def _figures(rows: QuerySet | None = None) -> dict:
+RATE = "deal__impact_rate__"
+
+
+def _kg(field: str):
+    return Sum(Cast("tonnes", FloatField()) * F(RATE + field), output_field=FloatField())
+
+
+def _figures(rows: QuerySet | None = None, filters: CityFilters | None = None) -> dict:
     """The aggregate expressions every table shares (``agg_`` keeps their names
     apart from the model's fields; ``_clean`` drops the prefix). Over
-    ``ConfirmedDeal`` rows each deal is one row, so exchanges need no DISTINCT."""
-    rate = F("deal__impact_rate__kg_co2e_per_t")
+    ``ConfirmedDeal`` rows each deal is one row, so exchanges need no DISTINCT.
+
+    ``kg_co2e`` is the net of the counted terms, or with ``co2e=published`` its part
+    that rests on published factors; ``kg_co2e_low`` and ``kg_co2e_high`` its range."""
     per_deal = rows is not None and rows.model is ConfirmedDeal
+    published_only = filters is not None and filters.published_only
+    net = "kg_co2e_published_per_t" if published_only else "kg_co2e_per_t"
     return {
-        "agg_tonnes": Sum("tonnes"),
-        "agg_tonnes_from_landfill": Sum("tonnes", filter=Q(deal__impact_rate__from_landfill=True)),
-        "agg_kg_co2e": Sum(Cast("tonnes", FloatField()) * rate, output_field=FloatField()),
-        "agg_tonnes_co2e_not_counted": Sum(
-            "tonnes", filter=Q(deal__impact_rate__kg_co2e_per_t__isnull=True)
+        "agg_tonnes": Sum("tonnes", filter=Q(**{RATE + "category__in": TONNES_COUNTED})),
+        "agg_tonnes_kept_out_of_landfill": Sum(
+            "tonnes", filter=Q(**{RATE + "category": impact.KEPT_OUT_OF_LANDFILL})
+        ),
+        "agg_kg_co2e": _kg(net),
+        "agg_kg_co2e_published": _kg("kg_co2e_published_per_t"),
+        "agg_kg_co2e_proxy": _kg("kg_co2e_proxy_per_t"),
+        "agg_kg_co2e_low": _kg(net if published_only else "kg_co2e_low_per_t"),
+        "agg_kg_co2e_high": _kg(net if published_only else "kg_co2e_high_per_t"),
+        "agg_tonnes_co2e_not_counted": Sum("tonnes", filter=Q(**{RATE + "fate_counted": False})),
+        "agg_tonnes_credit_not_counted": Sum(
+            "tonnes", filter=Q(**{RATE + "credit_counted": False})
         ),
         "agg_deliveries": Sum("deliveries"),
         "agg_exchanges": Count("deal", distinct=not per_deal),
     }
 
 
-_FLOAT_FIGURES = frozenset(("tonnes", "tonnes_from_landfill", "tonnes_co2e_not_counted", "kg_co2e"))
+_FLOAT_FIGURES = frozenset(
+    (
+        "tonnes",
+        "tonnes_kept_out_of_landfill",
+        "tonnes_co2e_not_counted",
+        "tonnes_credit_not_counted",
+        "kg_co2e",
+        "kg_co2e_published",
+        "kg_co2e_proxy",
+        "kg_co2e_low",
+        "kg_co2e_high",
+        *(f"tonnes_{category}" for category in impact.CATEGORIES),
+        *(f"kept_{evidence}" for evidence in FateEvidence.values),
+        "organic_tonnes_kept_out_of_landfill",
+        "recycled_tonnes",
+    )
+)
 
 
 def _clean(row: dict) -> dict:
@@ -156,8 +273,8 @@ def _clean(row: dict) -> dict:
         if key in _FLOAT_FIGURES:
             value = float(value or 0)
         out[key] = value
-        if key == "kg_co2e":
-            out["t_co2e"] = value / 1000
+        if key.startswith("kg_co2e"):
+            out["t_co2e" + key[len("kg_co2e") :]] = value / 1000
     return out
 
 
@@ -166,16 +283,32 @@ def _share(part: float, whole: float) -> float:
 
 
 def headline(filters: CityFilters) -> dict:
+    """The city's totals: tonnes once and by category, kept-out-of-landfill tonnes by
+    the evidence of their baseline, CO2e with its tiers and range, and the shares
+    against the baseline of the same kind."""
     deliveries = confirmed_rows(filters)
+    category = RATE + "category"
+    kept = Q(**{category: impact.KEPT_OUT_OF_LANDFILL})
     row = _clean(
         deliveries.aggregate(
-            **_figures(deliveries),
-            organic=Sum(
+            **_figures(deliveries, filters),
+            **{
+                f"agg_tonnes_{name}": Sum("tonnes", filter=Q(**{category: name}))
+                for name in impact.CATEGORIES
+                if name != impact.KEPT_OUT_OF_LANDFILL  # in _figures already
+            },
+            **{
+                f"agg_kept_{evidence}": Sum(
+                    "tonnes", filter=kept & Q(**{RATE + "fate_evidence": evidence})
+                )
+                for evidence in FateEvidence.values
+            },
+            agg_organic_tonnes_kept_out_of_landfill=Sum(
+                "tonnes", filter=kept & Q(**{RATE + "organic_comparable": True})
+            ),
+            agg_recycled_tonnes=Sum(
                 "tonnes",
-                filter=Q(
-                    deal__material__category__in=ORGANIC_CATEGORIES,
-                    deal__impact_rate__from_landfill=True,
-                ),
+                filter=Q(**{RATE + "recycling": True, category + "__in": RECYCLED_CATEGORIES}),
             ),
         )
     )
@@ -193,13 +326,13 @@ def headline(filters: CityFilters) -> dict:
     if filters.category:
         active = active.filter(material__category=filters.category)
     row["active_deals"] = active.count()
-    row["organic_tonnes_from_landfill"] = float(row.pop("organic") or 0)
+    row["co2e_basis"] = filters.co2e or "all"
+    row["kept_with_evidence"] = row["kept_documented"] + row["kept_verified"]
     row["share_of_organic_landfilled"] = _share(
-        row["organic_tonnes_from_landfill"], BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR
+        row["organic_tonnes_kept_out_of_landfill"], BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR
     )
-    row["share_of_recycled"] = _share(row["tonnes"], BASELINE_RECYCLED_T_PER_YEAR)
-    row["share_of_solid_waste"] = _share(row["tonnes"], BASELINE_SOLID_WASTE_T_PER_YEAR)
-    for key in ("share_of_organic_landfilled", "share_of_recycled", "share_of_solid_waste"):
+    row["share_of_recycled"] = _share(row["recycled_tonnes"], BASELINE_RECYCLED_T_PER_YEAR)
+    for key in ("share_of_organic_landfilled", "share_of_recycled"):
         row[f"{key}_percent"] = 100 * row[key]
     return row
 
@@ -211,16 +344,27 @@ def potential(filters: CityFilters) -> dict:
         proposals = proposals.filter(supply__site__district=filters.district)
     if filters.category:
         proposals = proposals.filter(material__category=filters.category)
+    # A plant's output adds no tonnes: it was counted going in.
+    counted = ~Q(kind="from_processor")
     approved = proposals.aggregate(
-        tonnes=Sum("tonnes"),
-        tonnes_from_landfill=Sum("tonnes_diverted_from_landfill"),
-        kg_co2e=Sum("net_kg_co2e_saved"),
+        tonnes=Sum("tonnes", filter=counted),
+        tonnes_kept_out_of_landfill=Sum("tonnes_diverted_from_landfill"),
+        kg_co2e=Sum("net_published_kg_co2e" if filters.published_only else "net_kg_co2e_saved"),
+        kg_co2e_published=Sum("net_published_kg_co2e"),
+        kg_co2e_proxy=Sum("net_proxy_kg_co2e"),
         proposals=Count("id"),
     )
     run = (
         OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED)
         .order_by("-finished_at", "-id")
-        .values("id", "finished_at", "tonnes_moved", "landfill_tonnes_avoided", "saved_kg_co2e")
+        .values(
+            "id",
+            "finished_at",
+            "tonnes_moved",
+            "landfill_tonnes_avoided",
+            "saved_kg_co2e",
+            "stats__accounting",
+        )
         .first()
     )
     return {
@@ -230,10 +374,16 @@ def potential(filters: CityFilters) -> dict:
 
 
 def _grouped(
-    filters: CityFilters, *keys: str, order_by=("-agg_tonnes",), localized: bool = False
+    filters: CityFilters,
+    *keys: str,
+    order_by=("-agg_tonnes",),
+    localized: bool = False,
+    extra: dict | None = None,
 ) -> list[dict]:
     rows = confirmed_rows(filters)
-    rows = rows.values(*keys).annotate(**_figures(rows), **_material_ru(localized))
+    rows = rows.values(*keys).annotate(
+        **_figures(rows, filters), **_material_ru(localized), **(extra or {})
+    )
     return [_clean(row) for row in rows.order_by(*order_by, *keys)]
 
 
@@ -284,7 +434,12 @@ def by_material(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     """Per material; ``material`` in English, or with ``localized`` (the page) in
     the active language."""
     rows = _grouped(
-        filters, "deal__material__name_en", "deal__material__category", localized=localized
+        filters,
+        "deal__material__name_en",
+        "deal__material__category",
+        localized=localized,
+        # Where the material's factors are listed (the page links each row there).
+        extra={"agg_material_slug": Min("deal__material__slug")},
     )
     categories = _labels(CATEGORY_LABELS)
     out = []
@@ -323,7 +478,7 @@ def by_district(filters: CityFilters) -> list[dict]:
 
 def by_month(filters: CityFilters) -> list[dict]:
     rows = confirmed_months(filters)
-    rows = rows.values("month").annotate(**_figures(rows)).order_by("month")
+    rows = rows.values("month").annotate(**_figures(rows, filters)).order_by("month")
     out = []
     for row in rows:
         row = _clean(row)
@@ -399,7 +554,7 @@ def _exchange_groups(filters: CityFilters, *, localized: bool) -> QuerySet:
     together place no site closer than one cell. A deal lies in one group, so
     ``exchanges`` adds up."""
     rows = confirmed_rows(filters)
-    figures = _figures(rows)
+    figures = _figures(rows, filters)
     ends = {end: coarse_centre_sql(field) for end, field in EXCHANGE_ENDS.items()}
     return (
         rows.values(*EXCHANGE_KEYS, **ends)
@@ -487,7 +642,6 @@ LOCALIZED_TABLES = frozenset(("material", "flows", "exchanges"))
 
 
 def city_dashboard(filters: CityFilters) -> dict:
-    figures_refresh()
     return {
         "headline": headline(filters),
         "potential": potential(filters),

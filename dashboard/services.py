@@ -1,9 +1,9 @@
 """Keeps ``DealImpactRate`` (one row per deal with confirmed deliveries) and the
 roll-ups of confirmed deliveries (``ConfirmedMonth``, ``ConfirmedDeal``) current.
 
-The rate comes from ``marketplace.selectors.deal_impact`` (the deal's own
-inputs: road km, fate factor, credit, transport factor) passed to
-``symbiosis.impact.net_kg_co2e_saved_per_t``; nothing here computes CO2e itself.
+The rate is ``symbiosis.impact.score_flow`` of one tonne, with the deal's inputs
+as ``marketplace.selectors.deal_flow`` gathers them (the deal page's own);
+nothing here computes CO2e itself.
 
 Confirmed deliveries are an append-only record: a correction is a confirmed
 reversal (negative tonnes, the corrected delivery's date) and replacement. So
@@ -20,28 +20,92 @@ from django.db.models.functions import TruncMonth
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth, DealImpactRate
 from marketplace.models import Deal, Delivery
-from marketplace.selectors import deal_impact
+from marketplace.selectors import deal_flow, road_km_between
 from symbiosis import impact
+from symbiosis.accounting import is_landfill_operator, plant_of_output
+from symbiosis.models import CompatibilityRule
+
+# Food-processing residues (EWC 02 02 to 02 07) and kitchen and garden waste (20 01 08,
+# 20 02 01): the kind of organic waste the city's landfilled baseline counts. Manure,
+# straw, sludge, wood, paper and board are not in it, so they are not in its share.
+ORGANIC_BASELINE_EWC_PREFIXES = ("02 02", "02 03", "02 04", "02 05", "02 06", "02 07")
+ORGANIC_BASELINE_EWC_CODES = ("20 01 08", "20 02 01")
+# Material recycling of the kinds the city's recycled baseline counts (paper and
+# board, plastics, glass, metals, textiles): not feed, compost, digestion or road base.
+RECYCLING_USES = frozenset(
+    {
+        "paper-pulp",
+        "plastics-recycling",
+        "glass-recycling",
+        "aluminium-recycling",
+        "secondary-steel",
+        "textile-recycling",
+    }
+)
+
+
+def is_organic_comparable(material) -> bool:
+    code = material.ewc_code.strip()
+    return code.startswith(ORGANIC_BASELINE_EWC_PREFIXES) or code in ORGANIC_BASELINE_EWC_CODES
+
+
+def is_recycling(deal: Deal) -> bool:
+    """The receiver recycles this material: one of its demand's uses is recycling and
+    the material has a compatibility rule for it. A recycling use the listing names for
+    another material (pulp beside sack reuse) says nothing of this one."""
+    if deal.demand_id is None:
+        return False
+    return CompatibilityRule.objects.filter(
+        material_id=deal.material_id,
+        use__in=deal.demand.uses.all(),
+        use__slug__in=RECYCLING_USES,
+    ).exists()
 
 
 def _rate_values(deal: Deal) -> dict:
-    figures = deal_impact(deal=deal)
-    per_t = None
-    if figures.fate_kg_co2e_per_t is not None and figures.transport_kg_co2e_per_tkm is not None:
-        per_t = impact.net_kg_co2e_saved_per_t(
-            road_km=figures.road_km,
-            fate_kg_co2e_per_t=float(figures.fate_kg_co2e_per_t),
-            # As on the deal page: without a known credit the saving leaves it out.
-            credit_kg_co2e_per_t=float(figures.credit_kg_co2e_per_t or 0),
-            transport_kg_co2e_per_tkm=float(figures.transport_kg_co2e_per_tkm),
+    """The deal's ``score_flow`` for one tonne (``marketplace.selectors.deal_flow``:
+    the inputs a proposal between the same listings is scored with)."""
+    inputs = deal_flow(deal)
+    values = {
+        "kg_co2e_per_t": None,
+        "kg_co2e_published_per_t": None,
+        "kg_co2e_proxy_per_t": None,
+        "kg_co2e_low_per_t": None,
+        "kg_co2e_high_per_t": None,
+        "fate_counted": False,
+        "credit_counted": False,
+        "factor_refs": [],
+        "use_name": "",
+        "road_km": road_km_between(deal.supply.site, deal.receiver_site),
+    }
+    category = impact.classify_tonnes(
+        fate=deal.supply.fate,
+        landfill_banned=deal.material.landfill_banned,
+        receiver_is_landfill_operator=is_landfill_operator(deal.receiver),
+        from_plant_output=plant_of_output(deal.supply) is not None,
+    )
+    if inputs is not None:
+        score = inputs.score(1.0)
+        category = score.category
+        values.update(
+            kg_co2e_per_t=score.net_kg_co2e_saved,
+            kg_co2e_published_per_t=score.net_published_kg_co2e,
+            kg_co2e_proxy_per_t=score.net_proxy_kg_co2e,
+            kg_co2e_low_per_t=score.net_low_kg_co2e,
+            kg_co2e_high_per_t=score.net_high_kg_co2e,
+            fate_counted=impact.FATE not in score.not_counted,
+            credit_counted=impact.VIRGIN not in score.not_counted,
+            factor_refs=list(score.refs),
+            use_name=inputs.credit_use,
+            road_km=inputs.road_km,
         )
     return {
-        "kg_co2e_per_t": per_t,
-        "from_landfill": impact.is_landfill_fate(figures.fate),
-        "credit_counted": figures.credit_kg_co2e_per_t is not None,
-        "road_km": figures.road_km,
-        "use_name": figures.credit_use,
-        "factor_set_version": figures.factor_set_version,
+        **values,
+        "category": category,
+        "fate_evidence": deal.supply.fate_evidence,
+        "organic_comparable": is_organic_comparable(deal.material),
+        "recycling": is_recycling(deal),
+        "factor_set_version": deal.factor_set.version if deal.factor_set_id else "",
         "deal_updated_at": deal.updated_at,
     }
 
@@ -52,7 +116,15 @@ def deal_rate_refresh(*, deal: Deal) -> DealImpactRate:
 
 
 # What a deal's rate is computed from (``_rate_values``), read with the deal.
-_RATE_INPUTS = ("supply__site", "receiver_site", "material", "factor_set", "demand")
+_RATE_INPUTS = (
+    "supply__site",
+    "supply__producing_plant",
+    "receiver_site",
+    "receiver",
+    "material",
+    "factor_set",
+    "demand__plant__output",
+)
 
 
 def stale_deals():
@@ -68,9 +140,24 @@ def stale_deals():
     )
 
 
+def deals_rates_refresh(*, deal_ids) -> int:
+    """Recompute the rates of these deals (ids or a queryset of ``pk`` values) that
+    have confirmed deliveries: what a write of a deal, a supply or a site calls
+    (``dashboard.signals``). One small query when none has."""
+    deals = list(
+        Deal.objects.filter(pk__in=deal_ids)
+        .filter(pk__in=ConfirmedDeal.objects.values("deal_id"))
+        .select_related(*_RATE_INPUTS)
+    )
+    for deal in deals:
+        deal_rate_refresh(deal=deal)
+    return len(deals)
+
+
 def rates_refresh(*, everything: bool = False) -> int:
     """Compute the missing or stale rates (all of them with ``everything``); one
-    query when nothing is stale, so the dashboard calls it on every view."""
+    query when nothing is stale. Writes keep rates current (``dashboard.signals``):
+    this catches writes that send no signal (the reconcile, the command)."""
     if everything:
         ids = Delivery.objects.filter(status=Delivery.Status.CONFIRMED).values("deal_id")
     else:
@@ -184,7 +271,18 @@ def months_refresh(*, force: bool = False) -> bool:
 
 
 def figures_refresh() -> None:
-    """What the dashboard calls before reading: the rates of deals edited since
-    the last view (one query when there are none). The roll-up is kept by the
-    writes (``deal_months_refresh``), so a read never rebuilds it."""
+    """The rates of deals edited by a write that sent no signal (one query when
+    there are none). Writes keep the roll-up and the rates current
+    (``dashboard.signals``), so no page calls this: the reconcile, the command
+    and tests that write around the signals do."""
     rates_refresh()
+
+
+def figures_reconcile(*, everything: bool = True) -> dict:
+    """The periodic check (Celery beat, ``DASHBOARD_RECONCILE_MINUTES``): rebuild
+    the roll-up if it drifted from the confirmed deliveries, and recompute every
+    rate (``everything``: an edited factor row, rule or plant sends no signal a
+    deal could follow)."""
+    rebuilt = months_refresh()
+    rates = rates_refresh(everything=everything)
+    return {"rollup_rebuilt": rebuilt, "rates": rates}

@@ -13,13 +13,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from dashboard import charts, selectors
+from dashboard import methodology as methodology_rows
 from dashboard.access import reads_city_figures
-from dashboard.services import figures_refresh
 from symbiosis import impact
 from symbiosis.models import MaterialCategory
 from symbiosis.models.accounts import District
+from symbiosis.models.listings import Fate
 from symbiosis.numbers import separators
 from symbiosis.taxonomy import active_factor_set
 
@@ -56,6 +58,7 @@ PAGE_TABLE_KEYS = {
 def _table_rows(name: str, rows: list[dict]) -> list[dict]:
     key, extra = PAGE_TABLE_KEYS[name]
     seps = separators()
+    methodology_url = reverse("dashboard:methodology")
     return [
         {
             "key": row[key],
@@ -64,6 +67,10 @@ def _table_rows(name: str, rows: list[dict]) -> list[dict]:
             "t_co2e": charts.tenths_text(row["t_co2e"], seps),
             "deliveries": intcomma(row["deliveries"]),
             "exchanges": intcomma(row["exchanges"]),
+            # A material's row links to the factors behind its figures.
+            "href": f"{methodology_url}?{urlencode({'material': row['material_slug']})}"
+            if row.get("material_slug")
+            else "",
         }
         for row in rows
     ]
@@ -117,31 +124,58 @@ def city_dashboard(request):
             "map_data": _map_data(lines),
             "map_lines_shown": len(lines),
             "map_lines_total": lines_total,
-            "baseline": {
-                "organic_landfilled": selectors.BASELINE_ORGANIC_LANDFILLED_T_PER_YEAR,
-                "recycled": selectors.BASELINE_RECYCLED_T_PER_YEAR,
-                "recycled_share": selectors.BASELINE_RECYCLED_SHARE,
-                "solid_waste": selectors.BASELINE_SOLID_WASTE_T_PER_YEAR,
-            },
+            "baselines": selectors.BASELINES,
+            "categories_shown": _categories(data["headline"]),
+            "published_query": urlencode({**filters.as_query(), "co2e": "published"}),
+            "all_tiers_query": urlencode(
+                {k: v for k, v in filters.as_query().items() if k != "co2e"}
+            ),
         },
     )
 
 
+# What the tonnes are, in the words the pages use (symbiosis.impact.CATEGORIES).
+CATEGORY_WORDS = {
+    impact.KEPT_OUT_OF_LANDFILL: _("kept out of landfill"),
+    impact.BROUGHT_INTO_COMPLIANCE: _("brought into compliance (a banned disposal)"),
+    impact.PUT_TO_USE: _("put to use (not from landfill)"),
+    impact.REUSE_CONTINUED: _("reuse continued (already used before)"),
+    impact.USED_AT_LANDFILL: _("used at a landfill (cover, roads)"),
+    impact.PLANT_OUTPUT: _("a plant's output (credits only, tonnes counted going in)"),
+}
+
+
+def _categories(headline: dict) -> list[dict]:
+    return [
+        {"key": key, "label": CATEGORY_WORDS[key], "tonnes": headline[f"tonnes_{key}"]}
+        for key in impact.CATEGORIES
+    ]
+
+
 @city_reader_required
 def methodology(request):
+    """The method, the baselines with their sources, and exactly the factors the
+    figures and proposals rest on (``?material=<slug>``, ``?tier=published|proxy``
+    narrow them: the city page's figures link here)."""
     factor_set = active_factor_set()
-    factors = (
-        factor_set.factors.select_related("material").order_by("material__name_en", "kind")
-        if factor_set
-        else []
-    )
+    material = request.GET.get("material", "")[:80]
+    tier = request.GET.get("tier", "")
+    tier = tier if tier in ("published", "proxy") else ""
     return render(
         request,
         "dashboard/methodology.html",
         {
             "factor_set": factor_set,
-            "factors": factors,
-            "landfill_fates": sorted(impact.LANDFILL_FATES),
+            "factors": methodology_rows.factors_in_use(material=material, tier=tier),
+            "material": material,
+            "tier": tier,
+            "baselines": selectors.BASELINES,
+            "category_words": CATEGORY_WORDS.items(),
+            "landfill_fates": [
+                str(label).lower()
+                for value, label in Fate.choices
+                if value in impact.LANDFILL_FATES
+            ],
             "default_road_factor": impact.DEFAULT_ROAD_FACTOR,
         },
     )
@@ -151,12 +185,13 @@ def public_summary(request):
     if not getattr(settings, "CITY_PUBLIC_PAGE", False):
         raise Http404("The public city page is not published.")
     filters = selectors.CityFilters()
-    figures_refresh()
+    headline = selectors.headline(filters)
     return render(
         request,
         "dashboard/public.html",
         {
-            "headline": selectors.headline(filters),
+            "headline": headline,
+            "categories_shown": _categories(headline),
             "category": selectors.by_category(filters),
             "month_chart": charts.month_series(selectors.by_month(filters)),
             "named": selectors.named_organizations(filters),

@@ -28,11 +28,10 @@ from django.utils.translation import gettext
 
 from marketplace.models import Deal, DealAmendment, Delivery, Party
 from marketplace.services import policy
+from symbiosis.accounting import FactorTable, FlowInputs, flow_inputs
 from symbiosis.geo import great_circle_km
-from symbiosis.impact import DEFAULT_ROAD_FACTOR, ImpactBreakdown, exchange_impact
-from symbiosis.models import CompatibilityRule
+from symbiosis.impact import DEFAULT_ROAD_FACTOR, VIRGIN, FlowScore
 from symbiosis.selectors import Viewer, viewer_for
-from symbiosis.taxonomy import fate_factor
 
 
 def _viewer(user) -> Viewer:
@@ -328,17 +327,23 @@ def deliveries_for_review(*, user) -> QuerySet[Delivery]:
 
 @dataclass(frozen=True)
 class ImpactFigures:
-    """An ``ImpactBreakdown`` with what could not be counted as None, never as 0."""
+    """``symbiosis.impact.score_flow`` of a deal's tonnes: a term whose factor is
+    missing is None (not counted), never 0, and the net sums the counted terms."""
 
     tonnes: float
     road_km: float
-    tonnes_diverted_from_landfill: float
+    tonnes_diverted_from_landfill: float  # the tonnes "kept out of landfill" only
     fate_kg_co2e_avoided: float | None
     transport_kg_co2e_added: float
     virgin_kg_co2e_avoided: float | None
-    # None when the current fate has no factor; without a virgin-production
-    # credit it is the saving without that credit (see DealImpact.net_excludes_credit).
-    net_kg_co2e_saved: float | None
+    net_kg_co2e_saved: float
+    category: str = ""
+    treatment_kg_co2e_added: float | None = None
+    net_published_kg_co2e: float = 0.0
+    net_proxy_kg_co2e: float = 0.0
+    net_low_kg_co2e: float = 0.0
+    net_high_kg_co2e: float = 0.0
+    not_counted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -358,10 +363,15 @@ class DealImpact:
     so_far: ImpactFigures | None
     expected: ImpactFigures | None
     not_counted: list[str] = field(default_factory=list)
+    category: str = ""
 
     @property
     def net_excludes_credit(self) -> bool:
-        return self.fate_kg_co2e_per_t is not None and self.credit_kg_co2e_per_t is None
+        return (
+            self.credit_kg_co2e_per_t is None
+            and self.so_far is not None
+            and (VIRGIN in self.so_far.not_counted)
+        )
 
 
 def road_km_between(site_a, site_b, road_factor: float = DEFAULT_ROAD_FACTOR) -> float:
@@ -370,31 +380,35 @@ def road_km_between(site_a, site_b, road_factor: float = DEFAULT_ROAD_FACTOR) ->
     return km * road_factor
 
 
-def _credit(deal: Deal) -> tuple[Decimal | None, str]:
-    """Virgin production avoided per tonne: as the optimizer scores a demand,
-    the best known credit among the demand's accepted uses for the material."""
-    if deal.demand_id is None:
-        return None, ""
-    rules = CompatibilityRule.objects.filter(
-        material_id=deal.material_id,
-        use__in=deal.demand.uses.all(),
-        credit_kg_co2e_per_t__isnull=False,
-    ).select_related("use")
-    best = max(rules, key=lambda r: r.credit_kg_co2e_per_t, default=None)
-    if best is None:
-        return None, ""
-    return best.credit_kg_co2e_per_t, best.use.name
+def deal_flow(deal: Deal, *, table: FactorTable | None = None) -> FlowInputs | None:
+    """What ``score_flow`` needs of a deal but its tonnes (None without a factor
+    set), gathered as the optimizer's snapshot gathers a proposal's."""
+    return flow_inputs(
+        table=table if table is not None else FactorTable(deal.factor_set),
+        supply=deal.supply,
+        demand=deal.demand if deal.demand_id else None,
+        material=deal.material,
+        receiver=deal.receiver,
+        road_km=road_km_between(deal.supply.site, deal.receiver_site),
+    )
 
 
-def _figures(breakdown: ImpactBreakdown, *, fate_known: bool, credit_known: bool):
+def _figures(score: FlowScore) -> ImpactFigures:
     return ImpactFigures(
-        tonnes=breakdown.tonnes,
-        road_km=breakdown.road_km,
-        tonnes_diverted_from_landfill=breakdown.tonnes_diverted_from_landfill,
-        fate_kg_co2e_avoided=breakdown.fate_kg_co2e_avoided if fate_known else None,
-        transport_kg_co2e_added=breakdown.transport_kg_co2e_added,
-        virgin_kg_co2e_avoided=breakdown.virgin_kg_co2e_avoided if credit_known else None,
-        net_kg_co2e_saved=breakdown.net_kg_co2e_saved if fate_known else None,
+        tonnes=score.tonnes,
+        road_km=score.road_km,
+        tonnes_diverted_from_landfill=score.tonnes_kept_out_of_landfill,
+        fate_kg_co2e_avoided=score.fate_kg_co2e_avoided,
+        transport_kg_co2e_added=score.transport_kg_co2e_added,
+        virgin_kg_co2e_avoided=score.virgin_kg_co2e_avoided,
+        net_kg_co2e_saved=score.net_kg_co2e_saved,
+        category=score.category,
+        treatment_kg_co2e_added=score.treatment_kg_co2e_added,
+        net_published_kg_co2e=score.net_published_kg_co2e,
+        net_proxy_kg_co2e=score.net_proxy_kg_co2e,
+        net_low_kg_co2e=score.net_low_kg_co2e,
+        net_high_kg_co2e=score.net_high_kg_co2e,
+        not_counted=score.not_counted,
     )
 
 
@@ -412,23 +426,23 @@ def deal_tonnes_by_status(deal: Deal) -> dict[str, Decimal]:
 
 def deal_impact(*, deal: Deal) -> DealImpact:
     """Tonnes delivered and kg CO2e saved so far (confirmed deliveries) and expected
-    (the agreed total), with the deal's factor set."""
+    (the agreed total), with the deal's factor set, by ``symbiosis.impact.score_flow``."""
     tonnes = deal_tonnes_by_status(deal)
     supply = deal.supply
-    road_km = road_km_between(supply.site, deal.receiver_site)
     factor_set = deal.factor_set
+    inputs = deal_flow(deal)
+    road_km = road_km_between(supply.site, deal.receiver_site)
     not_counted = []
     fate_value = credit_value = None
     credit_use = ""
-    if factor_set is None:
+    if inputs is None:
         not_counted.append(gettext("No emission factor set: no CO2e is counted for this deal."))
     else:
-        fate_value, _factor = fate_factor(factor_set, deal.material, supply.fate)
-        if fate_value is None:
+        if inputs.fate_factor is None:
             not_counted.append(
                 gettext(
                     "Emissions of the current fate (%(fate)s) of %(material)s: no factor in "
-                    "set %(version)s; the net saving is not counted."
+                    "set %(version)s; that term is not counted."
                 )
                 % {
                     "fate": supply.get_fate_display().lower(),
@@ -436,8 +450,12 @@ def deal_impact(*, deal: Deal) -> DealImpact:
                     "version": factor_set.version,
                 }
             )
-        credit_value, credit_use = _credit(deal)
-        if credit_value is None:
+        else:
+            fate_value = Decimal(str(inputs.fate_factor.kg_co2e_per_t))
+        if inputs.credit is not None:
+            credit_value = Decimal(str(inputs.credit.kg_co2e_per_t))
+            credit_use = inputs.credit_use
+        elif not inputs.into_plant:
             not_counted.append(
                 gettext(
                     "Virgin production avoided: no known credit for the receiver's use of "
@@ -445,22 +463,15 @@ def deal_impact(*, deal: Deal) -> DealImpact:
                 )
                 % {"material": deal.material}
             )
+        if inputs.into_plant and inputs.treatment is None:
+            not_counted.append(gettext("The plant's own treatment: no factor; not counted."))
 
     def figures(tonnes_moved: Decimal) -> ImpactFigures | None:
-        if factor_set is None:
+        if inputs is None:
             return None
-        breakdown = exchange_impact(
-            tonnes=float(tonnes_moved),
-            road_km=road_km,
-            fate=supply.fate,
-            fate_kg_co2e_per_t=float(fate_value) if fate_value is not None else 0.0,
-            credit_kg_co2e_per_t=float(credit_value) if credit_value is not None else 0.0,
-            transport_kg_co2e_per_tkm=float(factor_set.transport_kg_co2e_per_tkm),
-        )
-        return _figures(
-            breakdown, fate_known=fate_value is not None, credit_known=credit_value is not None
-        )
+        return _figures(inputs.score(float(tonnes_moved)))
 
+    so_far = figures(tonnes[Delivery.Status.CONFIRMED])
     return DealImpact(
         tonnes_delivered=tonnes[Delivery.Status.CONFIRMED],
         tonnes_awaiting_confirmation=tonnes[Delivery.Status.LOGGED],
@@ -474,7 +485,8 @@ def deal_impact(*, deal: Deal) -> DealImpact:
         credit_use=credit_use,
         transport_kg_co2e_per_tkm=factor_set.transport_kg_co2e_per_tkm if factor_set else None,
         factor_set_version=factor_set.version if factor_set else "",
-        so_far=figures(tonnes[Delivery.Status.CONFIRMED]),
+        so_far=so_far,
         expected=figures(deal.tonnes_total),
         not_counted=not_counted,
+        category=so_far.category if so_far else "",
     )

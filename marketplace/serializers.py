@@ -343,14 +343,34 @@ class DealAmendmentSerializer(serializers.ModelSerializer):
 
 
 class ImpactFiguresSerializer(serializers.Serializer):
+    """symbiosis.impact.score_flow of the deal's tonnes (docs/accounting.md)."""
+
     tonnes = serializers.FloatField()
     road_km = serializers.FloatField()
-    tonnes_diverted_from_landfill = serializers.FloatField()
-    fate_kg_co2e_avoided = serializers.FloatField(allow_null=True)
-    transport_kg_co2e_added = serializers.FloatField()
-    virgin_kg_co2e_avoided = serializers.FloatField(allow_null=True)
-    net_kg_co2e_saved = serializers.FloatField(
+    category = serializers.CharField(
+        help_text="What the tonnes are: kept_out_of_landfill, brought_into_compliance, "
+        "put_to_use, reuse_continued, used_at_landfill or plant_output."
+    )
+    tonnes_diverted_from_landfill = serializers.FloatField(
+        help_text="The tonnes kept out of landfill (that category only)."
+    )
+    fate_kg_co2e_avoided = serializers.FloatField(
         allow_null=True, help_text="null: not counted (the current fate has no factor)."
+    )
+    transport_kg_co2e_added = serializers.FloatField()
+    virgin_kg_co2e_avoided = serializers.FloatField(
+        allow_null=True, help_text="null: not counted, or no virgin material replaced (a plant)."
+    )
+    treatment_kg_co2e_added = serializers.FloatField(
+        allow_null=True, help_text="A plant's own treatment; null on a direct exchange."
+    )
+    net_kg_co2e_saved = serializers.FloatField(help_text="The sum of the counted terms.")
+    net_published_kg_co2e = serializers.FloatField()
+    net_proxy_kg_co2e = serializers.FloatField(help_text="The part from proxies and estimates.")
+    net_low_kg_co2e = serializers.FloatField()
+    net_high_kg_co2e = serializers.FloatField()
+    not_counted = serializers.ListField(
+        child=serializers.CharField(), help_text="Terms without a factor: fate, virgin, treatment."
     )
 
 
@@ -384,6 +404,7 @@ class DealImpactSerializer(serializers.Serializer):
     expected = ImpactFiguresSerializer(allow_null=True)
     not_counted = serializers.ListField(child=serializers.CharField())
     net_excludes_credit = serializers.BooleanField()
+    category = serializers.CharField(help_text="What the tonnes are (as in so_far.category).")
 
 
 class DealOutputSerializer(serializers.ModelSerializer):

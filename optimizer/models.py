@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.models.factors import EmissionFactor
 from symbiosis.validators import (
     HISTORY_MAX_CHARS,
     REASON_MAX_CHARS,
@@ -101,18 +102,32 @@ class MatchProposal(models.Model):
     material = models.ForeignKey("symbiosis.Material", on_delete=models.PROTECT)
     tonnes = models.FloatField()
     road_km = models.FloatField()
-    # The symbiosis.impact breakdown of this exchange.
+    # The symbiosis.impact.score_flow breakdown of this exchange. A term whose factor
+    # is missing is None (not counted, never 0) and named in terms_not_counted.
+    # What the tonnes are (symbiosis.impact.CATEGORIES); blank before the accounting.
+    tonnes_category = models.CharField(max_length=30, blank=True)
+    # The tonnes "kept out of landfill": only that category (not a banned disposal,
+    # not into a landfill operator's site, not a plant's output).
     tonnes_diverted_from_landfill = models.FloatField()
-    fate_kg_co2e_avoided = models.FloatField()
+    fate_kg_co2e_avoided = models.FloatField(null=True, blank=True)
     transport_kg_co2e_added = models.FloatField()
-    virgin_kg_co2e_avoided = models.FloatField()
+    virgin_kg_co2e_avoided = models.FloatField(null=True, blank=True)
     net_kg_co2e_saved = models.FloatField()
+    # The net split by the tier of its factors, and its low-high range.
+    net_published_kg_co2e = models.FloatField(null=True, blank=True)
+    net_proxy_kg_co2e = models.FloatField(null=True, blank=True)
+    net_low_kg_co2e = models.FloatField(null=True, blank=True)
+    net_high_kg_co2e = models.FloatField(null=True, blank=True)
+    terms_not_counted = models.JSONField(default=list, blank=True)
+    # The rows behind the counted terms ("ef:<id>", "plant:<id>"): the methodology page.
+    factor_refs = models.JSONField(default=list, blank=True)
     economic_value_kzt = models.FloatField(null=True, blank=True)
     # direct: residue to its user; to_processor: residue into a plant's intake
     # (demand = the intake listing); from_processor: a plant's output (supply =
     # the plant's output listing) to its user.
     kind = models.CharField(max_length=16, default="direct")
-    treatment_kg_co2e_added = models.FloatField(default=0.0)
+    # None on a direct exchange (no plant) and where the plant's factor is missing.
+    treatment_kg_co2e_added = models.FloatField(null=True, blank=True)
     # The facilitator's decision and the two companies' answers.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     decided_by = models.ForeignKey(
@@ -161,6 +176,20 @@ class ProcessingPlant(models.Model):
     treatment_kg_co2e_per_t = models.FloatField(_("treatment kg CO2e per input tonne"))
     treatment_source = models.TextField(
         _("source of the treatment factor"), **capped_text(SOURCE_MAX_CHARS)
+    )
+    # Its quality, as a factor set's factors have (symbiosis.impact.Factor): one factor
+    # applied to every feedstock is a proxy for all but the one it was measured on.
+    treatment_tier = models.CharField(
+        _("tier of the treatment factor"),
+        max_length=10,
+        choices=EmissionFactor.Tier.choices,
+        default=EmissionFactor.Tier.PROXY,
+    )
+    treatment_low_kg_co2e_per_t = models.FloatField(
+        _("treatment factor, low end"), null=True, blank=True
+    )
+    treatment_high_kg_co2e_per_t = models.FloatField(
+        _("treatment factor, high end"), null=True, blank=True
     )
     cn_min = models.FloatField(_("minimum C:N of the blend"), null=True, blank=True)
     cn_max = models.FloatField(_("maximum C:N of the blend"), null=True, blank=True)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from optimizer.instance import OBJECTIVES, Instance, Solution
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from optimizer.snapshot import build_snapshot, proposals_from_solution
+from symbiosis import impact
 from symbiosis.models import DemandListing, FactorSet, MaterialCategory, SupplyListing
 from symbiosis.models.accounts import District
 from symbiosis.roles import is_facilitator
@@ -283,25 +284,29 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
             )
         MatchProposal.objects.filter(run=run).delete()
         MatchProposal.objects.bulk_create(proposals, batch_size=2000)
-        internal = internal_totals(proposals)
+        owners = _owners(proposals)
+        internal = internal_totals(proposals, owners=owners)
         run.solver = solution.stats.get("solver", "")
         run.solver_status = solution.status
         run.objective_kg_co2e = solution.objective_kg_co2e
         run.baseline_kg_co2e = solution.baseline_kg_co2e
         run.bound_kg_co2e = solution.bound_kg_co2e
         run.gap = solution.gap
-        # The headline figures are exchanges between organizations; internal
-        # reuse (allowed by the run's parameters) is kept apart in stats.
-        run.saved_kg_co2e = solution.saved_kg_co2e - internal["kg_co2e_saved"]
-        run.tonnes_moved = solution.tonnes_moved - internal["tonnes_moved"]
-        run.landfill_tonnes_avoided = (
-            solution.landfill_tonnes_avoided - internal["landfill_tonnes_avoided"]
+        # The headline figures are the proposals' own breakdowns (symbiosis.impact,
+        # as a deal and the city count them) of the exchanges between organizations;
+        # internal reuse (allowed by the run's parameters) is kept apart in stats.
+        accounting = accounting_totals(
+            [p for p in proposals if not _is_internal(p, owners)], run.factor_set
         )
+        run.saved_kg_co2e = accounting["kg_co2e_saved"]
+        run.tonnes_moved = accounting["tonnes_moved"]
+        run.landfill_tonnes_avoided = accounting["tonnes_by_category"][impact.KEPT_OUT_OF_LANDFILL]
         run.stats = {
             **run.stats,
             **solution.stats,
             "proposals": len(proposals) - internal["proposals"],
             "internal": internal,
+            "accounting": accounting,
         }
         run.stage = "done" if proposals or solution.status != "infeasible" else "failed"
         run.progress_percent = 100
@@ -309,26 +314,33 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
         run.save()
 
 
-def internal_totals(proposals: list[MatchProposal]) -> dict:
+def _owners(proposals: list[MatchProposal]) -> dict[str, dict[int, int]]:
+    owners = {}
+    for model, field in ((SupplyListing, "supply_id"), (DemandListing, "demand_id")):
+        ids = {getattr(p, field) for p in proposals}
+        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "organization_id"))
+    return owners
+
+
+def _is_internal(p: MatchProposal, owners: dict) -> bool:
+    return owners["supply_id"][p.supply_id] == owners["demand_id"][p.demand_id]
+
+
+def internal_totals(proposals: list[MatchProposal], *, owners: dict | None = None) -> dict:
     """Proposals, tonnes and CO2e of internal reuse: both listings of one organization.
 
-    Sums the same figures the solution's totals sum (``optimizer.problem``):
-    tonnes leaving a supply, so not a plant's output, and the net saving of
-    every flow, so the headline minus these is the exchanges between
-    organizations alone.
+    Tonnes leaving a supply (a plant's output adds none) and the net saving of
+    every flow, as ``accounting_totals`` sums the exchanges between organizations.
     """
+    owners = owners if owners is not None else _owners(proposals)
     totals = {
         "proposals": 0,
         "tonnes_moved": 0.0,
         "landfill_tonnes_avoided": 0.0,
         "kg_co2e_saved": 0.0,
     }
-    owners = {}
-    for model, field in ((SupplyListing, "supply_id"), (DemandListing, "demand_id")):
-        ids = {getattr(p, field) for p in proposals}
-        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "organization_id"))
     for p in proposals:
-        if owners["supply_id"][p.supply_id] != owners["demand_id"][p.demand_id]:
+        if not _is_internal(p, owners):
             continue
         totals["proposals"] += 1
         totals["kg_co2e_saved"] += p.net_kg_co2e_saved
@@ -336,6 +348,38 @@ def internal_totals(proposals: list[MatchProposal]) -> dict:
             totals["tonnes_moved"] += p.tonnes
             totals["landfill_tonnes_avoided"] += p.tonnes_diverted_from_landfill
     return totals
+
+
+def accounting_totals(proposals: list[MatchProposal], factor_set=None) -> dict:
+    """The run's headline from its proposals' breakdowns: tonnes once, by category
+    (a plant's output adds none), CO2e split by tier with its range, and how many
+    proposals leave each term not counted. The run page and the city read these."""
+    by_category = dict.fromkeys(impact.CATEGORIES, 0.0)
+    not_counted = dict.fromkeys(impact.TERMS, 0)
+    totals = {
+        "kg_co2e_saved": 0.0,
+        "kg_co2e_published": 0.0,
+        "kg_co2e_proxy": 0.0,
+        "kg_co2e_low": 0.0,
+        "kg_co2e_high": 0.0,
+    }
+    for p in proposals:
+        category = p.tonnes_category or impact.PUT_TO_USE
+        by_category[category] += p.tonnes
+        totals["kg_co2e_saved"] += p.net_kg_co2e_saved
+        totals["kg_co2e_published"] += p.net_published_kg_co2e or 0.0
+        totals["kg_co2e_proxy"] += p.net_proxy_kg_co2e or 0.0
+        totals["kg_co2e_low"] += p.net_low_kg_co2e or 0.0
+        totals["kg_co2e_high"] += p.net_high_kg_co2e or 0.0
+        for term in p.terms_not_counted:
+            not_counted[term] = not_counted.get(term, 0) + 1
+    return {
+        **totals,
+        "tonnes_moved": sum(by_category[c] for c in impact.TONNES_COUNTED_CATEGORIES),
+        "tonnes_by_category": by_category,
+        "proposals_not_counting": {k: v for k, v in not_counted.items() if v},
+        "factor_set": factor_set.version if factor_set else "",
+    }
 
 
 def use_parallel(prepared) -> bool:

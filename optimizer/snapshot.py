@@ -16,10 +16,10 @@ from django.db.models import Prefetch
 
 from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
 from symbiosis import impact
+from symbiosis.accounting import FactorTable, is_landfill_operator, treatment_of
 from symbiosis.models import (
     CompatibilityRule,
     DemandListing,
-    EmissionFactor,
     FactorSet,
     Material,
     SupplyListing,
@@ -60,16 +60,13 @@ def _capped(max_km, cap_km):
     return min(values) if values else None
 
 
-def _factor_table(factor_set: FactorSet) -> dict[tuple[int, str], float]:
-    rows = EmissionFactor.objects.filter(factor_set=factor_set).values_list(
-        "material_id", "kind", "kg_co2e_per_t"
-    )
-    return {(m, k): float(v) for m, k, v in rows}
+def _factor_dict(factor: impact.Factor | None) -> dict | None:
+    return None if factor is None else factor.to_dict()
 
 
-def _rule_credits() -> dict[tuple[int, int], float | None]:
-    rows = CompatibilityRule.objects.values_list("material_id", "use_id", "credit_kg_co2e_per_t")
-    return {(m, u): _float(c) for m, u, c in rows}
+def _rules_by_pair() -> dict[tuple[int, int], CompatibilityRule]:
+    rules = CompatibilityRule.objects.select_related("use")
+    return {(r.material_id, r.use_id): r for r in rules}
 
 
 def _rule_materials_by_use() -> dict[int, set[int]]:
@@ -91,7 +88,8 @@ def _listings(model, parameters: dict):
 def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
     """Active listings (filtered by ``parameters``) and pair rules as an instance."""
     notes: Counter = Counter()
-    factors = _factor_table(factor_set)
+    # One factor set, read once: the same lookups a deal's page makes (symbiosis.accounting).
+    table = FactorTable(factor_set)
     categories = set(parameters.get("categories") or [])
     cap_km = parameters.get("max_km_cap")
 
@@ -105,10 +103,11 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
         if s.pk in plant_outputs:
             continue  # a plant's output is offered by its processor node
 
-        fate_factor = factors.get((s.material_id, s.fate))
+        fate_factor = table.fate(s.material_id, s.fate)
         if fate_factor is None:
-            # No factor for this fate: the residue still moves, but its avoided
-            # fate emissions are not counted (never a silent zero in reports).
+            # No factor for this fate: the residue still moves; the objective gets 0
+            # for its avoided fate emissions and every proposal records that term as
+            # not counted (never a silent zero in reports).
             notes["supplies_without_fate_factor"] += 1
         moisture = (
             s.moisture_percent if s.moisture_percent is not None else (s.material.moisture_percent)
@@ -128,7 +127,12 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
                 "material": s.material.slug,
                 "tonnes": float(s.tonnes) * PERIODS_PER_YEAR[s.recurrence],
                 "fate": s.fate,
-                "fate_kg_co2e_per_t": fate_factor or 0.0,
+                "fate_kg_co2e_per_t": fate_factor.kg_co2e_per_t if fate_factor else 0.0,
+                # The accounting's own inputs (symbiosis.impact.score_flow); the
+                # optimizer core reads the numbers above and ignores these.
+                "fate_factor": _factor_dict(fate_factor),
+                "fate_evidence": s.fate_evidence,
+                "landfill_banned": s.material.landfill_banned,
                 "max_km": _capped(s.max_km, cap_km),
                 "available_from": _iso(s.available_from),
                 "available_until": _iso(s.available_until),
@@ -138,14 +142,16 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
             }
         )
 
-    credits = _rule_credits()
+    rules = _rules_by_pair()
     materials_by_use = _rule_materials_by_use()
     all_materials = Material.objects.in_bulk()
     offered = {s["material"] for s in supplies} | {
         p.output.material.slug for p in plants.values() if p.output_id
     }
-    demands_qs = _listings(DemandListing, parameters).prefetch_related(
-        Prefetch("materials"), Prefetch("uses")
+    demands_qs = (
+        _listings(DemandListing, parameters)
+        .select_related("organization")
+        .prefetch_related(Prefetch("materials"), Prefetch("uses"))
     )
     demands, processors = [], []
     for d in demands_qs:
@@ -161,17 +167,22 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
                 continue
             if material.slug not in offered:
                 continue
-            known = [credits[(material.pk, u)] for u in use_ids if (material.pk, u) in credits]
-            known = [c for c in known if c is not None]
-            if not known:
+            credit, _use = table.best_credit(
+                rules[(material.pk, u)] for u in use_ids if (material.pk, u) in rules
+            )
+            if credit is None:
                 notes["accepts_without_credit"] += 1
-            credit = max(known) if known else 0.0
             limits = {}
             if d.max_moisture_percent is not None:
                 limits["moisture_percent"] = {"max": float(d.max_moisture_percent)}
             if d.max_contamination_percent is not None:
                 limits["contamination_percent"] = {"max": float(d.max_contamination_percent)}
-            accept = {"material": material.slug, "credit_kg_co2e_per_t": credit}
+            accept = {
+                "material": material.slug,
+                # The objective gets 0 for a credit that is not counted.
+                "credit_kg_co2e_per_t": credit.kg_co2e_per_t if credit else 0.0,
+                "credit_factor": _factor_dict(credit),
+            }
             if limits:
                 accept["quality_limits"] = limits
             accepts.append(accept)
@@ -179,7 +190,7 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
             notes["demands_without_offered_material"] += 1
             continue
         if d.pk in plants:
-            processors.append(_processor(d, plants[d.pk], accepts, cap_km))
+            processors.append(_processor(d, plants[d.pk], accepts, cap_km, table))
             continue
         lot = d.min_lot_tonnes if d.min_lot_tonnes is not None else parameters.get("min_lot_tonnes")
         demands.append(
@@ -194,6 +205,7 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
                 "needed_until": _iso(d.available_until),
                 "accepts": accepts,
                 "owner": str(d.organization_id),
+                "landfill_operator": is_landfill_operator(d.organization),
             }
         )
 
@@ -236,7 +248,9 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
 PROCESSOR_PREFIX = "p"
 
 
-def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap_km) -> dict:
+def _processor(
+    intake: DemandListing, plant: ProcessingPlant, accepts: list, cap_km, table: FactorTable
+) -> dict:
     """A plant's intake listing as a processor node; its id is "p" + the intake's pk."""
     node = {
         "id": f"{PROCESSOR_PREFIX}{intake.pk}",
@@ -244,6 +258,8 @@ def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap
         "lon": float(intake.site.longitude),
         "capacity_tonnes": float(intake.tonnes) * PERIODS_PER_YEAR[intake.recurrence],
         "treatment_kg_co2e_per_t": plant.treatment_kg_co2e_per_t,
+        "treatment_factor": treatment_of(plant).to_dict(),
+        "landfill_operator": is_landfill_operator(intake.organization),
         "accepts": accepts,
         "max_km": _capped(intake.max_km, cap_km),
         "available_from": _iso(intake.available_from),
@@ -251,10 +267,18 @@ def _processor(intake: DemandListing, plant: ProcessingPlant, accepts: list, cap
         "owner": str(intake.organization_id),
     }
     if plant.output_id and plant.output_yield > 0:
+        output = plant.output
+        # What the output emits where it stays: its listing's fate, as a deal on it reads it.
+        fate_factor = table.fate(output.material_id, output.fate)
         node["output"] = {
-            "material": plant.output.material.slug,
+            "material": output.material.slug,
             "yield": plant.output_yield,
-            "max_km": _capped(plant.output.max_km, cap_km),
+            "max_km": _capped(output.max_km, cap_km),
+            "fate": output.fate,
+            "fate_kg_co2e_per_t": fate_factor.kg_co2e_per_t if fate_factor else 0.0,
+            "fate_factor": _factor_dict(fate_factor),
+            "fate_evidence": output.fate_evidence,
+            "landfill_banned": output.material.landfill_banned,
         }
     blend = {
         "cn_min": plant.cn_min,
@@ -276,67 +300,103 @@ def solver_parameters(parameters: dict, factor_set: FactorSet) -> dict:
     return out
 
 
+def _factor(entry: dict, key: str, number_key: str) -> impact.Factor | None:
+    """A factor of the stored instance; a snapshot from before the accounting kept
+    only the number, which counted (0.0 included) as a published factor."""
+    if key in entry:
+        return impact.Factor.from_dict(entry[key])
+    value = entry.get(number_key)
+    return None if value is None else impact.Factor(float(value))
+
+
 class SnapshotReader:
-    """Looks up what a stored instance document says about a supply-demand pair."""
+    """Scores a supply-demand pair of a stored instance document with
+    ``symbiosis.impact.score_flow``: the inputs are the ones the snapshot took from
+    the database (``symbiosis.accounting``), so a proposal's figures equal those of
+    a deal between the same listings."""
 
     def __init__(self, instance: dict):
         self.transport = float(instance["parameters"]["transport_kg_co2e_per_tkm"])
         self.supplies = {s["id"]: s for s in instance["supplies"]}
         self.demands = {d["id"]: d for d in instance["demands"]}
         self.processors = {p["id"]: p for p in instance.get("processors", [])}
-        self.credits = {
-            n["id"]: {a["material"]: a.get("credit_kg_co2e_per_t", 0.0) for a in n["accepts"]}
+        self.accepts = {
+            n["id"]: {a["material"]: a for a in n["accepts"]}
             for n in [*instance["demands"], *self.processors.values()]
         }
 
-    def impact(self, supply_id, demand_id, *, tonnes: float, road_km: float, material=None):
-        """The impact.py breakdown of ``tonnes`` on one arc of any kind."""
+    def _credit(self, demand_id: str, material: str) -> impact.Factor | None:
+        return _factor(self.accepts[demand_id][material], "credit_factor", "credit_kg_co2e_per_t")
+
+    def _receiver(self, demand_id: str) -> dict:
+        return self.demands.get(demand_id) or self.processors[demand_id]
+
+    def score(self, supply_id, demand_id, *, tonnes: float, road_km: float) -> impact.FlowScore:
+        """The breakdown of ``tonnes`` on one arc of any kind."""
         supply_id, demand_id = str(supply_id), str(demand_id)
+        landfill_operator = bool(self._receiver(demand_id).get("landfill_operator", False))
         if supply_id in self.processors:  # a plant's output to its user
             output = self.processors[supply_id]["output"]
-            return impact.exchange_impact(
+            return impact.score_flow(
                 tonnes=tonnes,
                 road_km=road_km,
-                fate="other",  # already counted as diverted on the way in
-                fate_kg_co2e_per_t=output.get("fate_kg_co2e_per_t", 0.0),
-                credit_kg_co2e_per_t=self.credits[demand_id][output["material"]],
+                fate=output.get("fate", "other"),
+                fate_factor=_factor(output, "fate_factor", "fate_kg_co2e_per_t"),
+                credit=self._credit(demand_id, output["material"]),
                 transport_kg_co2e_per_tkm=self.transport,
+                fate_evidence=output.get("fate_evidence", ""),
+                landfill_banned=output.get("landfill_banned", False),
+                receiver_is_landfill_operator=landfill_operator,
+                from_plant_output=True,  # its tonnes were counted on the way in
             )
         supply = self.supplies[supply_id]
-        credit = self.credits[demand_id][supply["material"]]
+        common = {
+            "tonnes": tonnes,
+            "road_km": road_km,
+            "fate": supply["fate"],
+            "fate_factor": _factor(supply, "fate_factor", "fate_kg_co2e_per_t"),
+            "credit": self._credit(demand_id, supply["material"]),
+            "transport_kg_co2e_per_tkm": self.transport,
+            "fate_evidence": supply.get("fate_evidence", ""),
+            "landfill_banned": supply.get("landfill_banned", False),
+            "receiver_is_landfill_operator": landfill_operator,
+        }
         if demand_id in self.processors:  # a residue into a plant
             node = self.processors[demand_id]
             output = node.get("output") or {}
-            return impact.processing_impact(
-                tonnes=tonnes,
-                road_km=road_km,
-                fate=supply["fate"],
-                fate_kg_co2e_per_t=supply["fate_kg_co2e_per_t"],
-                treatment_kg_co2e_per_t=node["treatment_kg_co2e_per_t"],
-                credit_kg_co2e_per_t=credit,
+            return impact.score_flow(
+                **common,
+                into_plant=True,
+                treatment=_factor(node, "treatment_factor", "treatment_kg_co2e_per_t"),
                 output_yield=output.get("yield", 0.0),
-                output_fate_kg_co2e_per_t=output.get("fate_kg_co2e_per_t", 0.0),
-                transport_kg_co2e_per_tkm=self.transport,
+                output_fate_factor=_factor(output, "fate_factor", "fate_kg_co2e_per_t")
+                if output
+                else None,
             )
-        return impact.exchange_impact(
-            tonnes=tonnes,
-            road_km=road_km,
-            fate=supply["fate"],
-            fate_kg_co2e_per_t=supply["fate_kg_co2e_per_t"],
-            credit_kg_co2e_per_t=credit,
-            transport_kg_co2e_per_tkm=self.transport,
-        )
+        return impact.score_flow(**common)
+
+    # decisions.proposal_adjust re-scores a proposal by this name.
+    impact = score
 
 
-def apply_breakdown(proposal: MatchProposal, breakdown) -> MatchProposal:
-    proposal.tonnes = breakdown.tonnes
-    proposal.road_km = breakdown.road_km
-    proposal.tonnes_diverted_from_landfill = breakdown.tonnes_diverted_from_landfill
-    proposal.fate_kg_co2e_avoided = breakdown.fate_kg_co2e_avoided
-    proposal.transport_kg_co2e_added = breakdown.transport_kg_co2e_added
-    proposal.virgin_kg_co2e_avoided = breakdown.virgin_kg_co2e_avoided
-    proposal.net_kg_co2e_saved = breakdown.net_kg_co2e_saved
-    proposal.treatment_kg_co2e_added = getattr(breakdown, "treatment_kg_co2e_added", 0.0)
+def apply_breakdown(proposal: MatchProposal, score: impact.FlowScore) -> MatchProposal:
+    """A proposal's figures from its ``score_flow`` breakdown; a term not counted is
+    None in its field and named in ``terms_not_counted``."""
+    proposal.tonnes = score.tonnes
+    proposal.road_km = score.road_km
+    proposal.tonnes_category = score.category
+    proposal.tonnes_diverted_from_landfill = score.tonnes_kept_out_of_landfill
+    proposal.fate_kg_co2e_avoided = score.fate_kg_co2e_avoided
+    proposal.transport_kg_co2e_added = score.transport_kg_co2e_added
+    proposal.virgin_kg_co2e_avoided = score.virgin_kg_co2e_avoided
+    proposal.treatment_kg_co2e_added = score.treatment_kg_co2e_added
+    proposal.net_kg_co2e_saved = score.net_kg_co2e_saved
+    proposal.net_published_kg_co2e = score.net_published_kg_co2e
+    proposal.net_proxy_kg_co2e = score.net_proxy_kg_co2e
+    proposal.net_low_kg_co2e = score.net_low_kg_co2e
+    proposal.net_high_kg_co2e = score.net_high_kg_co2e
+    proposal.terms_not_counted = list(score.not_counted)
+    proposal.factor_refs = list(score.refs)
     return proposal
 
 
@@ -353,9 +413,7 @@ def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -
     for flow in solution.flows:
         if flow.tonnes <= 0:
             continue
-        breakdown = reader.impact(
-            flow.supply, flow.demand, tonnes=flow.tonnes, road_km=flow.road_km
-        )
+        breakdown = reader.score(flow.supply, flow.demand, tonnes=flow.tonnes, road_km=flow.road_km)
         kind = getattr(flow, "kind", "direct")
         if kind == "from_processor":
             supply_id = plants[flow.supply].output_id

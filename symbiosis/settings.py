@@ -205,6 +205,11 @@ if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).
 # on the Celery beat schedule; one still unsent this many hours after it was
 # made is given up (the app still shows it).
 NOTIFICATION_RESEND_MINUTES = env.int("NOTIFICATION_RESEND_MINUTES", default=15)
+# The city's roll-up and rates are kept by the writes (dashboard.signals); this
+# periodic pass catches writes that send no signal (bulk loads, an edited factor).
+DASHBOARD_RECONCILE_MINUTES = env.int("DASHBOARD_RECONCILE_MINUTES", default=60)
+if DASHBOARD_RECONCILE_MINUTES <= 0:
+    raise ImproperlyConfigured("DASHBOARD_RECONCILE_MINUTES must be above 0")
 NOTIFICATION_EMAIL_GIVE_UP_HOURS = env.int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", default=48)
 if NOTIFICATION_RESEND_MINUTES <= 0 or NOTIFICATION_EMAIL_GIVE_UP_HOURS <= 0:
     raise ImproperlyConfigured(
@@ -299,6 +304,11 @@ SPECTACULAR_SETTINGS = {
     # a third party, and the Content-Security-Policy blocks the image anyway.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set used under several field names (fate, from_fate, to_fate).
+    "ENUM_NAME_OVERRIDES": {
+        "FateEnum": "symbiosis.models.listings.Fate",
+        "FateEvidenceEnum": "symbiosis.models.listings.FateEvidence",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "symbiosis.api.schema.listing_unions_any_of",
@@ -348,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-resend": {
         "task": "symbiosis.tasks.notifications_resend_task",
         "schedule": timedelta(minutes=NOTIFICATION_RESEND_MINUTES),
+    },
+    "dashboard-figures-reconcile": {
+        "task": "dashboard.tasks.figures_reconcile_task",
+        "schedule": timedelta(minutes=DASHBOARD_RECONCILE_MINUTES),
     },
 }
 

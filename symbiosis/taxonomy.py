@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,10 @@ from symbiosis.models import CompatibilityRule, EmissionFactor, FactorSet, Mater
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
-DEFAULT_FACTOR_SET_VERSION = "2026.1-warm16-defra25"
+# 2026.2: tiers and ranges; net recycling credits; wood without landfill carbon
+# storage; fly ash's published WARM credit; sludge scaled by IPCC DOC; manure stored
+# on the farm (docs/accounting.md).
+DEFAULT_FACTOR_SET_VERSION = "2026.2-warm16-defra25"
 
 # DEFRA 2025 freighting goods, all HGVs, average laden (direct, no well-to-tank).
 TRANSPORT_KG_CO2E_PER_TKM = Decimal("0.10163")
@@ -34,20 +38,24 @@ FACTOR_SET_NAME = "WARM v16 / DEFRA 2025 starting set"
 # The shared reference data mixes two accounting bases; the set says so
 # instead of pretending to one (shared/data/README.md).
 FACTOR_SET_BASIS = (
-    "Mixed basis, as in shared/data/README.md. Landfill, composting and recycling factors "
-    "are US EPA WARM v16 (Dec 2023) NET factors: they include landfill carbon storage and "
-    "forest carbon, so wood to landfill is negative (-1017.9; DEFRA 2025 would give +925.3) "
-    "and paper recycling exceeds the DEFRA virgin value. Anaerobic digestion of food waste is "
-    "derived from WARM v15. Textiles to landfill is DEFRA 2025 (no carbon-storage credit). "
-    "Virgin-production credits are DESNZ/DEFRA 2025 'primary material production' "
-    "(processing only), except bread and fruit & vegetables (WARM v16 source reduction) and "
-    "slag (IPCC 2006 Tier 1 clinker, calcination only, PARTIAL). Proxies and estimates from "
-    "fixtures/factor_proxies.csv: WARM food-waste landfill (552.8) for wet organic residues "
-    "without a factor (PROXY), and open dump = landfill x 0.4 (IPCC 2006 Vol.5 Ch.3 methane "
-    "correction factor, ESTIMATE). Every proxy or estimate has is_estimate set. Materials "
-    "without a factor for a fate have no row: their CO2e is not counted, never zero. The "
-    "Almaty 2019 analysis' local average (about 1,465 kg CO2e per tonne of organic waste "
-    "landfilled, historic deposits included) is not applied."
+    "Mixed basis, as in shared/data/README.md, each factor with its tier (published, proxy, "
+    "estimate) and, for proxies and estimates, a low-high range and its basis. Landfill, "
+    "composting and recycling factors are US EPA WARM v16 (Dec 2023) NET factors (paper and "
+    "cardboard landfill include carbon storage). Wood to landfill is DEFRA 2025 without "
+    "storage (925.34), because carbon storage is counted for no route: reused timber keeps "
+    "the same carbon. Anaerobic digestion of food waste is derived from WARM v15 (estimate). "
+    "Textiles to landfill is DEFRA 2025. Virgin-production rows are the CREDIT of one tonne "
+    "received in the material's credited use (compatibility_rules.csv): DESNZ/DEFRA 2025 "
+    "primary production net of the recycling process (closed-loop source) or of reuse "
+    "('Re-used') where DEFRA has one; bricks are an upper figure; fly ash is WARM's "
+    "published credit; slags are IPCC 2006 Tier 1 clinker (estimate, proxy for steel slag). "
+    "Gaps: the WARM food-waste landfill factor as a PROXY for wet organic residues, sewage "
+    "sludge scaled by IPCC degradable organic carbon (ESTIMATE), open dump = landfill x 0.4 "
+    "(IPCC methane correction factor, ESTIMATE), manure stored on the farm from IPCC "
+    "manure management (ESTIMATE). Materials without a factor for a route have no row: that "
+    "term is not counted, never zero. The Almaty 2019 analysis' local average (about 1,465 "
+    "kg CO2e per tonne of organic waste landfilled, historic deposits included) is not "
+    "applied. docs/accounting.md states the method."
 )
 
 # emission_factors.csv column -> EmissionFactor kind.
@@ -59,11 +67,6 @@ FACTOR_COLUMNS = {
     "virgin_production_kgco2e_per_t": EmissionFactor.Kind.VIRGIN_PRODUCTION,
 }
 
-# A source text with any of these words describes a number that is not a
-# straight published value. The CSV has one source per row, so the flag is per
-# row (conservative: food waste is flagged for its derived AD cell).
-ESTIMATE_MARKERS = ("PROXY", "ASSUMPTION", "DERIVED", "PARTIAL", "ESTIMATE", "MIDPOINT")
-
 KG_PER_TONNE = Decimal(1000)
 
 
@@ -72,10 +75,6 @@ def read_csv(name: str) -> list[dict[str, str]]:
         return [
             {key: (value or "").strip() for key, value in row.items()} for row in csv.DictReader(fh)
         ]
-
-
-def source_is_estimate(source: str) -> bool:
-    return any(marker in source for marker in ESTIMATE_MARKERS)
 
 
 def decimal_or_none(text: str) -> Decimal | None:
@@ -149,8 +148,14 @@ def material_values(row: dict[str, str], properties: dict[str, dict[str, str]]) 
         "carbon_to_nitrogen_ratio": decimal_or_none(row["carbon_to_nitrogen_ratio"]),
         "moisture_percent": decimal_or_none(row["moisture_percent"]),
         "hazardous": parse_bool(row["hazardous"]),
+        # Landfilling it is banned (symbiosis.legal); the basis is cited on every page
+        # that says so, so a ban without one is refused.
+        "landfill_banned": parse_bool(row["landfill_banned"]),
+        "landfill_ban_basis": row["landfill_ban_basis"],
         "properties_source": "",
     }
+    if values["landfill_banned"] and not values["landfill_ban_basis"]:
+        raise ValueError(f"materials.csv {row['slug']}: a landfill ban without its basis")
     if row["properties_row"]:
         source_row = properties[row["properties_row"]]
         density_kg_per_m3 = decimal_or_none(source_row["bulk_density_kg_per_m3"])
@@ -211,41 +216,111 @@ def load_taxonomy() -> Counter:
 # --- factor sets ------------------------------------------------------------
 
 
-def factor_rows() -> list[tuple[str, str, Decimal, str, bool]]:
-    """Every factor of the starting set: (material slug, kind, kg CO2e/t, source, estimate).
+@dataclass(frozen=True)
+class FactorRow:
+    """One factor of the starting set, as the fixtures state it."""
 
-    One row per non-empty cell of emission_factors.csv plus every row of
-    factor_proxies.csv (all of which are estimates). Empty cells give nothing.
+    material: str  # slug
+    kind: str
+    kg_co2e_per_t: Decimal
+    source: str
+    tier: str = EmissionFactor.Tier.PUBLISHED
+    low_kg_co2e_per_t: Decimal | None = None
+    high_kg_co2e_per_t: Decimal | None = None
+    basis: str = ""
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.tier != EmissionFactor.Tier.PUBLISHED
+
+    def values(self) -> dict:
+        return {
+            "kg_co2e_per_t": self.kg_co2e_per_t,
+            "source": self.source,
+            "is_estimate": self.is_estimate,
+            "tier": self.tier,
+            "low_kg_co2e_per_t": self.low_kg_co2e_per_t,
+            "high_kg_co2e_per_t": self.high_kg_co2e_per_t,
+            "basis": self.basis,
+        }
+
+
+def _proxy_row(row: dict[str, str]) -> FactorRow:
+    """A factor_proxies.csv row, checked: a proxy or an estimate has a range holding
+    its value and says why; the tier is one of the three."""
+    where = f"factor_proxies.csv {row['material']}/{row['kind']}"
+    tier = row["tier"]
+    if tier not in EmissionFactor.Tier.values:
+        raise ValueError(f"{where}: unknown tier {tier!r}")
+    value = Decimal(row["kg_co2e_per_t"])
+    low = decimal_or_none(row["low_kg_co2e_per_t"])
+    high = decimal_or_none(row["high_kg_co2e_per_t"])
+    if not row["basis"]:
+        raise ValueError(f"{where}: no basis")
+    if tier != EmissionFactor.Tier.PUBLISHED:
+        if low is None or high is None:
+            raise ValueError(f"{where}: a {tier} needs a low-high range")
+        if not low <= value <= high:
+            raise ValueError(f"{where}: {value} is outside its range {low}-{high}")
+    return FactorRow(
+        material=row["material"],
+        kind=row["kind"],
+        kg_co2e_per_t=value,
+        source=row["source"],
+        tier=tier,
+        low_kg_co2e_per_t=low,
+        high_kg_co2e_per_t=high,
+        basis=row["basis"],
+    )
+
+
+def factor_rows() -> list[FactorRow]:
+    """Every factor of the starting set.
+
+    A non-empty cell of emission_factors.csv (the published reference table) is a
+    published factor, unless factor_proxies.csv has a row for it that names the
+    cell's value in ``replaces_kg_co2e_per_t``: with the same value, the row states
+    the cell's quality (a derived or partial figure, a stand-in); with another
+    value, a published number replaces it on a stated basis (a net recycling
+    credit, a basis choice). Every other factor_proxies.csv row fills a gap. A
+    proxy or an estimate never replaces a published number, and no row replaces a
+    cell it does not name exactly, so a changed reference table is caught.
     """
     slug_by_factor_row = {
         row["factor_row"]: row["slug"] for row in read_csv("materials.csv") if row["factor_row"]
     }
-    rows = []
+    cells: dict[tuple[str, str], FactorRow] = {}
     for row in read_csv("emission_factors.csv"):
         slug = slug_by_factor_row.get(row["material"])
         if slug is None:
             raise ValueError(f"emission_factors.csv row {row['material']!r} has no material")
         for column, kind in FACTOR_COLUMNS.items():
             if row[column]:
-                rows.append(
-                    (
-                        slug,
-                        kind,
-                        Decimal(row[column]),
-                        row["source"],
-                        source_is_estimate(row["source"]),
-                    )
-                )
+                cells[(slug, kind)] = FactorRow(slug, kind, Decimal(row[column]), row["source"])
+    extra: dict[tuple[str, str], FactorRow] = {}
     for row in read_csv("factor_proxies.csv"):
-        rows.append(
-            (row["material"], row["kind"], Decimal(row["kg_co2e_per_t"]), row["source"], True)
-        )
-    keys = [(slug, kind) for slug, kind, *_ in rows]
-    duplicates = {key for key in keys if keys.count(key) > 1}
-    if duplicates:
-        # A proxy must fill a gap, never overwrite a published number.
-        raise ValueError(f"more than one factor for {sorted(duplicates)}")
-    return rows
+        factor = _proxy_row(row)
+        key = (factor.material, factor.kind)
+        where = f"factor_proxies.csv {key[0]}/{key[1]}"
+        if key in extra:
+            raise ValueError(f"more than one factor for {key}")
+        replaces = decimal_or_none(row["replaces_kg_co2e_per_t"])
+        cell = cells.get(key)
+        if cell is None and replaces is not None:
+            raise ValueError(f"{where} replaces {replaces}, but emission_factors.csv has no cell")
+        if cell is not None:
+            if replaces != cell.kg_co2e_per_t:
+                # A proxy must fill a gap, never overwrite a published number.
+                raise ValueError(
+                    f"{where}: emission_factors.csv has {cell.kg_co2e_per_t} here; "
+                    f"a row for it names that value in replaces_kg_co2e_per_t"
+                )
+            if factor.kg_co2e_per_t != replaces and factor.is_estimate:
+                raise ValueError(f"{where}: a {factor.tier} never replaces a published number")
+            if factor.kg_co2e_per_t == replaces:
+                factor = replace(factor, source=f"{cell.source} {factor.source}")
+        extra[key] = factor
+    return list({**cells, **extra}.values())
 
 
 @transaction.atomic
@@ -277,13 +352,13 @@ def load_factor_set(version: str = DEFAULT_FACTOR_SET_VERSION, activate: bool = 
 
     materials = {m.slug: m for m in Material.objects.all()}
     kept = []
-    for slug, kind, kg_co2e_per_t, source, is_estimate in factor_rows():
-        if slug not in materials:
-            raise ValueError(f"material {slug!r} is not loaded; run load_taxonomy() first")
+    for row in factor_rows():
+        if row.material not in materials:
+            raise ValueError(f"material {row.material!r} is not loaded; run load_taxonomy() first")
         factor, action = upsert(
             EmissionFactor,
-            {"factor_set": factor_set, "material": materials[slug], "kind": kind},
-            {"kg_co2e_per_t": kg_co2e_per_t, "source": source, "is_estimate": is_estimate},
+            {"factor_set": factor_set, "material": materials[row.material], "kind": row.kind},
+            row.values(),
         )
         kept.append(factor.pk)
         counts[f"factor {action}"] += 1

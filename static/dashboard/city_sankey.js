@@ -26,11 +26,11 @@
     return value.toLocaleString(lang, { maximumFractionDigits: 1, minimumFractionDigits: 1 });
   }
 
-  // "name: 12.0 t, 3.0 t CO2e", and for tonnes without a counted CO2e
-  // "; CO2e not counted for 5.0 t" instead of a CO2e of zero.
+  // "name: 12.0 t, 3.0 t CO2e", and for tonnes whose current fate has no factor
+  // "; current fate's CO2e not counted for 5.0 t": the figure leaves that term out.
   function summary(name, tonnes, kgCo2e, notCounted) {
     var text = name + ": " + fmt(tonnes) + " " + unitT;
-    if (tonnes - notCounted >= COUNTED_T_MIN) text += ", " + fmt(kgCo2e / 1000) + " " + unitTCo2e;
+    text += ", " + fmt(kgCo2e / 1000) + " " + unitTCo2e;
     if (notCounted >= COUNTED_T_MIN) text += "; " + notCountedText.replace("{t}", fmt(notCounted));
     return text;
   }

@@ -2,10 +2,11 @@
 
 - grain (biomass) from a brewery (sector C, Almaly), landfilled (500 kg CO2e/t),
   to a farm's animal feed (credit 100 kg CO2e/t);
-- slag (minerals) from a builder (sector F, Auezov), landfilled (20 kg CO2e/t),
-  to the farm with no known credit (the saving leaves it out);
+- slag (minerals) from a builder (sector F, Auezov), landfilled (20 kg CO2e/t, a
+  proxy), to the farm with no known credit (that term is not counted);
 - bread (biomass) from a bakery (sector I, Almaly) whose fate is "other": no
-  factor, so its tonnes count as diverted but its CO2e is not counted.
+  factor, so its tonnes are put to use (not kept out of landfill) and its fate's
+  CO2e is not counted; only its trucking is.
 Every deal carries a price marker that must never reach the dashboard.
 """
 
@@ -73,8 +74,12 @@ def city(db):
         is_active=True,
     )
     grain = factories.MaterialFactory(slug="grain", name_en="Spent grain", category="biomass")
-    slag = factories.MaterialFactory(slug="slag", name_en="Steel slag", category="minerals")
-    bread = factories.MaterialFactory(slug="bread", name_en="Old bread", category="biomass")
+    slag = factories.MaterialFactory(
+        slug="slag", name_en="Steel slag", category="minerals", ewc_code="10 02 02"
+    )
+    bread = factories.MaterialFactory(
+        slug="bread", name_en="Old bread", category="biomass", ewc_code="02 06 01"
+    )
     feed = factories.UseFactory(slug="feed", name_en="Animal feed")
     base = factories.UseFactory(slug="base", name_en="Road base")
     factories.CompatibilityRuleFactory(material=grain, use=feed, credit_kg_co2e_per_t=100)

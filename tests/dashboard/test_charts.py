@@ -50,9 +50,11 @@ def test_flows_table_rows_escape_labels_and_show_whole_tonnes_co2e():
     ("tonnes", "kg_co2e", "not_counted", "cell"),
     [
         (12.0, 3456.0, 0.0, "3"),  # all counted: whole t CO2e
-        (12.0, 0.0, 12.0, "CO2e not counted for 12.0 t"),  # none counted: never "0"
-        (12.0, 0.0, 12.000000000001, "CO2e not counted for 12.0 t"),  # float sums
-        (12.0, 2600.0, 5.0, "3; CO2e not counted for 5.0 t"),
+        # the fate of all of them not counted: the rest never stands alone as "0"
+        (12.0, -120.0, 12.0, "0; current fate&#x27;s CO2e not counted for 12.0 t"),
+        # float sums
+        (12.0, 0.0, 12.000000000001, "0; current fate&#x27;s CO2e not counted for 12.0 t"),
+        (12.0, 2600.0, 5.0, "3; current fate&#x27;s CO2e not counted for 5.0 t"),
         (10.0, 0.0, 0.0, "0"),  # counted and truly zero
     ],
 )

@@ -64,10 +64,20 @@ def test_analyst_and_facilitator_read_without_prices_or_private_names(
     assert "kzt" not in text.lower()
 
 
+def figure(text: str, testid: str) -> str:
+    """The text of the element with this data-testid, its tags (links) taken out."""
+    found = re.search(rf'data-testid="{testid}">(.*?)</(?:strong|li|span)>', text, re.S)
+    assert found, f"no {testid} in the page"
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
 def test_dashboard_shows_the_headline(client, city, analyst):
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city")).content.decode()
-    assert 'data-testid="tonnes-diverted">154.9 t' in text
+    # Every tonne moved, once; only those from landfill are "kept out of landfill".
+    assert figure(text, "tonnes-moved") == "154.9 t"
+    assert figure(text, "tonnes-diverted") == "149.9 t"
+    assert 'data-testid="co2e-published"' in text and 'data-testid="co2e-proxy"' in text
     assert 'id="sankey-data"' in text
     assert 'id="month-chart"' in text
     assert 'id="city-map-data"' in text
@@ -120,14 +130,14 @@ def _not_counted_by_flow() -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for d in Delivery.objects.filter(status=Delivery.Status.CONFIRMED):
         key = (str(sectors[d.deal.supplier.sector]), d.deal.material.name_en)
-        counted = deal_impact(deal=d.deal).so_far.net_kg_co2e_saved is not None
+        counted = "fate" not in deal_impact(deal=d.deal).so_far.not_counted
         out[key] = out.get(key, 0.0) + (0.0 if counted else float(d.tonnes))
     return out
 
 
 def test_a_flow_without_counted_co2e_says_not_counted(client, city, analyst):
     """Bread's fate has no factor: its flow carries its tonnes as not counted, and
-    the <noscript> table says so instead of 0 t CO2e."""
+    the <noscript> table says so beside the CO2e that is counted (its trucking)."""
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city")).content.decode()
     expected = _not_counted_by_flow()
@@ -137,7 +147,7 @@ def test_a_flow_without_counted_co2e_says_not_counted(client, city, analyst):
         pytest.approx(expected)
     )
     # The script's wording comes from the page (translated), not from inline code.
-    assert 'data-not-counted="CO2e not counted for {t} t"' in text
+    assert 'data-not-counted="current fate\'s CO2e not counted for {t} t"' in text
     table = re.search(r'<table class="city-table" id="table-flows">.*?</table>', text, re.S)
     rows = re.findall(
         r"<tr><td>(.*?)</td><td>(.*?)</td><td>.*?</td>"
@@ -148,7 +158,9 @@ def test_a_flow_without_counted_co2e_says_not_counted(client, city, analyst):
     for sector, material, tonnes, co2e in rows:
         not_counted = expected[(html.unescape(sector), html.unescape(material))]
         if not_counted:
-            assert co2e == f"CO2e not counted for {not_counted:.1f} t"
+            counted, said = html.unescape(co2e).split("; ")
+            assert re.fullmatch(r"-?\d+", counted), co2e
+            assert said == f"current fate's CO2e not counted for {not_counted:.1f} t"
             assert tonnes == f"{not_counted:.1f}"
         else:
             assert re.fullmatch(r"-?\d+", co2e), co2e
@@ -157,10 +169,11 @@ def test_a_flow_without_counted_co2e_says_not_counted(client, city, analyst):
 def test_not_counted_wording_is_russian_on_the_russian_page(client, city, analyst):
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
-    assert 'data-not-counted="CO2-экв. не учитывается для {t} т"' in text
-    assert "CO2-экв. не учитывается для 5,0 т" in text  # the <noscript> table
+    assert 'data-not-counted="CO2-экв. текущего обращения не учитывается для {t} т"' in text
+    # the <noscript> table
+    assert "CO2-экв. текущего обращения не учитывается для 5,0 т" in text
     assert "Использование не указано" in text
-    assert "CO2e not counted" not in text
+    assert "CO2e not counted" not in text and "not counted" not in text
 
 
 def test_sankey_is_not_loaded_without_flows(client, analyst):
@@ -174,7 +187,7 @@ def test_sankey_is_not_loaded_without_flows(client, analyst):
 def test_filters_reach_the_page_and_the_export_links(client, city, analyst):
     client.force_login(analyst)
     text = client.get(reverse("dashboard:city"), {"district": "auezov"}).content.decode()
-    assert 'data-testid="tonnes-diverted">100.1 t' in text
+    assert figure(text, "tonnes-diverted") == "100.1 t"
     assert "district=auezov&amp;format=csv" in text
 
 
@@ -242,7 +255,7 @@ def test_methodology_lists_every_factor_with_source(client, city, analyst):
     assert "city-test-1" in text
     assert "grain landfill source" in text
     assert "slag landfill source" in text
-    assert "estimate / proxy" in text
+    assert "<td>Proxy</td>" in text  # the slag's, flagged as an estimate before tiers
     assert "test transport source" in text
 
 
@@ -314,7 +327,11 @@ def test_tables_show_the_exported_rows(client, city, analyst):
     rows = json.loads(client.get(url, {"format": "json"}).content)["rows"]
     table = re.search(r'<table class="city-table" id="table-material">(.*?)</table>', text, re.S)
     for row in rows:
-        assert f'<th scope="row">{row["material"]}</th><td>{row["category"]}</td>' in table.group(1)
+        link = f"/city/methodology/?material={row['material_slug']}"
+        cell = (
+            f'<th scope="row"><a href="{link}">{row["material"]}</a></th><td>{row["category"]}</td>'
+        )
+        assert cell in table.group(1)
 
 
 def _material_names_shown(text: str) -> dict[str, set[str]]:
@@ -324,7 +341,10 @@ def _material_names_shown(text: str) -> dict[str, set[str]]:
     flows = re.search(r'<table class="city-table" id="table-flows">(.*?)</table>', text, re.S)
     lines = _json_script(text, "city-map-data")["lines"]
     return {
-        "table": {html.unescape(n) for n in re.findall(r'<th scope="row">(.*?)</th>', table[1])},
+        "table": {
+            html.unescape(re.sub(r"<[^>]+>", "", n))
+            for n in re.findall(r'<th scope="row">(.*?)</th>', table[1])
+        },
         "sankey": {f["material"] for f in _json_script(text, "sankey-data")},
         "noscript": {
             html.unescape(n) for n in re.findall(r"<tr><td>.*?</td><td>(.*?)</td>", flows[1])

@@ -102,7 +102,8 @@ def _confirmed_flows() -> set[tuple[str, str, str]]:
 def _tonnes_by_tooltip() -> dict[str, list[float]]:
     """Tooltip name (a node's, or a link's "source → target") -> [confirmed tonnes,
     tonnes whose CO2e is not counted], from the raw rows and the deal page's own
-    figure (marketplace.selectors: no net saving where the fate has no factor)."""
+    figure (marketplace.selectors: where the fate has no factor, that term is not
+    counted and the net is the counted terms)."""
     sectors = dict(Organization.Sector.choices)
     out: dict[str, list[float]] = {}
     confirmed = Delivery.objects.filter(status=Delivery.Status.CONFIRMED).select_related(
@@ -113,7 +114,7 @@ def _tonnes_by_tooltip() -> dict[str, list[float]]:
         sector = str(sectors[d.deal.supplier.sector])
         material = d.deal.material.name_en
         use = impact.credit_use or "Use not recorded"  # the English page's label
-        not_counted = float(d.tonnes) if impact.so_far.net_kg_co2e_saved is None else 0.0
+        not_counted = float(d.tonnes) if "fate" in impact.so_far.not_counted else 0.0
         for name in (sector, material, use, f"{sector} → {material}", f"{material} → {use}"):
             entry = out.setdefault(name, [0.0, 0.0])
             entry[0] += float(d.tonnes)
@@ -122,17 +123,15 @@ def _tonnes_by_tooltip() -> dict[str, list[float]]:
 
 
 def _check_tooltip(title: str, expected: dict[str, list[float]]) -> None:
-    """ "name: 12.0 t, 3.0 t CO2e", with "; CO2e not counted for 5.0 t" for the
-    tonnes without a counted CO2e, and no CO2e figure where none is counted."""
+    """ "name: 12.0 t, 3.0 t CO2e", with "; current fate's CO2e not counted for 5.0 t"
+    for the tonnes whose current fate has no factor: the CO2e shown is the counted
+    terms (trucking, a credit), never a silent zero for the missing one."""
     name, _, figures = title.rpartition(": ")
     tonnes, not_counted = expected[name]
     counted = rf"{re.escape(f'{tonnes:,.1f}')} t, -?[\d.,]+ t CO2e"
-    note = re.escape(f"CO2e not counted for {not_counted:,.1f} t")
+    note = re.escape(f"current fate's CO2e not counted for {not_counted:,.1f} t")
     if not not_counted:
         assert re.fullmatch(counted, figures), title
-    elif not_counted == pytest.approx(tonnes):
-        assert figures == f"{tonnes:,.1f} t; CO2e not counted for {not_counted:,.1f} t", title
-        assert "t CO2e" not in figures, title  # never "0.0 t CO2e"
     else:
         assert re.fullmatch(f"{counted}; {note}", figures), title
 
@@ -207,10 +206,20 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
     login(page, ANALYST_EMAIL, DEMO_PASSWORD)
     page.goto("/city/")
     expect(
-        page.get_by_role("heading", name="What the platform has kept out of landfill")
+        page.get_by_role(
+            "heading", name="What the platform has moved, and what it kept out of landfill"
+        )
     ).to_be_visible()
-    tonnes = page.get_by_test_id("tonnes-diverted")
-    expect(tonnes).to_have_text(f"{expected_tonnes:,.1f} t")
+    expect(page.get_by_test_id("tonnes-moved")).to_have_text(f"{expected_tonnes:,.1f} t")
+    # Kept out of landfill: only tonnes whose supply was landfilled or dumped, where
+    # the law does not ban that disposal (the rest is put to use, reuse continued...).
+    kept = sum(
+        float(t)
+        for (supply, _), ts in zip(pairs, loads, strict=True)
+        for t in ts
+        if supply.fate in ("landfill", "open_dump") and not supply.material.landfill_banned
+    )
+    expect(page.get_by_test_id("tonnes-diverted")).to_have_text(f"{kept:,.1f} t")
     co2e = _number(page.get_by_test_id("co2e-avoided").inner_text())
     assert co2e == pytest.approx(expected_t_co2e, abs=0.06)
     expect(page.get_by_test_id("exchanges")).to_have_text("3")
@@ -218,7 +227,8 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
     titles = _check_sankey(page)
     material = uncounted.material.name_en
     assert any(
-        t.startswith(f"{material}: ") and t.endswith("; CO2e not counted for 7.5 t") for t in titles
+        t.startswith(f"{material}: ") and t.endswith("; current fate's CO2e not counted for 7.5 t")
+        for t in titles
     ), titles
     expect(page.locator("#city-map path.exchange-line")).to_have_count(3)
     expect(page.locator("body")).not_to_contain_text("KZT")
@@ -235,11 +245,11 @@ def test_demo_analyst_sees_confirmed_figures_charts_sankey_and_map(page):
     page.select_option("select[name=district]", district)
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(rf"district={district}"))
-    narrowed = _number(page.get_by_test_id("tonnes-diverted").inner_text())
+    narrowed = _number(page.get_by_test_id("tonnes-moved").inner_text())
     assert 0 < narrowed <= expected_tonnes
 
     page.goto("/city/methodology/")
-    expect(page.locator("#factors tbody tr")).not_to_have_count(0)
+    expect(page.locator("#factors-table tbody tr")).not_to_have_count(0)
     screenshot(page, "city-methodology")
 
 

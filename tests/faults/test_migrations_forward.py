@@ -24,6 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LOCAL_APPS = ("symbiosis", "optimizer", "marketplace", "dashboard")
 # Columns a migration dropped on purpose ("app.model.field"); any other drop is data loss.
 DROPPED_ON_PURPOSE: set[str] = set()
+# Derived tables a migration may empty: rebuilt from the deliveries right after
+# migrate (dashboard.signals: post_migrate), e.g. rates when the accounting changes.
+DERIVED_TABLES = {"dashboard.dealimpactrate": "dashboard_dealimpactrate"}
 NOW = dt.datetime(2026, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 
 
@@ -168,6 +171,8 @@ def test_all_migrations_forward_keep_every_row_and_value():
 
     lost = []
     for label, rows in written.items():
+        if label in DERIVED_TABLES:
+            continue
         model = new_apps.get_model(label)
         for pk, before in rows:
             if not model.objects.filter(pk=pk).exists():
@@ -182,6 +187,8 @@ def test_all_migrations_forward_keep_every_row_and_value():
                     lost.append(f"{label}.{name}: {value!r} became {after[name]!r}")
     counts_after = _table_counts()
     for table, n in counts_before.items():
+        if table in DERIVED_TABLES.values():
+            continue
         if counts_after.get(table, 0) < n:
             lost.append(f"table {table}: {n} rows before, {counts_after.get(table, 0)} after")
     assert not lost, "\n".join(lost)

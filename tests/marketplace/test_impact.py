@@ -96,13 +96,16 @@ def test_figures_equal_a_computation_from_the_deliveries(delivered):
 
 
 def test_a_missing_fate_factor_is_not_counted_never_zero(delivered, market):
+    """The term is not counted and the net is the counted terms, as the optimizer
+    scores it (its objective gets 0 for that term): never a silent zero."""
     EmissionFactor.objects.filter(material=market.grain).delete()
 
     impact = selectors.deal_impact(deal=delivered)
 
     assert impact.so_far.fate_kg_co2e_avoided is None
-    assert impact.so_far.net_kg_co2e_saved is None
-    assert impact.expected.net_kg_co2e_saved is None
+    assert impact.so_far.not_counted == ("fate",)
+    assert impact.so_far.net_kg_co2e_saved == pytest.approx(net_by_hand(20, fate=0.0))
+    assert impact.expected.net_kg_co2e_saved == pytest.approx(net_by_hand(360, fate=0.0))
     assert impact.so_far.virgin_kg_co2e_avoided == pytest.approx(2000)
     assert any("no factor" in reason for reason in impact.not_counted)
 

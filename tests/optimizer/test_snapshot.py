@@ -62,10 +62,19 @@ def test_missing_fate_factor_is_noted_not_silently_zero(world):
 def test_demand_by_use_accepts_the_rule_materials_with_their_credit(world):
     snap = _snap(world)
     demand = next(d for d in snap.instance["demands"] if d["id"] == str(world["by_use"].pk))
+    rule = world["feed"].rules.get()
     assert demand["accepts"] == [
         {
             "material": "grain",
             "credit_kg_co2e_per_t": 90.0,
+            # The credit's quality: a rule's credit the set does not hold is its own.
+            "credit_factor": {
+                "kg_co2e_per_t": 90.0,
+                "tier": "published",
+                "low_kg_co2e_per_t": None,
+                "high_kg_co2e_per_t": None,
+                "ref": f"rule:{rule.pk}",
+            },
             "quality_limits": {"moisture_percent": {"max": 80.0}},
         }
     ]

@@ -49,10 +49,19 @@ def csv_cells():
 
 
 def proxy_cells():
+    """{(slug, kind): (Decimal, source)} of factor_proxies.csv."""
     return {
         (r["material"], r["kind"]): (Decimal(r["kg_co2e_per_t"]), r["source"])
         for r in rows("factor_proxies.csv")
     }
+
+
+def proxy_rows():
+    return {(r["material"], r["kind"]): r for r in rows("factor_proxies.csv")}
+
+
+def dec(text):
+    return Decimal(text) if text else None
 
 
 @pytest.fixture
@@ -118,17 +127,39 @@ def test_material_properties_come_from_residue_properties():
 
 @pytest.mark.django_db
 def test_factor_set_values_equal_the_csv(factor_set):
-    cells = csv_cells()
+    """A published cell is loaded as it is; a factor_proxies.csv row naming it states
+    its quality (same value) or replaces it by a published number (another value);
+    every other factor_proxies.csv row fills a gap. Tiers and ranges as written."""
+    cells, extra = csv_cells(), proxy_rows()
     for (slug, kind), (value, source) in cells.items():
         factor = EmissionFactor.objects.get(factor_set=factor_set, material__slug=slug, kind=kind)
-        assert factor.kg_co2e_per_t == value, (slug, kind)
-        assert factor.source == source
-        assert factor.is_estimate == any(m in source for m in MARKERS), (slug, kind)
-    # Empty cells give no row, unless our own labelled proxy fills them.
-    expected_keys = set(cells) | set(proxy_cells())
+        row = extra.get((slug, kind))
+        if row is None:
+            assert (factor.kg_co2e_per_t, factor.source) == (value, source), (slug, kind)
+            assert (factor.tier, factor.is_estimate) == ("published", False), (slug, kind)
+            assert factor.low_kg_co2e_per_t is None and factor.high_kg_co2e_per_t is None
+            continue
+        assert dec(row["replaces_kg_co2e_per_t"]) == value, (slug, kind)
+        assert factor.kg_co2e_per_t == Decimal(row["kg_co2e_per_t"]), (slug, kind)
+        assert factor.tier == row["tier"] and factor.basis == row["basis"], (slug, kind)
+        if factor.kg_co2e_per_t == value:
+            assert factor.source.startswith(source), (slug, kind)  # the cell's, then the row's
+        else:
+            assert factor.tier == "published", "only a published number replaces one"
+    for key, row in extra.items():
+        factor = EmissionFactor.objects.get(
+            factor_set=factor_set, material__slug=key[0], kind=key[1]
+        )
+        assert factor.kg_co2e_per_t == Decimal(row["kg_co2e_per_t"]), key
+        assert factor.tier == row["tier"], key
+        assert factor.is_estimate == (row["tier"] != "published"), key
+        assert factor.low_kg_co2e_per_t == dec(row["low_kg_co2e_per_t"]), key
+        assert factor.high_kg_co2e_per_t == dec(row["high_kg_co2e_per_t"]), key
+    # Empty cells give no row, unless one of our own rows fills them.
+    expected_keys = set(cells) | set(extra)
     stored = set(factor_set.factors.values_list("material__slug", "kind"))
     assert stored == expected_keys
-    assert factor_set.factors.count() == len(cells) + len(proxy_cells())
+    assert factor_set.factors.count() == len(expected_keys)
 
 
 @pytest.mark.django_db
@@ -141,27 +172,134 @@ def test_empty_cells_stay_empty(factor_set):
             if not row[column].strip() and key not in proxies:
                 assert not factor_set.factors.filter(material__slug=key[0], kind=kind).exists(), key
     # Genuine gaps: nothing at all for these.
-    for slug in ("straw", "cocoa-shells", "sawdust", "jute-bags", "steel-slag"):
+    for slug in ("straw", "cocoa-shells", "sawdust", "jute-bags"):
         assert not factor_set.factors.filter(material__slug=slug).exists(), slug
+    # Steel slag has its clinker credit (a proxy) and no landfill factor.
+    assert set(
+        factor_set.factors.filter(material__slug="steel-slag").values_list("kind", flat=True)
+    ) == {"virgin_production"}
 
 
 @pytest.mark.django_db
-def test_proxies_fill_gaps_only_and_are_flagged(factor_set):
-    cells = csv_cells()
-    landfill = {slug: v for (slug, kind), (v, _) in cells.items() if kind == "landfill"}
-    for (slug, kind), (value, source) in proxy_cells().items():
-        assert (slug, kind) not in cells, "a proxy must not overwrite a published value"
-        factor = EmissionFactor.objects.get(factor_set=factor_set, material__slug=slug, kind=kind)
+def test_every_proxy_and_estimate_has_a_range_and_a_basis(factor_set):
+    quality = factor_set.factors.exclude(tier="published")
+    assert quality.count() >= 30
+    for factor in quality:
         assert factor.is_estimate
-        assert factor.kg_co2e_per_t == value
-        assert "PROXY" in source or "ESTIMATE" in source
+        assert factor.basis, factor
+        low, high = factor.low_kg_co2e_per_t, factor.high_kg_co2e_per_t
+        assert low is not None and high is not None, factor
+        assert low <= factor.kg_co2e_per_t <= high, factor
+    # The cells emission_factors.csv's sources call derived, partial or a proxy.
+    for slug, kind in [
+        ("food-waste", "anaerobic_digestion"),
+        ("blast-furnace-slag", "virgin_production"),
+        ("precast-facade-panels", "landfill"),
+        ("precast-facade-panels", "recycling"),
+        ("precast-facade-panels", "virgin_production"),
+    ]:
+        assert factor_set.factors.get(material__slug=slug, kind=kind).tier != "published"
+
+
+@pytest.mark.django_db
+def test_proxies_fill_gaps_or_qualify_never_overwrite(factor_set):
+    cells = csv_cells()
+    landfill = {
+        f.material.slug: f.kg_co2e_per_t
+        for f in factor_set.factors.filter(kind="landfill").select_related("material")
+    }
+    for (slug, kind), row in proxy_rows().items():
+        value = Decimal(row["kg_co2e_per_t"])
+        if (slug, kind) in cells and value != cells[(slug, kind)][0]:
+            assert row["tier"] == "published", "a proxy must not overwrite a published value"
         if kind == "open_dump":
-            base = landfill.get(slug, Decimal("552.8"))  # proxied wet organics
-            assert value == (base * Decimal("0.4")).quantize(Decimal("0.01"))
-        else:
-            assert (kind, value) == ("landfill", Decimal("552.8"))
-    # No open-dump estimate for wood: its negative WARM factor is carbon storage.
+            base = landfill[slug] if slug in landfill else Decimal("22.3")
+            assert value == (base * Decimal("0.4")).quantize(Decimal("0.01")), slug
+    # No open-dump estimate for wood.
     assert not factor_set.factors.filter(material__slug="wood", kind="open_dump").exists()
+
+
+def _write_fixtures(tmp_path, **replace_rows):
+    """A copy of the fixtures with factor_proxies.csv rows changed (key -> dict)."""
+    import shutil
+
+    for path in FIXTURES.glob("*.csv"):
+        shutil.copy(path, tmp_path / path.name)
+    data = rows("factor_proxies.csv")
+    for row in data:
+        change = replace_rows.get(f"{row['material']}/{row['kind']}")
+        if change:
+            row.update(change)
+    with open(tmp_path / "factor_proxies.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(data[0]))
+        writer.writeheader()
+        writer.writerows(data)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # a proxy over a published number
+        (
+            {
+                "wood/landfill": {
+                    "tier": "proxy",
+                    "low_kg_co2e_per_t": "0",
+                    "high_kg_co2e_per_t": "999",
+                }
+            },
+            "never replaces",
+        ),
+        # a row that does not name the cell it stands for
+        ({"paper/virgin_production": {"replaces_kg_co2e_per_t": "1"}}, "replaces_kg_co2e"),
+        # an estimate without its range, or outside it
+        ({"sewage-sludge/landfill": {"high_kg_co2e_per_t": ""}}, "needs a low-high range"),
+        ({"sewage-sludge/landfill": {"low_kg_co2e_per_t": "190"}}, "outside its range"),
+        ({"sewage-sludge/landfill": {"basis": ""}}, "no basis"),
+    ],
+)
+def test_the_loader_refuses_a_bad_quality_row(tmp_path, monkeypatch, change, message):
+    from symbiosis import taxonomy
+
+    _write_fixtures(tmp_path, **change)
+    monkeypatch.setattr(taxonomy, "FIXTURES_DIR", tmp_path)
+    with pytest.raises(ValueError, match=message):
+        taxonomy.factor_rows()
+
+
+@pytest.mark.django_db
+def test_the_factors_the_audit_found_wrong(factor_set):
+    """Issue 16 item 4: fly ash's published WARM credit, sludge scaled by IPCC DOC,
+    net recycling credits, wood without landfill carbon storage, manure on the farm."""
+
+    def factor(slug, kind):
+        return factor_set.factors.get(material__slug=slug, kind=kind)
+
+    fly_ash = factor("fly-ash", "virgin_production")
+    shared = {r["material"]: r for r in rows("emission_factors.csv")}
+    assert fly_ash.kg_co2e_per_t == -Decimal(shared["fly ash"]["recycling_kgco2e_per_t"])
+    assert fly_ash.tier == "published"
+    rule = CompatibilityRule.objects.get(material__slug="fly-ash", use__slug="clinker-substitute")
+    assert rule.credit_kg_co2e_per_t == fly_ash.kg_co2e_per_t
+    sludge = factor("sewage-sludge", "landfill")
+    food = factor("food-waste", "landfill")
+    assert sludge.kg_co2e_per_t == (food.kg_co2e_per_t * 5 / 15).quantize(Decimal("0.01"))
+    assert sludge.tier == "estimate" and "5 %" in sludge.basis and "15 %" in sludge.basis
+    # Net of the recycling process: DEFRA primary production minus closed-loop source.
+    paper = factor("paper", "virgin_production")
+    assert paper.kg_co2e_per_t == Decimal("295.00") and "NET" in paper.basis
+    assert factor("steel-scrap", "virgin_production").kg_co2e_per_t == Decimal("1040.00")
+    # No net figure for bricks: an upper figure, flagged.
+    bricks = factor("bricks", "virgin_production")
+    assert bricks.tier == "estimate" and "UPPER" in bricks.basis
+    assert bricks.high_kg_co2e_per_t == bricks.kg_co2e_per_t
+    # Carbon storage counted for no route: wood to landfill is methane only.
+    wood = factor("wood", "landfill")
+    assert wood.kg_co2e_per_t > 0 and "STORAGE" in wood.basis
+    for slug in ("chicken-manure", "cattle-manure"):
+        stored = factor(slug, "stored_on_farm")
+        assert stored.tier == "estimate" and "MCF" in stored.basis
+        assert stored.kg_co2e_per_t < factor(slug, "open_dump").kg_co2e_per_t
 
 
 @pytest.mark.django_db
@@ -169,10 +307,12 @@ def test_estimates_are_flagged(factor_set):
     def factor(slug, kind):
         return factor_set.factors.get(material__slug=slug, kind=kind)
 
-    assert factor("precast-facade-panels", "virgin_production").is_estimate
-    assert factor("blast-furnace-slag", "virgin_production").is_estimate
-    assert factor("food-waste", "anaerobic_digestion").is_estimate
-    assert factor("brewery-spent-grain", "landfill").is_estimate
+    assert factor("precast-facade-panels", "virgin_production").tier == "proxy"
+    assert factor("blast-furnace-slag", "virgin_production").tier == "estimate"
+    assert factor("food-waste", "anaerobic_digestion").tier == "estimate"
+    assert factor("brewery-spent-grain", "landfill").tier == "proxy"
+    # Food waste's landfill and composting values are published, its digestion one is not.
+    assert factor("food-waste", "landfill").tier == "published"
     assert not factor("steel-scrap", "virgin_production").is_estimate
     assert not factor("paper", "recycling").is_estimate
     for rule in CompatibilityRule.objects.select_related("material"):
@@ -181,22 +321,23 @@ def test_estimates_are_flagged(factor_set):
 
 
 @pytest.mark.django_db
-def test_rule_credits_are_sourced_or_flagged(factor_set):
+def test_rule_credits_are_the_factor_sets_credits(factor_set):
+    """A rule's credit is its material's virgin-production row of the set, so the
+    credit carries the row's tier, range and basis (symbiosis.accounting)."""
     virgin = {
-        slug: v for (slug, kind), (v, _) in csv_cells().items() if kind == "virgin_production"
+        f.material_id: f.kg_co2e_per_t for f in factor_set.factors.filter(kind="virgin_production")
     }
     for rule in CompatibilityRule.objects.select_related("material"):
         if rule.credit_kg_co2e_per_t is None:
             assert rule.source, rule
             continue
-        if not rule.is_estimate:
-            assert rule.credit_kg_co2e_per_t == virgin[rule.material.slug], rule
+        assert rule.credit_kg_co2e_per_t == virgin[rule.material_id], rule
     no_figure = CompatibilityRule.objects.get(
         material__slug="brewery-spent-grain", use__slug="animal-feed"
     )
     assert no_figure.credit_kg_co2e_per_t is None
     steel = CompatibilityRule.objects.get(material__slug="steel-scrap", use__slug="secondary-steel")
-    assert steel.credit_kg_co2e_per_t == Decimal("2863.9")
+    assert steel.credit_kg_co2e_per_t == Decimal("1040.00")
     assert not steel.is_estimate
     slag = CompatibilityRule.objects.get(
         material__slug="blast-furnace-slag", use__slug="clinker-substitute"
