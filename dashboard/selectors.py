@@ -31,6 +31,10 @@ period filter selects whole months.
   with ``localized=True`` (the page) in the active language by
   ``Material.name``'s rule. Groups are by ``name_en`` either way (names are not
   unique), the Russian name being the group's ``Max`` of ``name_ru``.
+
+Longer than most: every figure of the city page, its tables and its exports is
+read here, over the same filters and the same roll-up, so a figure and its
+export cannot drift apart.
 """
 
 from __future__ import annotations

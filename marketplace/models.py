@@ -5,6 +5,9 @@ transition, see ``services.TRANSITIONS``); the admin shows the state and the
 acceptances read-only. The database keeps the invariants that do not depend on
 other rows: an accepted, active or completed deal carries both acceptances; a
 declined or cancelled one carries its reason; supplier and receiver differ.
+
+Longer than most: the deal, its terms versions, events, amendments, deliveries
+and messages are one aggregate whose constraints refer to each other.
 """
 
 from decimal import Decimal

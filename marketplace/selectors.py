@@ -31,15 +31,11 @@ from marketplace.services import policy
 from symbiosis.accounting import FactorTable, FlowInputs, flow_inputs
 from symbiosis.geo import great_circle_km
 from symbiosis.impact import DEFAULT_ROAD_FACTOR, VIRGIN, FlowScore
-from symbiosis.selectors import Viewer, viewer_for
-
-
-def _viewer(user) -> Viewer:
-    return user if isinstance(user, Viewer) else viewer_for(user)
+from symbiosis.visibility import Viewer, as_viewer
 
 
 def deal_list(*, user) -> QuerySet[Deal]:
-    viewer = _viewer(user)
+    viewer = as_viewer(user)
     deals = Deal.objects.select_related(
         "supplier",
         "receiver",
@@ -91,7 +87,7 @@ def deals_awaiting_answer(*, user) -> QuerySet[Deal]:
     (``policy.answering_parties`` as a query): an offer or counter-offer its side
     has not accepted, or an amendment of an active deal the other side proposed.
     Counted in the menu and listed in the workspace."""
-    orgs = _viewer(user).organization_ids
+    orgs = as_viewer(user).organization_ids
     if not orgs:
         return Deal.objects.none()
     pending = DealAmendment.objects.filter(deal=OuterRef("pk"), status=DealAmendment.Status.PENDING)
@@ -111,7 +107,7 @@ def deliveries_awaiting_confirmation(*, user, viewer: Viewer | None = None) -> Q
     the other party: logged for the other side of a deal of one of the user's
     organizations, and not logged by the user (``policy.delivery_roles``). Oldest
     first. ``viewer``: the user's, when the caller has read it already."""
-    orgs = (viewer or _viewer(user)).organization_ids
+    orgs = (viewer or as_viewer(user)).organization_ids
     if not orgs:
         return Delivery.objects.none()
     return (
@@ -465,6 +461,13 @@ def deal_impact(*, deal: Deal) -> DealImpact:
             )
         if inputs.into_plant and inputs.treatment is None:
             not_counted.append(gettext("The plant's own treatment: no factor; not counted."))
+        if inputs.into_plant and inputs.output_yield > 0 and inputs.output_fate_factor is None:
+            not_counted.append(
+                gettext(
+                    "Emissions of the plant's output where it stays until a user takes it: "
+                    "no factor for its fate; not counted."
+                )
+            )
 
     def figures(tonnes_moved: Decimal) -> ImpactFigures | None:
         if inputs is None:

@@ -3,6 +3,10 @@
 Input serializers check types and look related rows up only among what the
 requesting user may see (another organization's private listing or a deal the
 user has no part in "does not exist"); the services decide everything else.
+
+Longer than most: one input and one output serializer per endpoint of the
+deal journey, each short; split by endpoint they would repeat the visible-row
+fields.
 """
 
 from dataclasses import asdict
@@ -32,14 +36,15 @@ from symbiosis.models.listings import Recurrence
 from symbiosis.validators import validate_business_date
 
 
-def _viewer(field):
+def _context_viewer(field):
+    """The Viewer the view put in the serializer's context (visibility.as_viewer)."""
     return field.context.get("viewer")
 
 
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleSupplyField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
-        viewer = _viewer(self)
+        viewer = _context_viewer(self)
         if viewer is None:
             return SupplyListing.objects.none()
         return symbiosis_selectors.supply_list(user=viewer)
@@ -53,7 +58,7 @@ class VisibleSupplyField(serializers.PrimaryKeyRelatedField):
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleDemandField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
-        viewer = _viewer(self)
+        viewer = _context_viewer(self)
         if viewer is None:
             return DemandListing.objects.none()
         return symbiosis_selectors.demand_list(user=viewer)
@@ -68,7 +73,7 @@ class ReceiverSiteField(serializers.PrimaryKeyRelatedField):
     """One of the user's own sites; any site for a facilitator (an introduction)."""
 
     def get_queryset(self):
-        viewer = _viewer(self)
+        viewer = _context_viewer(self)
         if viewer is None:
             return Site.objects.none()
         if viewer.is_facilitator:
@@ -81,7 +86,7 @@ class ProposalField(serializers.PrimaryKeyRelatedField):
     """Optimizer proposals are the facilitators' to turn into deals."""
 
     def get_queryset(self):
-        viewer = _viewer(self)
+        viewer = _context_viewer(self)
         if viewer is None or not viewer.is_facilitator:
             return MatchProposal.objects.none()
         return MatchProposal.objects.all()
@@ -90,7 +95,7 @@ class ProposalField(serializers.PrimaryKeyRelatedField):
 @extend_schema_field(OpenApiTypes.INT)
 class VisibleDealField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
-        viewer = _viewer(self)
+        viewer = _context_viewer(self)
         if viewer is None:
             return Deal.objects.none()
         return selectors.deal_list(user=viewer)

@@ -19,6 +19,10 @@ This module is about 900 lines because it is the whole contract in one place:
 each input dataclass with its reader and its ``to_dict`` side by side (a field
 added to one must be added to the other), the instance's numpy views, and the
 output (``Flow``, ``Solution``) whose JSON keys the contract also fixes.
+
+Longer than most (about 900 lines): the JSON contract's dataclasses with their
+readers and writers side by side, one place to change when the contract
+changes; the schema validation itself is in optimizer/contract.py.
 """
 
 from __future__ import annotations

@@ -30,6 +30,10 @@ plant's output source having no "<= tonnes" row of its own (implied). Such a
 component is no network flow: it always goes to PuLP. In "tonnes_then_co2e" the
 tonnes of stage one are those leaving supplies (plant outputs are not counted
 again).
+
+Longer than most: preparing a component (arcs, lots, processors, windows,
+pins) and assembling the solution back are two halves of one mapping between
+the instance and the model's columns, kept together so the indices agree.
 """
 
 from __future__ import annotations

@@ -213,7 +213,8 @@ def flow_inputs(
         from_plant_output=plant_of_output(supply) is not None,
         into_plant=plant is not None,
         treatment=treatment_of(plant) if plant is not None else None,
-        output_yield=plant.output_yield if plant is not None else 0.0,
+        # A plant with no output listing has no output term (as in the snapshot).
+        output_yield=plant.output_yield if plant is not None and plant.output_id else 0.0,
         output_fate_factor=output_fate_factor,
         credit_use=credit_use,
     )

@@ -18,6 +18,10 @@ deal records and the city dashboard all compute the same figures the same way.
 Sign convention: an emission factor is what a tonne emits on that route
 (kg CO2e per tonne; negative means the route stores or saves carbon). A term of
 a breakdown is what it adds to the *saving*: positive is good.
+
+Just over 500 lines: the whole accounting of a flow (factors, categories,
+terms, the per-tonne arithmetic the optimizer vectorises) in one Django-free
+module, so the kernel contract (import-linter) holds it in one place.
 """
 
 from __future__ import annotations
@@ -319,9 +323,10 @@ def score_flow(
     virgin material is replaced and the term does not apply: the plant's output
     earns the credits where it is used). Into a plant, ``treatment`` is the plant's
     own factor per input tonne (None: not counted) and, where the plant has an
-    output whose fate has a factor, ``output_yield`` x that factor is what the
-    output emits where it stays until a user takes it (the output's own flow earns
-    it back as its fate avoided). Transport is always counted.
+    output (``output_yield`` above 0), ``output_yield`` x the factor of the
+    output's fate is what the output emits where it stays until a user takes it
+    (the output's own flow earns it back as its fate avoided; None: not counted).
+    Transport is always counted.
 
     The net is the sum of the counted terms: a missing factor adds nothing and
     is listed in ``not_counted``, never a silent 0 and never a silent credit.
@@ -337,7 +342,7 @@ def score_flow(
         terms.append(_term(VIRGIN, credit, tonnes, 1.0))
     if into_plant:
         terms.append(_term(TREATMENT, treatment, tonnes, -1.0))
-        if output_yield > 0 and output_fate_factor is not None:
+        if output_yield > 0:  # a plant with an output: its fate's factor, or not counted
             terms.append(_term(OUTPUT_FATE, output_fate_factor, tonnes * output_yield, -1.0))
     transport = transport_kg_co2e_per_t(
         road_km=road_km, transport_kg_co2e_per_tkm=transport_kg_co2e_per_tkm

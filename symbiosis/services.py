@@ -6,6 +6,10 @@ organization (``PermissionDenied`` otherwise), validates the whole row with
 organization, window order, ranges) and writes inside one transaction, so a
 ``ValidationError`` leaves nothing behind. The API and the htmx forms both
 call these.
+
+Longer than most: the write services of the core app's entities (organizations,
+members, sites, listings) share the validation and transaction helpers at the
+top; imports and fates have their own modules.
 """
 
 import hashlib

@@ -15,6 +15,10 @@ agrees it. An active deal's new terms wait in a ``DealAmendment`` while the
 deal runs on its own. An introduction's answers (``deal_answer_introduction``)
 come from ``optimizer.decisions.proposal_answer``, which locks the proposal
 first: no deal step locks a proposal.
+
+Longer than most: every deal transition (draft, offer, counter, accept,
+activate, amend, cancel, complete) locks the same rows in the same order and
+is read beside the others; the policy and terms checks are their own modules.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ never edited: a correction (``delivery_correct``) adds a reversal and, unless
 the load never happened, a replacement; both wait for the other party (or a
 facilitator, never the proposer) and are confirmed together. Locks: the deal
 row first, then the delivery rows, as every deal transition does.
+
+Just over 500 lines: logging, plausibility holds, review, confirmation and
+the append-only corrections share the lock order and the hold rules.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ validated values to a service and renders the result with an output
 serializer. Django ``ValidationError``s raised by services (``full_clean``)
 become 400 responses with a list of messages per field; ``PermissionDenied``
 becomes 403; rows the selectors leave out become 404.
+
+Longer than most: thin views, one per endpoint of the core app, sharing the
+error translation above; each is a few lines over a service or selector.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS

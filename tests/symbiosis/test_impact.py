@@ -84,3 +84,108 @@ def test_negative_inputs_are_refused(kwargs):
         impact.exchange_impact(
             fate="landfill", fate_kg_co2e_per_t=1, credit_kg_co2e_per_t=1, **kwargs
         )
+
+
+# --- score_flow, by hand -----------------------------------------------------------
+
+
+def _f(value, tier=impact.PUBLISHED, low=None, high=None):
+    return impact.Factor(value, tier, low, high, ref=f"test:{value}")
+
+
+def test_a_flow_splits_its_net_by_tier_and_sums_the_ranges_by_hand():
+    # 10 t, 50 road km: fate 500 kg/t (a proxy, 200-700), credit 100 kg/t (published),
+    # trucking 0.1 kg per t·km.
+    score = impact.score_flow(
+        tonnes=10,
+        road_km=50,
+        fate="landfill",
+        fate_factor=_f(500, impact.PROXY, 200, 700),
+        credit=_f(100),
+        transport_kg_co2e_per_tkm=0.1,
+    )
+    assert score.category == impact.KEPT_OUT_OF_LANDFILL
+    assert score.tonnes_kept_out_of_landfill == 10
+    assert score.net_kg_co2e_saved == pytest.approx(5000 + 1000 - 50)
+    assert score.net_proxy_kg_co2e == pytest.approx(5000)
+    assert score.net_published_kg_co2e == pytest.approx(1000 - 50)
+    assert score.net_low_kg_co2e == pytest.approx(2000 + 1000 - 50)
+    assert score.net_high_kg_co2e == pytest.approx(7000 + 1000 - 50)
+    assert score.not_counted == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "category"),
+    [
+        ({"fate": "landfill"}, impact.KEPT_OUT_OF_LANDFILL),
+        ({"fate": "open_dump"}, impact.KEPT_OUT_OF_LANDFILL),
+        ({"fate": "landfill", "landfill_banned": True}, impact.BROUGHT_INTO_COMPLIANCE),
+        ({"fate": "landfill", "receiver_is_landfill_operator": True}, impact.USED_AT_LANDFILL),
+        ({"fate": "already_used"}, impact.REUSE_CONTINUED),
+        ({"fate": "stored_on_farm"}, impact.PUT_TO_USE),
+        ({"fate": "incineration"}, impact.PUT_TO_USE),
+        ({"fate": "landfill", "from_plant_output": True}, impact.PLANT_OUTPUT),
+    ],
+)
+def test_the_tonnes_fall_in_one_category_and_a_plants_output_adds_none(kwargs, category):
+    score = impact.score_flow(tonnes=4, road_km=0, fate_factor=None, credit=None, **kwargs)
+    assert score.category == category
+    assert score.tonnes_counted == (0 if category == impact.PLANT_OUTPUT else 4)
+    assert score.tonnes_kept_out_of_landfill == (
+        4 if category == impact.KEPT_OUT_OF_LANDFILL else 0
+    )
+
+
+def test_a_missing_factor_is_not_counted_never_a_silent_zero_or_credit():
+    score = impact.score_flow(
+        tonnes=2,
+        road_km=10,
+        fate="other",
+        fate_factor=None,
+        credit=None,
+        transport_kg_co2e_per_tkm=0.1,
+    )
+    assert score.not_counted == (impact.FATE, impact.VIRGIN)
+    assert score.fate_kg_co2e_avoided is None and score.virgin_kg_co2e_avoided is None
+    assert score.net_kg_co2e_saved == pytest.approx(-2.0)  # only the trucking is counted
+
+
+def test_into_a_plant_the_output_fate_without_a_factor_is_not_counted():
+    # 10 t into compost, 40 % output whose fate has no factor; treatment -167.7 kg/t.
+    score = impact.score_flow(
+        tonnes=10,
+        road_km=0,
+        fate="landfill",
+        fate_factor=_f(552.8),
+        credit=None,
+        into_plant=True,
+        treatment=_f(-167.7),
+        output_yield=0.4,
+        output_fate_factor=None,
+    )
+    assert score.not_counted == (impact.OUTPUT_FATE,)
+    assert score.net_kg_co2e_saved == pytest.approx(5528 + 1677)
+    with_factor = impact.score_flow(
+        tonnes=10,
+        road_km=0,
+        fate="landfill",
+        fate_factor=_f(552.8),
+        credit=None,
+        into_plant=True,
+        treatment=_f(-167.7),
+        output_yield=0.4,
+        output_fate_factor=_f(20),
+    )
+    assert with_factor.not_counted == ()
+    assert with_factor.net_kg_co2e_saved == pytest.approx(5528 + 1677 - 4 * 20)
+    # A plant without an output has no such term at all.
+    no_output = impact.score_flow(
+        tonnes=10,
+        road_km=0,
+        fate="landfill",
+        fate_factor=_f(552.8),
+        credit=None,
+        into_plant=True,
+        treatment=_f(-167.7),
+    )
+    assert impact.OUTPUT_FATE not in [t.name for t in no_output.terms]
