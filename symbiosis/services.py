@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
+from symbiosis import supply_checks
 from symbiosis.fates import fate_change_record, fate_declaration_errors
 from symbiosis.models import (
     DemandListing,
@@ -266,12 +267,10 @@ def supply_update(*, user, supply: SupplyListing, **fields) -> SupplyListing:
     _assign(supply, fields, SUPPLY_FIELDS)
     before = (stored["fate"], stored["fate_evidence"]) if stored else None
     _clean_listing(supply, _fate_errors(supply, before=before))
-    # Imported here: the marketplace builds on this app.
-    from marketplace.services import supply_overcommitment_error
-
-    error = supply_overcommitment_error(supply)
-    if error:
-        raise ValidationError({"quantity": [error]})
+    # The tonnes its deals commit (the marketplace's check, registered from above).
+    errors = supply_checks.supply_edit_errors(supply)
+    if errors:
+        raise ValidationError({"quantity": errors})
     supply.save()
     if stored:
         fate_change_record(user=user, supply=supply, before=stored)
