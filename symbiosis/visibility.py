@@ -27,6 +27,7 @@ on random worlds.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -153,22 +154,33 @@ def hides_owner_q(*, viewer: Viewer, introduced_ids: set[int]) -> Q | None:
     return hides
 
 
+# Who introduces companies to each other is an app above the core (the optimizer's
+# approved proposals); it registers its source here when it starts
+# (OptimizerConfig.ready), so this rule imports nothing above it.
+IntroductionSource = Callable[[frozenset, bool], Iterable[int]]
+_introduction_sources: list[IntroductionSource] = []
+
+
+def register_introduction_source(source: IntroductionSource) -> IntroductionSource:
+    """Add ``source(organization_ids, supplies) -> listing ids``: the supply (or,
+    with ``supplies`` False, demand) listings of others whose owner was introduced
+    to one of ``organization_ids``. Registering twice is a no-op."""
+    if source not in _introduction_sources:
+        _introduction_sources.append(source)
+    return source
+
+
 def introduced_listing_ids(*, viewer, model) -> set[int]:
     """Listings of others whose owner a facilitator introduced to the viewer's
     organization (an approved proposal between the two): they know each other."""
     viewer = as_viewer(viewer)
     if not viewer.organization_ids:
         return set()
-    # Imported here: the optimizer builds on this app, not the other way round
-    # (the introduction moves below both in the layering step, issue 14).
-    from optimizer.models import MatchProposal
-
-    approved = MatchProposal.objects.filter(status=MatchProposal.Status.APPROVED)
-    if issubclass(model, SupplyListing):
-        rows = approved.filter(demand__organization_id__in=viewer.organization_ids)
-        return set(rows.values_list("supply_id", flat=True))
-    rows = approved.filter(supply__organization_id__in=viewer.organization_ids)
-    return set(rows.values_list("demand_id", flat=True))
+    supplies = issubclass(model, SupplyListing)
+    ids: set[int] = set()
+    for source in _introduction_sources:
+        ids.update(source(frozenset(viewer.organization_ids), supplies))
+    return ids
 
 
 # --- what of it is shown -------------------------------------------------------------------
