@@ -5,9 +5,15 @@ class MarketplaceConfig(AppConfig):
     name = "marketplace"
 
     def ready(self):
-        # The core checks a supply edit against the tonnes its deals commit through
-        # this registration, so it need not import the marketplace.
+        # The core reaches the marketplace through these registrations (a supply
+        # edit checked against its deals' commitments; an introduction's draft deal
+        # and answers), so neither the core nor the optimizer imports it.
+        from marketplace import introductions
         from marketplace.services.terms import supply_overcommitment_error
+        from symbiosis import introductions as core_introductions
         from symbiosis import supply_checks
 
         supply_checks.register(supply_overcommitment_error)
+        core_introductions.register(
+            draft_deal=introductions.draft_deal, answer=introductions.answer
+        )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from optimizer.snapshot import PERIODS_PER_YEAR, SnapshotReader, apply_breakdown
-from symbiosis import notifications
+from symbiosis import introductions, notifications
 from symbiosis.models import User
 from symbiosis.models.listings import Recurrence
 from symbiosis.roles import is_facilitator, organization_ids
@@ -145,18 +145,18 @@ def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
 
 
 def _create_draft_deal(*, user, proposal: MatchProposal) -> None:
-    from marketplace.services import deal_create
-
     run = proposal.run
-    deal_create(
+    introductions.draft_deal(
         user=user,
-        supply=proposal.supply,
-        demand=proposal.demand,
-        **draft_terms(proposal),
         proposal=proposal,
-        factor_set=run.factor_set,
-        # Worded in each reader's language by marketplace.history.
-        details={"run": run.pk},
+        terms={
+            "supply": proposal.supply,
+            "demand": proposal.demand,
+            **draft_terms(proposal),
+            "factor_set": run.factor_set,
+            # Worded in each reader's language by marketplace.history.
+            "details": {"run": run.pk},
+        },
     )
 
 
@@ -361,9 +361,6 @@ def proposal_answer(*, user, proposal: MatchProposal, accept: bool, reason: str 
     Locks the proposal, then the deal (and its supply listing): the deal's own
     steps never lock the proposal, so the two never wait on each other.
     """
-    from marketplace.models import Deal
-    from marketplace.services import deal_answer_introduction
-
     proposal = _locked(proposal)
     side = _party(user, proposal)
     if side is None or proposal.status != MatchProposal.Status.APPROVED:
@@ -386,9 +383,9 @@ def proposal_answer(*, user, proposal: MatchProposal, accept: bool, reason: str 
         reason=reason,
         side=side,
     )
-    deal = Deal.objects.filter(proposal=proposal).order_by("pk").first()
-    if deal is not None:
-        deal_answer_introduction(user=user, deal=deal, party=side, accept=accept, reason=reason)
+    introductions.pass_answer_on(
+        user=user, proposal=proposal, party=side, accept=accept, reason=reason
+    )
     return proposal
 
 

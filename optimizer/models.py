@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.introductions import Answer
 from symbiosis.models.factors import EmissionFactor
 from symbiosis.validators import (
     HISTORY_MAX_CHARS,
@@ -91,10 +92,8 @@ class MatchProposal(models.Model):
         APPROVED = "approved", _("Approved (parties introduced)")
         REJECTED = "rejected", _("Rejected")
 
-    class Answer(models.TextChoices):
-        PENDING = "", _("No answer yet")
-        ACCEPTED = "accepted", _("Accepted")
-        DECLINED = "declined", _("Declined")
+    # A company's answer to its introduction (the core's, which the marketplace reads).
+    Answer = Answer
 
     run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="proposals")
     supply = models.ForeignKey("symbiosis.SupplyListing", on_delete=models.CASCADE)

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from marketplace.models import Deal, DealAmendment, Delivery
-from optimizer.models import MatchProposal
+from symbiosis.introductions import Answer
 from symbiosis.visibility import as_viewer
 
 State = Deal.State
@@ -168,7 +168,7 @@ def introduction_waiting_for(deal: Deal) -> list[str]:
     return [
         party
         for party in (SUPPLIER, RECEIVER)
-        if getattr(proposal, f"{party}_answer") != MatchProposal.Answer.ACCEPTED
+        if getattr(proposal, f"{party}_answer") != Answer.ACCEPTED
     ]
 
 
