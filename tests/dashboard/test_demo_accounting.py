@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from dashboard.selectors import CityFilters, headline
 from dashboard.services import figures_refresh
-from marketplace.models import Deal, Delivery
+from marketplace.models import Delivery
 from marketplace.selectors import deal_impact
 from optimizer import services
 from symbiosis.demo import FACILITATOR_EMAIL
 from symbiosis.models import User
+from tests.dashboard.conftest import make_deal
 
 pytestmark = pytest.mark.django_db
 
@@ -43,25 +44,14 @@ def _run():
 
 
 def _deal_delivering(proposal, factor_set):
-    """A deal between the proposal's listings, its tonnes delivered and confirmed."""
+    """A deal between the proposal's listings, its tonnes delivered and confirmed
+    (the agreed terms do not enter the figures: confirmed deliveries do)."""
     tonnes = Decimal(str(round(proposal.tonnes, 3)))
-    deal = Deal.objects.create(
-        supplier=proposal.supply.organization,
-        receiver=proposal.demand.organization,
+    deal = make_deal(
         supply=proposal.supply,
-        demand=proposal.demand,
         receiver_site=proposal.demand.site,
-        material=proposal.material,
-        tonnes_per_period=tonnes,
-        period="year",
-        tonnes_total=tonnes,
-        start_date=date(2026, 1, 1),
-        end_date=date(2026, 12, 31),
+        demand=proposal.demand,
         factor_set=factor_set,
-        state=Deal.State.ACTIVE,
-        initiator=Deal.Initiator.SUPPLIER,
-        supplier_accepted_at=timezone.now(),
-        receiver_accepted_at=timezone.now(),
     )
     Delivery.objects.create(
         deal=deal,
