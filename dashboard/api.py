@@ -20,6 +20,14 @@
 - Material names (``material`` in the material, flows and exchanges tables) are
   English (``name_en``) whatever the request's language, so consumers see stable
   keys; the page shows them in its language.
+- Figures have fixed decimals per column, by the unit the column's name carries
+  (``symbiosis.numbers.export_value``): 3 for tonnes and t CO2e, 1 for kg CO2e,
+  3 for percent and degrees, 6 for a fraction; in CSV every decimal is written
+  ("330017.860"), never grouped nor localized. Counts (``deliveries``,
+  ``exchanges``, ``companies``, ``active_deals``) are whole numbers. Columns whose
+  unit the selectors' names leave implicit are renamed here (``EXPORT_NAMES``:
+  ``kept_verified`` -> ``tonnes_kept_verified``, ``share_of_recycled`` ->
+  ``share_of_recycled_fraction``).
 
 The old ``/city/api/<table>/`` redirects here (``dashboard.urls``).
 """
@@ -43,10 +51,31 @@ from rest_framework.views import APIView
 from dashboard import selectors
 from dashboard.access import ReadsCityFigures
 from symbiosis import geo
+from symbiosis.models.listings import FateEvidence
+from symbiosis.numbers import export_value
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TABLE_NAMES = [*selectors.TABLES, "headline"]
 MAX_ROWS = 5000
+
+
+# Export names of the selectors' columns whose unit their name leaves implicit.
+EXPORT_NAMES = {
+    **{f"kept_{evidence}": f"tonnes_kept_{evidence}" for evidence in FateEvidence.values},
+    "kept_with_evidence": "tonnes_kept_with_evidence",
+    "share_of_organic_landfilled": "share_of_organic_landfilled_fraction",
+    "share_of_recycled": "share_of_recycled_fraction",
+}
+
+
+def export_row(row: dict) -> dict:
+    """A selector's row as exported: every figure with its unit in its name and the
+    fixed decimals of that unit."""
+    out = {}
+    for key, value in row.items():
+        name = EXPORT_NAMES.get(key, key)
+        out[name] = export_value(name, value)
+    return out
 
 
 # A plain number in text, e.g. "-46.3": a spreadsheet reads it as the number it is.
@@ -102,7 +131,9 @@ class CityTableSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
     rows = serializers.ListField(
         child=serializers.DictField(),
-        help_text="one object per row: the group's key and label, tonnes (counted once; a "
+        help_text="one object per row, figures with their unit in their name and fixed "
+        "decimals (3 for tonnes and t_co2e, 1 for kg_co2e): the group's key and label, "
+        "tonnes (counted once; a "
         "plant's output adds none), tonnes_kept_out_of_landfill, kg_co2e and t_co2e (the "
         "net of the counted terms) with kg_co2e_published, kg_co2e_proxy (proxies and "
         "estimates), kg_co2e_low and kg_co2e_high, tonnes_co2e_not_counted (current fate "
@@ -171,7 +202,7 @@ class CityTableView(APIView):
                 "count": paginator.count,
                 "next": next_url,
                 "previous": previous_url,
-                "rows": page,
+                "rows": [export_row(row) for row in page],
             }
         )
         if getattr(request.accepted_renderer, "format", "") == "csv":

@@ -170,7 +170,7 @@ def _terms_table(deal: Deal, amendment) -> list[tuple[str, str, str]]:
             now = display()
             new = getattr(amendment, f"get_{name}_display")()
         elif isinstance(now, Decimal):
-            now, new = plain_number(now), plain_number(new)
+            now, new = history.term_value(name, now), history.term_value(name, new)
         rows.append((str(history.TERM_LABELS[name]), str(now), str(new)))
     for name in ("start_date", "end_date"):
         rows.append(

@@ -1,10 +1,10 @@
 """Template filters of the workspace pages."""
 
-from decimal import Decimal, InvalidOperation
 from functools import cache
 
 from django import template
-from django.utils import formats
+
+from symbiosis import numbers
 
 register = template.Library()
 
@@ -14,25 +14,10 @@ def amount(value, places: int = 3):
     """A quantity without trailing zeros, formatted for the active language.
 
     ``41.9000`` -> "41.9", ``1200`` -> "1,200" (English) or "1 200" (Russian).
-    Values too small for ``places`` decimals keep up to six.
+    Values too small for ``places`` decimals keep up to six
+    (``symbiosis.numbers.trimmed_number``; ``{% load numbers %}`` adds the unit).
     """
-    if value is None or value == "":
-        return ""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return value
-    if not number.is_finite():
-        return value
-    places = int(places)
-    try:
-        if number and abs(number) < Decimal(10) ** -places:
-            places = 6
-        rounded = number.quantize(Decimal(10) ** -places).normalize()
-    except ArithmeticError:  # more digits than Decimal's precision, or abs() of 1E+1000000
-        return str(number)
-    decimals = max(0, -rounded.as_tuple().exponent)
-    return formats.number_format(rounded, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    return numbers.trimmed_number(value, places)
 
 
 @cache

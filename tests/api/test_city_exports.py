@@ -8,6 +8,7 @@ or the Accept header; the page's filters; pagination; no price, no formula.
 import csv
 import io
 import json
+import re
 from datetime import date
 
 import pytest
@@ -64,8 +65,9 @@ def test_json_and_csv_figures_equal_an_independent_computation(api, city, table,
         got = {row[key]: (float(row["tonnes"]), float(row["kg_co2e"])) for row in rows}
         assert set(got) == set(expected)
         for k, (tonnes, kg) in expected.items():
-            assert got[k][0] == pytest.approx(tonnes)
-            assert got[k][1] == pytest.approx(kg, rel=1e-9)
+            # Exports round: 3 decimals for tonnes, 1 for kg CO2e.
+            assert got[k][0] == pytest.approx(tonnes, abs=0.0005)
+            assert got[k][1] == pytest.approx(kg, abs=0.05)
 
 
 def test_headline_export_equals_an_independent_computation(api, city):  # noqa: F811
@@ -73,8 +75,8 @@ def test_headline_export_equals_an_independent_computation(api, city):  # noqa: 
     (head,) = api.get(url("headline")).json()["rows"]
     (head_csv,) = csv_rows(api.get(url("headline", format="csv")))
     for figures in (head, head_csv):
-        assert float(figures["tonnes"]) == pytest.approx(sum(r["tonnes"] for r in rows))
-        assert float(figures["kg_co2e"]) == pytest.approx(sum(r["kg"] for r in rows))
+        assert float(figures["tonnes"]) == pytest.approx(sum(r["tonnes"] for r in rows), abs=5e-4)
+        assert float(figures["kg_co2e"]) == pytest.approx(sum(r["kg"] for r in rows), abs=0.05)
         assert int(figures["deliveries"]) == len(rows)
         assert int(figures["exchanges"]) == len({r["deal"] for r in rows})
 
@@ -247,3 +249,54 @@ def test_the_browsable_api_shows_a_table(api, city):  # noqa: F811
     text = response.content.decode()
     assert "tonnes_kept_out_of_landfill" in text
     assert "price" not in text.lower()
+
+
+# Issue 17: every figure of an export carries its unit in its column's name and the
+# fixed decimals of that unit; counts are whole numbers.
+DECIMALS_BY_UNIT = [  # (how the name shows the unit, decimals)
+    (lambda c: c.startswith("kg_co2e"), 1),
+    (lambda c: c.startswith("t_co2e"), 3),
+    (lambda c: c.endswith("_percent"), 3),
+    (lambda c: c.endswith("_fraction"), 6),
+    (lambda c: c.endswith(("_lat", "_lon")), 3),
+    (lambda c: "tonnes" in c, 3),
+]
+COUNTS = {"deliveries", "exchanges", "companies", "active_deals"}
+
+
+def decimals_of(column: str) -> int | None:
+    return next((places for matches, places in DECIMALS_BY_UNIT if matches(column)), None)
+
+
+@pytest.mark.parametrize("table", TABLE_NAMES)
+def test_every_figure_has_its_unit_and_fixed_decimals(api, city, table):  # noqa: F811
+    as_json = api.get(url(table)).json()["rows"]
+    as_csv = csv_rows(api.get(url(table, format="csv")))
+    assert as_json and len(as_json) == len(as_csv)
+    for row, cells in zip(as_json, as_csv, strict=True):
+        for column, value in row.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            places = decimals_of(column)
+            if places is None:
+                assert column in COUNTS, f"{table}.{column}: a figure without a unit"
+                assert re.fullmatch(r"\d+", cells[column]), (table, column, cells[column])
+                continue
+            # CSV: exactly the unit's decimals, never grouped ("330017.860").
+            pattern = rf"-?\d+\.\d{{{places}}}"
+            assert re.fullmatch(pattern, cells[column]), (table, column, cells[column])
+            # JSON: the same number.
+            assert value == pytest.approx(float(cells[column]), abs=10**-places / 2)
+            assert round(value, places) == value, (table, column, value)
+
+
+def test_headline_columns_name_their_units(api, city):  # noqa: F811
+    (head,) = api.get(url("headline")).json()["rows"]
+    for name in ("declared", "documented", "verified", "with_evidence"):
+        assert f"tonnes_kept_{name}" in head and f"kept_{name}" not in head
+    for share in ("share_of_organic_landfilled", "share_of_recycled"):
+        assert f"{share}_fraction" in head and share not in head
+        assert head[f"{share}_percent"] == pytest.approx(100 * head[f"{share}_fraction"], abs=1e-3)
+    (cells,) = csv_rows(api.get(url("headline", format="csv")))
+    assert re.fullmatch(r"\d+\.\d{3}", cells["tonnes_kept_out_of_landfill"])
+    assert re.fullmatch(r"-?\d+\.\d", cells["kg_co2e"])

@@ -143,7 +143,8 @@ def test_two_exchanges_in_one_cell_are_one_line(client, city, analyst, second_br
     (material,) = [
         r for r in selectors.by_material(CityFilters()) if r["material"] == "Spent grain"
     ]
-    assert grain[0]["kg_co2e"] == pytest.approx(material["kg_co2e"], rel=1e-9)
+    # The export gives kg CO2e with 1 decimal (symbiosis.numbers.EXPORT_PLACES).
+    assert grain[0]["kg_co2e"] == pytest.approx(material["kg_co2e"], abs=0.05)
     assert grain[0]["exchanges"] == material["exchanges"]
     lines = map_lines(client, analyst)
     assert len(lines) == 3

@@ -227,13 +227,13 @@ def test_the_deal_page_shows_terms_timeline_deliveries_messages_and_impact(
 
     for section in ("terms", "impact", "deliveries", "messages", "timeline"):
         assert f'id="{section}"' in html
-    assert "12.5 t" in html  # confirmed tonnes, never "1.25E+1"
+    assert "12.5\u00a0t" in html  # confirmed tonnes, never "1.25E+1"
     assert "Arrived dry." in html
     # The history in words, never its codes.
     assert "Delivery confirmed" in html
     assert "delivery_confirmed" not in html and "active → " not in html
     # 12.5 t x (500 + 100) - 12.5 t x 8.94 km x 0.1: tests/marketplace/test_impact.py
-    assert "7489 kg" in html
+    assert "7,489\u00a0kg" in html  # grouped (symbiosis.numbers), the unit never wrapped
     assert 'name="viewport"' in html  # usable on a phone
 
 
@@ -462,7 +462,7 @@ def test_the_waste_transfer_note_has_what_a_note_needs(client, actors, delivery,
         market.company_b.bin,
         "Brewery spent grain",
         "02 07 04",
-        "12.5 t",
+        "12.5\u00a0t",
         "WB-1",
         "A123BC",
         "signature",
