@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
 from django.conf import settings
@@ -181,11 +182,20 @@ def methodology(request):
     )
 
 
+def _month_start(month: str) -> date:
+    """``"2026-03"`` (a row of ``selectors.by_month``) as the 1st of that month."""
+    year, number = month.split("-")
+    return date(int(year), int(number), 1)
+
+
 def public_summary(request):
+    """The city's results for everyone (``CITY_PUBLIC_PAGE``): the chart says what it
+    shows, in which units, over which months, and the page how it is counted."""
     if not getattr(settings, "CITY_PUBLIC_PAGE", False):
         raise Http404("The public city page is not published.")
     filters = selectors.CityFilters()
     headline = selectors.headline(filters)
+    months = selectors.by_month(filters)
     return render(
         request,
         "dashboard/public.html",
@@ -193,7 +203,10 @@ def public_summary(request):
             "headline": headline,
             "categories_shown": _categories(headline),
             "category": selectors.by_category(filters),
-            "month_chart": charts.month_series(selectors.by_month(filters)),
+            "month_chart": charts.month_series(months),
+            "period_first": _month_start(months[0]["month"]) if months else None,
+            "period_last": _month_start(months[-1]["month"]) if months else None,
+            "factor_set": active_factor_set(),
             "named": selectors.named_organizations(filters),
         },
     )

@@ -9,7 +9,7 @@ leaked; GWP100 of AR5, CH4 28 and N2O 265).
 """
 
 from optimizer.models import ProcessingPlant
-from symbiosis.demo import listing_marker
+from symbiosis.demo import demo_listing
 from symbiosis.models import DemandListing, EmissionFactor, SupplyListing
 from symbiosis.taxonomy import active_factor_set
 from symbiosis.validators import SOURCE_MAX_CHARS
@@ -51,7 +51,7 @@ PLANTS = [
 
 
 def _listing(model, key: str):
-    return model.objects.get(description__endswith=listing_marker(key))
+    return demo_listing(model, key)
 
 
 def load_demo_plants() -> int:

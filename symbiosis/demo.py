@@ -6,8 +6,9 @@ report, and each tonnage either traces to a line of the report or is an
 illustrative size for one company of its kind (symbiosis/fixtures/README.md
 says which, listing by listing). Loading is idempotent: organizations are
 found by BIN, users by e-mail, sites by (organization, name) and listings by
-a stable key kept at the end of their description, so a second run on the
-same day creates and changes nothing.
+a stable key kept in their ``demo_key`` field (never in the description,
+which people read), so a second run on the same day creates and changes
+nothing.
 
 Listing windows are seasons, not dates (``demo_window``): the CSVs give a
 month-day pair ("07-15" to "12-31": straw after the harvest) or nothing (all
@@ -20,7 +21,6 @@ deal still in progress on its listing (that deal's terms stay valid).
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -63,7 +63,6 @@ FACILITATOR_VIEW_APPS = ("symbiosis", "marketplace", "optimizer")
 # A season that ends sooner than this after the load day is taken from the
 # next year: a run in late December proposes next summer's straw, not 3 days.
 SEASON_MIN_DAYS_LEFT = 30
-_MARKER = re.compile(r"\[demo:([^\]]+)\]$")
 
 
 @dataclass
@@ -79,9 +78,9 @@ class DemoResult:
     password: str = DEMO_PASSWORD
 
 
-def listing_marker(key: str) -> str:
-    """The stable key of a demo listing, kept at the end of its description."""
-    return f"[demo:{key}]"
+def demo_listing(model, key: str):
+    """The demo listing (``SupplyListing`` or ``DemandListing``) of ``key``."""
+    return model.objects.get(demo_key=key)
 
 
 def organization_email(key: str) -> str:
@@ -137,19 +136,14 @@ def _open_deal_spans(listing_field: str) -> dict[str, tuple[date, date]]:
     from marketplace.models import Deal
     from marketplace.services.policy import TERMINAL_STATES
 
-    description = f"{listing_field}__description"
+    demo_key = f"{listing_field}__demo_key"
     rows = (
         Deal.objects.exclude(state__in=TERMINAL_STATES)
-        .filter(**{f"{description}__contains": "[demo:"})
-        .values(description)
+        .exclude(**{demo_key: ""})
+        .values(demo_key)
         .annotate(first=Min("start_date"), last=Max("end_date"))
     )
-    spans = {}
-    for row in rows:
-        match = _MARKER.search(row[description])
-        if match:
-            spans[match.group(1)] = (row["first"], row["last"])
-    return spans
+    return {row[demo_key]: (row["first"], row["last"]) for row in rows}
 
 
 def _slugs(text: str) -> list[str]:
@@ -254,7 +248,8 @@ def _listing_values(row: dict[str, str], organizations, sites, today, deal_spans
         "max_km": decimal_or_none(row["max_km"]),
         "visibility": row["visibility"],
         "status": row["status"],
-        "description": f"{row['description']} {listing_marker(row['key'])}",
+        "description": row["description"],
+        "demo_key": row["key"],
     }
 
 
@@ -285,7 +280,7 @@ def _supplies(organizations, sites, materials, today, counts: Counter) -> None:
             SupplyListing,
             {},
             _with_tonnes(SupplyListing, values),
-            find={"description__endswith": listing_marker(row["key"])},
+            find={"demo_key": row["key"]},
         )
         counts[f"supply {action}"] += 1
 
@@ -307,7 +302,7 @@ def _demands(organizations, sites, materials, uses, today, counts: Counter) -> N
             DemandListing,
             {},
             _with_tonnes(DemandListing, values),
-            find={"description__endswith": listing_marker(row["key"])},
+            find={"demo_key": row["key"]},
         )
         wanted_materials = {materials[s].pk for s in _slugs(row["materials"])}
         wanted_uses = {uses[s].pk for s in _slugs(row["uses"])}

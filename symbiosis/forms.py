@@ -4,15 +4,19 @@ Forms check the shape of what was typed and turn it into values; they never
 save. The views hand ``cleaned_data`` to the services (``symbiosis.services``),
 which check permissions, validate the whole row and write it in one
 transaction, and ``add_service_errors`` puts what the services reject back
-on the fields the user typed.
+on the fields the user typed. The forms of accounts are in
+``symbiosis.account_forms``.
+
+Just over 500 lines: the listing, site, fate-review and market forms share the
+widgets and the field checks (``field_check``) at the top.
 """
 
 from decimal import Decimal
 
 from django import forms
-from django.contrib.auth import password_validation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import DecimalValidator, MinValueValidator
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -20,20 +24,22 @@ from django.utils.translation import gettext_lazy as _
 from symbiosis import selectors
 from symbiosis.fates import COMPANY_EVIDENCE
 from symbiosis.legal import IMPORTED_ORIGIN_RESTRICTION
+from symbiosis.material_picker import MaterialPicker
 from symbiosis.models import (
     DemandListing,
     Material,
-    Membership,
-    Organization,
     Site,
     SupplyListing,
     Use,
-    User,
 )
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Fate, FateEvidence, Status
 from symbiosis.models.materials import MaterialCategory
-from symbiosis.validators import REASON_MAX_CHARS, business_date_window, validate_business_date
+from symbiosis.validators import (
+    REASON_MAX_CHARS,
+    business_date_window,
+    validate_business_date,
+)
 
 
 class DateInput(forms.DateInput):
@@ -104,6 +110,14 @@ class ServiceForm:
     """Mixin: report a service's ``ValidationError`` on the form's fields."""
 
     SERVICE_FIELDS: dict = {}
+    # Fields checked as the user leaves them (htmx, before the submit: field_check),
+    # and those whose message depends on another field's value, checked with it.
+    CHECKED_FIELDS: tuple = ()
+    CHECK_PARTNERS: dict = {}
+
+    def check_ok(self, name: str) -> str:
+        """A word for a field that passed its check (none by default)."""
+        return ""
 
     def add_service_errors(self, exc: ValidationError) -> None:
         if not hasattr(exc, "error_dict"):
@@ -117,8 +131,124 @@ class ServiceForm:
             self.add_error(target, errors)
 
 
+def field_check(form, name: str) -> list[dict]:
+    """What the form says of field ``name`` as the user leaves it, and of the fields
+    whose message depends on it (``CHECK_PARTNERS``, once they hold a value).
+
+    The same rules as the submit (the form is cleaned whole; other fields' errors
+    are not shown yet). ``[{"field": BoundField, "errors": [...], "ok": str}]``,
+    ``name``'s first.
+    """
+    form.is_valid()
+    checks = []
+    for each in (name, *form.CHECK_PARTNERS.get(name, ())):
+        if each != name and not form.data.get(each):
+            continue
+        errors = list(form.errors.get(each, []))
+        extra = getattr(form, f"check_{each}", None)
+        if not errors and extra is not None:
+            errors = extra()
+        checks.append(
+            {"field": form[each], "errors": errors, "ok": "" if errors else form.check_ok(each)}
+        )
+    return checks
+
+
+def _check_on_change(form, url_name: str, *url_args, method: str = "hx-get") -> None:
+    """Ask the field-check endpoint about each of ``CHECKED_FIELDS`` when it changes
+    (on leaving the field), its answer going under the field (``_checked_field.html``)."""
+    for name in form.CHECKED_FIELDS:
+        if name not in form.fields:
+            continue
+        attrs = {
+            method: reverse(url_name, args=[*url_args, name]),
+            "hx-trigger": "change",
+            "hx-target": f"#id_{name}_check",
+            "hx-swap": "innerHTML",
+            "hx-sync": "this:replace",
+        }
+        partners = [p for p in form.CHECK_PARTNERS.get(name, ()) if p in form.fields]
+        # A GET carries only the field's own value: the partners' come along.
+        partners += [p for p, of in form.CHECK_PARTNERS.items() if name in of and p in form.fields]
+        if partners and method == "hx-get":
+            attrs["hx-include"] = ", ".join(f"#id_{p}" for p in dict.fromkeys(partners))
+        form.fields[name].widget.attrs.update(attrs)
+
+
+def _percent(message):
+    def validate(value):
+        if value is not None and not Decimal(0) <= value <= Decimal(100):
+            raise ValidationError(message, code="percent")
+
+    return validate
+
+
+def _above_zero(message, negative_message=None):
+    def validate(value):
+        if value is not None and value < 0 and negative_message:
+            raise ValidationError(negative_message, code="negative")
+        if value is not None and value <= 0:
+            raise ValidationError(message, code="not_positive")
+
+    return validate
+
+
+# Listing numbers whose model limits read as machine words ("Ensure this value is
+# greater than or equal to 0.000001"): the same limits, said as a person would.
+_PERCENT_FIELDS = {
+    "moisture_percent": _("Moisture is a percentage: 0 to 100."),
+    "contamination_percent": _("Contamination is a percentage: 0 to 100."),
+    "max_moisture_percent": _("Moisture is a percentage: 0 to 100."),
+    "max_contamination_percent": _("Contamination is a percentage: 0 to 100."),
+}
+_POSITIVE_FIELDS = {
+    "piece_mass_kg": (_("Give a mass above zero."), _("A mass cannot be negative.")),
+    "max_km": (
+        _("Give a distance above zero, or leave it empty for no limit."),
+        _("A distance cannot be negative."),
+    ),
+    "min_lot_tonnes": (
+        _("Give a minimum lot above zero, or leave it empty."),
+        _("A minimum lot cannot be negative."),
+    ),
+}
+
+
+def _human_listing_numbers(form) -> None:
+    for name, message in _PERCENT_FIELDS.items():
+        if name not in form.fields:
+            continue
+        field = form.fields[name]
+        # Only the decimals are the column's own limit: past 100 one message says it.
+        field.validators = [DecimalValidator(None, field.decimal_places), _percent(message)]
+        field.widget.attrs.update(inputmode="decimal", step="any", min="0", max="100")
+    for name, (message, negative) in _POSITIVE_FIELDS.items():
+        if name in form.fields:
+            form.fields[name].validators.append(_above_zero(message, negative))
+            form.fields[name].widget.attrs.update(inputmode="decimal", step="any", min="0")
+
+
 class ListingForm(ServiceForm, forms.ModelForm):
     """Shared by supply and demand forms; ``user`` limits the sites offered."""
+
+    KIND = ""  # "supply" or "demand": the field-check endpoint's
+    CHECKED_FIELDS = (
+        "quantity",
+        "piece_mass_kg",
+        "available_from",
+        "available_until",
+        "fate_cost_kzt_per_t",
+        "price_kzt_per_t",
+        "moisture_percent",
+        "contamination_percent",
+        "max_moisture_percent",
+        "max_contamination_percent",
+        "max_price_kzt_per_t",
+        "min_lot_tonnes",
+        "max_km",
+    )
+    # The end date's message depends on the start.
+    CHECK_PARTNERS = {"available_from": ("available_until",)}
 
     def __init__(self, *args, user, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,7 +279,17 @@ class ListingForm(ServiceForm, forms.ModelForm):
             # leaves model validators to them), and the date picker's bounds.
             self.fields[name].validators.append(validate_business_date)
             self.fields[name].widget.attrs.update(min=earliest.isoformat(), max=latest.isoformat())
+        _human_listing_numbers(self)
+        _check_on_change(self, "listing-field-check", self.KIND)
         _fast_choices(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("available_from"), cleaned.get("available_until")
+        if start and end and end < start:
+            # The model's rule and words, said before the services are asked.
+            self.add_error("available_until", _("The end date is before the start date."))
+        return cleaned
 
     def _post_clean(self):
         # Model validation (full_clean) is the services' job, run on the
@@ -170,6 +310,8 @@ _LISTING_WIDGETS = {
 
 
 class SupplyForm(ListingForm):
+    KIND = "supply"
+
     class Meta:
         model = SupplyListing
         fields = [
@@ -225,6 +367,11 @@ class SupplyForm(ListingForm):
             "Which document, or how you know; needed for a documented fate."
         )
         self.fields["imported_origin"].help_text = IMPORTED_ORIGIN_RESTRICTION
+        # A negative price is a gate fee (the model's and the deals' rule): said, not refused.
+        self.fields["price_kzt_per_t"].help_text = _(
+            "Negative if you pay the receiver to take it (a gate fee): -2000 means you pay "
+            "2,000 KZT per tonne. Leave it empty if it is to be agreed."
+        )
 
     def clean_fate_evidence(self):
         return self.cleaned_data.get("fate_evidence") or FateEvidence.DECLARED
@@ -250,11 +397,12 @@ class FateReviewForm(ServiceForm, forms.Form):
 
 
 class DemandForm(ListingForm):
+    KIND = "demand"
     materials = forms.ModelMultipleChoiceField(
         label=_("Accepted materials"),
         queryset=Material.objects.all(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=MaterialPicker(),  # checkboxes a finger can tick, searched by htmx
     )
     uses = forms.ModelMultipleChoiceField(
         label=_("Accepted uses"),
@@ -293,6 +441,10 @@ class DemandForm(ListingForm):
         self.fields["reference_material"].queryset = Material.objects.all()
         self.fields["reference_material"].help_text = _(
             "Only for a quantity in m3 with several accepted materials: whose density to use."
+        )
+        self.fields["max_price_kzt_per_t"].help_text = _(
+            "Negative if you take it only when paid (a gate fee): -2000 means the supplier "
+            "pays you at least 2,000 KZT per tonne."
         )
 
 
@@ -387,104 +539,3 @@ class MarketFilterForm(forms.Form):
 
 
 # --- accounts ------------------------------------------------------------------------
-
-
-class SignupForm(ServiceForm, forms.Form):
-    """A person and the organization they register; BIN checked by its check digit."""
-
-    email = forms.EmailField(label=_("Your e-mail address"), max_length=254)
-    password1 = forms.CharField(
-        label=_("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label=_("Password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    organization_name = forms.CharField(label=_("Organization name"), max_length=200)
-    bin = Organization._meta.get_field("bin").formfield()
-    sector = Organization._meta.get_field("sector").formfield()
-    kind = Organization._meta.get_field("kind").formfield()
-
-    # Service errors on organization fields land on the form's names.
-    SERVICE_FIELDS = {"name": "organization_name"}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["bin"].widget.attrs.update(inputmode="numeric", autocomplete="off")
-        self.fields["email"].widget.attrs.update(autocomplete="email")
-
-    def clean(self):
-        cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords differ."))
-        elif first:
-            user = User(email=cleaned.get("email") or "")
-            try:
-                password_validation.validate_password(first, user)
-            except ValidationError as exc:
-                self.add_error("password1", exc)
-        return cleaned
-
-    def service_values(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "email": data["email"],
-            "password": data["password1"],
-            "organization_name": data["organization_name"],
-            "bin": data["bin"],
-            "sector": data["sector"],
-            "kind": data["kind"],
-        }
-
-
-class OrganizationForm(ServiceForm, forms.ModelForm):
-    class Meta:
-        model = Organization
-        fields = [
-            "name",
-            "bin",
-            "sector",
-            "kind",
-            "contact_name",
-            "contact_email",
-            "contact_phone",
-            "agrees_to_be_named",
-        ]
-
-    def _post_clean(self):
-        pass
-
-
-class InviteForm(ServiceForm, forms.Form):
-    email = forms.EmailField(label=_("Colleague's e-mail address"), max_length=254)
-    role = forms.ChoiceField(
-        label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
-    )
-
-
-class InvitationAcceptForm(ServiceForm, forms.Form):
-    """For someone without an account yet: the password of the new account."""
-
-    password1 = SignupForm.base_fields["password1"]
-    password2 = SignupForm.base_fields["password2"]
-
-    def __init__(self, *args, email: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.email = email
-
-    def clean(self):
-        cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords differ."))
-        elif first:
-            try:
-                password_validation.validate_password(first, User(email=self.email))
-            except ValidationError as exc:
-                self.add_error("password1", exc)
-        return cleaned

@@ -20,6 +20,11 @@ any of them is refused whole with a message, never cut short.
 
 This module is longer than most: the columns, the row checks and the import's
 life cycle belong together and are read together.
+
+A row that repeats an active listing of the same site, material and
+recurrence, or an earlier row of the file, is warned about in the preview
+(``Duplicates``), not refused: the user imports it anyway or leaves such rows
+out (``listing_import_commit(skip_duplicates=True)``).
 """
 
 import csv
@@ -41,8 +46,8 @@ from django.utils.translation import gettext_lazy
 from symbiosis import selectors, services
 from symbiosis.forms import DemandForm, SupplyForm
 from symbiosis.import_files import ImportFileError, cell_text, cell_too_long, table_rows
-from symbiosis.models import DemandListing, ListingImport, Material, Use
-from symbiosis.models.listings import Status
+from symbiosis.models import DemandListing, ListingImport, Material, SupplyListing, Use
+from symbiosis.models.listings import Recurrence, Status
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +189,8 @@ class RowResult:
     data: dict[str, str]
     errors: list[str] = field(default_factory=list)
     tonnes: Decimal | None = None
+    # Duplicates: shown in the preview, never a reason to refuse the file.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -202,6 +209,7 @@ class RowResult:
             "quantity": data.get("quantity", ""),
             "unit": data.get("unit") or "t",
             "errors": [str(error) for error in self.errors],
+            "warnings": [str(warning) for warning in self.warnings],
             "tonnes": None if self.tonnes is None else str(self.tonnes),
         }
 
@@ -442,6 +450,86 @@ def _form_data(kind: str, row: Row, lookup: _Lookup) -> tuple[dict, list[str]]:
     return data, errors
 
 
+class Duplicates:
+    """Rows that repeat a listing: an active one of the same site, material and
+    recurrence among the user's organizations, or an earlier row of the file.
+
+    A demand repeats another when both accept one same material. Read from
+    the row's looked-up values (``_form_data``), so the preview and the
+    import's "leave them out" find the same rows.
+    """
+
+    def __init__(self, user, kind: str):
+        self.kind = kind
+        self.sites = sites = selectors.own_site_list(user=user)
+        if kind == "supply":
+            active = SupplyListing.objects.filter(status=Status.ACTIVE, site__in=sites)
+            existing = active.values_list("site_id", "material_id", "recurrence")
+        else:
+            through = DemandListing.materials.through.objects.filter(
+                demandlisting__status=Status.ACTIVE, demandlisting__site__in=sites
+            )
+            existing = through.values_list(
+                "demandlisting__site_id", "material_id", "demandlisting__recurrence"
+            )
+        self.existing = set(existing)
+        self.seen: dict[tuple, int] = {}  # key: the first line that has it
+        self._names: dict | None = None
+
+    def _keys(self, data: dict) -> list[tuple]:
+        site, recurrence = data.get("site"), data.get("recurrence")
+        materials = [data.get("material")] if self.kind == "supply" else data.get("materials", [])
+        return [(site, material, recurrence) for material in materials if site and material]
+
+    def _name(self, key: tuple) -> dict:
+        if self._names is None:  # only when a row repeats something
+            self._names = {
+                "site": dict(self.sites.values_list("pk", "name")),
+                "material": {m.pk: m.name for m in Material.objects.all()},
+            }
+        site, material, recurrence = key
+        return {
+            "site": self._names["site"].get(site, ""),
+            "material": self._names["material"].get(material, ""),
+            "recurrence": Recurrence(recurrence).label if recurrence in Recurrence else "",
+        }
+
+    def check(self, line: int, data: dict) -> list[str]:
+        """Warnings for the row at ``line`` (its form data); remembers its keys."""
+        warnings = []
+        for key in self._keys(data):
+            if key in self.existing:
+                warnings.append(
+                    _(
+                        "Possible duplicate: an active listing of %(material)s %(recurrence)s "
+                        "at %(site)s already exists."
+                    )
+                    % self._name(key)
+                )
+            first = self.seen.setdefault(key, line)
+            if first != line:
+                warnings.append(
+                    _(
+                        "Possible duplicate of line %(line)s: same site, material and "
+                        "recurrence (%(material)s %(recurrence)s)."
+                    )
+                    % {"line": first, **self._name(key)}
+                )
+        return list(dict.fromkeys(warnings))
+
+
+def duplicate_lines(*, user, kind: str, rows: list[Row]) -> set[int]:
+    """Lines of the rows ``Duplicates`` warns about (the first of repeated rows is kept)."""
+    lookup = _Lookup(user)
+    duplicates = Duplicates(user, kind)
+    found = set()
+    for row in rows:
+        data, errors = _form_data(kind, row, lookup)
+        if not errors and duplicates.check(row.line, data):
+            found.add(row.line)
+    return found
+
+
 def _messages(form) -> list[str]:
     found = []
     for name, errors in form.errors.items():
@@ -465,6 +553,10 @@ class Checked:
     def failed(self) -> list[RowResult]:
         return [row for row in self.results if not row.ok]
 
+    @property
+    def warned(self) -> list[RowResult]:
+        return [row for row in self.results if row.ok and row.warnings]
+
 
 def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Checked:
     """Check every row as the listing pages would, writing nothing.
@@ -475,6 +567,7 @@ def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Che
     # The form reads the user's memberships only to offer their sites: read
     # once here, not once a row (selectors take a Viewer in place of a user).
     viewer = selectors.viewer_for(user)
+    duplicates = Duplicates(user, kind)
     checked = Checked(results=[])
     for done, row in enumerate(rows, start=1):
         data, errors = _form_data(kind, row, lookup)
@@ -496,6 +589,7 @@ def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Che
             outcome.errors += _messages(form)
         else:
             outcome.tonnes = listing.tonnes
+            outcome.warnings = duplicates.check(row.line, data)
             checked.listings.append(
                 (listing, list(values.get("materials", ())), list(values.get("uses", ())))
             )
@@ -538,11 +632,18 @@ Import = ListingImport.Status
 
 
 def _report(kind: str, checked: Checked) -> list[dict]:
+    """The rows the preview shows: all of a small file; else the failed ones, or
+    the ones warned about and then the first others, in the file's order."""
     failed = checked.failed
     if len(checked.results) <= REPORT_ROWS:
         shown = checked.results
+    elif failed:
+        shown = failed[:REPORT_ROWS]
     else:
-        shown = (failed or checked.results)[:REPORT_ROWS]
+        warned = checked.warned[:REPORT_ROWS]
+        lines = {row.line for row in warned}
+        others = [row for row in checked.results if row.line not in lines]
+        shown = sorted(warned + others[: REPORT_ROWS - len(warned)], key=lambda row: row.line)
     return [row.as_report(kind) for row in shown]
 
 
@@ -598,19 +699,41 @@ def listing_import_start(
     return listing_import
 
 
-def listing_import_commit(*, user, listing_import: ListingImport) -> ListingImport:
-    """Import the checked rows: at once when few, else in the worker. All or none."""
-    claimed = ListingImport.objects.filter(
+def listing_import_commit(
+    *, user, listing_import: ListingImport, skip_duplicates: bool = False
+) -> ListingImport:
+    """Import the checked rows: at once when few, else in the worker. All or none.
+
+    ``skip_duplicates``: leave out the rows the preview warned about as
+    duplicates (the first of rows repeated within the file stays).
+    """
+    ready = ListingImport.objects.filter(
         pk=listing_import.pk,
         owner=user,
         status=Import.CHECKED,
         failed_rows=0,
         total_rows__gt=0,
-    ).update(status=Import.IMPORTING, stage="", done_rows=0, attempts=0)
+    )
+    cannot = ValidationError(
+        _("This file cannot be imported (again): upload it again to check it.")
+    )
+    changes = {}
+    if skip_duplicates and listing_import.duplicate_rows:
+        stored = ready.values_list("rows", flat=True).first()
+        if stored is None:
+            raise cannot
+        rows = [Row(line, data) for line, data in stored]
+        skipped = duplicate_lines(user=user, kind=listing_import.kind, rows=rows)
+        kept = [[row.line, row.data] for row in rows if row.line not in skipped]
+        if not kept:
+            raise ValidationError(
+                _("Every row repeats a listing: there is nothing to import."), code="nothing_left"
+            )
+        changes = {"rows": kept, "total_rows": len(kept), "duplicate_rows": 0}
+    claimed = ready.update(status=Import.IMPORTING, stage="", done_rows=0, attempts=0, **changes)
     if not claimed:  # imported already (a second click), or never ready
-        raise ValidationError(
-            _("This file cannot be imported (again): upload it again to check it.")
-        )
+        raise cannot
+    listing_import.total_rows = changes.get("total_rows", listing_import.total_rows)
     if listing_import.total_rows <= settings.IMPORT_SYNC_MAX_ROWS:
         listing_import_write(import_id=listing_import.pk)
     else:
@@ -685,6 +808,7 @@ def _check(listing_import: ListingImport, rows: list[Row]) -> Checked:
         stage="",
         done_rows=len(rows),
         failed_rows=len(checked.failed),
+        duplicate_rows=len(checked.warned),
         report=_report(listing_import.kind, checked),
         content=b"",
         finished_at=timezone.now(),
@@ -745,6 +869,7 @@ def _write_all(listing_import: ListingImport) -> None:
             status=Import.CHECKED,
             stage="",
             failed_rows=len(checked.failed),
+            duplicate_rows=len(checked.warned),
             report=_report(kind, checked),
             finished_at=timezone.now(),
         )

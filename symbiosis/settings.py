@@ -210,6 +210,8 @@ NOTIFICATION_RESEND_MINUTES = env.int("NOTIFICATION_RESEND_MINUTES", default=15)
 DASHBOARD_RECONCILE_MINUTES = env.int("DASHBOARD_RECONCILE_MINUTES", default=60)
 if DASHBOARD_RECONCILE_MINUTES <= 0:
     raise ImproperlyConfigured("DASHBOARD_RECONCILE_MINUTES must be above 0")
+# The city's results for everyone at /city/public/ (off: 404), linked from the home page.
+CITY_PUBLIC_PAGE = env.bool("CITY_PUBLIC_PAGE", default=False)
 NOTIFICATION_EMAIL_GIVE_UP_HOURS = env.int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", default=48)
 if NOTIFICATION_RESEND_MINUTES <= 0 or NOTIFICATION_EMAIL_GIVE_UP_HOURS <= 0:
     raise ImproperlyConfigured(

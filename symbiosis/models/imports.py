@@ -43,6 +43,8 @@ class ListingImport(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     done_rows = models.PositiveIntegerField(default=0)
     failed_rows = models.PositiveIntegerField(default=0)
+    # Rows that repeat an active listing or an earlier row: a warning, not an error.
+    duplicate_rows = models.PositiveIntegerField(default=0)
     imported_rows = models.PositiveIntegerField(default=0)
     # The rows the page shows: every failed one, or the first ones when none failed.
     report = models.JSONField(default=list, blank=True)

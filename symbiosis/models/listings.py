@@ -110,6 +110,12 @@ class Listing(models.Model):
     description = models.TextField(
         _("description"), blank=True, **capped_text(DESCRIPTION_MAX_CHARS)
     )
+    # The stable key of a demo listing ("alatau-brewery/spent-grain"), by which
+    # symbiosis.demo finds it on a reload; empty for every other listing. Kept
+    # out of the description, which people read.
+    demo_key = models.CharField(
+        max_length=100, blank=True, default="", editable=False, db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

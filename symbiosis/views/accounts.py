@@ -17,7 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from symbiosis import selectors, services
-from symbiosis.forms import InvitationAcceptForm, InviteForm, OrganizationForm, SignupForm
+from symbiosis.account_forms import (
+    InvitationAcceptForm,
+    InviteForm,
+    OrganizationForm,
+    SignupForm,
+)
+from symbiosis.forms import field_check
 from symbiosis.models import Invitation, Membership, User
 from symbiosis.views.common import redirect_to
 
@@ -41,7 +47,31 @@ def signup(request):
         else:
             sent_to = User.objects.normalize_email(form.cleaned_data["email"])
     template = "symbiosis/_signup_form.html" if request.htmx else "symbiosis/signup.html"
-    return render(request, template, {"form": form, "sent_to": sent_to})
+    context = {
+        "form": form,
+        "sent_to": sent_to,
+        # A page posted whole comes back without the passwords: the form says why.
+        # (htmx keeps the typed ones in place: hx-preserve.)
+        "passwords_asked_again": bool(
+            request.method == "POST"
+            and not request.htmx
+            and not sent_to
+            and request.POST.get("password1")
+        ),
+    }
+    return render(request, template, context)
+
+
+@require_POST
+def signup_check(request, field):
+    """One sign-up field's message as the user leaves it (htmx), before the submit:
+    the e-mail address's shape, the password's strength and match, the BIN's check
+    digit. The same words as the submit; never whether an address has an account.
+    A POST: the passwords must not travel in an address."""
+    if field not in SignupForm.CHECKED_FIELDS:
+        raise Http404
+    checks = field_check(SignupForm(request.POST), field)
+    return render(request, "symbiosis/_field_checks.html", {"checks": checks})
 
 
 def signup_confirm(request, token):

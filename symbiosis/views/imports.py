@@ -126,15 +126,21 @@ def listing_import_status(request, import_id):
 @member_required
 @require_POST
 def listing_import_commit(request, import_id):
-    """Import the checked rows in one transaction, or none of them."""
+    """Import the checked rows in one transaction, or none of them; the rows
+    warned about as duplicates too, unless the user chose to leave them out."""
     listing_import = _own_import(request, import_id)
     form = UploadForm(initial={"kind": listing_import.kind})
     try:
         listing_import = imports.listing_import_commit(
-            user=request.user, listing_import=listing_import
+            user=request.user,
+            listing_import=listing_import,
+            skip_duplicates=request.POST.get("skip_duplicates") == "on",
         )
     except ValidationError as exc:
-        return _render(request, form, listing_import, error=exc.messages[0], status=400)
+        # The user's own choice left nothing: a message to read (htmx swaps a 200),
+        # not a refused request.
+        status = 200 if exc.code == "nothing_left" else 400
+        return _render(request, form, listing_import, error=exc.messages[0], status=status)
     if listing_import.status == ListingImport.Status.IMPORTED:
         _imported(request, listing_import)
         return redirect_to(request, reverse("home"))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from symbiosis import selectors, services
-from symbiosis.forms import DemandForm, SupplyForm, listing_initial
+from symbiosis.forms import DemandForm, SupplyForm, field_check, listing_initial
 from symbiosis.legal import landfill_ban_warning
 from symbiosis.models import Material, SupplyListing
 from symbiosis.models.listings import Recurrence, Status, Unit
@@ -394,6 +394,17 @@ def fate_warning(request):
     return render(
         request, "symbiosis/_fate_warning.html", {"fate_warning": _fate_warning(request.GET)}
     )
+
+
+@member_required
+@require_GET
+def listing_field_check(request, kind, field):
+    """One listing field's message as the user leaves it (htmx), in the words the
+    submit uses: a moisture of 150 %, a negative distance, an end before the start."""
+    form = KINDS[kind].form_class(request.GET, user=request.viewer)
+    if field not in form.CHECKED_FIELDS or field not in form.fields:
+        raise Http404
+    return render(request, "symbiosis/_field_checks.html", {"checks": field_check(form, field)})
 
 
 @member_required

@@ -19,6 +19,7 @@ register_converter(ListingKindConverter, "kind")
 
 urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/check/<slug:field>/", accounts.signup_check, name="signup-check"),
     path("accounts/signup/<str:token>/", accounts.signup_confirm, name="signup-confirm"),
     path("accounts/invitation/<str:token>/", accounts.invitation_accept, name="invitation-accept"),
     path("accounts/tokens/", accounts.api_tokens, name="api-tokens"),
@@ -54,6 +55,11 @@ urlpatterns = [
         name="listing-duplicate-warning",
     ),
     path("listings/supply/fate-warning/", listings.fate_warning, name="listing-fate-warning"),
+    path(
+        "listings/<kind:kind>/check/<slug:field>/",
+        listings.listing_field_check,
+        name="listing-field-check",
+    ),
     path("listings/fates/", fates.fate_review_list, name="fate-review-list"),
     path("listings/fates/<int:pk>/", fates.fate_review, name="fate-review"),
     path("listings/import/", imports.listing_import, name="listing-import"),

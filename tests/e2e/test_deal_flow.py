@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.models import Deal
-from symbiosis.demo import listing_marker, load_demo
+from symbiosis.demo import load_demo
 from symbiosis.models import SupplyListing
 from tests.e2e.conftest import login, screenshot
 
@@ -42,7 +42,7 @@ def _click_and_wait(page, name):
 @pytest.mark.django_db(transaction=True)
 def test_offer_accept_deliver_confirm(browser, live_server):
     load_demo()
-    supply = SupplyListing.objects.get(description__endswith=listing_marker("baursak-bakery/bread"))
+    supply = SupplyListing.objects.get(demo_key="baursak-bakery/bread")
     # The demo listings start in 2027; a delivery cannot be dated in the future.
     SupplyListing.objects.filter(pk=supply.pk).update(available_from=date(2026, 1, 1))
     today = date.today()
@@ -113,9 +113,10 @@ def test_offer_accept_deliver_confirm(browser, live_server):
     expected_kg = 12.5 * (1094.1 + 724.8 - 0.10163 * km)
     for page in (brewery, bakery):
         page.goto(f"/deals/{deal.pk}/")
-        text = page.inner_text("#deal")
+        # A unit follows its number by a no-break space (symbiosis.numbers).
+        text = page.inner_text("#deal").replace("\u00a0", " ")
         assert "12.5 t" in text
-        assert f"{expected_kg:.0f} kg" in text.replace(",", "").replace("\u00a0", "")
+        assert f"{expected_kg:.0f} kg" in text.replace(",", "")
     screenshot(brewery, "deal-delivered")
 
     # The same deal and delivery on a 375 px phone, in Russian: nothing wider than the

@@ -158,6 +158,10 @@ PAGE_ROWS = [
     # Sign-up: logged-in users go home.
     r("signup", GET, (200, 302, 302, 302, 302)),
     r("signup", POST, (200, 302, 302, 302, 302), data={}),
+    # A sign-up field's check on leaving it: anyone; a POST (passwords stay out of URLs).
+    r("signup-check", POST, EVERYONE, args=lambda w: ["bin"], data={"bin": "12345"}),
+    r("signup-check", POST, (404,) * 5, args=lambda w: ["sector"], label="unchecked", data={}),
+    r("signup-check", GET, (405,) * 5, args=lambda w: ["password1"]),
     # A forged invitation token is gone for everyone.
     r("invitation-accept", GET, (410,) * 5, args=lambda w: ["forged-token"]),
     r("invitation-accept", POST, (410,) * 5, args=lambda w: ["forged-token"], data={}),
@@ -234,6 +238,15 @@ PAGE_ROWS = [
         args=lambda w: ["supply"],
         query=lambda w: f"?site={w.site_a.pk}&material={w.material.pk}",
     ),
+    # A listing field's check on leaving it: members, as the form itself.
+    r(
+        "listing-field-check",
+        GET,
+        MEMBERS,
+        args=lambda w: ["supply", "max_km"],
+        query="?max_km=-1",
+    ),
+    r("listing-field-check", POST, MEMBERS_NOT, args=lambda w: ["demand", "max_km"], data={}),
     # The supply form's landfill-ban warning: members, as the form itself.
     r(
         "listing-fate-warning",

@@ -3,10 +3,11 @@
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
 from symbiosis import imports
-from symbiosis.models import ListingImport, SupplyListing
+from symbiosis.models import ListingImport, Material, Site, SupplyListing
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +211,132 @@ def test_a_row_with_bad_fate_evidence_is_reported(member, cells, words):
 def test_the_supply_template_names_the_fate_columns():
     header = imports.template_rows("supply")[0]
     assert {"fate", "fate_evidence", "fate_evidence_note", "imported_origin"} <= set(header)
+
+
+# --- duplicates: warned about in the preview, imported unless left out ------------------------
+
+
+def _start(user, text: str, kind="supply", name="listings.csv") -> ListingImport:
+    return imports.listing_import_start(user=user, kind=kind, file_name=name, content=text.encode())
+
+
+def _active_supply(company, recurrence="year", status="active", site_name="Brewhouse"):
+    return factories.SupplyListingFactory(
+        organization=company,
+        site=Site.objects.get(organization=company, name=site_name),
+        material=Material.objects.get(slug="food-waste"),
+        recurrence=recurrence,
+        status=status,
+    )
+
+
+def test_a_row_repeating_an_active_listing_is_warned_about_not_refused(member, company_a):
+    _active_supply(company_a, recurrence="year")
+    _active_supply(company_a, recurrence="once", status="paused")  # not active: no warning
+    text = (
+        "material,site,quantity,recurrence\n"
+        "food-waste,Brewhouse,4,year\n"  # line 2: repeats the active yearly listing
+        "food-waste,Brewhouse,4,month\n"  # another recurrence: a different listing
+        "food-waste,Brewhouse,4,once\n"  # only a paused listing is like it
+    )
+    listing_import = _start(member, text)
+    assert (listing_import.status, listing_import.failed_rows) == ("checked", 0)
+    assert listing_import.duplicate_rows == 1
+    assert listing_import.ready
+    report = {row["line"]: row for row in listing_import.report}
+    assert report[2]["errors"] == []
+    assert report[2]["warnings"] == [
+        "Possible duplicate: an active listing of Food waste per year at Brewhouse already exists."
+    ]
+    assert report[3]["warnings"] == [] and report[4]["warnings"] == []
+
+    imports.listing_import_commit(user=member, listing_import=listing_import)
+    assert SupplyListing.objects.filter(status="active").count() == 1 + 3  # imported anyway
+
+
+def test_a_row_repeating_an_earlier_row_is_warned_about(member):
+    listing_import = _start(member, rows_csv(3).decode())  # three rows of one material and site
+    assert listing_import.duplicate_rows == 2
+    warnings = [row["warnings"] for row in listing_import.report]
+    assert warnings[0] == []
+    for found in warnings[1:]:
+        assert found == [
+            "Possible duplicate of line 2: same site, material and recurrence "
+            "(Food waste per year)."
+        ]
+
+
+def test_leaving_the_duplicates_out_imports_the_other_rows(member, company_a):
+    _active_supply(company_a, recurrence="month")
+    text = (
+        "material,site,quantity,recurrence\n"
+        "food-waste,Brewhouse,1,month\n"  # repeats the active listing: left out
+        "food-waste,Brewhouse,2,year\n"  # kept: the first of two alike
+        "food-waste,Brewhouse,3,year\n"  # repeats line 3: left out
+        "food-waste,Brewhouse,4,once\n"  # kept
+    )
+    listing_import = _start(member, text)
+    assert listing_import.duplicate_rows == 2
+    imports.listing_import_commit(user=member, listing_import=listing_import, skip_duplicates=True)
+    listing_import.refresh_from_db()
+    assert (listing_import.status, listing_import.imported_rows) == ("imported", 2)
+    imported = SupplyListing.objects.exclude(recurrence="month")
+    assert sorted(str(x.quantity.normalize()) for x in imported) == ["2", "4"]
+    assert SupplyListing.objects.filter(recurrence="month").count() == 1
+
+
+def test_when_every_row_is_a_duplicate_leaving_them_out_imports_nothing(member, company_a):
+    _active_supply(company_a)
+    listing_import = _start(member, "material,site,quantity\nfood-waste,Brewhouse,4\n")
+    with pytest.raises(ValidationError, match="nothing to import"):
+        imports.listing_import_commit(
+            user=member, listing_import=listing_import, skip_duplicates=True
+        )
+    listing_import.refresh_from_db()
+    assert listing_import.status == "checked"  # still there to import with the duplicate
+    assert SupplyListing.objects.count() == 1
+
+
+def test_listings_of_other_organizations_and_sites_are_no_duplicates(member, company_a, company_b):
+    factories.SiteFactory(organization=company_a, name="Warehouse")
+    factories.SiteFactory(organization=company_b, name="Brewhouse")
+    _active_supply(company_b)  # another company's "Brewhouse"
+    _active_supply(company_a, site_name="Warehouse")  # our other site
+    listing_import = _start(member, "material,site,quantity\nfood-waste,Brewhouse,4\n")
+    assert listing_import.duplicate_rows == 0
+    assert listing_import.report[0]["warnings"] == []
+
+
+def test_a_demand_accepting_a_material_an_active_demand_accepts_is_warned_about(member, company_a):
+    food = Material.objects.get(slug="food-waste")
+    factories.MaterialFactory(slug="grain", name_en="Grain")
+    factories.DemandListingFactory(
+        organization=company_a,
+        site=Site.objects.get(name="Brewhouse"),
+        materials=[food],
+        recurrence="year",
+        status="active",
+    )
+    text = "materials,site,quantity\nfood-waste;grain,Brewhouse,4\ngrain,Brewhouse,5\n"
+    listing_import = _start(member, text, kind="demand")
+    assert listing_import.duplicate_rows == 2
+    first, second = listing_import.report
+    assert "Food waste per year at Brewhouse already exists" in first["warnings"][0]
+    assert second["warnings"] == [
+        "Possible duplicate of line 2: same site, material and recurrence (Grain per year)."
+    ]
+
+
+def test_a_large_file_reports_its_duplicates_first(member, monkeypatch):
+    monkeypatch.setattr(imports, "REPORT_ROWS", 3)
+    for n in range(1, 8):
+        factories.MaterialFactory(slug=f"m{n}", name_en=f"Material {n}")
+    lines = ["material,site,quantity"] + [f"m{n},Brewhouse,1" for n in range(1, 8)]
+    lines += ["m1,Brewhouse,2"]  # line 9: repeats line 2
+    listing_import = queued(member, ("\n".join(lines) + "\n").encode())
+    imports.listing_import_check(import_id=listing_import.pk)
+    listing_import.refresh_from_db()
+    assert (listing_import.total_rows, listing_import.duplicate_rows) == (8, 1)
+    # The warned row is shown though it is past the first rows, in the file's order.
+    assert [row["line"] for row in listing_import.report] == [2, 3, 9]
+    assert "line 2" in listing_import.report[2]["warnings"][0]

@@ -4,9 +4,11 @@ import math
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib import import_module
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -15,6 +17,7 @@ from symbiosis import models
 from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
 from symbiosis.taxonomy import FIXTURES_DIR, read_csv
 from symbiosis.validators import validate_bin
+from tests import factories
 
 ALMATY_CENTRE = (43.238, 76.946)
 EARTH_RADIUS_KM = 6371.0
@@ -208,7 +211,7 @@ def test_baselines_tell_the_truth(demo):
     supplies = models.SupplyListing.objects.select_related("material")
 
     def fate(key):
-        found = supplies.get(description__endswith=f"[demo:{key}]")
+        found = supplies.get(demo_key=key)
         return found.fate, found.fate_evidence
 
     assert fate("alatau-brewery/spent-grain") == ("already_used", "declared")
@@ -277,18 +280,14 @@ def test_every_supply_tonnage_says_where_it_comes_from():
 
 
 def test_units_are_normalised(demo):
-    jute = models.SupplyListing.objects.get(
-        description__endswith="[demo:almaty-confectionery/jute-bags]"
-    )
+    jute = models.SupplyListing.objects.get(demo_key="almaty-confectionery/jute-bags")
     assert (jute.unit, jute.tonnes) == ("pieces", Decimal("72"))
-    coffee = models.SupplyListing.objects.get(
-        description__endswith="[demo:kok-tobe-coffee/grounds-al-farabi]"
-    )
+    coffee = models.SupplyListing.objects.get(demo_key="kok-tobe-coffee/grounds-al-farabi")
     assert coffee.unit == "m3"
     assert coffee.tonnes == (Decimal("0.4") * coffee.material.density_t_per_m3).quantize(
         Decimal("0.000001")
     )
-    panels = models.DemandListing.objects.get(description__endswith="[demo:almaty-dsk/panels]")
+    panels = models.DemandListing.objects.get(demo_key="almaty-dsk/panels")
     assert panels.tonnes == Decimal("2080")
 
 
@@ -345,16 +344,12 @@ def test_windows_lie_around_the_day_the_demo_is_loaded(db, today, straw):
         assert listing.available_from <= listing.available_until, listing
     open_today = [x for x in listings if x.available_from == today]
     assert len(open_today) > len(listings) * 2 / 3
-    spent_grain = models.SupplyListing.objects.get(
-        description__endswith="[demo:alatau-brewery/spent-grain]"
-    )
+    spent_grain = models.SupplyListing.objects.get(demo_key="alatau-brewery/spent-grain")
     assert (spent_grain.available_from, spent_grain.available_until) == (
         today,
         a_year_later - timedelta(days=1),
     )
-    found = models.SupplyListing.objects.get(
-        description__endswith="[demo:karasay-grain-farm/straw]"
-    )
+    found = models.SupplyListing.objects.get(demo_key="karasay-grain-farm/straw")
     assert (found.available_from, found.available_until) == straw
 
 
@@ -362,12 +357,12 @@ def test_a_second_run_the_next_day_moves_the_windows_and_adds_nothing(db):
     day = date(2026, 3, 2)
     load_demo(today=day)
     counts = {model.__name__: model.objects.count() for model in SNAPSHOT_MODELS}
-    before = {x.description: (x.available_from, x.available_until) for x in _listings()}
+    before = {x.demo_key: (x.available_from, x.available_until) for x in _listings()}
     result = load_demo(today=day + timedelta(days=1))
     assert {model.__name__: model.objects.count() for model in SNAPSHOT_MODELS} == counts
     assert not any(" created" in key and n for key, n in result.counts.items())
     for listing in _listings():
-        first, last = before[listing.description]
+        first, last = before[listing.demo_key]
         if first == day:  # under way: it now starts on the new day
             first += timedelta(days=1)
         if last == day.replace(year=day.year + 1) - timedelta(days=1):  # all year
@@ -377,9 +372,7 @@ def test_a_second_run_the_next_day_moves_the_windows_and_adds_nothing(db):
 
 def test_the_today_option_places_the_windows(db):
     call_command("load_demo", "--today", "2026-08-03", stdout=StringIO())
-    grain = models.SupplyListing.objects.get(
-        description__endswith="[demo:alatau-brewery/spent-grain]"
-    )
+    grain = models.SupplyListing.objects.get(demo_key="alatau-brewery/spent-grain")
     assert grain.available_from == date(2026, 8, 3)
     with pytest.raises(CommandError, match="--today"):
         call_command("load_demo", "--today", "3 August", stdout=StringIO())
@@ -410,3 +403,59 @@ def test_every_supply_has_a_taker_within_reach(demo):
             if road_km <= min(limits, default=math.inf):
                 reachable.append(demand)
         assert reachable, supply.description
+
+
+def test_demo_keys_live_in_their_field_not_in_the_descriptions(demo, client):
+    """Reloads find demo listings by ``demo_key``; no page or API answer shows a marker."""
+    supplies = models.SupplyListing.objects.all()
+    demands = models.DemandListing.objects.all()
+    for listing in [*supplies, *demands]:
+        assert listing.demo_key, listing
+        assert "[demo:" not in listing.description, listing.demo_key
+    keys = [x.demo_key for x in supplies] + [x.demo_key for x in demands]
+    assert len(keys) == len(set(keys))
+    grain = supplies.get(demo_key="alatau-brewery/spent-grain")
+    assert grain.organization.name and grain.material.slug == "brewery-spent-grain"
+
+    client.force_login(models.User.objects.get(email="baursak-bakery@demo.kz"))
+    for url in ("/market/", "/market/?kind=demand", "/", "/api/v1/supplies/", "/api/v1/demands/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "[demo:" not in response.content.decode(), url
+
+
+def test_the_migration_moves_markers_into_the_field(db, company_a):
+    """Rows written before the field existed keep their key and lose the marker."""
+    migration = import_module("symbiosis.migrations.0007_demo_key")
+    site_a = factories.SiteFactory(organization=company_a)
+    spent_grain = factories.MaterialFactory()
+    marked = factories.SupplyListingFactory(
+        organization=company_a,
+        site=site_a,
+        material=spent_grain,
+        description="Daily, in bags. [demo:alatau-brewery/spent-grain]",
+    )
+    bare = factories.DemandListingFactory(
+        organization=company_a, site=site_a, materials=[spent_grain], description=" [demo:x/y]"
+    )
+    quoted = factories.SupplyListingFactory(
+        organization=company_a,
+        site=site_a,
+        material=spent_grain,
+        description="We write [demo:tags] in the middle, not at the end.",
+    )
+    migration.markers_to_demo_key(apps, None)
+    for listing in (marked, bare, quoted):
+        listing.refresh_from_db()
+    assert (marked.demo_key, marked.description) == (
+        "alatau-brewery/spent-grain",
+        "Daily, in bags.",
+    )
+    assert (bare.demo_key, bare.description) == ("x/y", "")
+    assert (quoted.demo_key, quoted.description) == (
+        "",
+        "We write [demo:tags] in the middle, not at the end.",
+    )
+    migration.demo_key_to_markers(apps, None)
+    marked.refresh_from_db()
+    assert marked.description == "Daily, in bags. [demo:alatau-brewery/spent-grain]"

@@ -194,7 +194,8 @@ def test_bad_input_without_htmx_renders_the_whole_page(client_as, member_a, site
     [
         ({"materials": []}, "materials", "at least one accepted material or use"),
         ({"unit": "m3", "materials": "both"}, "reference_material", "measured in"),
-        ({"min_lot_tonnes": "-1"}, "min_lot_tonnes", "greater than or equal"),
+        # Issue 17: said in human words, no longer "Ensure this value is greater than or equal".
+        ({"min_lot_tonnes": "-1"}, "min_lot_tonnes", "A minimum lot cannot be negative."),
     ],
 )
 def test_bad_demand_input_shows_inline_errors_and_saves_nothing(
@@ -309,8 +310,9 @@ def test_duplicate_of_a_demand_keeps_its_materials(
         organization=company_a, site=site_a, materials=[spent_grain, food_waste]
     )
     text = client_as(member_a).get(f"/listings/demand/{demand.pk}/duplicate/").content.decode()
-    assert f'<option value="{spent_grain.pk}" selected>' in text
-    assert f'<option value="{food_waste.pk}" selected>' in text
+    for material in (spent_grain, food_waste):  # the material picker's ticked boxes
+        box = f'name="materials" value="{material.pk}" id="id_materials_{material.pk}" checked>'
+        assert box in text
 
 
 # --- the htmx helpers ------------------------------------------------------------------------
@@ -350,9 +352,9 @@ def test_material_search_in_a_multiple_select_keeps_all_choices(
         "/listings/materials/",
         {"q": "slag", "field": "materials", "multiple": "1", "materials": [spent_grain.pk]},
     )
-    text = response.content.decode()
-    assert f'<option value="{spent_grain.pk}" selected>' in text
-    assert f'<option value="{steel_slag.pk}">' in text
+    text = response.content.decode()  # the material picker's checkboxes
+    assert f'value="{spent_grain.pk}" id="id_materials_{spent_grain.pk}" checked>' in text
+    assert f'value="{steel_slag.pk}" id="id_materials_{steel_slag.pk}">' in text
 
 
 @pytest.mark.parametrize(
