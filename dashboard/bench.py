@@ -52,6 +52,7 @@ from dashboard.selectors import TABLES  # noqa: E402
 from dashboard.services import months_refresh, rates_refresh  # noqa: E402
 from marketplace import services as market  # noqa: E402
 from marketplace.models import Deal, Delivery  # noqa: E402
+from symbiosis.bench_db import ensure_database  # noqa: E402
 from symbiosis.models import (  # noqa: E402
     CompatibilityRule,
     DemandListing,
@@ -198,28 +199,6 @@ def timed_write(label: str, action) -> None:
         action()
         elapsed = time.perf_counter() - start
     print(f"{label:<60} {elapsed * 1000:>9.1f} ms {len(ctx.captured_queries):>4} queries")
-
-
-def ensure_database() -> None:
-    """Create the PostgreSQL database named in DATABASE_URL when it does not exist yet."""
-    db = settings.DATABASES["default"]
-    if connection.vendor != "postgresql":
-        return
-    import psycopg
-
-    params = {
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
-        ).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{db["NAME"]}"')
-            print(f"created database {db['NAME']}")
 
 
 def main() -> None:

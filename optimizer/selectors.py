@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast
-from django.utils.translation import gettext
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
-from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils.translation import get_language, gettext
+
+from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from symbiosis.models import Material
+from symbiosis.models.accounts import District
 from symbiosis.numbers import number_text, separators
 from symbiosis.roles import organization_ids
-from symbiosis.visibility import as_viewer
+from symbiosis.visibility import as_viewer, listing_hides_owner, listing_kind
 
 
 def proposals_with_parties() -> QuerySet[MatchProposal]:
@@ -34,36 +40,257 @@ def run_proposals(run: OptimizationRun) -> QuerySet[MatchProposal]:
     return proposals_with_parties().filter(run=run)
 
 
+# --- the facilitator's results table ------------------------------------------------------
+
+RESULTS_PER_PAGE = 50
+# Column key: (order field, descending by default). "saving" is the former key
+# of the CO2e column (older links keep working).
+RESULT_COLUMNS = {
+    "id": ("pk", False),
+    "supplier": ("supply__organization__name", False),
+    "receiver": ("demand__organization__name", False),
+    "material": ("material__name_en", False),
+    "tonnes": ("tonnes", True),
+    "km": ("road_km", False),
+    "co2e": ("net_kg_co2e_saved", True),
+    "per_t": ("saving_per_t", True),
+    "status": ("status", False),
+}
+SORT_ALIASES = {"saving": "co2e"}
+DEFAULT_SORT = "co2e"
+MAX_MIN_TONNES = 1e9
+
+
+@dataclass
+class ResultsQuery:
+    """The results table's GET parameters, checked: a bad one falls back to its
+    default and leaves a sentence in ``problems`` for the page to show."""
+
+    sort: str = DEFAULT_SORT
+    direction: str = "desc"
+    material: str = ""
+    status: str = ""
+    district: str = ""
+    min_tonnes: float | None = None
+    min_tonnes_text: str = ""
+    page: int = 1
+    open_id: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def params(self, **changes) -> dict[str, str]:
+        """The non-default parameters (what the URL keeps), with ``changes``."""
+        values = {
+            "sort": self.sort if self.sort != DEFAULT_SORT else "",
+            "dir": self.direction if self.direction != _default_direction(self.sort) else "",
+            "material": self.material,
+            "status": self.status,
+            "district": self.district,
+            "min_tonnes": self.min_tonnes_text,
+            "page": str(self.page) if self.page != 1 else "",
+        }
+        values.update({k: "" if v is None else str(v) for k, v in changes.items()})
+        if "sort" in changes and "dir" not in changes:
+            values["dir"] = ""
+        return {k: v for k, v in values.items() if v}
+
+    def querystring(self, **changes) -> str:
+        return urlencode(self.params(**changes))
+
+    @property
+    def querystring_without_page(self) -> str:
+        return self.querystring(page="")
+
+    def sort_link(self, key: str) -> str:
+        """The column header's link: this column, the other way round if it is the current one."""
+        if key == self.sort:
+            flipped = "asc" if self.direction == "desc" else "desc"
+            return self.querystring(sort=key, dir=flipped, page="")
+        return self.querystring(sort=key, page="")
+
+
+def _default_direction(sort: str) -> str:
+    return "desc" if RESULT_COLUMNS[sort][1] else "asc"
+
+
+def results_query(params, *, materials: dict[str, str]) -> ResultsQuery:
+    """Check the results table's GET parameters (``params``: a QueryDict or dict)
+    against what the run has: ``materials`` maps the run's material slugs to names."""
+    q = ResultsQuery()
+
+    def text(name: str) -> str:
+        return (params.get(name) or "").strip()[:100]
+
+    sort = SORT_ALIASES.get(text("sort"), text("sort"))
+    if sort in RESULT_COLUMNS:
+        q.sort = sort
+    elif sort:
+        q.problems.append(
+            gettext("Unknown sort column “%(value)s”: sorted by CO2e saved.") % {"value": sort}
+        )
+    q.direction = _default_direction(q.sort)
+    direction = text("dir")
+    if direction in ("asc", "desc"):
+        q.direction = direction
+    elif direction:
+        q.problems.append(gettext("The sort order is “asc” or “desc”."))
+    material = text("material")
+    if material in materials:
+        q.material = material
+    elif material:
+        q.problems.append(
+            gettext("This run has no proposal of the material “%(value)s”: showing all.")
+            % {"value": material}
+        )
+    status = text("status")
+    if status in MatchProposal.Status.values:
+        q.status = status
+    elif status:
+        q.problems.append(gettext("Unknown status: showing every status."))
+    district = text("district")
+    if district in District.values:
+        q.district = district
+    elif district:
+        q.problems.append(gettext("Unknown district: showing every district."))
+    min_tonnes = text("min_tonnes").replace(",", ".")
+    if min_tonnes:
+        try:
+            value = float(min_tonnes)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and 0 <= value <= MAX_MIN_TONNES:
+            q.min_tonnes, q.min_tonnes_text = value, min_tonnes
+        else:
+            q.problems.append(
+                gettext(
+                    "The minimum tonnes must be a number from 0 to 1,000,000,000: "
+                    "showing every size."
+                )
+            )
+    page = text("page")
+    if page:
+        if page.isdigit() and 1 <= int(page) <= 10**6:
+            q.page = int(page)
+        else:
+            q.problems.append(gettext("The page is a whole number from 1: showing page 1."))
+    open_id = text("open")
+    if open_id.isdigit() and len(open_id) < 12:
+        q.open_id = int(open_id)
+    return q
+
+
+def results_ids(run: OptimizationRun, q: ResultsQuery) -> QuerySet:
+    """The ids of the run's proposals that pass ``q``'s filters, in its order."""
+    rows = MatchProposal.objects.filter(run=run)
+    if q.material:
+        rows = rows.filter(material__slug=q.material)
+    if q.status:
+        rows = rows.filter(status=q.status)
+    if q.district:
+        rows = rows.filter(
+            Q(supply__site__district=q.district) | Q(demand__site__district=q.district)
+        )
+    if q.min_tonnes is not None:
+        rows = rows.filter(tonnes__gte=q.min_tonnes)
+    column = RESULT_COLUMNS[q.sort][0]
+    if q.sort == "per_t":
+        rows = rows.annotate(saving_per_t=F("net_kg_co2e_saved") / F("tonnes"))
+    if q.sort == "material" and get_language() == "ru":
+        rows = rows.annotate(
+            material_label=Coalesce(NullIf("material__name_ru", Value("")), "material__name_en")
+        )
+        column = "material_label"
+    order = f"-{column}" if q.direction == "desc" else column
+    tie = "-pk" if q.direction == "desc" and q.sort == "id" else "pk"
+    return rows.order_by(order, tie).values_list("pk", flat=True)
+
+
+def results_page(run: OptimizationRun, q: ResultsQuery, *, viewer=None) -> Page:
+    """One page of the results table: ``RESULTS_PER_PAGE`` rows. A page past the
+    last shows the last one (and says so)."""
+    paginator = Paginator(results_ids(run, q), RESULTS_PER_PAGE)
+    number = q.page
+    if number > paginator.num_pages:
+        q.problems.append(
+            gettext("There are only %(n)s pages: showing the last.") % {"n": paginator.num_pages}
+        )
+        number = q.page = paginator.num_pages
+    page = paginator.page(number)
+    page.object_list = page_proposals(run, list(page.object_list), viewer=viewer)
+    return page
+
+
 # What _proposal_row.html reads (a test counts the page's queries, so a field
 # missing here shows as one query per row).
-PAGE_ROW_FIELDS = (
-    "run_id",
-    "status",
-    "tonnes",
-    "road_km",
-    "net_kg_co2e_saved",
-    "supplier_answer",
-    "receiver_answer",
-    "material__name_en",
-    "material__name_ru",
-    "supply__organization__name",
-    "demand__organization__name",
+PAGE_ROW_RELATED = (
+    "material",
+    "supply__organization",
+    "supply__site",
+    "demand__organization",
+    "demand__site",
 )
 
 
-def page_proposals(run: OptimizationRun, ids: list[int]) -> list[MatchProposal]:
-    """One page of the results table, in the order of ``ids``: only what a row
-    shows (parties' names, material), without joining the run to every row."""
+def page_proposals(run: OptimizationRun, ids: list[int], *, viewer=None) -> list[MatchProposal]:
+    """One page of the results table, in the order of ``ids``: each row with its
+    parties (named, or labelled by district where the visibility rule hides the
+    owner), its figures formatted and the standing rule on its pair (pin or
+    forbid), in a fixed number of queries, without joining the run to every row."""
     rows = (
         MatchProposal.objects.filter(run=run, pk__in=ids)
-        .select_related("material", "supply__organization", "demand__organization")
-        .only(*PAGE_ROW_FIELDS)
+        .select_related(*PAGE_ROW_RELATED)
         .annotate(saving_per_t=F("net_kg_co2e_saved") / F("tonnes"))
     )
     by_pk = {p.pk: p for p in rows}
-    for p in by_pk.values():
+    proposals = [by_pk[pk] for pk in ids if pk in by_pk]
+    rules = pair_rules(proposals)
+    viewer = as_viewer(viewer) if viewer is not None else None
+    for p in proposals:
         p.run = run
-    return with_texts([by_pk[pk] for pk in ids])
+        p.rule = rules.get((p.supply_id, p.demand_id), "")
+        p.supplier_label = party_label(p.supply, viewer)
+        p.receiver_label = party_label(p.demand, viewer)
+        p.internal = p.supply.organization_id == p.demand.organization_id
+        p.terms = draft_terms_text(p) if p.status == "proposed" and not p.internal else None
+    return with_texts(proposals)
+
+
+def draft_terms_text(proposal: MatchProposal) -> dict:
+    """The draft deal an approval would open (``decisions.draft_terms``), for the row."""
+    from optimizer.decisions import draft_terms
+
+    terms = draft_terms(proposal)
+    return {
+        **terms,
+        "tonnes_text": number_text(terms["tonnes_per_period"], 1),
+        "period_label": proposal.supply.get_recurrence_display(),
+    }
+
+
+def pair_rules(proposals: list[MatchProposal]) -> dict[tuple[int, int], str]:
+    """The standing rule ("pin" or "forbid") on each proposal's pair, in one query."""
+    if not proposals:
+        return {}
+    rules = PairRule.objects.filter(
+        supply_id__in={p.supply_id for p in proposals},
+        demand_id__in={p.demand_id for p in proposals},
+    ).values_list("supply_id", "demand_id", "kind")
+    return {(s, d): kind for s, d, kind in rules}
+
+
+def party_label(listing, viewer) -> str:
+    """The listing's organization, or where the visibility rule hides it from
+    ``viewer``, "a supplier in <district>" / "a receiver in <district>"."""
+    # Only facilitators read this table today: for them nothing is hidden, and
+    # no introduction needs looking up.
+    hidden = viewer is not None and listing_hides_owner(
+        user=viewer, listing=listing, introduced_ids=set()
+    )
+    if not hidden:
+        return listing.organization.name
+    district = dict(District.choices).get(listing.site.district, listing.site.district)
+    if listing_kind(listing) == "supply":
+        return gettext("a supplier in %(district)s") % {"district": district}
+    return gettext("a receiver in %(district)s") % {"district": district}
 
 
 def with_texts(proposals: list[MatchProposal]) -> list[MatchProposal]:
@@ -108,56 +335,6 @@ def run_supply_tonnes(run: OptimizationRun) -> float:
         run.input_supply_tonnes = float(sum(s["tonnes"] for s in snapshot.get("supplies", [])))
         runs.update(input_supply_tonnes=run.input_supply_tonnes)
     return run.input_supply_tonnes
-
-
-def run_map_data(run: OptimizationRun) -> dict:
-    """Lines (one per proposal) and site markers for the results map.
-
-    Plain values, not model instances: a run has hundreds to thousands of
-    proposals, and building each with its six related objects took seconds.
-    Coordinates come as floats from the database (no Decimal per value).
-    """
-    lines, sites = [], {}
-    label = gettext("%(material)s: %(tonnes)s t, %(road_km)s km")
-    materials = {m.pk: m.name for m in Material.objects.filter(matchproposal__run=run).distinct()}
-    ends = ("supply__site", "demand__site")
-    coordinates = {
-        f"{end}_{axis}": Cast(f"{end}__{axis}", FloatField())
-        for end in ends
-        for axis in ("latitude", "longitude")
-    }
-    rows = run.proposals.annotate(**coordinates).values_list(
-        "pk",
-        "material_id",
-        "tonnes",
-        "road_km",
-        "status",
-        *(f"{end}_{axis}" for end in ends for axis in ("latitude", "longitude")),
-        *(f"{end}__{field}" for end in ends for field in ("id", "name", "organization__name")),
-    )
-    for row in rows:
-        pk, material_id, tonnes, road_km, status, s_lat, s_lon, d_lat, d_lon = row[:9]
-        s_id, s_name, s_org, d_id, d_name, d_org = row[9:]
-        if s_id not in sites:
-            sites[s_id] = {"lat": s_lat, "lon": s_lon, "name": f"{s_org}: {s_name}"}
-        if d_id not in sites:
-            sites[d_id] = {"lat": d_lat, "lon": d_lon, "name": f"{d_org}: {d_name}"}
-        lines.append(
-            {
-                "id": pk,
-                "from": [s_lat, s_lon],
-                "to": [d_lat, d_lon],
-                "tonnes": tonnes,
-                "label": label
-                % {
-                    "material": materials[material_id],
-                    "tonnes": f"{tonnes:,.0f}",
-                    "road_km": f"{road_km:,.1f}",
-                },
-                "status": status,
-            }
-        )
-    return {"lines": lines, "sites": list(sites.values())}
 
 
 def compare_runs(a: OptimizationRun, b: OptimizationRun) -> dict:

@@ -5,46 +5,42 @@ from __future__ import annotations
 import contextlib
 from functools import wraps
 
-from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
-from optimizer import decisions, selectors, services
+from optimizer import decisions, run_pages, selectors, services
 from optimizer.forms import AnswerForm, DecisionForm, RunForm
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis import visibility
 from symbiosis.models import DemandListing, SupplyListing
+from symbiosis.models.accounts import District
+from symbiosis.numbers import number_text
 from symbiosis.roles import is_city_analyst, is_facilitator
 from symbiosis.views.common import parse_id
 
-SORTS = {
-    "saving": "-net_kg_co2e_saved",
-    "tonnes": "-tonnes",
-    "km": "road_km",
-    "per_t": "-saving_per_t",
-    "supplier": "supply__organization__name",
-    "receiver": "demand__organization__name",
-    "material": "material__name_en",
-}
-
-
-SORT_LABELS = [
+# The results table's columns: (sort key in optimizer.selectors.RESULT_COLUMNS, header).
+RESULT_HEADERS = [
+    ("id", _("No.")),
     ("supplier", _("Supplier")),
     ("receiver", _("Receiver")),
     ("material", _("Material")),
     ("tonnes", _("Tonnes")),
     ("km", _("km")),
-    ("saving", _("Net kg CO2e saved")),
-    ("per_t", _("kg CO2e saved per t")),
+    ("co2e", _("kg CO2e saved")),
+    ("status", _("Status")),
 ]
+# What the results table keeps in its URL (a decision's "next" is read through this).
+RESULT_PARAMS = ("sort", "dir", "material", "status", "district", "min_tonnes", "page")
 
 
 def facilitator_required(view):
@@ -72,6 +68,8 @@ def run_list(request):
         .order_by("-created_at")
     )
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    run_pages.with_scope(page.object_list)
     return render(
         request,
         "optimizer/run_list.html",
@@ -109,7 +107,11 @@ def _run_or_404(request, run_id) -> OptimizationRun:
 @login_required
 def run_detail(request, run_id):
     run = _run_or_404(request, run_id)
-    context = {"run": run, "is_facilitator": is_facilitator(request.user)}
+    context = {
+        "run": run,
+        "is_facilitator": is_facilitator(request.user),
+        **run_pages.run_detail_extras(run, request.user),
+    }
     if context["is_facilitator"] and run.status == OptimizationRun.Status.SUCCEEDED:
         context.update(_results_context(request, run))
         context["audit"] = decisions.run_audit(run)[:200]
@@ -118,31 +120,35 @@ def run_detail(request, run_id):
 
 
 def _results_context(request, run) -> dict:
-    proposals = selectors.run_proposals(run)
-    material = request.GET.get("material")
-    if material:
-        proposals = proposals.filter(material__slug=material)
-    status = request.GET.get("status")
-    if status in MatchProposal.Status.values:
-        proposals = proposals.filter(status=status)
-    sort = request.GET.get("sort", "saving")
-    proposals = proposals.order_by(SORTS.get(sort, SORTS["saving"]), "pk")
+    """The results table: sort, filters and page from the URL, checked by the
+    selector (a bad parameter is named on the page and falls back to its default)."""
+    materials = selectors.run_materials(run)
+    query = selectors.results_query(request.GET, materials=dict(materials))
     # The page's ids first, then its 50 rows with their parties: sorting every
     # proposal of a large run with six joined rows each took most of the page.
-    page = Paginator(proposals.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
-    page.object_list = selectors.page_proposals(run, list(page.object_list))
+    page = selectors.results_page(run, query, viewer=request.user)
+    columns = [
+        {
+            "key": key,
+            "label": label,
+            "link": query.sort_link(key),
+            "sorted": query.direction if key == query.sort else "",
+        }
+        for key, label in RESULT_HEADERS
+    ]
     return {
+        "results": query,
         "page": page,
-        "sort": sort,
-        "sort_columns": SORT_LABELS,
-        "material": material or "",
-        "status_filter": status or "",
+        "columns": columns,
+        "next_qs": query.querystring(),
+        "districts": District.choices,
+        "statuses": MatchProposal.Status.choices,
         # The same reason field and buttons in every proposed row: rendered once.
-        "decide_controls": render_to_string("optimizer/_decide_controls.html", request=request),
-        "materials": selectors.run_materials(run),
+        "decide_controls": render_to_string(
+            "optimizer/_decide_controls.html", {"next_qs": query.querystring()}, request=request
+        ),
+        "materials": materials,
         "totals": selectors.run_totals(run),
-        "map_data": selectors.run_map_data(run),
-        "tile_url": getattr(settings, "MAP_TILE_URL", ""),
     }
 
 
@@ -186,67 +192,195 @@ def proposal_detail(request, proposal_id):
     )
 
 
+def _results_url(run_id: int, next_qs: str, *, open_id: int | None = None) -> str:
+    """Back to the results table as it was (only its own parameters are kept
+    from ``next_qs``), with the decided row open."""
+    given = QueryDict(next_qs[:1000])
+    params = QueryDict(mutable=True)
+    for name in RESULT_PARAMS:
+        if given.get(name):
+            params[name] = given[name]
+    if open_id:
+        params["open"] = str(open_id)
+    url = reverse("optimizer:run_detail", args=[run_id])
+    if params:
+        url += "?" + params.urlencode()
+    return url + (f"#proposal-{open_id}" if open_id else "#proposals")
+
+
+def _needs_confirmation(proposal: MatchProposal) -> bool:
+    """An approval that would introduce two companies asks first (one that
+    cannot be made, internal reuse or a decided proposal, is refused at once)."""
+    return (
+        proposal.status == MatchProposal.Status.PROPOSED
+        and proposal.supply.organization_id != proposal.demand.organization_id
+    )
+
+
+def _decision_note(action: str, proposal: MatchProposal) -> str:
+    """What a decision did, and what the next run will do with the pair."""
+    if action == "approve":
+        return gettext(
+            "Approved: %(supplier)s and %(receiver)s are introduced and e-mailed; "
+            "a draft deal waits for them."
+        ) % {
+            "supplier": proposal.supply.organization.name,
+            "receiver": proposal.demand.organization.name,
+        }
+    if action == "pin":
+        return gettext(
+            "Pinned: the next run will always include this pair, at %(tonnes)s t a year."
+        ) % {"tonnes": number_text(proposal.tonnes, 1)}
+    if action == "forbid":
+        return gettext("Forbidden: the next run will never propose this pair.")
+    if action == "adjust":
+        return gettext(
+            "Tonnes changed to %(tonnes)s t a year; the CO2e figures are recomputed."
+        ) % {"tonnes": number_text(proposal.tonnes, 1)}
+    return gettext("Rejected; the reason is in the audit log.")
+
+
+def _proposal_row(request, proposal_id: int, run_id: int, **context):
+    """One row of the results table as the page shows it, open."""
+    run = OptimizationRun.objects.defer("input_snapshot").get(pk=run_id)
+    p = selectors.page_proposals(run, [proposal_id], viewer=request.user)[0]
+    return render(request, "optimizer/_proposal_row.html", {"p": p, "open_id": p.pk, **context})
+
+
 @require_POST
 @facilitator_required
 def proposal_decide(request, proposal_id):
-    proposal = get_object_or_404(MatchProposal, pk=proposal_id)
+    """A decision on one proposal. Approving asks first (a confirmation naming
+    the two companies); the answer is the row (htmx) or the page again."""
+    related = ("supply__organization", "demand__organization")
+    proposal = get_object_or_404(MatchProposal.objects.select_related(*related), pk=proposal_id)
     form = DecisionForm(request.POST)
-    error = None
+    next_qs = request.POST.get("next", "")
+    back = _results_url(proposal.run_id, next_qs, open_id=proposal.pk)
+    error = note = None
     if form.is_valid():
+        action = form.cleaned_data["action"]
+        if (
+            action == "approve"
+            and not request.POST.get("confirmed")
+            and _needs_confirmation(proposal)
+        ):
+            context = {
+                "confirming": True,
+                "reason": form.cleaned_data["reason"],
+                "next_qs": next_qs,
+                "back": back,
+            }
+            if request.htmx:
+                return _proposal_row(request, proposal.pk, proposal.run_id, **context)
+            p = selectors.page_proposals(
+                OptimizationRun.objects.defer("input_snapshot").get(pk=proposal.run_id),
+                [proposal.pk],
+                viewer=request.user,
+            )[0]
+            return render(request, "optimizer/proposal_confirm.html", {"p": p, **context})
         try:
-            decisions.proposal_decide(
+            decided = decisions.proposal_decide(
                 user=request.user,
                 proposal=proposal,
-                action=form.cleaned_data["action"],
+                action=action,
                 reason=form.cleaned_data["reason"],
                 tonnes=form.cleaned_data["tonnes"],
             )
         except ValidationError as exc:
             error = "; ".join(exc.messages)
+        else:
+            if isinstance(decided, MatchProposal):
+                proposal = decided
+            note = _decision_note(action, proposal)
     else:
         error = "; ".join(m for ms in form.errors.values() for m in ms)
     if request.htmx:
-        proposal = selectors.with_texts([selectors.proposals_with_parties().get(pk=proposal.pk)])[0]
-        row = render(request, "optimizer/_proposal_row.html", {"p": proposal, "error": error})
-        return row
-    return redirect(reverse("optimizer:run_detail", args=[proposal.run_id]) + "#proposals")
+        return _proposal_row(
+            request, proposal.pk, proposal.run_id, error=error, note=note, next_qs=next_qs
+        )
+    if error:
+        messages.error(request, f"#{proposal.pk}: {error}")
+    else:
+        messages.success(request, f"#{proposal.pk}: {note}")
+    return redirect(back)
 
 
 @require_POST
 @facilitator_required
 def proposals_bulk(request, run_id):
-    run = get_object_or_404(OptimizationRun, pk=run_id)
+    """One decision on the selected proposals; approving them asks first."""
+    run = get_object_or_404(OptimizationRun.objects.defer("input_snapshot"), pk=run_id)
     ids = [i for i in map(parse_id, request.POST.getlist("ids")) if i is not None]
-    proposals = list(run.proposals.filter(pk__in=ids))
-    try:
-        # The one-row form's check: the reason is written to every row and the audit log.
-        reason = DecisionForm.base_fields["reason"].clean(request.POST.get("reason", ""))
-        outcome = decisions.proposals_decide_bulk(
-            user=request.user,
-            proposals=proposals,
-            action=request.POST.get("action", ""),
-            reason=reason,
+    related = ("material", "supply__organization", "demand__organization")
+    proposals = list(run.proposals.filter(pk__in=ids).select_related(*related).order_by("pk"))
+    action = request.POST.get("action", "")
+    next_qs = request.POST.get("next", "")
+    if action == "approve" and proposals and not request.POST.get("confirmed"):
+        return render(
+            request,
+            "optimizer/bulk_confirm.html",
+            {
+                "run": run,
+                "proposals": proposals,
+                "reason": request.POST.get("reason", "")[:2000],
+                "next_qs": next_qs,
+                "back": _results_url(run.pk, next_qs),
+            },
         )
-    except ValidationError as exc:
-        outcome = {"done": [], "errors": {0: "; ".join(exc.messages)}}
+    note = ""
+    if not proposals and action in decisions.DECISIONS:
+        outcome = {"done": [], "errors": {0: gettext("Select at least one proposal first.")}}
+    else:
+        try:
+            # The one-row form's check: the reason is written to every row and the audit log.
+            reason = DecisionForm.base_fields["reason"].clean(request.POST.get("reason", ""))
+            outcome = decisions.proposals_decide_bulk(
+                user=request.user, proposals=proposals, action=action, reason=reason
+            )
+        except ValidationError as exc:
+            outcome = {"done": [], "errors": {0: "; ".join(exc.messages)}}
+    if outcome["done"] and action in ("pin", "forbid"):
+        note = {
+            "pin": ngettext(
+                "The next run will always include this pair.",
+                "The next run will always include these pairs.",
+                len(outcome["done"]),
+            ),
+            "forbid": ngettext(
+                "The next run will never propose this pair.",
+                "The next run will never propose these pairs.",
+                len(outcome["done"]),
+            ),
+        }[action]
     request.session["bulk_outcome"] = {
         "done": len(outcome["done"]),
+        "note": note,
         "errors": [f"#{k}: {v}" if k else v for k, v in outcome["errors"].items()],
     }
-    return redirect(reverse("optimizer:run_detail", args=[run.pk]) + "#proposals")
+    return redirect(_results_url(run.pk, next_qs))
 
 
 @facilitator_required
 def run_compare(request):
-    runs = OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED)
-    a = runs.filter(pk=parse_id(request.GET.get("a")) or 0).first()
-    b = runs.filter(pk=parse_id(request.GET.get("b")) or 0).first()
-    diff = selectors.compare_runs(a, b) if a and b else None
-    return render(
-        request,
-        "optimizer/compare.html",
-        {"runs": runs.order_by("-created_at")[:50], "a": a, "b": b, "diff": diff},
+    """Two succeeded runs side by side: by default the latest and the one before it."""
+    runs = OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED).defer(
+        "input_snapshot"
     )
+    a, b, problem = run_pages.compare_pair(runs, request.GET.get("a"), request.GET.get("b"))
+    choices = list(runs.order_by("-created_at", "-pk")[:50])
+    run_pages.with_scope(choices)
+    context = {
+        "runs": choices,
+        "a": a,
+        "b": b,
+        "problem": problem,
+        "diff": None,
+    }
+    if a and b and not problem:
+        context["diff"] = selectors.compare_runs(a, b)
+        context.update(run_pages.compare_context(a, b, context["diff"]))
+    return render(request, "optimizer/compare.html", context)
 
 
 @login_required

@@ -134,9 +134,12 @@ def test_two_companies_go_from_an_introduction_to_a_confirmed_delivery(browser, 
         # 1. It approves the bread combine's bread to the brewery.
         proposal = _the_proposal(run)
         row = facilitator.locator(f"#proposal-{proposal.pk}")
-        facilitator.once("dialog", lambda dialog: dialog.accept())
+        row.locator("summary").click()  # the row opens onto its decisions
         with facilitator.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url):
-            row.get_by_role("button", name="Approve").click()
+            row.get_by_role("button", name="Approve…").click()
+        # Approving asks first, naming the two companies it introduces.
+        with facilitator.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url):
+            row.get_by_role("button", name="Approve and introduce").click()
         expect(facilitator.locator(f"#proposal-{proposal.pk}.status-approved")).to_be_visible()
         _check_page(facilitator)
         screenshot(facilitator, "journey-1-approved")

@@ -177,11 +177,20 @@ def test_review_city_dashboard_and_admin_pages(browser, live_server):
     # POST with the CSRF header).
     page, watch = _open(browser, live_server, FACILITATOR_EMAIL)
     watch.visit(f"/review/runs/{run.pk}/")
-    _leaflet_drawn(page, "#map")
-    expect(page.locator("#map path.proposal-line")).not_to_have_count(0)
+    _leaflet_drawn(page, "#run-map")
+    expect(page.locator("#run-map path.run-map-line")).to_have_count(run.proposals.count())
+    # The one map left: a proposal chosen in its list fills the panel (an htmx GET).
+    page.locator("#run-map-list li button").first.click()
+    expect(page.locator("#proposal-detail [id$='-detail']")).to_have_count(1)
+    assert page.locator(".leaflet-container").count() == 1
     row = page.locator(f"#proposal-{proposal.pk}")
+    row.locator("summary").click()  # the row opens onto its decisions
     with page.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url) as answer:
         row.locator("button[value=approve]").click()
+    assert answer.value.status == 200
+    # Approving asks first (a confirmation naming the two companies), then decides.
+    with page.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url) as answer:
+        row.locator("form.confirm button[type=submit]").click()
     assert answer.value.status == 200
     proposal.refresh_from_db()
     assert proposal.status == "approved"

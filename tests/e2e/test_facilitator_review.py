@@ -35,11 +35,27 @@ def _row(page, proposal):
     return page.locator(f"#proposal-{proposal.pk}")
 
 
+def _open_row(page, proposal):
+    """A row of the results table opens onto its details and decisions."""
+    row = _row(page, proposal)
+    if row.get_attribute("open") is None:
+        row.locator("summary").click()
+    return row
+
+
 def _decide(page, proposal, action):
-    """Click a decision and wait for its answer (htmx swaps the row in place)."""
+    """Click a decision and wait for its answer (htmx swaps the row in place);
+    an approval asks first, naming the two companies, and is confirmed."""
+    row = _open_row(page, proposal)
     with page.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url) as info:
-        _row(page, proposal).locator(f"button[value={action}]").click()
+        row.locator(f"button[value={action}]").click()
     assert info.value.status == 200
+    if action == "approve":
+        confirm = row.locator("[data-testid=approve-confirm]")
+        assert proposal.supply.organization.name in confirm.inner_text()
+        with page.expect_response(lambda r: f"/proposals/{proposal.pk}/decide/" in r.url) as info:
+            confirm.locator("button[type=submit]").click()
+        assert info.value.status == 200
 
 
 def test_facilitator_reviews_a_run_and_introduces_companies(
@@ -50,23 +66,28 @@ def test_facilitator_reviews_a_run_and_introduces_companies(
     run = _start_run_and_wait(page)
     assert run.status == "succeeded"
     screenshot(page, "run-results")
-    by_saving = list(run.proposals.order_by("-net_kg_co2e_saved"))
+    by_saving = list(
+        run.proposals.select_related("supply__organization").order_by("-net_kg_co2e_saved")
+    )
     assert len(by_saving) >= 3
     pinned, approved, forbidden = by_saving[0], by_saving[1], by_saving[2]
 
-    # The map line or row shows the breakdown.
-    _row(page, pinned).locator("a").first.click()
-    page.wait_for_selector(f"#proposal-{pinned.pk}-detail")
-    assert "Net saving" in page.inner_text("#proposal-detail")
+    # The row opens onto the breakdown, and shows the number the audit log uses.
+    assert _row(page, pinned).locator(".rt-id").inner_text() == f"#{pinned.pk}"
+    assert "Net saving" in _open_row(page, pinned).locator(".rt-panel").inner_text()
 
     _decide(page, pinned, "pin")
+    # Pinning shows on the row, with what the next run will do.
+    assert _row(page, pinned).locator("[data-testid=rule]").inner_text() == "pinned"
+    assert "next run will always include this pair" in _row(page, pinned).inner_text()
     _decide(page, pinned, "approve")
     page.wait_for_selector(f"#proposal-{pinned.pk}.status-approved")
     _decide(page, approved, "approve")
     page.wait_for_selector(f"#proposal-{approved.pk}.status-approved")
-    _row(page, forbidden).locator("input[name=reason]").fill("no waste permit for this route")
+    _open_row(page, forbidden).locator("input[name=reason]").fill("no waste permit for this route")
     _decide(page, forbidden, "forbid")
     page.wait_for_selector(f"#proposal-{forbidden.pk}.status-rejected")
+    assert "next run will never propose this pair" in _row(page, forbidden).inner_text()
     screenshot(page, "run-decisions")
 
     assert MatchProposal.objects.get(pk=pinned.pk).status == "approved"

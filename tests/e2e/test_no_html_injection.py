@@ -122,14 +122,28 @@ def test_run_map_city_map_sankey_and_public_page_show_names_as_text(browser, liv
     assert run.status == "succeeded", run.error
     assert run.proposals.exists()
 
-    # Facilitator: the run map's site markers ("organization: site") and its
-    # proposal lines ("material: tonnes, km").
+    # Facilitator: the run map draws no site markers; each proposal line's tooltip
+    # names its material and both ends ("#id material · t · km · status · org: site → org:
+    # site"), and the list beside the map names the same, built by the script.
     page = _open(browser, live_server, FACILITATOR_EMAIL)
     page.goto(f"/review/runs/{run.pk}/")
-    sites = _tooltips_show_text(page, "#map path.leaflet-interactive:not(.proposal-line)")
-    assert all(text.startswith(f"{MARKUP} ") and f": {MARKUP} " in text for text in sites)
-    lines = _tooltips_show_text(page, "#map path.proposal-line")
-    assert all(text.startswith(f"{MARKUP} ") for text in lines), lines
+    expect(page.locator("#run-map")).to_have_attribute("data-ready", "true")
+    lines = _tooltips_show_text(page, "#run-map path.run-map-line")
+    assert len(lines) == run.proposals.count()
+    for text in lines:
+        assert text.count(MARKUP) == 5, text
+        material, _tonnes, _km, _status, ends = text.split(" · ")
+        assert material.startswith("#") and material.split(" ", 1)[1].startswith(MARKUP), text
+        for end in ends.split(" → "):  # "organization: site", as the old markers had it
+            assert end.startswith(f"{MARKUP} ") and f": {MARKUP} " in end, text
+    listed = page.locator("#run-map-list li")
+    expect(listed.first).to_contain_text(f"{MARKUP} ")
+    assert page.locator("#run-map-list img, #run-map-list b").count() == 0
+    # A proposal chosen in the list (as a click on its line) puts its breakdown,
+    # both companies named, in the panel below the map.
+    first = listed.first.get_attribute("data-id")
+    listed.first.locator("button").click()
+    expect(page.locator(f"#proposal-detail #proposal-{first}-detail")).to_contain_text(MARKUP)
     screenshot(page, "no-html-injection-run-map")
     _nothing_injected(page)
     page.context.close()

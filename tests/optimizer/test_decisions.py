@@ -300,7 +300,8 @@ def test_the_facilitators_approve_button_drafts_the_deal(
 
     response = client.post(
         reverse("optimizer:proposal_decide", args=[proposal.pk]),
-        {"action": "approve", "reason": "good fit"},
+        # Confirmed: the approve button first asks (tests/web/test_run_results.py).
+        {"action": "approve", "reason": "good fit", "confirmed": "1"},
         HTTP_HX_REQUEST="true",
     )
 

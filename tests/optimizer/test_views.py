@@ -95,7 +95,15 @@ def test_results_page_lists_proposals_with_their_parties(client, facilitator, su
     for p in succeeded_run.proposals.all():
         assert f'id="proposal-{p.pk}"' in html
         assert p.demand.organization.name in html
-    assert 'id="map-data"' in html and "leaflet.js" in html
+    # One map (the run's map above the table), Leaflet loaded once, and the panel
+    # its lines fill with a proposal's breakdown.
+    assert 'id="run-map-data"' in html and 'id="run-map"' in html
+    assert html.count("leaflet.js") == 1 and html.count("leaflet.css") == 1
+    assert 'id="map"' not in html and 'id="map-data"' not in html
+    assert "js/run_map.js" not in html
+    panel = re.search(r'<aside id="proposal-detail".*?</aside>', html, re.S).group(0)
+    assert "Click a line on the map to see its proposal's CO2e breakdown here." in panel
+    assert "or a row" not in panel
 
 
 def test_new_run_form_shows_errors_inline_and_stores_nothing(client, facilitator):
@@ -282,15 +290,18 @@ def test_results_rows_show_formatted_figures_without_a_query_per_row(
     assert counts["approved"] == counts[""], "a row field read one query per row"
     for p in proposals:
         p.refresh_from_db()
-        row = html.split(f'id="proposal-{p.pk}"')[1].split("</tr>")[0]
-        assert f'<td class="num">{intcomma(floatformat(p.tonnes, 1))}</td>' in row
-        assert f'<td class="num">{floatformat(p.road_km, 1)}</td>' in row
-        assert f'<td class="num">{intcomma(floatformat(p.net_kg_co2e_saved, 0))}</td>' in row
-        assert f'<td class="num">{floatformat(p.net_kg_co2e_saved / p.tonnes, 0)}</td>' in row
+        row = _row(html, p)
+        tonnes = intcomma(floatformat(p.tonnes, 1))
+        assert f'<span class="num rt-tonnes">{tonnes} <small>' in row
+        assert f'<span class="num rt-km">{floatformat(p.road_km, 1)} <small>' in row
+        saved = intcomma(floatformat(p.net_kg_co2e_saved, 0))
+        assert f'<span class="num rt-co2e">{saved} <small>' in row
+        per_t = floatformat(p.net_kg_co2e_saved / p.tonnes, 0)
+        assert f'<dd class="num-inline">{per_t}</dd>' in row
         assert p.supply.organization.name in row
-    answered_row = html.split(f'id="proposal-{answered.pk}"')[1].split("</tr>")[0]
+    answered_row = _row(html, answered)
     assert "Accepted" in answered_row and "decide" not in answered_row
-    assert 'name="reason"' in html.split(f'id="proposal-{proposals[1].pk}"')[1].split("</tr>")[0]
+    assert 'name="reason"' in _row(html, proposals[1])
 
 
 def test_map_lines_are_labelled_in_russian_on_the_russian_page(client, facilitator, succeeded_run):
@@ -299,14 +310,25 @@ def test_map_lines_are_labelled_in_russian_on_the_russian_page(client, facilitat
         .get(reverse("optimizer:run_detail", args=[succeeded_run.pk]), HTTP_ACCEPT_LANGUAGE="ru")
         .content.decode()
     )
-    found = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', html, re.S)
-    lines = json.loads(found.group(1))["lines"]
+    found = re.search(
+        r'<script id="run-map-data" type="application/json">(.*?)</script>', html, re.S
+    )
+    data = json.loads(found.group(1))
     proposals = {p.pk: p for p in succeeded_run.proposals.select_related("material")}
-    assert lines and len(lines) == len(proposals)
-    for line in lines:
-        p = proposals[line["id"]]
-        name = p.material.name_ru or p.material.name_en
-        assert line["label"] == f"{name}: {p.tonnes:,.0f} т, {p.road_km:,.1f} км"
+    assert data["lines"] and len(data["lines"]) == len(proposals)
+    names = {m["id"]: m["name"] for m in data["materials"]}
+    # A line is [id, material, tonnes, road km, start, end]; its tooltip is written
+    # by the script from the material's name and the page's unit words.
+    for pk, material_id, tonnes, road_km, *_ends in data["lines"]:
+        p = proposals[pk]
+        assert material_id == p.material_id and names[material_id] == p.material.name_ru
+        assert (tonnes, road_km) == (round(p.tonnes, 3), round(p.road_km, 1))
+    assert 'data-text-t="т"' in html and 'data-text-km="км"' in html
+    # The list beside the map (what shows without JavaScript), in Russian figures.
+    for p in proposals.values():
+        t, km = (f"{v:.1f}".replace(".", ",") for v in (p.tonnes, p.road_km))
+        item = re.search(rf'<li data-id="{p.pk}">(.*?)</li>', html, re.S).group(1)
+        assert f"{p.material.name_ru} · {t} т · {km} км" in item
 
 
 # --- internal reuse ------------------------------------------------------------------
@@ -330,7 +352,8 @@ def internal_run(facilitator, market):
 
 
 def _row(html, proposal):
-    return html.split(f'id="proposal-{proposal.pk}"')[1].split("</tr>")[0]
+    """One proposal of the results table: its <details> (summary line and panel)."""
+    return html.split(f'id="proposal-{proposal.pk}"')[1].split("</details>")[0]
 
 
 def test_the_run_form_offers_internal_reuse_off_by_default(client, facilitator, market):
