@@ -448,7 +448,7 @@ class Check:
             )
         page = web.get(run_path)
         expect(page.status == 200, f"run page: {page.status}")
-        proposals = len(re.findall(r'<tr id="proposal-\d+"', page.text()))
+        proposals = len(PROPOSAL_ROW.findall(page.text()))
         expect(proposals > 0, "the run succeeded with no proposal on its page")
         worker_log = self.services[1].log_path.read_text(errors="replace")
         expect(
@@ -763,6 +763,11 @@ class Browser:
 
 
 # --- small helpers ---------------------------------------------------------------------------
+
+
+# A proposal's row on the run page (templates/optimizer/_proposal_row.html); the
+# tests hold this against the page (tests/symbiosis/test_release.py).
+PROPOSAL_ROW = re.compile(r'<details id="proposal-\d+"')
 
 
 def expect(condition, message: str) -> None:

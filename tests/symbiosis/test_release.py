@@ -277,3 +277,20 @@ def test_healthz_answers_the_compose_probe_s_request(client, settings):
     assert response.status_code == 200
     # What the old probe sent (Host 127.0.0.1:8000, plain http) was refused.
     assert client.get("/healthz", HTTP_HOST="127.0.0.1:8000").status_code == 400
+
+
+# --- what the check reads on the pages ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_check_finds_the_proposals_on_the_run_page(client, facilitator):
+    """The check counts the run page's proposal rows; a change of the page's markup
+    must not leave it counting none (it once looked for table rows the page had dropped)."""
+    from django.urls import reverse
+
+    from optimizer.bench_pages import build_run
+
+    run = build_run(n_proposals=7, user=facilitator)
+    client.force_login(facilitator)
+    page = client.get(reverse("optimizer:run_detail", args=[run.pk])).content.decode()
+    assert len(release.PROPOSAL_ROW.findall(page)) == 7
