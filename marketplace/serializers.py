@@ -28,7 +28,6 @@ from marketplace.models import (
     Party,
 )
 from marketplace.validators import validate_single_line
-from optimizer.models import MatchProposal
 from symbiosis import selectors as symbiosis_selectors
 from symbiosis import visibility
 from symbiosis.models import DemandListing, Site, SupplyListing
@@ -87,9 +86,12 @@ class ProposalField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         viewer = _context_viewer(self)
+        # The proposal model, through the relation the deal declares: the marketplace
+        # imports nothing of the optimizer.
+        proposals = Deal._meta.get_field("proposal").related_model.objects
         if viewer is None or not viewer.is_facilitator:
-            return MatchProposal.objects.none()
-        return MatchProposal.objects.all()
+            return proposals.none()
+        return proposals.all()
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -27,7 +27,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from marketplace.models import Deal
 from optimizer import decisions, selectors
 from optimizer.models import MatchProposal
 from symbiosis import visibility
@@ -60,8 +59,12 @@ def _choices_in_words(choices, description: str = ""):
 
 
 def _with_deal(proposals):
-    """Each proposal with ``deal_id``: the draft deal its approval made (or None)."""
-    deals = Deal.objects.filter(proposal=OuterRef("pk")).order_by("pk").values("pk")[:1]
+    """Each proposal with ``deal_id``: the draft deal its approval made (or None).
+
+    Read through the relation the marketplace's deal declares (``MatchProposal.deals``),
+    so the optimizer imports nothing of the marketplace."""
+    deal_model = MatchProposal.deals.rel.related_model
+    deals = deal_model.objects.filter(proposal=OuterRef("pk")).order_by("pk").values("pk")[:1]
     return proposals.annotate(deal_id=Subquery(deals))
 
 

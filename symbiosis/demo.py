@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -29,7 +30,6 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
 from symbiosis.models import (
@@ -129,21 +129,35 @@ def demo_window(season_from: str, season_until: str, *, today: date, key: str = 
     return max(date(year, *first), today), date(year, *last)
 
 
-def _open_deal_spans(listing_field: str) -> dict[str, tuple[date, date]]:
-    """(first start, last end) of the deals still in progress on each demo
-    listing (``listing_field``: "supply" or "demand"), by the listing's key."""
-    # Imported here: the marketplace builds on this app.
-    from marketplace.models import Deal
-    from marketplace.services.policy import TERMINAL_STATES
+# The apps above the core take part in the demo through these registrations (their
+# AppConfig.ready), so this loader imports none of them: the marketplace tells the
+# spans of the deals in progress on each demo listing, the optimizer loads its plants.
+DealSpans = Callable[[str], dict]
+_deal_spans_sources: list[DealSpans] = []
+_steps: list[tuple[str, Callable[[], int]]] = []
 
-    demo_key = f"{listing_field}__demo_key"
-    rows = (
-        Deal.objects.exclude(state__in=TERMINAL_STATES)
-        .exclude(**{demo_key: ""})
-        .values(demo_key)
-        .annotate(first=Min("start_date"), last=Max("end_date"))
-    )
-    return {row[demo_key]: (row["first"], row["last"]) for row in rows}
+
+def register_deal_spans(source: DealSpans) -> None:
+    """``source(listing_field)`` -> {demo key: (first start, last end)} of the deals
+    still in progress on each demo listing (``listing_field``: "supply" or "demand")."""
+    if source not in _deal_spans_sources:
+        _deal_spans_sources.append(source)
+
+
+def register_step(name: str, step: Callable[[], int]) -> None:
+    """A step run after the listings are loaded; its count is reported as ``name``."""
+    if (name, step) not in _steps:
+        _steps.append((name, step))
+
+
+def _open_deal_spans(listing_field: str) -> dict[str, tuple[date, date]]:
+    spans: dict[str, tuple[date, date]] = {}
+    for source in _deal_spans_sources:
+        for key, (first, last) in source(listing_field).items():
+            if key in spans:
+                first, last = min(first, spans[key][0]), max(last, spans[key][1])
+            spans[key] = (first, last)
+    return spans
 
 
 def _slugs(text: str) -> list[str]:
@@ -357,8 +371,6 @@ def load_demo(*, today: date | None = None) -> DemoResult:
     uses = {u.slug: u for u in Use.objects.all()}
     _supplies(organizations, sites, materials, today, result.counts)
     _demands(organizations, sites, materials, uses, today, result.counts)
-    # Imported here: the optimizer app builds on this one.
-    from optimizer.demo import load_demo_plants
-
-    result.counts["processing plants"] = load_demo_plants()
+    for name, step in _steps:
+        result.counts[name] = step()
     return result
