@@ -345,6 +345,7 @@ class DeliveryViewSet(ApiViewSet):
         filter_backends=[],
     )
     def transfer_note(self, request, pk=None):
+        # Heavy (the PDF library): loaded when a note is asked for.
         from marketplace.pdf import delivery_note_pdf
 
         delivery = self.get_object()

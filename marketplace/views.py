@@ -432,6 +432,7 @@ def delivery_note(request, pk):
 @login_required
 def delivery_note_pdf(request, pk):
     """The same note as a PDF file."""
+    # Heavy (the PDF library): loaded when a note is asked for.
     from marketplace.pdf import delivery_note_pdf as render_pdf
 
     delivery, deal = _delivery_with_deal(request, pk)

@@ -14,6 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from optimizer.services import DEFAULT_PARAMETERS
 from symbiosis.models import MaterialCategory
 from symbiosis.models.accounts import District
 
@@ -154,8 +155,6 @@ def settings_rows(parameters: dict, organization_names: dict[int, str] | None = 
     ``organization_names`` maps the ids of an "only these organizations" filter
     to names; an id without a name is shown as its number.
     """
-    from optimizer.services import DEFAULT_PARAMETERS
-
     p = {**DEFAULT_PARAMETERS, **(parameters or {})}
     names = organization_names or {}
     every = _("all")
@@ -219,8 +218,6 @@ SCOPE_SETTINGS = ("categories", "districts", "organization_ids", "max_km_cap", "
 
 def scope_phrases(parameters: dict, organization_names: dict[int, str] | None = None) -> list:
     """The run's limits that differ from the defaults, as "biomass only" phrases."""
-    from optimizer.services import DEFAULT_PARAMETERS
-
     p = {**DEFAULT_PARAMETERS, **(parameters or {})}
     names = organization_names or {}
     phrases = []

@@ -1,6 +1,7 @@
 """Optimization runs, the exchanges they propose, and facilitators' pair rules."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -204,8 +205,6 @@ class ProcessingPlant(models.Model):
         return f"Plant of {self.intake.organization}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.cn_min is not None and self.cn_max is not None and self.cn_min > self.cn_max:
             raise ValidationError({"cn_max": _("The maximum C:N is below the minimum.")})
         if self.output_id and self.output.organization_id != self.intake.organization_id:

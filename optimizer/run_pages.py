@@ -15,9 +15,10 @@ from django.utils.translation import pgettext
 from optimizer import labels
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis import geo, impact, visibility
-from symbiosis.models import DemandListing, Material, SupplyListing
+from symbiosis.models import DemandListing, Material, Organization, SupplyListing
 from symbiosis.models.accounts import District
 from symbiosis.numbers import number_text, separators
+from symbiosis.views.common import parse_id
 
 # The side list beside the map, before (and without) JavaScript: the largest ones.
 MAP_LIST_SHOWN = 50
@@ -162,8 +163,6 @@ def run_summary_context(run: OptimizationRun) -> dict:
 
 
 def _organization_names(runs) -> dict[int, str]:
-    from symbiosis.models import Organization
-
     ids = {i for run in runs for i in run.parameters.get("organization_ids") or []}
     if not ids:
         return {}
@@ -338,8 +337,6 @@ def compare_pair(runs, a_param, b_param) -> tuple:
     """The two runs to compare, from the page's ``a`` and ``b``, and a message when
     they cannot be compared. Without ``b``, the latest run; without ``a``, the run
     before ``b``: the page opens on the last change, never on one run twice."""
-    from symbiosis.views.common import parse_id
-
     ordered = runs.order_by("-created_at", "-pk")
     a_id, b_id = parse_id(a_param), parse_id(b_param)
     b = ordered.filter(pk=b_id).first() if b_id else ordered.first()

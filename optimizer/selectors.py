@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import get_language, gettext
 
+from optimizer.decisions import draft_terms
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from symbiosis.models import Material
 from symbiosis.models.accounts import District
@@ -256,8 +257,6 @@ def page_proposals(run: OptimizationRun, ids: list[int], *, viewer=None) -> list
 
 def draft_terms_text(proposal: MatchProposal) -> dict:
     """The draft deal an approval would open (``decisions.draft_terms``), for the row."""
-    from optimizer.decisions import draft_terms
-
     terms = draft_terms(proposal)
     return {
         **terms,

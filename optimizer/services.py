@@ -11,13 +11,19 @@ import logging
 import math
 import time
 
+from celery import chord
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
+# The thin tasks call these services and these services queue the tasks: a module
+# import both ways, each side reading the other's names only when called.
+from optimizer import tasks
 from optimizer.instance import OBJECTIVES, Instance, Solution
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
+from optimizer.problem import ComponentResult, assemble, prepare
 from optimizer.snapshot import build_snapshot, proposals_from_solution
 from symbiosis import impact
 from symbiosis.models import DemandListing, FactorSet, MaterialCategory, SupplyListing
@@ -125,12 +131,8 @@ def run_create(
 
 
 def _enqueue(run_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
-    from optimizer.tasks import run_optimization
-
     try:
-        result = run_optimization.delay(run_id)
+        result = tasks.run_optimization.delay(run_id)
     except OperationalError as exc:
         # Broker (Redis) unreachable: no message exists, so no worker would ever
         # pick the run up; fail it now in plain words rather than leave it queued.
@@ -198,8 +200,6 @@ def _fail(run: OptimizationRun, message: str) -> None:
 
 def run_prepare(run: OptimizationRun):
     """Snapshot the listings into the run and prepare the model's components."""
-    from optimizer.problem import prepare
-
     factor_set = FactorSet.objects.filter(is_active=True).first()
     if factor_set is None:
         raise ValueError("No active emission factor set: run `manage.py load_factors` first.")
@@ -391,13 +391,9 @@ def use_parallel(prepared) -> bool:
 
 def _dispatch_parallel(run_id: int, prepared, params: dict) -> None:
     """A Celery chord: one task per component, then one that merges and saves."""
-    from celery import chord
-
-    from optimizer.tasks import finish_parallel_run, mark_run_failed, solve_component_task
-
     total_arcs = sum(p.n_arcs for p in prepared.problems)
     header = [
-        solve_component_task.s(
+        tasks.solve_component_task.s(
             p.to_dict(),
             params["solver"],
             # Components run side by side, so each may use its share of the whole limit.
@@ -407,15 +403,13 @@ def _dispatch_parallel(run_id: int, prepared, params: dict) -> None:
         for p in prepared.problems
     ]
     _progress(run_id, f"solving {len(header)} components in parallel", 25)
-    callback = finish_parallel_run.s(run_id)
-    callback.link_error(mark_run_failed.si(run_id))
+    callback = tasks.finish_parallel_run.s(run_id)
+    callback.link_error(tasks.mark_run_failed.si(run_id))
     chord(header)(callback)
 
 
 def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
     """Merge the component results of a chord; the snapshot is re-prepared (deterministic)."""
-    from optimizer.problem import ComponentResult, assemble, prepare
-
     run = OptimizationRun.objects.get(pk=run_id)
     if run.status != OptimizationRun.Status.RUNNING:
         return

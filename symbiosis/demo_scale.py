@@ -25,6 +25,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+# Project wiring (the layers contract names this module): the large-scale demo fills
+# every app, so it imports them all.
+from dashboard.services import months_refresh, rates_refresh
+from marketplace.models import Deal, DealEvent, Delivery
+from optimizer import services
 from symbiosis.demo import DEMO_PASSWORD, FACILITATOR_EMAIL
 from symbiosis.models import (
     DemandListing,
@@ -199,8 +204,6 @@ def _listings(rng, orgs, sites_by_org, total: int, result: ScaleResult) -> None:
 def _optimize(orgs: list[Organization], run_orgs: int, result: ScaleResult) -> None:
     """One real run (the same service as ``manage.py optimize``) on the demo
     organizations plus the first ``run_orgs`` synthetic ones."""
-    from optimizer import services
-
     demo_ids = list(
         Organization.objects.exclude(contact_email__endswith=f"@{SCALE_EMAIL_DOMAIN}").values_list(
             "pk", flat=True
@@ -224,8 +227,6 @@ def _optimize(orgs: list[Organization], run_orgs: int, result: ScaleResult) -> N
 def _deals(rng, orgs, sites_by_org, deal_count: int, deliveries_per_deal: int, today, result):
     """Completed and active deals with confirmed weighbridge deliveries over the two
     years before ``today`` (the same day ``load_demo`` places its windows around)."""
-    from marketplace.models import Deal, DealEvent, Delivery
-
     factor_set = FactorSet.objects.filter(is_active=True).first()
     supplies = list(
         SupplyListing.objects.filter(
@@ -345,8 +346,6 @@ def scale_demo(
     with transaction.atomic():
         _deals(rng, orgs, sites_by_org, deals, deliveries_per_deal, today, result)
     started = _timed(result, "deals and deliveries", started)
-    from dashboard.services import months_refresh, rates_refresh
-
     result.counts["deal impact rates"] = rates_refresh(everything=True)
     months_refresh(force=True)
     _timed(result, "dashboard roll-ups", started)

@@ -282,6 +282,7 @@ def xlsx_check(content: bytes, *, scan_rows: int | None = None) -> zipfile.ZipFi
 
 
 def _xlsx_rows(content: bytes, *, scan_rows: int | None) -> Iterator[list]:
+    # Heavy (openpyxl): loaded when a workbook is read, not by every web process.
     from openpyxl import load_workbook
 
     xlsx_check(content, scan_rows=scan_rows).close()

@@ -42,8 +42,11 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError
 
-from symbiosis import selectors, services
+# The thin tasks call this module and this module queues the tasks: a module import
+# both ways, each side reading the other's names only when called.
+from symbiosis import selectors, services, tasks
 from symbiosis.forms import DemandForm, SupplyForm
 from symbiosis.import_files import ImportFileError, cell_text, cell_too_long, table_rows
 from symbiosis.models import DemandListing, ListingImport, Material, SupplyListing, Use
@@ -318,6 +321,7 @@ def template_csv(kind: str) -> bytes:
 
 
 def template_xlsx(kind: str) -> bytes:
+    # Heavy (openpyxl): loaded when a template is asked for, not by every web process.
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -743,11 +747,7 @@ def listing_import_commit(
 
 
 def _enqueue(step: str, import_id: int) -> None:
-    from kombu.exceptions import OperationalError
-
-    from symbiosis.tasks import listing_import_check_task, listing_import_write_task
-
-    task = listing_import_check_task if step == "check" else listing_import_write_task
+    task = tasks.listing_import_check_task if step == "check" else tasks.listing_import_write_task
     try:
         task.delay(import_id)
     except OperationalError as exc:
