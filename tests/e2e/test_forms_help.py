@@ -66,6 +66,8 @@ def _sign_up_with_help(page, *, email: str, bin_number: int, taken_bin: str, sho
     # A BIN registered already is refused on submit; the passwords typed stay typed.
     page.fill("#id_bin", taken_bin)
     page.get_by_role("button", name="Register").click()
+    # The submit's own answer (the inline check says the same words on leaving the field).
+    expect(page.locator("#signup-form .alert.error")).to_contain_text("Nothing was saved")
     expect(page.locator("#field-bin .errorlist")).to_contain_text("already exists")
     expect(page.locator("#id_password1")).to_have_value(PASSWORD)
     expect(page.locator("#id_password2")).to_have_value(PASSWORD)

@@ -27,6 +27,10 @@ def test_sign_up_then_site_then_supply_in_m3_shows_tonnes(page):
     page.fill("#id_bin", good_bin[:11] + str((int(good_bin[11]) + 1) % 10))
     page.select_option("#id_sector", "C")
     page.get_by_role("button", name="Register").click()
+    # Wait for the refused submit's answer itself: the inline check shows the same
+    # words as soon as the BIN field is left, and the answer would then replace the
+    # form while the next values are typed.
+    expect(page.locator("#signup-form .alert.error")).to_contain_text("Nothing was saved")
     expect(page.locator("#field-bin .errorlist")).to_contain_text("check digit")
     assert not Membership.objects.exists()
     page.fill("#id_bin", good_bin)
