@@ -66,39 +66,41 @@ def _rate_values(deal: Deal) -> dict:
     """The deal's ``score_flow`` for one tonne (``marketplace.selectors.deal_flow``:
     the inputs a proposal between the same listings is scored with)."""
     inputs = deal_flow(deal)
-    values = {
-        "kg_co2e_per_t": None,
-        "kg_co2e_published_per_t": None,
-        "kg_co2e_proxy_per_t": None,
-        "kg_co2e_low_per_t": None,
-        "kg_co2e_high_per_t": None,
-        "fate_counted": False,
-        "credit_counted": False,
-        "factor_refs": [],
-        "use_name": "",
-        "road_km": road_km_between(deal.supply.site, deal.receiver_site),
-    }
-    category = impact.classify_tonnes(
-        fate=deal.supply.fate,
-        landfill_banned=deal.material.landfill_banned,
-        receiver_is_landfill_operator=is_landfill_operator(deal.receiver),
-        from_plant_output=plant_of_output(deal.supply) is not None,
-    )
-    if inputs is not None:
+    if inputs is None:
+        # No factor set: nothing is counted, but the tonnes still have their category.
+        values = {
+            "kg_co2e_per_t": None,
+            "kg_co2e_published_per_t": None,
+            "kg_co2e_proxy_per_t": None,
+            "kg_co2e_low_per_t": None,
+            "kg_co2e_high_per_t": None,
+            "fate_counted": False,
+            "credit_counted": False,
+            "factor_refs": [],
+            "use_name": "",
+            "road_km": road_km_between(deal.supply.site, deal.receiver_site),
+        }
+        category = impact.classify_tonnes(
+            fate=deal.supply.fate,
+            landfill_banned=deal.material.landfill_banned,
+            receiver_is_landfill_operator=is_landfill_operator(deal.receiver),
+            from_plant_output=plant_of_output(deal.supply) is not None,
+        )
+    else:
         score = inputs.score(1.0)
         category = score.category
-        values.update(
-            kg_co2e_per_t=score.net_kg_co2e_saved,
-            kg_co2e_published_per_t=score.net_published_kg_co2e,
-            kg_co2e_proxy_per_t=score.net_proxy_kg_co2e,
-            kg_co2e_low_per_t=score.net_low_kg_co2e,
-            kg_co2e_high_per_t=score.net_high_kg_co2e,
-            fate_counted=impact.FATE not in score.not_counted,
-            credit_counted=impact.VIRGIN not in score.not_counted,
-            factor_refs=list(score.refs),
-            use_name=inputs.credit_use,
-            road_km=inputs.road_km,
-        )
+        values = {
+            "kg_co2e_per_t": score.net_kg_co2e_saved,
+            "kg_co2e_published_per_t": score.net_published_kg_co2e,
+            "kg_co2e_proxy_per_t": score.net_proxy_kg_co2e,
+            "kg_co2e_low_per_t": score.net_low_kg_co2e,
+            "kg_co2e_high_per_t": score.net_high_kg_co2e,
+            "fate_counted": impact.FATE not in score.not_counted,
+            "credit_counted": impact.VIRGIN not in score.not_counted,
+            "factor_refs": list(score.refs),
+            "use_name": inputs.credit_use,
+            "road_km": inputs.road_km,
+        }
     return {
         **values,
         "category": category,
@@ -268,14 +270,6 @@ def months_refresh(*, force: bool = False) -> bool:
         return False
     _rollup_rebuild()
     return True
-
-
-def figures_refresh() -> None:
-    """The rates of deals edited by a write that sent no signal (one query when
-    there are none). Writes keep the roll-up and the rates current
-    (``dashboard.signals``), so no page calls this: the reconcile, the command
-    and tests that write around the signals do."""
-    rates_refresh()
 
 
 def figures_reconcile(*, everything: bool = True) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard.selectors import CityFilters, headline
-from dashboard.services import figures_refresh
+from dashboard.services import rates_refresh
 from marketplace.models import Delivery
 from marketplace.selectors import deal_impact
 from optimizer import services
@@ -101,7 +101,7 @@ def test_every_demo_flow_scores_the_same_in_the_run_the_deal_and_the_city(demo):
             tonnes_counted += tonnes
         categories[proposal.tonnes_category] = categories.get(proposal.tonnes_category, 0) + tonnes
 
-    figures_refresh()
+    rates_refresh()
     city = headline(CityFilters())
     assert _close(city["kg_co2e"], totals["kg"])
     assert _close(city["kg_co2e_published"], totals["published"])

@@ -15,7 +15,7 @@ The expectation is this module's own code: the CSVs read with ``csv``, haversine
 and ranges, "not counted", like-for-like shares). Nothing of symbiosis.impact,
 symbiosis.accounting, dashboard.services or marketplace.selectors is used for it;
 the world is built with the models and factories, and read back only as raw rows
-(confirmed deliveries). Then ``figures_refresh`` and ``headline`` must agree on every
+(confirmed deliveries). Then ``rates_refresh`` and ``headline`` must agree on every
 figure.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.selectors import CityFilters, headline
-from dashboard.services import figures_refresh
+from dashboard.services import rates_refresh
 from marketplace import services as market
 from marketplace.models import Deal, Delivery
 from optimizer.models import ProcessingPlant
@@ -772,7 +772,7 @@ def test_the_headline_agrees_with_a_recomputation_from_the_csvs(real_factor_set,
     ):
         assert expected[figure] > 0, figure
 
-    figures_refresh()
+    rates_refresh()
     got = headline(CityFilters())
     mismatched = {
         name: (got[name], expected[name])

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from dashboard.selectors import CityFilters, headline
-from dashboard.services import figures_refresh
+from dashboard.services import rates_refresh
 from marketplace.selectors import deal_impact, road_km_between
 from optimizer.candidates import generate_arcs
 from optimizer.instance import Instance
@@ -251,7 +251,7 @@ def test_a_flow_scores_the_same_as_a_proposal_a_deal_and_in_the_city(flow):
         assert _close(so_far.tonnes_diverted_from_landfill, proposal.tonnes_kept_out_of_landfill)
 
         # Through the city's roll-up.
-        figures_refresh()
+        rates_refresh()
         city = headline(CityFilters())
         assert _close(city["kg_co2e"], proposal.net_kg_co2e_saved)
         assert _close(city["kg_co2e_published"], proposal.net_published_kg_co2e)

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from dashboard import selectors
 from dashboard.selectors import CityFilters
-from dashboard.services import figures_reconcile, figures_refresh, rates_refresh
+from dashboard.services import figures_reconcile, rates_refresh
 from marketplace.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,7 @@ def totals_by(rows, key):
 
 
 def test_headline_equals_independent_computation(city):
-    figures_refresh()
+    rates_refresh()
     rows = expected_rows(city)
     figures = selectors.headline(CityFilters())
     assert figures["tonnes"] == pytest.approx(sum(r["tonnes"] for r in rows))
@@ -120,7 +120,7 @@ def test_headline_equals_independent_computation(city):
     ],
 )
 def test_breakdowns_equal_independent_computation(city, table, key, label_key):
-    figures_refresh()
+    rates_refresh()
     expected = totals_by(expected_rows(city), key)
     rows = selectors.TABLES[table](CityFilters())
     got = {row[label_key]: (row["tonnes"], row["kg_co2e"]) for row in rows}
@@ -131,7 +131,7 @@ def test_breakdowns_equal_independent_computation(city, table, key, label_key):
 
 
 def test_month_series_is_in_order(city):
-    figures_refresh()
+    rates_refresh()
     months = [row["month"] for row in selectors.by_month(CityFilters())]
     assert months == ["2026-01", "2026-02", "2026-03"]
 
@@ -149,7 +149,7 @@ def test_month_series_is_in_order(city):
     ],
 )
 def test_filters(city, filters, keep):
-    figures_refresh()
+    rates_refresh()
     rows = expected_rows(city, keep)
     figures = selectors.headline(filters)
     assert figures["tonnes"] == pytest.approx(sum(r["tonnes"] for r in rows))
@@ -166,7 +166,7 @@ def test_filters_from_query_ignore_bad_values():
 
 
 def test_flows_and_exchanges(city):
-    figures_refresh()
+    rates_refresh()
     flows = selectors.flows(CityFilters())
     grain = next(f for f in flows if f["material"] == "Spent grain")
     assert grain["use"] == "Animal feed"
@@ -183,7 +183,7 @@ def test_flows_and_exchanges(city):
 def test_flows_say_which_tonnes_have_no_counted_co2e(city):
     """Per (sector, material): counted kg CO2e and the tonnes whose CO2e is not
     counted, against the raw rows; bread's fate has no factor, so all its tonnes."""
-    figures_refresh()
+    rates_refresh()
     expected = defaultdict(lambda: {"tonnes": 0.0, "kg": 0.0, "not_counted": 0.0})
     for row in expected_rows(city):
         entry = expected[(row["sector"], row["material"])]
@@ -206,7 +206,7 @@ def test_flows_say_which_tonnes_have_no_counted_co2e(city):
 
 
 def test_use_not_recorded_is_translated(city):
-    figures_refresh()
+    rates_refresh()
     with translation.override("ru"):
         uses = {f["use"] for f in selectors.flows(CityFilters())}
     assert "Использование не указано" in uses
@@ -214,7 +214,7 @@ def test_use_not_recorded_is_translated(city):
 
 
 def test_a_changed_deal_gets_a_fresh_rate_on_save_and_a_silent_edit_at_reconcile(city):
-    figures_refresh()
+    rates_refresh()
     before = selectors.headline(CityFilters())["kg_co2e"]
     # An edited factor row sends no signal a deal follows: the reconcile catches it.
     city.factor_set.factors.filter(material=city.materials["slag"]).update(kg_co2e_per_t=40)
@@ -234,7 +234,7 @@ def test_a_changed_deal_gets_a_fresh_rate_on_save_and_a_silent_edit_at_reconcile
 def test_a_reviewed_fate_changes_the_city_figures_at_once(city):
     """A facilitator's fate review changes a supply: the deals' rates follow at once,
     so the deal page and the city agree without a read that writes."""
-    figures_refresh()
+    rates_refresh()
     before = selectors.headline(CityFilters())
     grain = city.deals["grain"].supply
     grain.fate = "already_used"
@@ -252,7 +252,7 @@ def test_a_new_confirmation_rebuilds_the_roll_up(city):
     from dashboard.services import months_refresh
     from tests.dashboard.conftest import deliver
 
-    figures_refresh()
+    rates_refresh()
     assert months_refresh() is False
     logged = Delivery.objects.get(status="logged")
     Delivery.objects.filter(pk=logged.pk).update(status="confirmed", confirmed_at=logged.logged_at)
@@ -262,7 +262,7 @@ def test_a_new_confirmation_rebuilds_the_roll_up(city):
 
 
 def test_largest_exchanges_are_the_top_of_all_exchanges(city):
-    figures_refresh()
+    rates_refresh()
     every = selectors.exchanges(CityFilters())
     top, total = selectors.largest_exchanges(CityFilters(), 2)
     assert total == len(every) == 3
@@ -307,7 +307,7 @@ def test_localized_material_names_follow_the_language(city, table):
     name_en. Every other value of every row stays the same."""
     shown_ru = _names_ru(city, grain="Пивная дробина", bread="")
     assert shown_ru["Old bread"] == "Old bread" and shown_ru["Spent grain"] == "Пивная дробина"
-    figures_refresh()
+    rates_refresh()
     with translation.override("en"):
         english = table(CityFilters())
         assert table(CityFilters(), localized=True) == english
@@ -331,7 +331,7 @@ def test_localized_tables_group_as_the_english_ones(city, table, bread_ru):
     )
     Material.objects.filter(pk=city.materials["grain"].pk).update(name_ru="Пивная дробина")
     slag = city.materials["slag"]
-    figures_refresh()
+    rates_refresh()
     with translation.override("ru"):
         english = table(CityFilters())
         russian = table(CityFilters(), localized=True)
@@ -352,7 +352,7 @@ def test_localized_tables_group_as_the_english_ones(city, table, bread_ru):
 
 
 def test_a_moved_site_changes_the_trucking_at_once(city):
-    figures_refresh()
+    rates_refresh()
     before = selectors.headline(CityFilters())["kg_co2e"]
     site = city.deals["grain"].receiver_site
     site.latitude = float(site.latitude) + 0.5  # about 55 km further north
