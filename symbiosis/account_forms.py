@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from symbiosis.forms import ServiceForm, _check_on_change
 from symbiosis.models import Membership, Organization, User
+from symbiosis.services import ORGANIZATION_FIELDS
 from symbiosis.validators import validate_bin
 
 
@@ -101,16 +102,7 @@ class SignupForm(ServiceForm, forms.Form):
 class OrganizationForm(ServiceForm, forms.ModelForm):
     class Meta:
         model = Organization
-        fields = [
-            "name",
-            "bin",
-            "sector",
-            "kind",
-            "contact_name",
-            "contact_email",
-            "contact_phone",
-            "agrees_to_be_named",
-        ]
+        fields = list(ORGANIZATION_FIELDS)
 
     def _post_clean(self):
         pass

@@ -41,17 +41,17 @@ from symbiosis.models.listings import Unit
 from symbiosis.notifications import LANGUAGE_CODES, notify_address
 from symbiosis.selectors import viewer_for
 
-ORGANIZATION_FIELDS = frozenset(
-    {
-        "name",
-        "bin",
-        "sector",
-        "kind",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "agrees_to_be_named",
-    }
+# What a company may write of its organization, in the order the form and the API
+# show it (symbiosis.account_forms, symbiosis.api.serializers read it from here).
+ORGANIZATION_FIELDS = (
+    "name",
+    "bin",
+    "sector",
+    "kind",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "agrees_to_be_named",
 )
 SITE_FIELDS = frozenset({"name", "address", "district", "latitude", "longitude"})
 _LISTING_FIELDS = frozenset(
@@ -91,8 +91,8 @@ DEMAND_FIELDS = _LISTING_FIELDS | {
 DEMAND_M2M_FIELDS = frozenset({"materials", "uses"})
 
 
-def _assign(instance, fields: dict, allowed: frozenset) -> None:
-    unknown = set(fields) - allowed
+def _assign(instance, fields: dict, allowed) -> None:
+    unknown = set(fields) - set(allowed)
     if unknown:
         # A programming error, not bad user input.
         raise TypeError(f"{type(instance).__name__} has no writable field(s) {sorted(unknown)}")

@@ -34,6 +34,7 @@ from symbiosis.models import (
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Fate, FateEvidence
 from symbiosis.models.materials import MaterialCategory
+from symbiosis.services import ORGANIZATION_FIELDS
 from symbiosis.validators import REASON_MAX_CHARS
 
 # --- related rows the user may write with ---------------------------------------
@@ -87,23 +88,12 @@ class OwnOrganizationDefaultMixin:
 
 # --- organizations and sites ---------------------------------------------------------
 
-ORGANIZATION_FIELDS = [
-    "name",
-    "bin",
-    "sector",
-    "kind",
-    "contact_name",
-    "contact_email",
-    "contact_phone",
-    "agrees_to_be_named",
-]
-
 
 @extend_schema_serializer(component_name="Organization")
 class OrganizationInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ORGANIZATION_FIELDS
+        fields = list(ORGANIZATION_FIELDS)
 
 
 @extend_schema_serializer(component_name="Organization")
