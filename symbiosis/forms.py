@@ -106,6 +106,67 @@ def _fast_choices(form) -> None:
             field.widget.choices = field.choices
 
 
+class KnownModelChoiceField(forms.ModelChoiceField):
+    """A model choice read from ``known`` ({pk: object}) when the caller has the
+    objects already (the bulk import, a query saved a row); else from its queryset.
+    ``known`` holds exactly the choices the queryset would offer."""
+
+    known: dict | None = None
+
+    def to_python(self, value):
+        if self.known is None:
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        found = self.known.get(_choice_key(value))
+        if found is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return found
+
+
+class KnownModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """``KnownModelChoiceField`` for several: a list of the chosen objects."""
+
+    known: dict | None = None
+
+    def clean(self, value):
+        if self.known is None:
+            return super().clean(value)
+        value = self.prepare_value(value)
+        if not value:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError(self.error_messages["invalid_list"], code="invalid_list")
+        found = []
+        for item in value:
+            obj = self.known.get(_choice_key(item))
+            if obj is None:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+            if obj not in found:
+                found.append(obj)
+        self.run_validators(found)
+        return found
+
+
+def _choice_key(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def use_known_objects(form, known: dict) -> None:
+    """Let ``form`` read its model choices from ``known`` ({field: {pk: object}})."""
+    for name, objects in known.items():
+        form.fields[name].known = objects
+
+
 class ServiceForm:
     """Mixin: report a service's ``ValidationError`` on the form's fields."""
 
@@ -337,6 +398,7 @@ class SupplyForm(ListingForm):
             "description",
         ]
         widgets = {**_LISTING_WIDGETS, "fate_evidence_note": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"site": KnownModelChoiceField, "material": KnownModelChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -398,13 +460,13 @@ class FateReviewForm(ServiceForm, forms.Form):
 
 class DemandForm(ListingForm):
     KIND = "demand"
-    materials = forms.ModelMultipleChoiceField(
+    materials = KnownModelMultipleChoiceField(
         label=_("Accepted materials"),
         queryset=Material.objects.all(),
         required=False,
         widget=MaterialPicker(),  # checkboxes a finger can tick, searched by htmx
     )
-    uses = forms.ModelMultipleChoiceField(
+    uses = KnownModelMultipleChoiceField(
         label=_("Accepted uses"),
         queryset=Use.objects.all(),
         required=False,
@@ -435,6 +497,10 @@ class DemandForm(ListingForm):
             "description",
         ]
         widgets = _LISTING_WIDGETS
+        field_classes = {
+            "site": KnownModelChoiceField,
+            "reference_material": KnownModelChoiceField,
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

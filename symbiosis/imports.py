@@ -47,7 +47,7 @@ from kombu.exceptions import OperationalError
 # The thin tasks call this module and this module queues the tasks: a module import
 # both ways, each side reading the other's names only when called.
 from symbiosis import selectors, services, tasks
-from symbiosis.forms import DemandForm, SupplyForm
+from symbiosis.forms import DemandForm, SupplyForm, use_known_objects
 from symbiosis.import_files import ImportFileError, cell_text, cell_too_long, table_rows
 from symbiosis.models import DemandListing, ListingImport, Material, SupplyListing, Use
 from symbiosis.models.listings import Recurrence, Status
@@ -345,9 +345,25 @@ class _Lookup:
     """Materials, uses and the user's sites by any name a person would type."""
 
     def __init__(self, user):
-        self.materials = self._index(Material.objects.all(), with_ewc=True)
-        self.uses = self._index(Use.objects.all())
+        materials, uses = list(Material.objects.all()), list(Use.objects.all())
+        self.materials = self._index(materials, with_ewc=True)
+        self.uses = self._index(uses)
         self.sites = list(selectors.own_site_list(user=user))
+        # The forms' choices by primary key, read once for all rows.
+        by_pk = {
+            "material": {m.pk: m for m in materials},
+            "use": {u.pk: u for u in uses},
+            "site": {s.pk: s for s in self.sites},
+        }
+        self.known = {
+            "supply": {"site": by_pk["site"], "material": by_pk["material"]},
+            "demand": {
+                "site": by_pk["site"],
+                "reference_material": by_pk["material"],
+                "materials": by_pk["material"],
+                "uses": by_pk["use"],
+            },
+        }
 
     @staticmethod
     def _index(objects, with_ewc=False) -> dict:
@@ -565,7 +581,9 @@ class Checked:
 def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Checked:
     """Check every row as the listing pages would, writing nothing.
 
-    ``on_progress(done)`` is called every ``PROGRESS_EVERY_ROWS`` rows.
+    ``on_progress(done)`` is called every ``PROGRESS_EVERY_ROWS`` rows. No query
+    per row: the forms take their choices from the lookup, and the services a
+    viewer and relations already read (2,000 rows: 6 queries a row before).
     """
     lookup = _Lookup(user)
     # The form reads the user's memberships only to offer their sites: read
@@ -580,6 +598,7 @@ def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Che
         if on_progress and done % PROGRESS_EVERY_ROWS == 0:
             on_progress(done)
         form = FORMS[kind](data, user=viewer)
+        use_known_objects(form, lookup.known[kind])
         if not form.is_valid():
             outcome.errors += _messages(form)
             continue
@@ -587,7 +606,12 @@ def listings_check(*, user, kind: str, rows: list[Row], on_progress=None) -> Che
             continue
         values = form.service_values()
         try:
-            listing = _BUILD[kind](user=user, organization=values["site"].organization, **values)
+            listing = _BUILD[kind](
+                user=viewer,
+                organization=values["site"].organization,
+                relations_checked=True,
+                **values,
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
             outcome.errors += _messages(form)

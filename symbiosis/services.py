@@ -39,7 +39,7 @@ from symbiosis.models import (
 )
 from symbiosis.models.listings import Unit
 from symbiosis.notifications import LANGUAGE_CODES, notify_address
-from symbiosis.selectors import viewer_for
+from symbiosis.visibility import as_viewer
 
 # What a company may write of its organization, in the order the form and the API
 # show it (symbiosis.account_forms, symbiosis.api.serializers read it from here).
@@ -101,12 +101,12 @@ def _assign(instance, fields: dict, allowed) -> None:
 
 
 def _ensure_writes_for(user, organization_id: int) -> None:
-    if not viewer_for(user).writes_for(organization_id):
+    if not as_viewer(user).writes_for(organization_id):
         raise PermissionDenied(_("You may only change data of your own organizations."))
 
 
 def _ensure_administers(user, organization_id: int) -> None:
-    if not viewer_for(user).administers(organization_id):
+    if not as_viewer(user).administers(organization_id):
         raise PermissionDenied(_("Only an administrator of this organization may change it."))
 
 
@@ -184,17 +184,25 @@ def site_delete(*, user, site: Site) -> None:
 # --- listings ------------------------------------------------------------------------
 
 
-def _clean_listing(listing, extra_errors: dict | None = None) -> None:
+# The relations a listing's build may take as checked (``relations_checked``).
+_RELATIONS = ["organization", "site", "material", "reference_material"]
+
+
+def _clean_listing(listing, extra_errors: dict | None = None, relations_checked=False) -> None:
     """``full_clean`` with the derived ``tonnes`` checked after it is derived.
 
     ``Listing.clean()`` computes tonnes from quantity and unit, but field
     checks run before ``clean()``: checking ``tonnes`` there would report a
     missing value nobody typed. So it is excluded and checked afterwards,
     with the error reported on the quantity the user did type.
+
+    ``relations_checked``: the caller read the related rows a moment ago (the
+    bulk import), so their existence is not asked once more per row.
     """
     errors = dict(extra_errors or {})
+    exclude = ["tonnes", *(_RELATIONS if relations_checked else ())]
     try:
-        listing.full_clean(exclude=["tonnes"])
+        listing.full_clean(exclude=exclude)
     except ValidationError as exc:
         errors = exc.update_error_dict(errors)
     if "quantity" not in errors and "unit" not in errors and listing.tonnes is not None:
@@ -220,19 +228,27 @@ def _fate_errors(supply: SupplyListing, *, before: tuple[str, str] | None) -> di
 
 
 def supply_build(
-    *, user, organization: Organization, site: Site, material, quantity, **fields
+    *,
+    user,
+    organization: Organization,
+    site: Site,
+    material,
+    quantity,
+    relations_checked: bool = False,
+    **fields,
 ) -> SupplyListing:
     """The listing ``supply_create`` writes, checked but not saved.
 
     The bulk import checks thousands of rows with it without writing, so it
-    holds no write lock (SQLite has one for the whole database) while it checks.
+    holds no write lock (SQLite has one for the whole database) while it checks;
+    it passes a ``Viewer`` as ``user`` and ``relations_checked`` (``_clean_listing``).
     """
     _ensure_writes_for(user, organization.id)
     supply = SupplyListing(
         organization=organization, site=site, material=material, quantity=quantity
     )
     _assign(supply, fields, SUPPLY_FIELDS)
-    _clean_listing(supply, _fate_errors(supply, before=None))
+    _clean_listing(supply, _fate_errors(supply, before=None), relations_checked)
     return supply
 
 
@@ -303,14 +319,16 @@ def _demand_errors(demand: DemandListing, materials: list, uses: list) -> dict:
     return errors
 
 
-def _clean_demand(demand: DemandListing, materials: list, uses: list) -> None:
+def _clean_demand(
+    demand: DemandListing, materials: list, uses: list, relations_checked=False
+) -> None:
     # m3 needs one density; with a single accepted material there is no doubt which.
     needs_density = demand.unit == Unit.CUBIC_METRES and demand.reference_material_id is None
     if needs_density and len(materials) == 1:
         demand.reference_material = materials[0]
     errors = _demand_errors(demand, materials, uses)
     try:
-        _clean_listing(demand, errors)
+        _clean_listing(demand, errors, relations_checked)
     except ValidationError as exc:
         found = exc.message_dict
         if "reference_material" in errors:
@@ -328,6 +346,7 @@ def demand_build(
     quantity,
     materials=(),
     uses=(),
+    relations_checked: bool = False,
     **fields,
 ) -> DemandListing:
     """The listing ``demand_create`` writes, checked but not saved (see ``supply_build``).
@@ -338,7 +357,7 @@ def demand_build(
     _ensure_writes_for(user, organization.id)
     demand = DemandListing(organization=organization, site=site, quantity=quantity)
     _assign(demand, fields, DEMAND_FIELDS)
-    _clean_demand(demand, list(materials), list(uses))
+    _clean_demand(demand, list(materials), list(uses), relations_checked)
     return demand
 
 

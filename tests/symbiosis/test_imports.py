@@ -340,3 +340,52 @@ def test_a_large_file_reports_its_duplicates_first(member, monkeypatch):
     # The warned row is shown though it is past the first rows, in the file's order.
     assert [row["line"] for row in listing_import.report] == [2, 3, 9]
     assert "line 2" in listing_import.report[2]["warnings"][0]
+
+
+# --- checking many rows: no query per row ----------------------------------------------------
+
+
+def _check_queries(user, kind: str, content: bytes) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows, _complete = imports.parse_rows(content, "x.csv", kind)
+    with CaptureQueriesContext(connection) as captured:
+        checked = imports.listings_check(user=user, kind=kind, rows=rows)
+    assert not checked.failed, [row.errors for row in checked.failed]
+    assert len(checked.listings) == len(rows)
+    return len(captured)
+
+
+def test_checking_more_supply_rows_asks_the_database_no_more(member):
+    _check_queries(member, "supply", rows_csv(1))  # what is read once a process
+    assert _check_queries(member, "supply", rows_csv(5)) == _check_queries(
+        member, "supply", rows_csv(40)
+    )
+
+
+def test_checking_more_demand_rows_asks_the_database_no_more(member):
+    factories.UseFactory(slug="compost", name_en="Compost")
+
+    def demands(count):
+        lines = ["materials,uses,site,quantity"]
+        lines += [f"food-waste,compost,Brewhouse,{n}" for n in range(1, count + 1)]
+        return ("\n".join(lines) + "\n").encode()
+
+    _check_queries(member, "demand", demands(1))
+    assert _check_queries(member, "demand", demands(5)) == _check_queries(
+        member, "demand", demands(40)
+    )
+
+
+def test_a_row_naming_another_companys_site_is_still_refused(member, company_b):
+    factories.SiteFactory(organization=company_b, name="Their yard")
+    rows, _complete = imports.parse_rows(
+        b"material,site,quantity\nfood-waste,Their yard,5\n", "x.csv", "supply"
+    )
+
+    checked = imports.listings_check(user=member, kind="supply", rows=rows)
+
+    (result,) = checked.results
+    assert result.errors[0] == "site: You have no site named “Their yard”."
+    assert not checked.listings
