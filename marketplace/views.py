@@ -40,8 +40,8 @@ from marketplace.forms import (
 )
 from marketplace.models import Deal, Delivery
 from marketplace.templatetags.marketplace_tags import plain_number
+from symbiosis import questions, visibility
 from symbiosis import selectors as symbiosis_selectors
-from symbiosis import visibility
 from symbiosis.views.common import parse_id
 
 TRANSITION_FORMS = {
@@ -220,6 +220,7 @@ def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dic
         "to_confirm": [d for d in deliveries if "confirm" in d.actions],
         "deliveries": deliveries,
         "deal_messages": deal.messages.select_related("author"),
+        "question_threads": questions.question_threads_for_deal(deal=deal),
         "impact": selectors.deal_impact(deal=deal),
         "terms_form": forms.get("terms") or TermsForm.for_deal(deal, prefix="terms"),
         "terms_open": "terms" in forms,

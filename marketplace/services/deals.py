@@ -55,6 +55,7 @@ from marketplace.services.terms import (
     terms_errors,
 )
 from marketplace.templatetags.marketplace_tags import plain_number
+from symbiosis import questions
 from symbiosis import selectors as symbiosis_selectors
 from symbiosis.models import DemandListing, Organization, Site, SupplyListing
 from symbiosis.models.listings import Status
@@ -200,6 +201,8 @@ def deal_create(
     record_event(
         deal, user=deal.created_by, action="create", from_state="", note=note, details=details
     )
+    # Questions the receiver asked on the supply (the supplier on the demand) join it.
+    questions.question_threads_join_deal(deal=deal)
     return deal
 
 

@@ -27,10 +27,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import fates, geo, legal, selectors, visibility
+from symbiosis import fates, geo, legal, questions, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
+from symbiosis.question_forms import QuestionForm
 
 PAGE_SIZE = 20
 # What a result row shows (``_market_results.html``), read for a page: the
@@ -244,6 +245,42 @@ def market(request):
     return response
 
 
+def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict:
+    own = listing.organization_id in viewer.organization_ids
+    context = {
+        # The template reads the listing through its card only.
+        "card": visibility.listing_card(user=viewer, listing=listing),
+        "kind": kind,
+        "own": own,
+        **listing_questions_context(viewer, listing, question_form),
+    }
+    if kind == "supply" and (own or viewer.is_facilitator):
+        # The record of its fate: the owner sees why a facilitator changed it.
+        context["fate_record"] = list(fates.fate_review_list(user=viewer, supply=listing))
+    if kind == "supply":
+        context["landfill_ban"] = legal.landfill_ban_applies(listing.material, listing.fate)
+    return context
+
+
+def listing_questions_context(viewer, listing, form=None) -> dict:
+    """What the questions section of a listing's page shows this viewer
+    (``_listing_questions.html``; ``views.questions`` renders it after a question)."""
+    threads = questions.question_thread_list(user=viewer, listing=listing)
+    own = listing.organization_id in viewer.organization_ids
+    asking = questions.asking_organizations(user=viewer, listing=listing)
+    if form is None and asking and not own:
+        form = QuestionForm(organization_ids=asking)
+    return {
+        "card": visibility.listing_card(user=viewer, listing=listing),
+        "question_threads": threads,
+        "question_form": form if not own else None,
+        "questions_own": own,
+        "questions_unread": sum(1 for view in threads if view.unread) if own else 0,
+        "question_listing_kind": visibility.listing_kind(listing),
+        "question_listing_pk": listing.pk,
+    }
+
+
 @login_required
 @require_GET
 def market_listing(request, kind, pk):
@@ -253,16 +290,5 @@ def market_listing(request, kind, pk):
         listing = selectors.demand_get(user=viewer, demand_id=pk)
     else:
         listing = selectors.supply_get(user=viewer, supply_id=pk)
-    own = listing.organization_id in viewer.organization_ids
-    context = {
-        # The template reads the listing through its card only.
-        "card": visibility.listing_card(user=viewer, listing=listing),
-        "kind": kind,
-        "own": own,
-    }
-    if kind == "supply" and (own or viewer.is_facilitator):
-        # The record of its fate: the owner sees why a facilitator changed it.
-        context["fate_record"] = list(fates.fate_review_list(user=viewer, supply=listing))
-    if kind == "supply":
-        context["landfill_ban"] = legal.landfill_ban_applies(listing.material, listing.fate)
+    context = listing_page_context(viewer, kind, listing)
     return render(request, "symbiosis/market_listing.html", context)

@@ -2,7 +2,16 @@
 
 from django.urls import path, register_converter
 
-from symbiosis.views import accounts, fates, imports, listings, market, notifications, sites
+from symbiosis.views import (
+    accounts,
+    fates,
+    imports,
+    listings,
+    market,
+    notifications,
+    questions,
+    sites,
+)
 
 
 class ListingKindConverter:
@@ -96,4 +105,7 @@ urlpatterns = [
     path("notifications/<str:pk>/", notifications.notification_open, name="notification-open"),
     path("market/", market.market, name="market"),
     path("market/<kind:kind>/<int:pk>/", market.market_listing, name="market-listing"),
+    path("market/<kind:kind>/<int:pk>/questions/", questions.question_ask, name="question-ask"),
+    path("questions/<int:pk>/", questions.question_thread, name="question-thread"),
+    path("questions/<int:pk>/reply/", questions.question_reply, name="question-reply"),
 ]

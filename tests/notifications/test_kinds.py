@@ -52,6 +52,9 @@ PARAMS = {
     "login_link": "https://symbiosis.example.kz/accounts/login/",
     "reset_link": "https://symbiosis.example.kz/accounts/password_reset/",
     "listing": 11,
+    "listing_kind": "supply",
+    "what": {"en": "Brewery spent grain", "ru": "Пивная дробина"},
+    "asker": 2,
     "fate": {"en": "Landfill", "ru": "Полигон"},
     "evidence": {"en": "Verified by a facilitator", "ru": "Проверено фасилитатором"},
 }

@@ -29,7 +29,13 @@ from knox.models import AuthToken
 from marketplace.models import Deal, DealMessage, Delivery
 from optimizer import decisions
 from optimizer import services as optimizer_services
-from symbiosis.models import EmissionFactor, FactorSet, Invitation
+from symbiosis.models import (
+    EmissionFactor,
+    FactorSet,
+    Invitation,
+    QuestionMessage,
+    QuestionThread,
+)
 from symbiosis.models.accounts import CITY_ANALYST_GROUP, FACILITATOR_GROUP
 from tests import factories
 
@@ -243,6 +249,13 @@ def _make_world():
         expires_at=timezone.now() + timedelta(days=7),
     )
     token_a, _key = AuthToken.objects.create(user=member_a)
+    # B asked about A's anonymous supply through the platform, and A answered: B
+    # reads the thread without A named (its pages are searched like every other).
+    question = QuestionThread.objects.create(
+        supply=supply_anonymous, asking_organization=company_b, asked_by=member_b
+    )
+    QuestionMessage.objects.create(thread=question, side="asker", author=member_b, body="Dry?")
+    QuestionMessage.objects.create(thread=question, side="lister", author=member_a, body="Yes.")
 
     return SimpleNamespace(
         material=grain,
@@ -278,6 +291,7 @@ def _make_world():
         introduction_deal=introduction_deal,
         invitation_a=invitation_a,
         token_a=token_a,
+        question=question,
     )
 
 

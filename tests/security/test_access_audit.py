@@ -321,6 +321,64 @@ PAGE_ROWS = [
         args=lambda w: ["supply", 987654],
         label="missing",
     ),
+    # Questions to a lister: B asks about A's anonymous supply without learning who A is
+    # (B's answers are searched for A like every other); A's own members and
+    # facilitators who are no members do not ask; a listing B may not see is 404.
+    r("question-ask", GET, NOT_POST, args=lambda w: ["supply", w.supply_anonymous.pk]),
+    r(
+        "question-ask",
+        POST,
+        (LOGIN, 403, 200, 403, 403),
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        data={},
+    ),
+    r(
+        "question-ask",
+        POST,
+        (LOGIN, 403, 200, 403, 403),
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        htmx=True,
+        label="htmx",
+        data={},
+    ),
+    r(
+        "question-ask",
+        POST,
+        (LOGIN, 403, 302, 403, 403),
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        label="asked",
+        data={"body": "Is it packaged?"},
+    ),
+    r("question-ask", POST, (LOGIN, 403, 404, 403, 403), args=a_supply, label="private", data={}),
+    # The thread: both companies' members and facilitators read it; only the two write.
+    r("question-thread", GET, COMPANY_READERS, args=lambda w: [w.question.pk]),
+    r(
+        "question-thread",
+        GET,
+        COMPANY_READERS,
+        args=lambda w: [w.question.pk],
+        htmx=True,
+        label="htmx",
+    ),
+    r("question-thread", POST, NOT_POST, args=lambda w: [w.question.pk], data={}),
+    r(
+        "question-thread",
+        GET,
+        (LOGIN, 404, 404, 404, 403),
+        args=lambda w: [987654],
+        label="missing",
+    ),
+    r("question-reply", GET, NOT_POST, args=lambda w: [w.question.pk]),
+    r("question-reply", POST, (LOGIN, 200, 200, 403, 403), args=lambda w: [w.question.pk], data={}),
+    r(
+        "question-reply",
+        POST,
+        (LOGIN, 200, 200, 403, 403),
+        args=lambda w: [w.question.pk],
+        htmx=True,
+        label="htmx",
+        data={},
+    ),
     # Language switch and Django's account pages.
     r("set_language", POST, (302,) * 5, data={"language": "ru", "next": "/"}),
     # Notifications: everyone logged in has their own; A's is no one else's to open.
