@@ -37,6 +37,7 @@ from symbiosis.models import (
     SupplyListing,
     User,
 )
+from symbiosis.models.attachments import delete_files_on_commit, listing_file_names
 from symbiosis.models.listings import Unit
 from symbiosis.notifications import LANGUAGE_CODES, notify_address
 from symbiosis.visibility import as_viewer
@@ -300,12 +301,15 @@ def supply_delete(*, user, supply: SupplyListing) -> None:
         raise ValidationError(
             _("A facilitator has reviewed this listing's fate, which stays on record; close it.")
         )
+    files = listing_file_names(supply)
     try:
         supply.delete()
     except ProtectedError as exc:
         raise ValidationError(
             _("Deals refer to this listing; close it instead of deleting it.")
         ) from exc
+    # Its photos and documents went with it (cascade): their files too.
+    delete_files_on_commit(files)
 
 
 def _demand_errors(demand: DemandListing, materials: list, uses: list) -> dict:
@@ -404,12 +408,14 @@ def demand_update(*, user, demand: DemandListing, **fields) -> DemandListing:
 @transaction.atomic
 def demand_delete(*, user, demand: DemandListing) -> None:
     _ensure_writes_for(user, demand.organization_id)
+    files = listing_file_names(demand)
     try:
         demand.delete()
     except ProtectedError as exc:
         raise ValidationError(
             _("Deals refer to this listing; close it instead of deleting it.")
         ) from exc
+    delete_files_on_commit(files)
 
 
 # --- accounts: sign-up, invitations, roles, API tokens ------------------------------

@@ -190,6 +190,52 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- Photos and documents of listings (symbiosis.attachments) ---
+# Stored through the storage named "attachments": a folder under VAR_DIR by default,
+# any S3-compatible bucket with MEDIA_STORAGE=s3 (django-storages). Never served from a
+# public address (no MEDIA_URL): views check who may see the listing, then stream it.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "filesystem":
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(MEDIA_ROOT / "attachments"),
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+elif MEDIA_STORAGE == "s3":
+    if not env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            # Empty: Amazon S3 itself; else MinIO, Ceph, Yandex Object Storage, ...
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            # Empty: boto3 finds credentials itself (environment, instance role).
+            "access_key": env.str("AWS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default="attachments"),
+            # Private objects: the bucket is never read by browsers directly.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, not {MEDIA_STORAGE!r}")
+# Per listing: at most 8 photos and 5 documents (symbiosis.attachments). Larger files,
+# and pictures of more pixels (decompression bombs), are refused with a message.
+PHOTO_MAX_BYTES = env.int("PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
+if min(PHOTO_MAX_BYTES, DOCUMENT_MAX_BYTES, PHOTO_MAX_PIXELS) <= 0:
+    raise ImproperlyConfigured(
+        "PHOTO_MAX_BYTES, DOCUMENT_MAX_BYTES and PHOTO_MAX_PIXELS must be above 0"
+    )
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@symbiosis.local")

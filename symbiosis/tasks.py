@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import connection
 
-from symbiosis import imports
+from symbiosis import attachments, imports
 from symbiosis.models import Organization
 
 # Defined beside their services (symbiosis.notifications, which queues them);
@@ -13,6 +13,7 @@ __all__ = [
     "listing_import_write_task",
     "notification_email_task",
     "notifications_resend_task",
+    "photo_thumbnail_task",
     "ping",
 ]
 
@@ -34,3 +35,10 @@ def listing_import_check_task(import_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def listing_import_write_task(import_id: int) -> None:
     imports.listing_import_write(import_id=import_id)
+
+
+# Thin: the service reads the stored photo and writes the thumbnail; a photo deleted
+# meanwhile, or one with its thumbnail already (a redelivered task), is left alone.
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), max_retries=3)
+def photo_thumbnail_task(photo_id: int) -> None:
+    attachments.photo_thumbnail_make(photo_id=photo_id)

@@ -207,6 +207,14 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "district",
             "latitude",
             "longitude",
+            # How far to trust the data, and the pictures and documents
+            # (symbiosis.attachments): never the files' names, which pages and the
+            # API replace by neutral ones where the owner is hidden.
+            "data_quality",
+            "get_data_quality_display",
+            "photos",
+            "first_photo",
+            "documents",
         }
     ),
     "demand": frozenset(
@@ -224,6 +232,14 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "district",
             "latitude",
             "longitude",
+            # How far to trust the data, and the pictures and documents
+            # (symbiosis.attachments): never the files' names, which pages and the
+            # API replace by neutral ones where the owner is hidden.
+            "data_quality",
+            "get_data_quality_display",
+            "photos",
+            "first_photo",
+            "documents",
         }
     ),
 }

@@ -147,6 +147,20 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
+def attachment_storage(settings, tmp_path):
+    """Listing photos and documents stored in the test's own folder (the folder)."""
+    folder = tmp_path / "attachments"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder)},
+        },
+    }
+    return folder
+
+
+@pytest.fixture
 def company_a(db):
     return factories.OrganizationFactory(name="Company A")
 

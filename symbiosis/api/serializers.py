@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from symbiosis.api.attachment_fields import ListingDocumentsField, ListingPhotosField
 from symbiosis.models import (
     CompatibilityRule,
     DemandListing,
@@ -32,7 +33,7 @@ from symbiosis.models import (
     Use,
 )
 from symbiosis.models.accounts import District
-from symbiosis.models.listings import Fate, FateEvidence
+from symbiosis.models.listings import DataQuality, Fate, FateEvidence
 from symbiosis.models.materials import MaterialCategory
 from symbiosis.services import ORGANIZATION_FIELDS
 from symbiosis.validators import REASON_MAX_CHARS
@@ -311,6 +312,9 @@ class _ListingPublicFields(serializers.Serializer):
 
     # The card's district: the site itself is not on a hidden owner's card.
     district = serializers.ChoiceField(choices=District.choices, read_only=True)
+    data_quality = serializers.ChoiceField(choices=DataQuality.choices, read_only=True)
+    photos = ListingPhotosField()
+    documents = ListingDocumentsField()
 
 
 SUPPLY_PUBLIC_FIELDS = [
@@ -327,6 +331,9 @@ SUPPLY_PUBLIC_FIELDS = [
     "available_until",
     # The law may restrict reusing it (symbiosis.legal): every buyer is told.
     "imported_origin",
+    "data_quality",
+    "photos",
+    "documents",
 ]
 
 
@@ -419,6 +426,9 @@ DEMAND_PUBLIC_FIELDS = [
     "recurrence",
     "available_from",
     "available_until",
+    "data_quality",
+    "photos",
+    "documents",
 ]
 
 

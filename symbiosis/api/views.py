@@ -232,7 +232,8 @@ class ListingViewSet(ApiViewSet):
     service_object_kwarg = ""
 
     def get_queryset(self):
-        return self.list_selector(user=self.viewer)
+        # Photos and documents are listed on every row (their guarded addresses).
+        return self.list_selector(user=self.viewer).prefetch_related("photos", "documents")
 
     @cached_property
     def introduced_ids(self) -> set[int]:

@@ -6,6 +6,7 @@ from symbiosis.models.accounts import (
     Site,
     User,
 )
+from symbiosis.models.attachments import ListingDocument, ListingPhoto
 from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
@@ -20,7 +21,9 @@ __all__ = [
     "FactorSet",
     "FateReview",
     "Invitation",
+    "ListingDocument",
     "ListingImport",
+    "ListingPhoto",
     "Material",
     "MaterialCategory",
     "Membership",

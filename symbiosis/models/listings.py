@@ -64,6 +64,19 @@ class FateEvidence(models.TextChoices):
     VERIFIED = "verified", _("Verified by a facilitator")
 
 
+class DataQuality(models.TextChoices):
+    """How far a buyer may trust what a listing says of the material (issue 18).
+
+    Declared by the company; lab-tested while the listing has a lab analysis among
+    its documents (``symbiosis.attachments`` moves it both ways); verified by a
+    facilitator, who is recorded with the time.
+    """
+
+    DECLARED = "declared", _("Declared")
+    LAB_TESTED = "lab_tested", _("Lab-tested")
+    VERIFIED = "verified", _("Verified")
+
+
 positive_quantity = [MinValueValidator(Decimal("0.000001"))]
 
 
@@ -116,6 +129,25 @@ class Listing(models.Model):
     demo_key = models.CharField(
         max_length=100, blank=True, default="", editable=False, db_index=True
     )
+    # Set only by symbiosis.attachments: lab-tested follows the lab analyses among the
+    # documents, verified is a facilitator's decision (who and when below).
+    data_quality = models.CharField(
+        _("data quality"),
+        max_length=12,
+        choices=DataQuality.choices,
+        default=DataQuality.DECLARED,
+        editable=False,
+        db_index=True,
+    )
+    data_quality_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    data_quality_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +158,15 @@ class Listing(models.Model):
     def save(self, *args, **kwargs):
         self.tonnes = listing_tonnes(self)
         super().save(*args, **kwargs)
+
+    @property
+    def first_photo(self):
+        """The listing's first photo (``ListingPhoto``) or None; reads a
+        ``prefetch_related("photos")`` when the list made one."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {})
+        if "photos" in prefetched:
+            return next(iter(self.photos.all()), None)
+        return self.photos.first()
 
     def clean(self):
         errors = {}

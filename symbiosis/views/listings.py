@@ -26,6 +26,7 @@ from symbiosis.legal import landfill_ban_warning
 from symbiosis.models import Material, SupplyListing
 from symbiosis.models.listings import Recurrence, Status, Unit
 from symbiosis.units import UnitConversionError, parse_decimal, to_tonnes
+from symbiosis.views.attachments import attachments_context
 from symbiosis.views.common import member_required, parse_id, redirect_to
 
 # What a listing's status may become from the listing's rows.
@@ -183,6 +184,9 @@ def _render_form(request, kind: Kind, form, *, listing=None, action_url: str):
         "fate_warning": _fate_warning(data) if kind.name == "supply" else None,
         "title": kind.title_edit if listing else kind.title_new,
     }
+    if listing is not None and not request.htmx:
+        # The upload area beside the form (its own forms: they cannot nest).
+        context.update(attachments_context(kind.name, listing))
     template = "symbiosis/_listing_form.html" if request.htmx else "symbiosis/listing_form.html"
     return render(request, template, context)
 

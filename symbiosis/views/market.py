@@ -27,7 +27,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import fates, geo, legal, questions, selectors, visibility
+from symbiosis import attachments, fates, geo, legal, questions, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
@@ -247,12 +247,16 @@ def market(request):
 
 def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict:
     own = listing.organization_id in viewer.organization_ids
+    card = visibility.listing_card(user=viewer, listing=listing)
     context = {
         # The template reads the listing through its card only.
-        "card": visibility.listing_card(user=viewer, listing=listing),
+        "card": card,
         "kind": kind,
         "own": own,
         **listing_questions_context(viewer, listing, question_form),
+        # Photos and documents as this viewer may see them (no names of a hidden owner).
+        **attachments.listing_attachments(card),
+        "verifies_data": viewer.is_facilitator,
     }
     if kind == "supply" and (own or viewer.is_facilitator):
         # The record of its fate: the owner sees why a facilitator changed it.

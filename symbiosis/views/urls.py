@@ -4,6 +4,7 @@ from django.urls import path, register_converter
 
 from symbiosis.views import (
     accounts,
+    attachments,
     fates,
     imports,
     listings,
@@ -108,4 +109,46 @@ urlpatterns = [
     path("market/<kind:kind>/<int:pk>/questions/", questions.question_ask, name="question-ask"),
     path("questions/<int:pk>/", questions.question_thread, name="question-thread"),
     path("questions/<int:pk>/reply/", questions.question_reply, name="question-reply"),
+    # Photos and documents: uploaded by the listing's organization, served only to
+    # those who may see the listing (symbiosis.views.attachments).
+    path(
+        "listings/<kind:kind>/<int:pk>/photos/",
+        attachments.photo_upload,
+        name="listing-photo-upload",
+    ),
+    path(
+        "listings/<kind:kind>/<int:pk>/photos/<int:photo_id>/delete/",
+        attachments.photo_delete,
+        name="listing-photo-delete",
+    ),
+    path(
+        "listings/<kind:kind>/<int:pk>/documents/",
+        attachments.document_upload,
+        name="listing-document-upload",
+    ),
+    path(
+        "listings/<kind:kind>/<int:pk>/documents/<int:document_id>/delete/",
+        attachments.document_delete,
+        name="listing-document-delete",
+    ),
+    path(
+        "market/<kind:kind>/<int:pk>/photos/<int:photo_id>.jpg",
+        attachments.photo,
+        name="listing-photo",
+    ),
+    path(
+        "market/<kind:kind>/<int:pk>/photos/<int:photo_id>/small.jpg",
+        attachments.photo_thumbnail,
+        name="listing-photo-thumbnail",
+    ),
+    path(
+        "market/<kind:kind>/<int:pk>/documents/<int:document_id>/",
+        attachments.document,
+        name="listing-document",
+    ),
+    path(
+        "market/<kind:kind>/<int:pk>/data-quality/",
+        attachments.data_quality,
+        name="listing-data-quality",
+    ),
 ]

@@ -122,6 +122,62 @@ def a_notification_of_a(w):
     return [notification.pk]
 
 
+def _attachment_upload(data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def a_photo_of_a(w, listing="supply_anonymous", *, thumbnail=False):
+    """A photo of A's listing, uploaded under a name that names A (made in the test's
+    transaction); with ``thumbnail`` its thumbnail made too."""
+    from symbiosis import attachments
+    from tests.attachment_files import picture
+
+    listing = getattr(w, listing)
+    photo = attachments.photo_add(
+        user=w.member_a,
+        listing=listing,
+        upload=_attachment_upload(picture(gps=True), f"{ORG_A_NAME} {SITE_A_NAME}.jpg"),
+    )
+    if thumbnail:
+        attachments.photo_thumbnail_make(photo_id=photo.pk)
+    return [listing_kind_of(listing), listing.pk, photo.pk]
+
+
+def a_document_of_a(w, listing="supply_anonymous"):
+    """A lab analysis of A's listing whose uploaded name names A and its site."""
+    from symbiosis import attachments
+    from tests.attachment_files import PDF
+
+    listing = getattr(w, listing)
+    document = attachments.document_add(
+        user=w.member_a,
+        listing=listing,
+        upload=_attachment_upload(PDF, f"{ORG_A_NAME} {SITE_A_NAME}.pdf"),
+        kind="lab_analysis",
+    )
+    return [listing_kind_of(listing), listing.pk, document.pk]
+
+
+def listing_kind_of(listing) -> str:
+    from symbiosis.visibility import listing_kind
+
+    return listing_kind(listing)
+
+
+def a_new_photo(w):
+    from tests.attachment_files import picture
+
+    return {"photo": _attachment_upload(picture(), "yard.jpg")}
+
+
+def a_new_document(w):
+    from tests.attachment_files import PDF
+
+    return {"kind": "certificate", "document": _attachment_upload(PDF, f"{ORG_A_NAME}.pdf")}
+
+
 def fate_decision(w, *, prefixed=True):
     """A facilitator's decision on A's private supply: verified, with a reason."""
     values = {"fate": "landfill", "fate_evidence": "verified", "reason": "Receipts seen"}
@@ -378,6 +434,104 @@ PAGE_ROWS = [
         htmx=True,
         label="htmx",
         data={},
+    ),
+    # Photos and documents: A's members upload and delete (B: 404, as for A's listing
+    # itself); they are served to whoever sees the listing, never under A's file names.
+    r("listing-photo-upload", GET, MEMBERS_NOT, args=lambda w: ["supply", w.supply_anonymous.pk]),
+    r(
+        "listing-photo-upload",
+        POST,
+        (LOGIN, 302, 404, 403, 403),
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        data=a_new_photo,
+    ),
+    r(
+        "listing-photo-upload",
+        POST,
+        (LOGIN, 200, 404, 403, 403),
+        args=lambda w: ["demand", w.demand_private.pk],
+        data=lambda w: {"photo": _attachment_upload(b"MZ" + bytes(64), "grain.jpg")},
+        label="program",
+    ),
+    r("listing-photo-delete", GET, MEMBERS_NOT, args=a_photo_of_a),
+    r("listing-photo-delete", POST, (LOGIN, 302, 404, 403, 403), args=a_photo_of_a, data={}),
+    r(
+        "listing-document-upload",
+        GET,
+        MEMBERS_NOT,
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+    ),
+    r(
+        "listing-document-upload",
+        POST,
+        (LOGIN, 302, 404, 403, 403),
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        data=a_new_document,
+    ),
+    r("listing-document-delete", GET, MEMBERS_NOT, args=a_document_of_a),
+    r(
+        "listing-document-delete",
+        POST,
+        (LOGIN, 302, 404, 403, 403),
+        args=a_document_of_a,
+        data={},
+    ),
+    r("listing-photo", GET, COMPANY_READERS, args=a_photo_of_a, label="anon"),
+    r(
+        "listing-photo",
+        GET,
+        A_AND_FACILITATOR,
+        args=lambda w: a_photo_of_a(w, "supply_private"),
+        label="private",
+    ),
+    r("listing-photo", POST, NOT_POST, args=a_photo_of_a, data={}),
+    r(
+        "listing-photo-thumbnail",
+        GET,
+        COMPANY_READERS,
+        args=lambda w: a_photo_of_a(w, thumbnail=True),
+        label="anon",
+    ),
+    r(
+        "listing-photo-thumbnail",
+        GET,
+        A_AND_FACILITATOR,
+        args=lambda w: a_photo_of_a(w, "demand_private", thumbnail=True),
+        label="private-demand",
+    ),
+    r("listing-photo-thumbnail", POST, NOT_POST, args=a_photo_of_a, data={}),
+    r("listing-document", GET, COMPANY_READERS, args=a_document_of_a, label="anon"),
+    r(
+        "listing-document",
+        GET,
+        COMPANY_READERS,
+        args=lambda w: a_document_of_a(w, "demand_anonymous"),
+        label="anon-demand",
+    ),
+    r(
+        "listing-document",
+        GET,
+        A_AND_FACILITATOR,
+        args=lambda w: a_document_of_a(w, "supply_private"),
+        label="private",
+    ),
+    r("listing-document", POST, NOT_POST, args=a_document_of_a, data={}),
+    # The data-quality level: a facilitator verifies (or withdraws it) on any listing.
+    r("listing-data-quality", GET, NOT_POST, args=a_supply),
+    r(
+        "listing-data-quality",
+        POST,
+        FACILITATOR_WRITE,
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        data={"level": "verified"},
+    ),
+    r(
+        "listing-data-quality",
+        POST,
+        FACILITATOR_WRITE,
+        args=a_demand,
+        data={"level": "declared"},
+        label="withdraw",
     ),
     # Language switch and Django's account pages.
     r("set_language", POST, (302,) * 5, data={"language": "ru", "next": "/"}),
@@ -1109,7 +1263,9 @@ def test_route_by_role(row, role, audit_world, db):
     assert response.status_code < 500, _text(response)[:2000]
     assert_status(response, row.expect[ROLES.index(role)], f"{row.id} as {role}")
     if role in OUTSIDERS:
-        assert_nothing_of_a(_text(response) + response.get("Location", ""), w, row.id)
+        # A file's name travels in Content-Disposition: searched too.
+        headers = response.get("Location", "") + response.get("Content-Disposition", "")
+        assert_nothing_of_a(_text(response) + headers, w, row.id)
     if _refused(response):
         assert not writes, f"{row.id} as {role}: refused, yet it wrote {writes}"
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('symbiosis', '0007_demo_key'),
+        ('symbiosis', '0008_listing_photos_documents_data_quality'),
     ]
 
     operations = [
