@@ -29,6 +29,21 @@ ANALYST = "analyst@demo.kz"
 CATEGORIES = ["", "biomass", "minerals", "metals", "plastics", "fossil", "mixed"]
 DISTRICTS = ["", "alatau", "almaly", "auezov", "bostandyk", "zhetysu", "medeu", "turksib"]
 SORTS = ["", "tonnes", "newest", "distance"]
+# What companies type into the market's search box: names in Russian and English,
+# some with a typo, EWC codes with and without spaces. (A word of every synthetic
+# listing's description, "synthetic", is the worst case: loadtest/view_cost.py
+# measures it apart, docs/market.md.)
+SEARCHES = [
+    "пивная дробина",
+    "пивная дробена",
+    "spent grian",
+    "опилки",
+    "fly ash",
+    "стеклобой",
+    "steel scrap",
+    "02 07 04",
+    "170101",
+]
 CITY_TABLES = ["category", "material", "sector", "district", "month", "flows", "exchanges"]
 RUN_SORTS = ["saving", "tonnes", "km", "per_t", "supplier", "receiver", "material"]
 
@@ -41,6 +56,7 @@ RUN_RE = re.compile(r'href="/review/runs/(\d+)/"')
 # has percentiles per request name and in total, not per group of names.
 GROUPS = (
     ("login", ("login",)),
+    ("company: market search", ("/market/ [search",)),
     ("company: market", ("/market/ [",)),
     ("company: listing page", ("/market/supply/", "/market/demand/")),
     ("company: workspace", ("/ (workspace)",)),
@@ -159,6 +175,26 @@ class CompanyUser(Visitor):
             f"/market/ [{params['kind']}]",
             "market-results",
             params={k: v for k, v in params.items() if v},
+            headers=headers,
+        )
+        found = LISTING_RE.findall(response.text or "")
+        if found:
+            self.seen = found[:20]
+
+    @task(2)
+    def search_market(self):
+        """The search box: typed over htmx (the results partial) or submitted."""
+        params = {"q": random.choice(SEARCHES), "kind": random.choice(["supply", "demand"])}
+        if random.random() < 0.3:
+            params["category"] = random.choice(CATEGORIES[1:])
+        if random.random() < 0.2:
+            params["max_km"] = str(random.choice([5, 10, 20]))
+        headers = {"HX-Request": "true"} if random.random() < 0.7 else {}
+        response = self.get_page(
+            "/market/",
+            f"/market/ [search {params['kind']}]",
+            "market-results",
+            params=params,
             headers=headers,
         )
         found = LISTING_RE.findall(response.text or "")

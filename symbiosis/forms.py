@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from symbiosis import selectors
+from symbiosis import market_search, selectors
 from symbiosis.fates import COMPANY_EVIDENCE
 from symbiosis.legal import IMPORTED_ORIGIN_RESTRICTION
 from symbiosis.material_picker import MaterialPicker
@@ -33,7 +33,7 @@ from symbiosis.models import (
     Use,
 )
 from symbiosis.models.accounts import District
-from symbiosis.models.listings import Fate, FateEvidence, Status
+from symbiosis.models.listings import Fate, FateEvidence, Recurrence, Status
 from symbiosis.models.materials import MaterialCategory
 from symbiosis.validators import (
     REASON_MAX_CHARS,
@@ -559,9 +559,17 @@ class MarketFilterForm(forms.Form):
 
     KIND_CHOICES = [("supply", _("Residues on offer")), ("demand", _("Materials wanted"))]
     SORT_CHOICES = [
+        # None chosen: the best match first with a search (symbiosis.market_search),
+        # else the nearest (with a site) or the largest.
+        ("", _("Best match first")),
         ("distance", _("Nearest first")),
         ("tonnes", _("Most tonnes first")),
         ("newest", _("Newest first")),
+    ]
+    DATA_QUALITY_CHOICES = [
+        ("", _("Any data quality")),
+        ("lab_tested", _("Lab-tested or verified")),
+        ("verified", _("Verified by a facilitator")),
     ]
 
     kind = forms.ChoiceField(label=_("Show"), choices=KIND_CHOICES, required=False)
@@ -589,11 +597,32 @@ class MarketFilterForm(forms.Form):
         label=_("Within (km)"), min_value=0, max_digits=8, decimal_places=1, required=False
     )
     sort = forms.ChoiceField(label=_("Sort"), choices=SORT_CHOICES, required=False)
+    # Search and facets (symbiosis.market_search); the page shows the search box first.
+    q = forms.CharField(label=_("Search"), max_length=market_search.MAX_QUERY_CHARS, required=False)
+    recurrence = forms.ChoiceField(
+        label=_("Recurrence"),
+        choices=[("", _("Any recurrence")), *Recurrence.choices],
+        required=False,
+    )
+    # Shown once the listing models have photos and a data-quality level.
+    has_photos = forms.BooleanField(label=_("With photos only"), required=False)
+    data_quality = forms.ChoiceField(
+        label=_("Data quality"), choices=DATA_QUALITY_CHOICES, required=False
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = selectors.own_site_list(user=user)
         self.fields["max_km"].widget.attrs.update(inputmode="decimal", step="any", min="0")
+        self.fields["q"].widget = forms.TextInput(
+            attrs={
+                "type": "search",
+                "maxlength": market_search.MAX_QUERY_CHARS,
+                "placeholder": _("Material, EWC code or words of the description"),
+                "autocomplete": "off",
+                "enterkeyhint": "search",
+            }
+        )
         _fast_choices(self)
 
     def value(self, name, default=None):

@@ -27,7 +27,16 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import attachments, fates, geo, legal, questions, selectors, visibility
+from symbiosis import (
+    attachments,
+    fates,
+    geo,
+    legal,
+    market_search,
+    questions,
+    selectors,
+    visibility,
+)
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
@@ -40,6 +49,8 @@ _ROW_COMMON = (
     "organization_id",
     "tonnes",
     "recurrence",
+    "available_from",
+    "available_until",
     "visibility",
     "organization__name",
     "site__name",
@@ -48,8 +59,19 @@ _ROW_COMMON = (
     "site__longitude",
 )
 ROW_FIELDS = {
-    "supply": (*_ROW_COMMON, "material__name_en", "material__name_ru", "imported_origin"),
-    "demand": (*_ROW_COMMON, "reference_material__name_en", "reference_material__name_ru"),
+    "supply": (
+        *_ROW_COMMON,
+        "material__name_en",
+        "material__name_ru",
+        "imported_origin",
+        "price_kzt_per_t",
+    ),
+    "demand": (
+        *_ROW_COMMON,
+        "reference_material__name_en",
+        "reference_material__name_ru",
+        "max_price_kzt_per_t",
+    ),
 }
 
 
@@ -57,6 +79,8 @@ ROW_FIELDS = {
 class MarketRow:
     card: visibility.ListingCard
     distance_km: float | None
+    # The first photo's thumbnail, None without one (market_search.thumbnail_url).
+    thumbnail_url: str | None = None
 
     @property
     def kind(self) -> str:
@@ -172,21 +196,42 @@ def market_rows(viewer, form: MarketFilterForm):
     """
     kind = form.value("kind", "supply")
     origin = form.value("site")
-    full = _filtered(viewer, form, kind)
-    listings = full
     introduced = visibility.introduced_listing_ids(
         viewer=viewer, model=DemandListing if kind == "demand" else SupplyListing
     )
-    sort = form.value("sort", "distance" if origin else "tonnes")
+    # The search box and the facets of issue 18 (symbiosis.market_search).
+    search = market_search.market_search(
+        form.value("q"), kind=kind, viewer=viewer, introduced_ids=introduced
+    )
+    full = search.narrow(
+        market_search.apply_facets(
+            _filtered(viewer, form, kind),
+            recurrence=form.value("recurrence"),
+            has_photos=form.value("has_photos", False),
+            data_quality=form.value("data_quality"),
+        )
+    )
+    listings = full
+    # None chosen: the best match with a query, else the nearest or the largest.
+    sort = form.value("sort") or ("relevance" if search else "distance" if origin else "tonnes")
     max_km = form.value("max_km")
-    if origin is not None and (sort == "distance" or max_km is not None):
+    near_first = origin is not None and sort in ("distance", "relevance")
+    if near_first or (origin is not None and max_km is not None):
         hides_owner = visibility.hides_owner_q(viewer=viewer, introduced_ids=introduced)
         listings = listings.annotate(distance_sql=_distance_km_sql(origin, hides_owner))
         if max_km is not None:
             listings = listings.filter(
                 _within_box_q(origin, float(max_km)), distance_sql__lte=float(max_km)
             )
-    if sort == "distance" and origin is not None:
+    if sort == "relevance":
+        # The best match first; among equals the nearest, else the largest.
+        rank = search.rank()
+        best = ("-search_rank",) if rank is not None else ()
+        if rank is not None:
+            listings = listings.annotate(search_rank=rank)
+        then = ("distance_sql", "-tonnes") if near_first else ("-tonnes",)
+        listings = listings.order_by(*best, *then, "pk")
+    elif sort == "distance" and origin is not None:
         listings = listings.order_by("distance_sql", "-tonnes", "pk")
     elif sort == "newest":
         listings = listings.order_by("-created_at", "pk")
@@ -197,15 +242,20 @@ def market_rows(viewer, form: MarketFilterForm):
     # The page's rows by id from the privacy selector alone: the ids already
     # passed the filters, and repeating their subqueries costs a query plan.
     market_list = selectors.market_demand_list if kind == "demand" else selectors.market_supply_list
+    model = DemandListing if kind == "demand" else SupplyListing
+    fields = (*ROW_FIELDS[kind], *market_search.row_fields(model))
 
     def rows(page_ids) -> list[MarketRow]:
         page_ids = list(page_ids)
-        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*ROW_FIELDS[kind])
+        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*fields)
+        page_listings = page_listings.prefetch_related("photos")
         by_pk = {listing.pk: listing for listing in page_listings}
         result = []
         for listing in (by_pk[pk] for pk in page_ids):
             card = visibility.listing_card(user=viewer, listing=listing, introduced_ids=introduced)
-            result.append(MarketRow(card, _distance_km(origin, card)))
+            result.append(
+                MarketRow(card, _distance_km(origin, card), market_search.thumbnail_url(card))
+            )
         return result
 
     # Counted without the distance (and its join) unless a distance filters.

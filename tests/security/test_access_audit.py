@@ -353,6 +353,11 @@ PAGE_ROWS = [
     r("market", GET, COMPANY_READERS, htmx=True, label="htmx"),
     r("market", GET, COMPANY_READERS, query="?kind=demand", label="demand"),
     r("market", GET, COMPANY_READERS, htmx=True, query="?kind=demand", label="htmx-demand"),
+    # Searches that find A's anonymous listings by their names (a typo, an htmx partial):
+    # the rows still show nothing of A (A's notes are not searchable by others:
+    # tests/web/test_market.py, tests/symbiosis/test_market_search.py).
+    r("market", GET, COMPANY_READERS, query="?q=spent+grian", label="search"),
+    r("market", GET, COMPANY_READERS, htmx=True, query="?kind=demand&q=jute", label="htmx-search"),
     r("market", POST, NOT_POST, data={}),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_supply, label="private"),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_demand, label="private-demand"),

@@ -265,3 +265,163 @@ def test_an_anonymous_demand_shows_no_note_or_price(client_as, member_a, listing
     assert "Brewery spent grain" in text
     for secret in ("bakery line", "3141", "3,141", "7.5", "Company B", "Bakery yard"):
         assert secret not in text, secret
+
+
+# --- search, facets and what a row shows (issue 18) -------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["пивная дробена", "Brewery spent grian", "020704", "02 07 04"])
+def test_the_search_box_finds_by_name_with_a_typo_or_by_ewc_code(
+    client_as, member_a, listings, query
+):
+    response = client_as(member_a).get("/market/", {"q": query})
+    assert response.status_code == 200
+    assert ids_in(response) == {listings["public"].pk}
+
+
+def test_the_search_box_comes_first_and_keeps_the_query(client_as, member_a, listings):
+    text = client_as(member_a).get("/market/", {"q": "slag"}).content.decode()
+    form = text.split('<form class="card filters"', 1)[1]
+    assert form.index('name="q"') < form.index('name="kind"')
+    assert 'type="search"' in form and 'value="slag"' in form
+
+
+def test_a_hidden_description_is_not_searchable_by_another_company(
+    client_as, member_a, facilitator, listings
+):
+    anonymous = listings["anonymous"]
+    anonymous.description = "Slag of the zebrawood furnace"
+    anonymous.save()
+    outsider = client_as(member_a).get("/market/", {"q": "zebrawood"})
+    assert ids_in(outsider) == set()
+    assert b"0 listings" in outsider.content
+    # Its title is searchable by everyone.
+    assert ids_in(client_as(member_a).get("/market/", {"q": "steel slag"})) == {anonymous.pk}
+    assert ids_in(client_as(facilitator).get("/market/", {"q": "zebrawood"})) == {anonymous.pk}
+
+
+def test_best_match_is_the_default_order_with_a_query(
+    client_as, member_a, company_b, site_b, listings, food_waste
+):
+    """A title match before a description match, whatever the tonnes or distance."""
+    by_description = factories.SupplyListingFactory(
+        organization=company_b,
+        site=site_b,
+        material=food_waste,
+        tonnes=Decimal("900"),
+        quantity=Decimal("900"),
+        description="Soup kitchen waste with some spent grain",
+    )
+    client = client_as(member_a)
+    response = client.get("/market/", {"q": "spent grain"})
+    assert _order(response) == [listings["public"].pk, by_description.pk]
+    assert b'<option value="" selected>Best match first</option>' in response.content
+    # Another sort still applies to the results of a search.
+    response = client.get("/market/", {"q": "spent grain", "sort": "tonnes"})
+    assert _order(response) == [by_description.pk, listings["public"].pk]
+    # Without a query the default is the nearest first (from the first own site).
+    nearest = _order(client.get("/market/", {"sort": "distance"}))
+    assert _order(client.get("/market/", {"sort": ""})) == nearest
+
+
+def test_search_with_a_distance_limit_and_htmx(client_as, member_a, listings):
+    params = {"q": "slag", "max_km": "10"}
+    assert ids_in(client_as(member_a).get("/market/", params, **HTMX)) == set()
+    params["max_km"] = "100"
+    assert ids_in(client_as(member_a).get("/market/", params, **HTMX)) == {listings["anonymous"].pk}
+
+
+def test_a_query_too_long_is_said_and_ignored(client_as, member_a, listings):
+    response = client_as(member_a).get("/market/", {"q": "x" * 201})
+    assert response.status_code == 200
+    assert b"Ensure this value has at most 200 characters" in response.content
+    assert ids_in(response) == {listings["public"].pk, listings["anonymous"].pk}
+
+
+def test_the_recurrence_facet(client_as, member_a, listings):
+    monthly = listings["public"]
+    monthly.recurrence = "month"
+    monthly.save()
+    client = client_as(member_a)
+    assert ids_in(client.get("/market/", {"recurrence": "month"})) == {monthly.pk}
+    assert ids_in(client.get("/market/", {"recurrence": "year"})) == {listings["anonymous"].pk}
+    assert ids_in(client.get("/market/", {"recurrence": "once"})) == set()
+
+
+def test_photo_and_data_quality_facets_filter_the_list(
+    client_as, member_a, member_b, listings, attachment_storage
+):
+    from symbiosis import attachments
+    from tests.attachment_files import picture, upload
+
+    anonymous, public = listings["anonymous"], listings["public"]
+    attachments.photo_add(user=member_b, listing=anonymous, upload=upload(picture()))
+    public.data_quality = "verified"
+    public.save()
+    client = client_as(member_a)
+
+    page = client.get("/market/", {"has_photos": "on"})
+    assert ids_in(page) == {anonymous.pk}
+    assert 'class="listing-thumb"' in _row(page, anonymous)
+    assert ids_in(client.get("/market/", {"data_quality": "lab_tested"})) == {public.pk}
+    assert public.pk in ids_in(client.get("/market/", {"data_quality": "declared"}))
+
+
+def _row(response, listing, kind="supply"):
+    text = response.content.decode()
+    return text.split(f'id="market-{kind}-{listing.pk}"', 1)[1].split("</li>", 1)[0]
+
+
+def test_a_row_shows_price_window_quantity_and_recurrence(client_as, member_a, listings):
+    public = listings["public"]
+    public.price_kzt_per_t = Decimal("2500")
+    public.save()
+    row = _row(client_as(member_a).get("/market/"), public)
+    assert "2,500\u00a0KZT/t" in row
+    assert "Available 01/01/2027 – 12/31/2027" in row
+    assert "100\u00a0t per year" in row  # saved: the tonnes follow the quantity
+    assert 'class="listing-thumb"' in row
+
+
+@pytest.mark.parametrize(
+    ("price", "shown"),
+    [
+        ("-1500", "Gate fee: the supplier pays 1,500\u00a0KZT/t"),
+        ("0", "Free of charge"),
+    ],
+)
+def test_a_negative_price_is_a_gate_fee_in_the_row(client_as, member_a, listings, price, shown):
+    public = listings["public"]
+    public.price_kzt_per_t = Decimal(price)
+    public.save()
+    assert shown in _row(client_as(member_a).get("/market/"), public)
+
+
+def test_a_demand_row_shows_its_maximum_price_unless_the_owner_is_hidden(
+    client_as, member_a, company_b, site_b, spent_grain, listings
+):
+    public = factories.DemandListingFactory(
+        organization=company_b, site=site_b, materials=[spent_grain], visibility="public"
+    )
+    public.max_price_kzt_per_t = Decimal("-700")
+    public.save()
+    hidden = listings["demand"]
+    hidden.max_price_kzt_per_t = Decimal("4321")
+    hidden.save()
+    response = client_as(member_a).get("/market/", {"kind": "demand"})
+    assert "Gate fee: takes it if paid at least 700\u00a0KZT/t" in _row(response, public, "demand")
+    hidden_row = _row(response, hidden, "demand")
+    assert "4,321" not in hidden_row and "4321" not in hidden_row
+    assert 'data-testid="price"' not in hidden_row
+
+
+def test_an_anonymous_rows_price_is_hidden_but_shown_to_a_facilitator(
+    client_as, member_a, facilitator, listings
+):
+    anonymous = listings["anonymous"]
+    anonymous.price_kzt_per_t = Decimal("2718")
+    anonymous.save()
+    row = _row(client_as(member_a).get("/market/"), anonymous)
+    assert "2,718" not in row and 'data-testid="price"' not in row
+    assert "Available" in row  # the window is shown to everyone
+    assert "2,718\u00a0KZT/t" in _row(client_as(facilitator).get("/market/"), anonymous)
