@@ -259,6 +259,8 @@ def market_listing(request, kind, pk):
         "card": visibility.listing_card(user=viewer, listing=listing),
         "kind": kind,
         "own": own,
+        # Its matches (optimizer.reach, an htmx partial): the owner's and facilitators'.
+        "shows_matches": own or viewer.is_facilitator,
     }
     if kind == "supply" and (own or viewer.is_facilitator):
         # The record of its fate: the owner sees why a facilitator changed it.
