@@ -85,8 +85,30 @@ def _listings(model, parameters: dict):
     return qs
 
 
-def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
-    """Active listings (filtered by ``parameters``) and pair rules as an instance."""
+def supply_quality(s: SupplyListing) -> dict[str, float]:
+    """A supply's measured properties as the candidate rules read them: the listing's
+    own composition where it states it, else its material's typical moisture and C:N
+    (``SupplyListing.effective_*``: the numbers the listing page shows)."""
+    quality = {}
+    for key, value in (
+        ("moisture_percent", s.effective_moisture_percent),
+        ("cn_ratio", s.effective_cn_ratio),
+        ("contamination_percent", s.contamination_percent),
+        ("particle_size_mm", s.particle_size_mm),
+    ):
+        if value is not None:
+            quality[key] = float(value)
+    return quality
+
+
+def build_snapshot(
+    *, factor_set: FactorSet, parameters: dict, supplies=None, demands=None
+) -> Snapshot:
+    """Active listings (filtered by ``parameters``) and pair rules as an instance.
+
+    ``supplies`` / ``demands`` (querysets) replace the active listings of that side:
+    ``optimizer.reach`` builds a small instance around one listing this way, with
+    every other rule of a run."""
     notes: Counter = Counter()
     # One factor set, read once: the same lookups a deal's page makes (symbiosis.accounting).
     table = FactorTable(factor_set)
@@ -95,7 +117,9 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
 
     plants = {p.intake_id: p for p in ProcessingPlant.objects.select_related("output__material")}
     plant_outputs = {p.output_id for p in plants.values() if p.output_id}
-    supplies_qs = _listings(SupplyListing, parameters).select_related("material")
+    supplies_qs = (
+        _listings(SupplyListing, parameters) if supplies is None else supplies
+    ).select_related("site", "material")
     if categories:
         supplies_qs = supplies_qs.filter(material__category__in=categories)
     supplies = []
@@ -109,16 +133,7 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
             # for its avoided fate emissions and every proposal records that term as
             # not counted (never a silent zero in reports).
             notes["supplies_without_fate_factor"] += 1
-        moisture = (
-            s.moisture_percent if s.moisture_percent is not None else (s.material.moisture_percent)
-        )
-        quality = {}
-        if moisture is not None:
-            quality["moisture_percent"] = float(moisture)
-        if s.contamination_percent is not None:
-            quality["contamination_percent"] = float(s.contamination_percent)
-        if s.material.carbon_to_nitrogen_ratio:
-            quality["cn_ratio"] = float(s.material.carbon_to_nitrogen_ratio)
+        quality = supply_quality(s)
         supplies.append(
             {
                 "id": str(s.pk),
@@ -149,8 +164,8 @@ def build_snapshot(*, factor_set: FactorSet, parameters: dict) -> Snapshot:
         p.output.material.slug for p in plants.values() if p.output_id
     }
     demands_qs = (
-        _listings(DemandListing, parameters)
-        .select_related("organization")
+        (_listings(DemandListing, parameters) if demands is None else demands)
+        .select_related("site", "organization")
         .prefetch_related(Prefetch("materials"), Prefetch("uses"))
     )
     demands, processors = [], []

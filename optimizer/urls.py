@@ -1,6 +1,6 @@
 from django.urls import path
 
-from optimizer import views
+from optimizer import reach_views, views
 
 app_name = "optimizer"
 
@@ -16,5 +16,7 @@ urlpatterns = [
     path("proposals/<int:proposal_id>/", views.proposal_detail, name="proposal_detail"),
     path("proposals/<int:proposal_id>/decide/", views.proposal_decide, name="proposal_decide"),
     path("proposals/<int:proposal_id>/answer/", views.proposal_answer, name="proposal_answer"),
+    path("reach/", reach_views.reach_counts, name="reach_counts"),
+    path("reach/<str:kind>/<int:pk>/", reach_views.listing_reach, name="listing_reach"),
     path("audit/<str:kind>/<int:listing_id>/", views.listing_audit, name="listing_audit"),
 ]

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.validators import DecimalValidator, MinValueValidator
+from django.core.validators import DecimalValidator, MaxValueValidator, MinValueValidator
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -33,7 +33,14 @@ from symbiosis.models import (
     Use,
 )
 from symbiosis.models.accounts import District
-from symbiosis.models.listings import Fate, FateEvidence, Recurrence, Status
+from symbiosis.models.listings import (
+    Contaminant,
+    Fate,
+    FateEvidence,
+    Recurrence,
+    Status,
+    contaminant_codes,
+)
 from symbiosis.models.materials import MaterialCategory
 from symbiosis.validators import (
     REASON_MAX_CHARS,
@@ -272,6 +279,14 @@ _POSITIVE_FIELDS = {
         _("Give a minimum lot above zero, or leave it empty."),
         _("A minimum lot cannot be negative."),
     ),
+    "cn_ratio": (
+        _("Give a C:N ratio above zero (carbon per part of nitrogen), or leave it empty."),
+        _("A C:N ratio cannot be negative."),
+    ),
+    "particle_size_mm": (
+        _("Give a particle size above zero, in mm, or leave it empty."),
+        _("A particle size cannot be negative."),
+    ),
 }
 
 
@@ -302,6 +317,8 @@ class ListingForm(ServiceForm, forms.ModelForm):
         "price_kzt_per_t",
         "moisture_percent",
         "contamination_percent",
+        "cn_ratio",
+        "particle_size_mm",
         "max_moisture_percent",
         "max_contamination_percent",
         "max_price_kzt_per_t",
@@ -372,6 +389,14 @@ _LISTING_WIDGETS = {
 
 class SupplyForm(ListingForm):
     KIND = "supply"
+    # Stored as codes in one column (SupplyListing.contaminants), ticked here.
+    contaminants = forms.MultipleChoiceField(
+        label=_("Contaminants"),
+        choices=Contaminant.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(),
+        help_text=_("What may be mixed in; leave all unticked if you do not know."),
+    )
 
     class Meta:
         model = SupplyListing
@@ -393,6 +418,9 @@ class SupplyForm(ListingForm):
             "price_kzt_per_t",
             "moisture_percent",
             "contamination_percent",
+            "cn_ratio",
+            "particle_size_mm",
+            "contaminants",
             "imported_origin",
             "max_km",
             "description",
@@ -429,6 +457,18 @@ class SupplyForm(ListingForm):
             "Which document, or how you know; needed for a documented fate."
         )
         self.fields["imported_origin"].help_text = IMPORTED_ORIGIN_RESTRICTION
+        if not self.is_bound:
+            self.initial["contaminants"] = contaminant_codes(self.initial.get("contaminants"))
+        self.fields["moisture_percent"].help_text = _(
+            "Of the wet mass; empty: the material's typical value counts. Dry matter is "
+            "100 minus this."
+        )
+        self.fields["cn_ratio"].help_text = _(
+            "Carbon to nitrogen, e.g. 25 for 25:1; empty: the material's typical value counts."
+        )
+        self.fields["cn_ratio"].validators.append(
+            MaxValueValidator(1000, message=_("A C:N ratio above 1000 is a typo: check it."))
+        )
         # A negative price is a gate fee (the model's and the deals' rule): said, not refused.
         self.fields["price_kzt_per_t"].help_text = _(
             "Negative if you pay the receiver to take it (a gate fee): -2000 means you pay "
@@ -437,6 +477,9 @@ class SupplyForm(ListingForm):
 
     def clean_fate_evidence(self):
         return self.cleaned_data.get("fate_evidence") or FateEvidence.DECLARED
+
+    def clean_contaminants(self):
+        return ",".join(contaminant_codes(self.cleaned_data.get("contaminants") or []))
 
 
 class FateReviewForm(ServiceForm, forms.Form):

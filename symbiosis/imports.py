@@ -129,6 +129,17 @@ SUPPLY_COLUMNS = (
     ),
     Column("moisture_percent", False, gettext_lazy("0 to 100."), ""),
     Column("contamination_percent", False, gettext_lazy("0 to 100."), ""),
+    Column("cn_ratio", False, gettext_lazy("Carbon to nitrogen, e.g. 25 for 25:1."), ""),
+    Column(
+        "contaminants",
+        False,
+        gettext_lazy(
+            "Separated by ';': plastics, glass, metal, stones, wood, packaging, oil, "
+            "chemicals, other."
+        ),
+        "",
+    ),
+    Column("particle_size_mm", False, gettext_lazy("Typical particle size, mm."), ""),
     Column(
         "imported_origin",
         False,
@@ -176,6 +187,8 @@ DEFAULTS = {
 # Yes/no columns, as a person types them; anything else is an error, never a guess
 # (the form's checkbox would read "no" as ticked).
 BOOLEAN_COLUMNS = {"imported_origin"}
+# Columns of codes separated by ';' (or ','), read as the form's ticked boxes.
+LIST_COLUMNS = {"contaminants"}
 YES = frozenset({"yes", "y", "true", "1", "да", "д"})
 NO = frozenset({"no", "n", "false", "0", "нет", "н", ""})
 
@@ -414,6 +427,8 @@ NUMBER_COLUMNS = {
     "price_kzt_per_t",
     "moisture_percent",
     "contamination_percent",
+    "cn_ratio",
+    "particle_size_mm",
     "max_moisture_percent",
     "max_contamination_percent",
     "max_price_kzt_per_t",
@@ -437,6 +452,8 @@ def _form_data(kind: str, row: Row, lookup: _Lookup) -> tuple[dict, list[str]]:
                     _("%(column)s: answer yes or no, not “%(text)s”.")
                     % {"column": name, "text": text}
                 )
+        elif name in LIST_COLUMNS:
+            data[name] = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
         elif name not in {"material", "materials", "uses", "reference_material", "site"}:
             data[name] = text
     for name, default in DEFAULTS.items():

@@ -80,6 +80,9 @@ SUPPLY_FIELDS = _LISTING_FIELDS | {
     "fate_cost_kzt_per_t",
     "moisture_percent",
     "contamination_percent",
+    "cn_ratio",
+    "particle_size_mm",
+    "contaminants",
     "price_kzt_per_t",
 }
 DEMAND_FIELDS = _LISTING_FIELDS | {

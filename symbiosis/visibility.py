@@ -15,7 +15,7 @@ listing asks this module; nothing else restates the rule.
   Facilitators and the owner's own members always see it.
 - **What of it** (``listing_card``): where the owner is hidden, a viewer is
   shown only ``SHOWN_WHEN_OWNER_HIDDEN`` (what, how much, how often, when,
-  which district, coordinates rounded to a coarse cell); organization, site,
+  which district, coordinates rounded to a coarse cell, a supply's composition); organization, site,
   address, exact coordinates, distance limit, prices, quality limits and the
   free-text description (which often names the owner) are left out.
 
@@ -200,6 +200,19 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "material_id",
             # A legal restriction on the residue itself, shown to every buyer.
             "imported_origin",
+            # Composition describes the residue, not who has it: a buyer decides on
+            # it, anonymous or not (docs/market.md). The EWC code and hazardous flag
+            # are the material's, shown with it. Free text stays out (contaminants
+            # are codes, not words that could name the owner).
+            "moisture_percent",
+            "dry_matter_percent",
+            "cn_ratio",
+            "effective_moisture_percent",
+            "effective_cn_ratio",
+            "contamination_percent",
+            "contaminants",
+            "contaminant_labels",
+            "particle_size_mm",
             "tonnes",
             "recurrence",
             "available_from",

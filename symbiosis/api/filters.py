@@ -5,7 +5,11 @@ on anonymous listings of others that would let a caller find out whose they
 are by narrowing a list down.
 """
 
+from decimal import Decimal
+
 import django_filters
+from django.db.models import Value
+from django.db.models.functions import Coalesce, NullIf
 
 from symbiosis.models import CompatibilityRule, DemandListing, Site, SupplyListing
 from symbiosis.models.accounts import District
@@ -33,15 +37,59 @@ class _ListingFilter(django_filters.FilterSet):
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
 
 
+# Composition as the optimizer reads it (optimizer.snapshot.supply_quality): the
+# listing's own moisture and C:N, else its material's typical value (a material's
+# C:N of 0 means unknown).
+_EFFECTIVE = {
+    "moisture": lambda: Coalesce("moisture_percent", "material__moisture_percent"),
+    "cn": lambda: Coalesce(
+        "cn_ratio", NullIf("material__carbon_to_nitrogen_ratio", Value(Decimal(0)))
+    ),
+}
+
+
+def _effective(name: str, lookup: str):
+    def method(self, queryset, _field, value):
+        annotated = queryset.annotate(**{f"effective_{name}": _EFFECTIVE[name]()})
+        return annotated.filter(**{f"effective_{name}__{lookup}": value})
+
+    return method
+
+
 class SupplyFilter(_ListingFilter):
     material = django_filters.CharFilter(field_name="material__slug", help_text="material slug")
     category = django_filters.ChoiceFilter(
         field_name="material__category", choices=MaterialCategory.choices
     )
+    # Composition (docs/market.md), which names no owner. A supply that states no
+    # value (nor its material) does not pass a limit on it, as in the optimizer.
+    max_moisture_percent = django_filters.NumberFilter(
+        method="filter_max_moisture",
+        help_text="moisture % at most (the material's typical value where unstated)",
+    )
+    min_cn_ratio = django_filters.NumberFilter(
+        method="filter_min_cn", help_text="C:N ratio at least (else the material's)"
+    )
+    max_cn_ratio = django_filters.NumberFilter(
+        method="filter_max_cn", help_text="C:N ratio at most (else the material's)"
+    )
+    max_contamination_percent = django_filters.NumberFilter(
+        field_name="contamination_percent", lookup_expr="lte", help_text="contamination % at most"
+    )
+    max_particle_size_mm = django_filters.NumberFilter(
+        field_name="particle_size_mm", lookup_expr="lte", help_text="particle size (mm) at most"
+    )
+    hazardous = django_filters.BooleanFilter(
+        field_name="material__hazardous", help_text="a hazardous material"
+    )
 
     class Meta:
         model = SupplyListing
         fields = ["material", "category", "district", "status", "visibility"]
+
+    filter_max_moisture = _effective("moisture", "lte")
+    filter_min_cn = _effective("cn", "gte")
+    filter_max_cn = _effective("cn", "lte")
 
 
 class DemandFilter(_ListingFilter):

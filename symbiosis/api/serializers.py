@@ -251,6 +251,10 @@ class SupplyInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerial
             "fate_cost_kzt_per_t",
             "moisture_percent",
             "contamination_percent",
+            "cn_ratio",
+            "particle_size_mm",
+            # Codes separated by commas ("plastics,glass"), see Contaminant.
+            "contaminants",
             "price_kzt_per_t",
         ]
 
@@ -334,6 +338,15 @@ SUPPLY_PUBLIC_FIELDS = [
     "data_quality",
     "photos",
     "documents",
+    # Composition names no owner: shown on anonymous listings too (visibility.py).
+    "ewc_code",
+    "hazardous",
+    "moisture_percent",
+    "dry_matter_percent",
+    "cn_ratio",
+    "contamination_percent",
+    "contaminants",
+    "particle_size_mm",
 ]
 
 
@@ -345,6 +358,12 @@ class SupplyRedactedSerializer(_ListingPublicFields, serializers.ModelSerializer
     material_name = serializers.CharField(source="material.name", read_only=True)
     category = serializers.ChoiceField(
         source="material.category", choices=MaterialCategory.choices, read_only=True
+    )
+    ewc_code = serializers.CharField(source="material.ewc_code", read_only=True)
+    hazardous = serializers.BooleanField(source="material.hazardous", read_only=True)
+    # 100 - moisture (the listing's, else the material's typical value): derived.
+    dry_matter_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, read_only=True, allow_null=True
     )
 
     class Meta:
@@ -377,8 +396,6 @@ class SupplyOutputSerializer(_ListingOwnerFields, SupplyRedactedSerializer):
             "fate_evidence_note",
             "fate_reviewed_at",
             "fate_cost_kzt_per_t",
-            "moisture_percent",
-            "contamination_percent",
             "price_kzt_per_t",
             "description",
             "created_at",

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +56,47 @@ class Fate(models.TextChoices):
     # continued, not diversion.
     ALREADY_USED = "already_used", _("Already used (sold, fed, recycled)")
     OTHER = "other", _("Other")
+
+
+class Contaminant(models.TextChoices):
+    """What may be mixed into a residue: a buyer's first question, named, not typed
+    (free text could name the owner of an anonymous listing, and cannot be filtered)."""
+
+    PLASTICS = "plastics", _("plastics")
+    GLASS = "glass", _("glass")
+    METAL = "metal", _("metal pieces")
+    STONES = "stones", _("stones, sand or soil")
+    WOOD = "wood", _("wood")
+    PACKAGING = "packaging", _("packaging (paper, cardboard)")
+    OIL = "oil", _("oil or grease")
+    CHEMICALS = "chemicals", _("chemicals")
+    OTHER = "other", _("other")
+
+
+CONTAMINANT_CODES = frozenset(Contaminant.values)
+
+
+def contaminant_codes(value) -> list[str]:
+    """The codes of a stored or typed list ("glass, plastics" or "glass;plastics"),
+    in the order of ``Contaminant``, each once; unknown codes are kept (the validator
+    refuses them)."""
+    if isinstance(value, (list, tuple)):
+        parts = value
+    else:
+        parts = str(value or "").replace(";", ",").split(",")
+    typed = {str(p).strip().casefold() for p in parts if str(p).strip()}
+    known = [c for c in Contaminant.values if c in typed]
+    return known + sorted(typed - CONTAMINANT_CODES)
+
+
+def validate_contaminants(value) -> None:
+    unknown = [c for c in contaminant_codes(value) if c not in CONTAMINANT_CODES]
+    if unknown:
+        raise ValidationError(
+            _("Unknown contaminant %(codes)s: use %(known)s."),
+            code="contaminant",
+            params={"codes": ", ".join(unknown), "known": ", ".join(Contaminant.values)},
+        )
 
 
 class FateEvidence(models.TextChoices):
@@ -242,6 +283,33 @@ class SupplyListing(Listing):
         blank=True,
         validators=percent_validators,
     )
+    # Composition a buyer decides on (docs/market.md, "Composition and data quality").
+    # Moisture and C:N override the material's typical values, in the optimizer too
+    # (optimizer.snapshot); dry matter is 100 - moisture, derived, never typed twice.
+    cn_ratio = models.DecimalField(
+        _("C:N ratio"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("1000"))],
+    )
+    particle_size_mm = models.DecimalField(
+        _("particle size (mm)"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=positive_quantity,
+    )
+    # Codes of ``Contaminant``, comma-separated in its order ("plastics,glass").
+    contaminants = models.CharField(
+        _("contaminants"),
+        max_length=200,
+        blank=True,
+        default="",
+        validators=[validate_contaminants],
+    )
     # Negative when the giver pays the receiver to take it.
     price_kzt_per_t = models.DecimalField(
         _("asking price (KZT per tonne)"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -254,6 +322,36 @@ class SupplyListing(Listing):
 
     def __str__(self):
         return f"{self.material} from {self.organization} ({self.tonnes} t/{self.recurrence})"
+
+    def clean(self):
+        super().clean()
+        self.contaminants = ",".join(contaminant_codes(self.contaminants))
+
+    # The composition as the optimizer reads it: the listing's own value, else the
+    # material's typical one (optimizer.snapshot feeds these to the candidate rules).
+    @property
+    def effective_moisture_percent(self) -> Decimal | None:
+        if self.moisture_percent is not None:
+            return self.moisture_percent
+        return self.material.moisture_percent
+
+    @property
+    def effective_cn_ratio(self) -> Decimal | None:
+        if self.cn_ratio is not None:
+            return self.cn_ratio
+        # A material's C:N of 0 means "not known" (the instance schema needs > 0).
+        return self.material.carbon_to_nitrogen_ratio or None
+
+    @property
+    def dry_matter_percent(self) -> Decimal | None:
+        """100 - moisture: derived, so the two can never disagree."""
+        moisture = self.effective_moisture_percent
+        return None if moisture is None else Decimal(100) - moisture
+
+    @property
+    def contaminant_labels(self) -> list[str]:
+        labels = dict(Contaminant.choices)
+        return [str(labels.get(c, c)) for c in contaminant_codes(self.contaminants)]
 
 
 class DemandListing(Listing):

@@ -83,11 +83,19 @@ KINDS = {
                 ("fate", "fate_evidence", "fate_evidence_note", "fate_cost_kzt_per_t"),
             ),
             (
+                gettext_lazy("Composition (optional)"),
+                (
+                    "moisture_percent",
+                    "cn_ratio",
+                    "contamination_percent",
+                    "contaminants",
+                    "particle_size_mm",
+                ),
+            ),
+            (
                 gettext_lazy("Details (optional)"),
                 (
                     "price_kzt_per_t",
-                    "moisture_percent",
-                    "contamination_percent",
                     "imported_origin",
                     "max_km",
                     "description",

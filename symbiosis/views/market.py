@@ -307,6 +307,8 @@ def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict
         # Photos and documents as this viewer may see them (no names of a hidden owner).
         **attachments.listing_attachments(card),
         "verifies_data": viewer.is_facilitator,
+        # Its matches (optimizer.reach, an htmx partial): the owner's and facilitators'.
+        "shows_matches": own or viewer.is_facilitator,
     }
     if kind == "supply" and (own or viewer.is_facilitator):
         # The record of its fate: the owner sees why a facilitator changed it.

@@ -38,6 +38,11 @@ def _urls(run, proposal):
         "my_proposals": (reverse("optimizer:my_proposals"), "GET"),
         "proposal_answer": (reverse("optimizer:proposal_answer", args=[proposal.pk]), "POST"),
         "listing_audit": (reverse("optimizer:listing_audit", args=["supply", 1]), "GET"),
+        "listing_reach": (
+            reverse("optimizer:listing_reach", args=["supply", proposal.supply_id]),
+            "GET",
+        ),
+        "reach_counts": (reverse("optimizer:reach_counts"), "GET"),
     }
 
 
@@ -56,6 +61,10 @@ EXPECTED = {
     # Not introduced: the proposal is not among the company's, so 404.
     "proposal_answer": {"anonymous": 302, "company": 404, "analyst": 404, "facilitator": 404},
     "listing_audit": {"anonymous": 302, "company": 403, "analyst": 403, "facilitator": 200},
+    # Another company's listing: its matches are its owner's (tests/optimizer/test_reach_views).
+    "listing_reach": {"anonymous": 302, "company": 404, "analyst": 403, "facilitator": 200},
+    # The workspace's counts: members of an organization, of their own listings.
+    "reach_counts": {"anonymous": 302, "company": 200, "analyst": 403, "facilitator": 403},
 }
 
 

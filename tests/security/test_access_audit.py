@@ -757,6 +757,30 @@ REVIEW_ROWS = [
         args=lambda w: ["other", w.supply_anonymous.pk],
         label="bad-kind",
     ),
+    # Matches you can see (optimizer.reach): the listing's own organization and
+    # facilitators; B gets the 404 of a listing it may not open, even for A's
+    # anonymous listing it sees on the market.
+    r("optimizer:listing_reach", GET, A_AND_FACILITATOR, args=a_supply),
+    r("optimizer:listing_reach", GET, A_AND_FACILITATOR, args=a_demand, label="demand"),
+    r(
+        "optimizer:listing_reach",
+        GET,
+        A_AND_FACILITATOR,
+        args=lambda w: ["supply", w.supply_anonymous.pk],
+        htmx=True,
+        label="anon",
+    ),
+    r(
+        "optimizer:listing_reach",
+        GET,
+        (LOGIN, 404, 404, 404, 403),
+        args=lambda w: ["other", w.supply_anonymous.pk],
+        label="bad-kind",
+    ),
+    r("optimizer:listing_reach", POST, NOT_POST, args=a_supply, data={}),
+    # The workspace's count per own listing: members, each of their own.
+    r("optimizer:reach_counts", GET, MEMBERS, htmx=True),
+    r("optimizer:reach_counts", POST, MEMBERS_NOT, data={}),
 ]
 
 # --- the city dashboard -------------------------------------------------------------------

@@ -193,7 +193,7 @@ def test_a_hidden_owners_card_reads_only_what_may_be_shown(anonymous_supply, mem
         "site_id",
         "description",
         "price_kzt_per_t",
-        "moisture_percent",
+        "fate_cost_kzt_per_t",
         "max_km",
         "fate",
         "quantity",
@@ -202,6 +202,9 @@ def test_a_hidden_owners_card_reads_only_what_may_be_shown(anonymous_supply, mem
         with pytest.raises(visibility.HiddenField):
             getattr(card, hidden)
     assert card.owner_name is None
+    # Composition describes the residue, not its owner: shown (issue 18).
+    assert card.moisture_percent == Decimal("71.5")
+    assert card.dry_matter_percent == Decimal("28.5")
     assert card.material.name == "Brewery spent grain"
     assert card.tonnes == anonymous_supply.tonnes
     assert (card.recurrence_label, card.district_label) == ("per year", "Almaly")
@@ -225,7 +228,7 @@ def test_a_template_cannot_print_what_the_card_hides(anonymous_supply, member_b)
     card = visibility.listing_card(user=member_b, listing=anonymous_supply)
     template = Template(
         "{{ card.organization.name }}|{{ card.site.name }}|{{ card.site.address }}|"
-        "{{ card.description }}|{{ card.price_kzt_per_t }}|{{ card.moisture_percent }}|"
+        "{{ card.description }}|{{ card.price_kzt_per_t }}|{{ card.fate_cost_kzt_per_t }}|"
         "{{ card.max_km }}|{{ card.site.latitude }}|{{ card.material.name }}"
     )
 

@@ -232,7 +232,8 @@ def test_an_anonymous_supply_shows_what_how_much_and_where_roughly_only(
     client_as, member_a, listings
 ):
     """Every page showing another company's anonymous supply reads it through its
-    card: material, quantity, district, window; never note, price or limits."""
+    card: material, quantity, district, window, composition (issue 18: it names no
+    owner); never note, price or limits."""
     anonymous = listings["anonymous"]
     anonymous.description = "Slag from Company B's furnace 3"
     anonymous.price_kzt_per_t = Decimal("2718")
@@ -249,8 +250,9 @@ def test_an_anonymous_supply_shows_what_how_much_and_where_roughly_only(
     }
     for name, text in pages.items():
         assert "Steel slag" in text and "500" in text and "Almaty Region" in text, name
-        for secret in ("furnace 3", "2718", "2,718", "12.5", "61.7", "Far depot", "Company B"):
+        for secret in ("furnace 3", "2718", "2,718", "61.7", "Far depot", "Company B"):
             assert secret not in text, (name, secret)
+    assert 'data-testid="moisture">12.5<' in pages["detail"]
 
 
 def test_an_anonymous_demand_shows_no_note_or_price(client_as, member_a, listings):
