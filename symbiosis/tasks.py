@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import connection
 
-from symbiosis import imports
+from symbiosis import imports, saved_searches
 from symbiosis.models import Organization
 
 # Defined beside their services (symbiosis.notifications, which queues them);
@@ -14,6 +14,7 @@ __all__ = [
     "notification_email_task",
     "notifications_resend_task",
     "ping",
+    "saved_search_digests_task",
 ]
 
 
@@ -34,3 +35,12 @@ def listing_import_check_task(import_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def listing_import_write_task(import_id: int) -> None:
     imports.listing_import_write(import_id=import_id)
+
+
+# Daily on the Celery beat schedule (settings.SAVED_SEARCH_DIGEST_HOUR): the
+# service sends each user one digest; a listing is recorded as sent with the
+# notification, in one transaction per user, so a retried or doubled run sends
+# nothing twice.
+@shared_task(name="symbiosis.tasks.saved_search_digests_task")
+def saved_search_digests_task() -> dict:
+    return saved_searches.saved_search_digests_send()

@@ -11,6 +11,7 @@ from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 from symbiosis.models.notifications import Notification
+from symbiosis.models.saved_searches import SavedSearch, SavedSearchHit
 
 __all__ = [
     "CompatibilityRule",
@@ -25,6 +26,8 @@ __all__ = [
     "Membership",
     "Notification",
     "Organization",
+    "SavedSearch",
+    "SavedSearchHit",
     "SignupRequest",
     "Site",
     "SupplyListing",

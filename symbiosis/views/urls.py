@@ -2,7 +2,16 @@
 
 from django.urls import path, register_converter
 
-from symbiosis.views import accounts, fates, imports, listings, market, notifications, sites
+from symbiosis.views import (
+    accounts,
+    fates,
+    imports,
+    listings,
+    market,
+    notifications,
+    saved_searches,
+    sites,
+)
 
 
 class ListingKindConverter:
@@ -96,4 +105,26 @@ urlpatterns = [
     path("notifications/<str:pk>/", notifications.notification_open, name="notification-open"),
     path("market/", market.market, name="market"),
     path("market/<kind:kind>/<int:pk>/", market.market_listing, name="market-listing"),
+    path("market/saved/", saved_searches.saved_search_list, name="saved-searches"),
+    path("market/saved/new/", saved_searches.saved_search_new, name="saved-search-new"),
+    path(
+        "market/saved/<int:pk>/rename/",
+        saved_searches.saved_search_rename,
+        name="saved-search-rename",
+    ),
+    path(
+        "market/saved/<int:pk>/active/",
+        saved_searches.saved_search_active,
+        name="saved-search-active",
+    ),
+    path(
+        "market/saved/<int:pk>/delete/",
+        saved_searches.saved_search_delete,
+        name="saved-search-delete",
+    ),
+    path(
+        "market/saved/unsubscribe/<str:token>/",
+        saved_searches.saved_search_unsubscribe,
+        name="saved-search-unsubscribe",
+    ),
 ]
