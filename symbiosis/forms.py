@@ -639,6 +639,9 @@ class MarketFilterForm(forms.Form):
     max_km = forms.DecimalField(
         label=_("Within (km)"), min_value=0, max_digits=8, decimal_places=1, required=False
     )
+    min_tonnes = forms.DecimalField(
+        label=_("At least (t)"), min_value=0, max_digits=14, decimal_places=4, required=False
+    )
     sort = forms.ChoiceField(label=_("Sort"), choices=SORT_CHOICES, required=False)
     # Search and facets (symbiosis.market_search); the page shows the search box first.
     q = forms.CharField(label=_("Search"), max_length=market_search.MAX_QUERY_CHARS, required=False)
@@ -656,7 +659,8 @@ class MarketFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = selectors.own_site_list(user=user)
-        self.fields["max_km"].widget.attrs.update(inputmode="decimal", step="any", min="0")
+        for name in ("max_km", "min_tonnes"):
+            self.fields[name].widget.attrs.update(inputmode="decimal", step="any", min="0")
         self.fields["q"].widget = forms.TextInput(
             attrs={
                 "type": "search",

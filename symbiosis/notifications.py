@@ -163,10 +163,15 @@ def absolute_url(path: str) -> str:
 
 
 def _in_language(value, language: str):
-    """A {"en": ..., "ru": ...} value in ``language``; any other value as it is."""
+    """A {"en": ..., "ru": ...} value in ``language``, also inside lists and other
+    dicts (a digest's listings); any other value as it is."""
     if isinstance(value, dict) and value and set(value) <= LANGUAGE_CODES:
         fallback = value.get(settings.LANGUAGE_CODE) or next(iter(value.values()))
         return value.get(language) or fallback
+    if isinstance(value, dict):
+        return {key: _in_language(item, language) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_in_language(item, language) for item in value]
     return value
 
 

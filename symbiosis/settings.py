@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -262,6 +263,11 @@ if DASHBOARD_RECONCILE_MINUTES <= 0:
 # The city's results for everyone at /city/public/ (off: 404), linked from the home page.
 CITY_PUBLIC_PAGE = env.bool("CITY_PUBLIC_PAGE", default=False)
 NOTIFICATION_EMAIL_GIVE_UP_HOURS = env.int("NOTIFICATION_EMAIL_GIVE_UP_HOURS", default=48)
+# The daily digest of saved searches (symbiosis.saved_searches) goes out at this
+# hour of TIME_ZONE (0-23), on the Celery beat schedule.
+SAVED_SEARCH_DIGEST_HOUR = env.int("SAVED_SEARCH_DIGEST_HOUR", default=7)
+if not 0 <= SAVED_SEARCH_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("SAVED_SEARCH_DIGEST_HOUR must be an hour, 0 to 23")
 if NOTIFICATION_RESEND_MINUTES <= 0 or NOTIFICATION_EMAIL_GIVE_UP_HOURS <= 0:
     raise ImproperlyConfigured(
         "NOTIFICATION_RESEND_MINUTES and NOTIFICATION_EMAIL_GIVE_UP_HOURS must be above 0"
@@ -413,6 +419,11 @@ CELERY_BEAT_SCHEDULE = {
     "dashboard-figures-reconcile": {
         "task": "dashboard.tasks.figures_reconcile_task",
         "schedule": timedelta(minutes=DASHBOARD_RECONCILE_MINUTES),
+    },
+    # - saved-search-digests: each user's new listings matching their saved searches.
+    "saved-search-digests": {
+        "task": "symbiosis.tasks.saved_search_digests_task",
+        "schedule": crontab(minute=0, hour=SAVED_SEARCH_DIGEST_HOUR),
     },
 }
 

@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import connection
 
-from symbiosis import attachments, imports
+from symbiosis import attachments, imports, saved_searches
 from symbiosis.models import Organization
 
 # Defined beside their services (symbiosis.notifications, which queues them);
@@ -15,6 +15,7 @@ __all__ = [
     "notifications_resend_task",
     "photo_thumbnail_task",
     "ping",
+    "saved_search_digests_task",
 ]
 
 
@@ -42,3 +43,12 @@ def listing_import_write_task(import_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OSError,), max_retries=3)
 def photo_thumbnail_task(photo_id: int) -> None:
     attachments.photo_thumbnail_make(photo_id=photo_id)
+
+
+# Daily on the Celery beat schedule (settings.SAVED_SEARCH_DIGEST_HOUR): the
+# service sends each user one digest; a listing is recorded as sent with the
+# notification, in one transaction per user, so a retried or doubled run sends
+# nothing twice.
+@shared_task(name="symbiosis.tasks.saved_search_digests_task")
+def saved_search_digests_task() -> dict:
+    return saved_searches.saved_search_digests_send()

@@ -13,6 +13,7 @@ from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 from symbiosis.models.notifications import Notification
 from symbiosis.models.questions import QuestionMessage, QuestionThread
+from symbiosis.models.saved_searches import SavedSearch, SavedSearchHit
 
 __all__ = [
     "CompatibilityRule",
@@ -31,6 +32,8 @@ __all__ = [
     "Organization",
     "QuestionMessage",
     "QuestionThread",
+    "SavedSearch",
+    "SavedSearchHit",
     "SignupRequest",
     "Site",
     "SupplyListing",

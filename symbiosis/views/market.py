@@ -1,90 +1,24 @@
-"""Browse the market: other organizations' active public and anonymous listings.
+"""Browse the market: other organizations' active public and anonymous listings,
+and one listing's page.
 
-Rows come from the privacy selectors and are shown through
-``visibility.listing_card``, which decides whether a row may name its
-organization and site (and its price and description). Distances to an
-anonymous listing of another company are measured to the card's point, a
-coarse grid cell (``symbiosis.geo.coarse``), never to its site, and shown
-rounded.
-
-Sorting and filtering by distance happen in the database (the same
-haversine, with the same coarse cell for hidden owners: ``symbiosis.geo_sql``),
-and only the page shown is loaded: at 50,000 listings, building every row in
-Python took seconds per request. The distances shown are computed in Python
-from the page's rows, as before.
+Which listings match the filters, in what order, and what each row may show
+is ``symbiosis.market_query`` (shared with the saved searches' digests); this
+module reads the request and renders.
 """
-
-from dataclasses import dataclass
-from math import asin, cos, degrees, pi, radians, sin
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, FloatField, Q, Value, When
-from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import (
-    attachments,
-    fates,
-    geo,
-    legal,
-    market_search,
-    questions,
-    selectors,
-    visibility,
-)
-from symbiosis.forms import MarketFilterForm
-from symbiosis.geo_sql import coarse_centre_sql
-from symbiosis.models import DemandListing, SupplyListing
+from symbiosis import attachments, fates, legal, questions, selectors, visibility
+from symbiosis.market_query import market_form, market_rows
 from symbiosis.question_forms import QuestionForm
 
 PAGE_SIZE = 20
-# What a result row shows (``_market_results.html``), read for a page: the
-# listings' other columns are many and would be read for nothing.
-_ROW_COMMON = (
-    "organization_id",
-    "tonnes",
-    "recurrence",
-    "available_from",
-    "available_until",
-    "visibility",
-    "organization__name",
-    "site__name",
-    "site__district",
-    "site__latitude",
-    "site__longitude",
-)
-ROW_FIELDS = {
-    "supply": (
-        *_ROW_COMMON,
-        "material__name_en",
-        "material__name_ru",
-        "imported_origin",
-        "price_kzt_per_t",
-    ),
-    "demand": (
-        *_ROW_COMMON,
-        "reference_material__name_en",
-        "reference_material__name_ru",
-        "max_price_kzt_per_t",
-    ),
-}
-
-
-@dataclass
-class MarketRow:
-    card: visibility.ListingCard
-    distance_km: float | None
-    # The first photo's thumbnail, None without one (market_search.thumbnail_url).
-    thumbnail_url: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return self.card.kind
 
 
 def _reader(request) -> selectors.Viewer:
@@ -95,187 +29,16 @@ def _reader(request) -> selectors.Viewer:
     return viewer
 
 
-def _filtered(viewer, form: MarketFilterForm, kind: str):
-    if kind == "demand":
-        listings = selectors.market_demand_list(user=viewer)
-        category, material = form.value("category"), form.value("material")
-        # Subqueries, not joins over the accepted materials: a join repeats
-        # rows and the DISTINCT it then needs sorts every wide row.
-        accepted = DemandListing.materials.through.objects
-        if category:
-            listings = listings.filter(
-                Q(pk__in=accepted.filter(material__category=category).values("demandlisting_id"))
-                | Q(reference_material__category=category)
-            )
-        if material:
-            listings = listings.filter(
-                Q(pk__in=accepted.filter(material=material).values("demandlisting_id"))
-                | Q(reference_material=material)
-            )
-    else:
-        listings = selectors.market_supply_list(user=viewer)
-        if form.value("category"):
-            listings = listings.filter(material__category=form.value("category"))
-        if form.value("material"):
-            listings = listings.filter(material=form.value("material"))
-    if form.value("district"):
-        listings = listings.filter(site__district=form.value("district"))
-    return listings
-
-
-def _distance_km(origin, card: visibility.ListingCard) -> float | None:
-    if origin is None:
-        return None
-    return geo.great_circle_km(origin.latitude, origin.longitude, *card.point)
-
-
-def _haversine_km_sql(origin, lat, lon):
-    """``geo.great_circle_km`` from ``origin`` to the point (lat, lon) of each row."""
-    lat1, lon1 = float(origin.latitude), float(origin.longitude)
-    phi1 = radians(lat1)
-    phi2 = Radians(lat)
-    h = Power(Sin((phi2 - Value(phi1)) / Value(2.0)), 2) + Value(cos(phi1)) * Cos(phi2) * Power(
-        Sin(Radians(lon - Value(lon1)) / Value(2.0)), 2
-    )
-    return Value(2 * geo.EARTH_RADIUS_KM) * ASin(Least(Value(1.0), Sqrt(h)))
-
-
-def _distance_km_sql(origin, hides_owner: Q | None):
-    """Distance to the site, or to its coarse cell where the owner is hidden."""
-    exact = _haversine_km_sql(
-        origin,
-        Cast("site__latitude", FloatField()),
-        Cast("site__longitude", FloatField()),
-    )
-    if hides_owner is None:
-        return exact
-    coarse = _haversine_km_sql(
-        origin, coarse_centre_sql("site__latitude"), coarse_centre_sql("site__longitude")
-    )
-    return Case(When(hides_owner, then=coarse), default=exact, output_field=FloatField())
-
-
-# Slack on the box below, in degrees (about 10 cm): the haversine in SQL and
-# the box bounds are both floating point.
-_BOX_SLACK_DEG = 1e-6
-
-
-def _within_box_q(origin, max_km: float) -> Q:
-    """Sites that may lie within ``max_km`` of ``origin``: a latitude and longitude
-    box, so PostgreSQL computes the haversine only for the sites inside it.
-
-    A superset: the exact distance still filters. A point within angular distance
-    r of the origin differs from it by at most r in latitude and by
-    asin(sin r / cos lat) in longitude. Distances to hidden owners go to the
-    centre of their coarse cell, up to half a cell from the site: the box is
-    wider by that much. No box where it would reach a pole or the antimeridian.
-    """
-    lat0, lon0 = float(origin.latitude), float(origin.longitude)
-    r = max_km / geo.EARTH_RADIUS_KM
-    pad = geo.COARSE_STEP_DEG / 2 + _BOX_SLACK_DEG
-    dlat = degrees(r) + pad
-    reach = sin(r) / cos(radians(lat0)) if r < pi / 2 else 2.0
-    if abs(lat0) + dlat >= 90 or reach >= 1:
-        return Q()
-    dlon = degrees(asin(reach)) + pad
-    if abs(lon0) + dlon >= 180:
-        return Q(site__latitude__range=(lat0 - dlat, lat0 + dlat))
-    return Q(
-        site__latitude__range=(lat0 - dlat, lat0 + dlat),
-        site__longitude__range=(lon0 - dlon, lon0 + dlon),
-    )
-
-
-def market_rows(viewer, form: MarketFilterForm):
-    """The ids of the filtered listings in order (a queryset, to paginate), the sort
-    used, a function making the ``MarketRow``s of a page of ids, and a queryset
-    with the same number of rows that is cheaper to count.
-
-    Two steps: the ids are sorted without the joins to organization and
-    material and without the wide rows, and only a page of listings is loaded.
-    """
-    kind = form.value("kind", "supply")
-    origin = form.value("site")
-    introduced = visibility.introduced_listing_ids(
-        viewer=viewer, model=DemandListing if kind == "demand" else SupplyListing
-    )
-    # The search box and the facets of issue 18 (symbiosis.market_search).
-    search = market_search.market_search(
-        form.value("q"), kind=kind, viewer=viewer, introduced_ids=introduced
-    )
-    full = search.narrow(
-        market_search.apply_facets(
-            _filtered(viewer, form, kind),
-            recurrence=form.value("recurrence"),
-            has_photos=form.value("has_photos", False),
-            data_quality=form.value("data_quality"),
-        )
-    )
-    listings = full
-    # None chosen: the best match with a query, else the nearest or the largest.
-    sort = form.value("sort") or ("relevance" if search else "distance" if origin else "tonnes")
-    max_km = form.value("max_km")
-    near_first = origin is not None and sort in ("distance", "relevance")
-    if near_first or (origin is not None and max_km is not None):
-        hides_owner = visibility.hides_owner_q(viewer=viewer, introduced_ids=introduced)
-        listings = listings.annotate(distance_sql=_distance_km_sql(origin, hides_owner))
-        if max_km is not None:
-            listings = listings.filter(
-                _within_box_q(origin, float(max_km)), distance_sql__lte=float(max_km)
-            )
-    if sort == "relevance":
-        # The best match first; among equals the nearest, else the largest.
-        rank = search.rank()
-        best = ("-search_rank",) if rank is not None else ()
-        if rank is not None:
-            listings = listings.annotate(search_rank=rank)
-        then = ("distance_sql", "-tonnes") if near_first else ("-tonnes",)
-        listings = listings.order_by(*best, *then, "pk")
-    elif sort == "distance" and origin is not None:
-        listings = listings.order_by("distance_sql", "-tonnes", "pk")
-    elif sort == "newest":
-        listings = listings.order_by("-created_at", "pk")
-    else:
-        sort = "tonnes"
-        listings = listings.order_by("-tonnes", "pk")
-
-    # The page's rows by id from the privacy selector alone: the ids already
-    # passed the filters, and repeating their subqueries costs a query plan.
-    market_list = selectors.market_demand_list if kind == "demand" else selectors.market_supply_list
-    model = DemandListing if kind == "demand" else SupplyListing
-    fields = (*ROW_FIELDS[kind], *market_search.row_fields(model))
-
-    def rows(page_ids) -> list[MarketRow]:
-        page_ids = list(page_ids)
-        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*fields)
-        page_listings = page_listings.prefetch_related("photos")
-        by_pk = {listing.pk: listing for listing in page_listings}
-        result = []
-        for listing in (by_pk[pk] for pk in page_ids):
-            card = visibility.listing_card(user=viewer, listing=listing, introduced_ids=introduced)
-            result.append(
-                MarketRow(card, _distance_km(origin, card), market_search.thumbnail_url(card))
-            )
-        return result
-
-    # Counted without the distance (and its join) unless a distance filters.
-    counted = listings if max_km is not None and origin is not None else full
-    return listings.values_list("pk", flat=True), sort, rows, counted
+# The saved searches' pages (symbiosis.views.saved_searches) admit the same readers.
+market_reader = _reader
 
 
 @login_required
 @require_GET
 def market(request):
     viewer = _reader(request)
-    data = request.GET.copy()
-    if "site" not in data:
-        # Distances from the first own site unless the user chose otherwise.
-        first_site = selectors.own_site_list(user=viewer).values_list("pk", flat=True).first()
-        if first_site is not None:
-            data["site"] = str(first_site)
-    # The viewer, not the user: the form's site choices then need no second
-    # membership query.
-    form = MarketFilterForm(data, user=viewer)
+    # Distances from the first own site unless the user chose otherwise.
+    form = market_form(viewer, request.GET)
     listings, sort, rows, counted = market_rows(viewer, form)
     paginator = Paginator(listings, PAGE_SIZE)
     paginator.count = counted.count()

@@ -11,6 +11,7 @@ from symbiosis.views import (
     market,
     notifications,
     questions,
+    saved_searches,
     sites,
 )
 
@@ -150,5 +151,27 @@ urlpatterns = [
         "market/<kind:kind>/<int:pk>/data-quality/",
         attachments.data_quality,
         name="listing-data-quality",
+    ),
+    path("market/saved/", saved_searches.saved_search_list, name="saved-searches"),
+    path("market/saved/new/", saved_searches.saved_search_new, name="saved-search-new"),
+    path(
+        "market/saved/<int:pk>/rename/",
+        saved_searches.saved_search_rename,
+        name="saved-search-rename",
+    ),
+    path(
+        "market/saved/<int:pk>/active/",
+        saved_searches.saved_search_active,
+        name="saved-search-active",
+    ),
+    path(
+        "market/saved/<int:pk>/delete/",
+        saved_searches.saved_search_delete,
+        name="saved-search-delete",
+    ),
+    path(
+        "market/saved/unsubscribe/<str:token>/",
+        saved_searches.saved_search_unsubscribe,
+        name="saved-search-unsubscribe",
     ),
 ]

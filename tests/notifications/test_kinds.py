@@ -57,6 +57,28 @@ PARAMS = {
     "asker": 2,
     "fate": {"en": "Landfill", "ru": "Полигон"},
     "evidence": {"en": "Verified by a facilitator", "ru": "Проверено фасилитатором"},
+    # A saved searches' digest (symbiosis.saved_searches).
+    "count": 3,
+    "searches": [
+        {
+            "name": "Grain near me",
+            "count": 3,
+            "more": 2,
+            "listings": [
+                {
+                    "url": "/market/supply/11/",
+                    "what": {"en": "Brewery spent grain", "ru": "Пивная дробина"},
+                    "tonnes": "12.5",
+                    "recurrence": {"en": "per month", "ru": "в месяц"},
+                    "district": {"en": "Bostandyk", "ru": "Бостандыкский"},
+                    "owner": None,
+                    "km": 4,
+                }
+            ],
+            "market_url": "/market/?material=3&sort=newest",
+            "unsubscribe_url": "/market/saved/unsubscribe/TOKEN/",
+        }
+    ],
 }
 ACCOUNT_KINDS = {"invitation", "signup_confirm", "signup_exists"}
 

@@ -176,6 +176,18 @@ def a_new_document(w):
     from tests.attachment_files import PDF
 
     return {"kind": "certificate", "document": _attachment_upload(PDF, f"{ORG_A_NAME}.pdf")}
+def a_saved_search_of_a(w):
+    """A saved search of A's admin (made in the test's transaction)."""
+    from django.utils import timezone
+
+    from symbiosis.models import SavedSearch
+
+    search, _created = SavedSearch.objects.get_or_create(
+        user=w.member_a,
+        name="Grain alerts",
+        defaults={"query": {"site": str(w.site_a.pk)}, "new_since": timezone.now()},
+    )
+    return search
 
 
 def fate_decision(w, *, prefixed=True):
@@ -537,6 +549,63 @@ PAGE_ROWS = [
         args=a_demand,
         data={"level": "declared"},
         label="withdraw",
+    ),
+    # Saved searches: the market's readers, each their own; A's is no one else's.
+    r("saved-searches", GET, COMPANY_READERS),
+    r("saved-searches", POST, NOT_POST, data={}),
+    r("saved-search-new", GET, COMPANY_READERS, query="?kind=demand&max_km=5"),
+    r("saved-search-new", GET, COMPANY_READERS, htmx=True, label="htmx"),
+    # A name is required: the form again, with the error (nothing saved).
+    r("saved-search-new", POST, COMPANY_READERS, data={"saved_search_name": ""}),
+    r(
+        "saved-search-new",
+        POST,
+        (LOGIN, 302, 302, 302, 403),
+        data={"kind": "supply", "saved_search_name": "Grain"},
+        label="valid",
+    ),
+    r("saved-search-rename", GET, NOT_POST, args=lambda w: [a_saved_search_of_a(w).pk]),
+    r(
+        "saved-search-rename",
+        POST,
+        (LOGIN, 302, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        data={"name": "Renamed"},
+    ),
+    r("saved-search-active", GET, NOT_POST, args=lambda w: [a_saved_search_of_a(w).pk]),
+    r(
+        "saved-search-active",
+        POST,
+        (LOGIN, 302, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        data={"active": "0"},
+    ),
+    r("saved-search-delete", GET, NOT_POST, args=lambda w: [a_saved_search_of_a(w).pk]),
+    r(
+        "saved-search-delete",
+        POST,
+        (LOGIN, 302, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        data={},
+    ),
+    # A digest's unsubscribe link works without logging in: its token is the key
+    # (GET asks, POST stops that one search); a forged token is not found.
+    r("saved-search-unsubscribe", GET, (404,) * 5, args=lambda w: ["forged-token"]),
+    r("saved-search-unsubscribe", POST, (404,) * 5, args=lambda w: ["forged-token"], data={}),
+    r(
+        "saved-search-unsubscribe",
+        GET,
+        EVERYONE,
+        args=lambda w: [a_saved_search_of_a(w).unsubscribe_token],
+        label="valid",
+    ),
+    r(
+        "saved-search-unsubscribe",
+        POST,
+        EVERYONE,
+        args=lambda w: [a_saved_search_of_a(w).unsubscribe_token],
+        data={},
+        label="valid",
     ),
     # Language switch and Django's account pages.
     r("set_language", POST, (302,) * 5, data={"language": "ru", "next": "/"}),
@@ -1323,6 +1392,10 @@ MEMBER_OF_A = {
     "api-token-revoke-POST": 404,
     # And a notification (this one is to A's administrator).
     "notification-open-GET": 404,
+    # And a saved search.
+    "saved-search-rename-POST": 404,
+    "saved-search-active-POST": 404,
+    "saved-search-delete-POST": 404,
 }
 
 

@@ -109,7 +109,7 @@ def test_the_km_box_holds_every_site_within_reach(
 ):
     """Every site whose distance (to the site, or to its coarse cell for a hidden
     owner) is within max_km lies in the box: the box may only spare work."""
-    from symbiosis.views.market import _within_box_q
+    from symbiosis.market_query import _within_box_q
 
     origin = SimpleNamespace(latitude=origin_lat, longitude=origin_lon)
     box = _within_box_q(origin, max_km)
