@@ -3,6 +3,10 @@
 With nothing set the app runs on a laptop: DEBUG on, SQLite under var/, a
 Celery filesystem broker under var/. Production sets DEBUG=False, SECRET_KEY,
 ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL).
+
+The module is long because every setting of every environment is read here, from
+the environment, with its default and why: one place to look, no settings
+modules that override each other.
 """
 
 import os
