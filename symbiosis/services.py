@@ -55,22 +55,23 @@ ORGANIZATION_FIELDS = (
     "agrees_to_be_named",
 )
 SITE_FIELDS = frozenset({"name", "address", "district", "latitude", "longitude"})
-_LISTING_FIELDS = frozenset(
-    {
-        "site",
-        "quantity",
-        "unit",
-        "piece_mass_kg",
-        "recurrence",
-        "available_from",
-        "available_until",
-        "max_km",
-        "visibility",
-        "status",
-        "description",
-    }
+# What a company may write of its listings, in the order the API shows it
+# (symbiosis.api.serializers reads them here; the forms name their own layout).
+LISTING_FIELDS = (
+    "site",
+    "quantity",
+    "unit",
+    "piece_mass_kg",
+    "recurrence",
+    "available_from",
+    "available_until",
+    "max_km",
+    "visibility",
+    "status",
+    "description",
 )
-SUPPLY_FIELDS = _LISTING_FIELDS | {
+SUPPLY_FIELDS = (
+    *LISTING_FIELDS,
     "material",
     "fate",
     # Declared or documented by the company; only supply_fate_review verifies.
@@ -82,17 +83,19 @@ SUPPLY_FIELDS = _LISTING_FIELDS | {
     "contamination_percent",
     "cn_ratio",
     "particle_size_mm",
+    # Codes separated by commas ("plastics,glass"), see Contaminant.
     "contaminants",
     "price_kzt_per_t",
-}
-DEMAND_FIELDS = _LISTING_FIELDS | {
+)
+DEMAND_OWN_FIELDS = (
     "reference_material",
     "max_moisture_percent",
     "max_contamination_percent",
     "max_price_kzt_per_t",
     "min_lot_tonnes",
-}
-DEMAND_M2M_FIELDS = frozenset({"materials", "uses"})
+)
+DEMAND_FIELDS = (*LISTING_FIELDS, *DEMAND_OWN_FIELDS)
+DEMAND_M2M_FIELDS = ("materials", "uses")
 
 
 def _assign(instance, fields: dict, allowed) -> None:

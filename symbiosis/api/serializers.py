@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from symbiosis import services
 from symbiosis.api.attachment_fields import ListingDocumentsField, ListingPhotosField
 from symbiosis.models import (
     CompatibilityRule,
@@ -215,21 +216,6 @@ class FactorSetSerializer(serializers.ModelSerializer):
 
 # --- listings: input -------------------------------------------------------------------
 
-LISTING_INPUT_FIELDS = [
-    "organization",
-    "site",
-    "quantity",
-    "unit",
-    "piece_mass_kg",
-    "recurrence",
-    "available_from",
-    "available_until",
-    "max_km",
-    "visibility",
-    "status",
-    "description",
-]
-
 
 @extend_schema_serializer(component_name="Supply")
 class SupplyInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerializer):
@@ -240,22 +226,10 @@ class SupplyInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerial
     class Meta:
         model = SupplyListing
         fields = [
-            *LISTING_INPUT_FIELDS,
-            "material",
-            "fate",
+            "organization",
             # declared or documented; "verified" is refused (400): facilitators verify
             # with POST /supplies/{id}/fate-reviews/.
-            "fate_evidence",
-            "fate_evidence_note",
-            "imported_origin",
-            "fate_cost_kzt_per_t",
-            "moisture_percent",
-            "contamination_percent",
-            "cn_ratio",
-            "particle_size_mm",
-            # Codes separated by commas ("plastics,glass"), see Contaminant.
-            "contaminants",
-            "price_kzt_per_t",
+            *services.SUPPLY_FIELDS,
         ]
 
 
@@ -276,14 +250,10 @@ class DemandInputSerializer(OwnOrganizationDefaultMixin, serializers.ModelSerial
     class Meta:
         model = DemandListing
         fields = [
-            *LISTING_INPUT_FIELDS,
-            "materials",
-            "uses",
-            "reference_material",
-            "max_moisture_percent",
-            "max_contamination_percent",
-            "max_price_kzt_per_t",
-            "min_lot_tonnes",
+            "organization",
+            *services.LISTING_FIELDS,
+            *services.DEMAND_M2M_FIELDS,
+            *services.DEMAND_OWN_FIELDS,
         ]
 
 
