@@ -176,6 +176,8 @@ def a_new_document(w):
     from tests.attachment_files import PDF
 
     return {"kind": "certificate", "document": _attachment_upload(PDF, f"{ORG_A_NAME}.pdf")}
+
+
 def a_saved_search_of_a(w):
     """A saved search of A's admin (made in the test's transaction)."""
     from django.utils import timezone
