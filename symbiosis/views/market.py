@@ -27,7 +27,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import fates, geo, legal, selectors, visibility
+from symbiosis import fates, geo, legal, market_map, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
@@ -175,6 +175,9 @@ def market_rows(viewer, form: MarketFilterForm):
     listings = full
     introduced = visibility.introduced_listing_ids(
         viewer=viewer, model=DemandListing if kind == "demand" else SupplyListing
+    )
+    full = listings = market_map.within_bbox(
+        full, viewer=viewer, bbox=form.value("bbox"), introduced_ids=introduced
     )
     sort = form.value("sort", "distance" if origin else "tonnes")
     max_km = form.value("max_km")

@@ -2,7 +2,16 @@
 
 from django.urls import path, register_converter
 
-from symbiosis.views import accounts, fates, imports, listings, market, notifications, sites
+from symbiosis.views import (
+    accounts,
+    fates,
+    imports,
+    listings,
+    market,
+    market_map,
+    notifications,
+    sites,
+)
 
 
 class ListingKindConverter:
@@ -95,5 +104,6 @@ urlpatterns = [
     ),
     path("notifications/<str:pk>/", notifications.notification_open, name="notification-open"),
     path("market/", market.market, name="market"),
+    path("market/map.json", market_map.market_map_json, name="market-map"),
     path("market/<kind:kind>/<int:pk>/", market.market_listing, name="market-listing"),
 ]
