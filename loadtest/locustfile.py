@@ -58,6 +58,7 @@ GROUPS = (
     ("login", ("login",)),
     ("company: market search", ("/market/ [search",)),
     ("company: market", ("/market/ [",)),
+    ("company: market map", ("/market/map.json",)),
     ("company: listing page", ("/market/supply/", "/market/demand/")),
     ("company: workspace", ("/ (workspace)",)),
     ("company: new listing", ("/listings/",)),
@@ -87,6 +88,16 @@ def _write_groups(environment, **kwargs):
     if target:
         with open(target, "w") as out:
             json.dump(SAMPLES, out)
+
+
+def map_bbox() -> str:
+    """A map's view over Almaty as "west,south,east,north": the whole city, a
+    district or a few streets, as a user zooms."""
+    span = random.choice([0.6, 0.15, 0.04])
+    lat = 43.24 + random.uniform(-0.08, 0.08)
+    lon = 76.90 + random.uniform(-0.12, 0.12)
+    half_lon, half_lat = span / 2, span / 3
+    return f"{lon - half_lon:.5f},{lat - half_lat:.5f},{lon + half_lon:.5f},{lat + half_lat:.5f}"
 
 
 def _select_values(html: str, name: str) -> list[str]:
@@ -169,6 +180,8 @@ class CompanyUser(Visitor):
             params["page"] = str(random.randint(2, 30))
         if random.random() < 0.2:
             params["max_km"] = str(random.choice([5, 10, 20]))
+        if random.random() < 0.3:
+            params["bbox"] = map_bbox()  # the list following the map
         headers = {"HX-Request": "true"} if random.random() < 0.3 else {}
         response = self.get_page(
             "/market/",
@@ -200,6 +213,22 @@ class CompanyUser(Visitor):
         found = LISTING_RE.findall(response.text or "")
         if found:
             self.seen = found[:20]
+
+    @task(3)
+    def market_map(self):
+        """The map's data beside the list: the whole market first, then the view."""
+        params = {
+            "kind": random.choice(["supply", "supply", "demand"]),
+            "category": random.choice(CATEGORIES),
+        }
+        if random.random() < 0.7:
+            params["bbox"] = map_bbox()
+        self.get_page(
+            "/market/map.json",
+            "/market/map.json " + ("[view]" if "bbox" in params else "[all]"),
+            '"mode"',
+            params={k: v for k, v in params.items() if v},
+        )
 
     @task(3)
     def listing_detail(self):

@@ -46,6 +46,10 @@ from symbiosis.models import SupplyListing, User  # noqa: E402
 
 ANALYST_EMAIL = "analyst@demo.kz"
 HTMX = {"HTTP_HX_REQUEST": "true"}
+# Map views over Almaty ("west,south,east,north"): the city, a district, a few streets.
+CITY_BOX = "76.60000,43.04000,77.20000,43.44000"
+DISTRICT_BOX = "76.85000,43.20000,77.00000,43.30000"
+STREETS_BOX = "76.90000,43.23000,76.94000,43.25500"
 
 
 def _client(email: str) -> Client:
@@ -92,6 +96,18 @@ def pages() -> dict:
             {"q": "опилки", "sort": "tonnes", "max_km": "20"},
             {},
         ),
+        "market, map's area": (company, "/market/", {"bbox": CITY_BOX}, HTMX),
+        "map, all": (company, "/market/map.json", {}, {}),
+        "map, city": (company, "/market/map.json", {"bbox": CITY_BOX}, {}),
+        "map, district": (company, "/market/map.json", {"bbox": DISTRICT_BOX}, {}),
+        "map, streets": (company, "/market/map.json", {"bbox": STREETS_BOX}, {}),
+        "map, demand, biomass": (
+            company,
+            "/market/map.json",
+            {"kind": "demand", "category": "biomass", "bbox": DISTRICT_BOX},
+            {},
+        ),
+        "map, facilitator": (facilitator, "/market/map.json", {"bbox": CITY_BOX}, {}),
         "listing page": (company, f"/market/supply/{supply}/", {}, {}),
         "workspace": (company, "/", {}, {}),
         "new supply listing": (company, "/listings/supply/new/", {}, {}),

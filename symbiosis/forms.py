@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from symbiosis import market_search, selectors
+from symbiosis import market_map, market_search, selectors
 from symbiosis.fates import COMPANY_EVIDENCE
 from symbiosis.legal import IMPORTED_ORIGIN_RESTRICTION
 from symbiosis.material_picker import MaterialPicker
@@ -655,6 +655,9 @@ class MarketFilterForm(forms.Form):
     data_quality = forms.ChoiceField(
         label=_("Data quality"), choices=DATA_QUALITY_CHOICES, required=False
     )
+    # The map's view, "west,south,east,north" in degrees: the list then shows what
+    # lies in it (symbiosis.market_map). Set by the map, so hidden.
+    bbox = forms.CharField(label=_("Map area"), required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -671,6 +674,15 @@ class MarketFilterForm(forms.Form):
             }
         )
         _fast_choices(self)
+
+    def clean_bbox(self):
+        text = self.cleaned_data.get("bbox")
+        if not text:
+            return None
+        try:
+            return market_map.parse_bbox(text)
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid_bbox") from error
 
     def value(self, name, default=None):
         """A filter's clean value; an invalid or missing one counts as not given."""

@@ -25,7 +25,7 @@ from math import asin, cos, degrees, pi, radians, sin
 from django.db.models import Case, FloatField, Q, Value, When
 from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
 
-from symbiosis import geo, market_search, selectors, visibility
+from symbiosis import geo, market_map, market_search, selectors, visibility
 from symbiosis.forms import MarketFilterForm
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import DemandListing, SupplyListing
@@ -192,7 +192,10 @@ def market_rows(viewer, form: MarketFilterForm):
             data_quality=form.value("data_quality"),
         )
     )
-    listings = full
+    # The map's view (symbiosis.market_map): by the places the cards show.
+    full = listings = market_map.within_bbox(
+        full, viewer=viewer, bbox=form.value("bbox"), introduced_ids=introduced
+    )
     # None chosen: the best match with a query, else the nearest or the largest.
     sort = form.value("sort") or ("relevance" if search else "distance" if origin else "tonnes")
     max_km = form.value("max_km")

@@ -200,6 +200,11 @@ def fate_decision(w, *, prefixed=True):
     return {f"fate-{w.supply_private.pk}-{name}": value for name, value in values.items()}
 
 
+# A tight box around A's site (43.187654, 76.876543) and one around its coarse cell's
+# centre (43.175, 76.875), as "west,south,east,north".
+A_SITE_BOX = "76.876,43.187,76.877,43.188"
+A_CELL_BOX = "76.874,43.174,76.876,43.176"
+
 #                anonymous  A      B      facilitator  analyst
 EVERYONE = (200, 200, 200, 200, 200)
 LOGGED_IN = (LOGIN, 200, 200, 200, 200)
@@ -373,6 +378,15 @@ PAGE_ROWS = [
     r("market", GET, COMPANY_READERS, query="?q=spent+grian", label="search"),
     r("market", GET, COMPANY_READERS, htmx=True, query="?kind=demand&q=jute", label="htmx-search"),
     r("market", POST, NOT_POST, data={}),
+    # The map's area around A's site: A's anonymous listings are not there for B
+    # (only at their coarse cell), and nothing names A.
+    r("market", GET, COMPANY_READERS, query=f"?bbox={A_SITE_BOX}", label="bbox"),
+    r("market-map", GET, COMPANY_READERS),
+    r("market-map", GET, COMPANY_READERS, query="?kind=demand", label="demand"),
+    r("market-map", GET, COMPANY_READERS, query=f"?bbox={A_SITE_BOX}", label="bbox"),
+    r("market-map", GET, COMPANY_READERS, query=f"?bbox={A_CELL_BOX}", label="cell"),
+    r("market-map", GET, (LOGIN, 400, 400, 400, 403), query="?bbox=1,2,3", label="bad-bbox"),
+    r("market-map", POST, NOT_POST, data={}),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_supply, label="private"),
     r("market-listing", GET, A_AND_FACILITATOR, args=a_demand, label="private-demand"),
     r(
@@ -1562,6 +1576,34 @@ def test_market_lists_the_anonymous_supply_to_b(audit_world, db):
     assert reverse("market-listing", args=["supply", w.supply_anonymous.pk]) in html
     assert reverse("market-listing", args=["supply", w.supply_private.pk]) not in html
     assert_nothing_of_a(html, w)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?kind=demand", f"?bbox={A_SITE_BOX}", f"?bbox={A_CELL_BOX}", "?bbox=x"]
+)
+def test_market_map_shows_anonymous_listings_at_their_cell_only(query, audit_world, db):
+    """B's map: A's anonymous listings at their coarse cell, never A's site or name;
+    a box around A's site finds them not, one around the cell does."""
+    from symbiosis import geo
+
+    w = audit_world
+    response = _as(w, "member_b").get(reverse("market-map") + query)
+    text = _text(response)
+    assert_nothing_of_a(text, w, query)
+    if query == "?bbox=x":
+        assert response.status_code == 400
+        return
+    cell = list(geo.coarse(w.site_a.latitude, w.site_a.longitude))
+    points = {(p["kind"], p["id"]): p for p in response.json().get("points", [])}
+    kind, listing = (
+        ("demand", w.demand_anonymous) if "demand" in query else ("supply", w.supply_anonymous)
+    )
+    if query == f"?bbox={A_SITE_BOX}":
+        assert (kind, listing.pk) not in points
+    else:
+        point = points[(kind, listing.pk)]
+        assert [point["lat"], point["lon"]] == cell
+        assert point["owner"] is None
 
 
 def test_market_distance_from_a_site_of_a_is_refused_to_b(audit_world, db):
