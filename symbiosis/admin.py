@@ -199,3 +199,59 @@ class FateReviewAdmin(ReadOnlyRecordAdmin):
 class DemandListingAdmin(ListingAdmin):
     list_display = ["organization", "tonnes", "recurrence", "max_km", "status", "visibility"]
     filter_horizontal = ["materials", "uses"]
+
+
+# --- the market's records (issue 18): written by their services, read here ------------------
+
+
+@admin.register(models.ListingPhoto)
+class ListingPhotoAdmin(ReadOnlyRecordAdmin):
+    # Uploaded through the listing's page, where the file is checked and stripped.
+    list_display = ["pk", "supply", "demand", "width_px", "height_px", "created_at"]
+    list_select_related = ["supply", "demand"]
+    raw_id_fields = ["supply", "demand"]
+
+
+@admin.register(models.ListingDocument)
+class ListingDocumentAdmin(ReadOnlyRecordAdmin):
+    list_display = ["pk", "kind", "supply", "demand", "size_bytes", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["supply", "demand"]
+    raw_id_fields = ["supply", "demand"]
+
+
+class QuestionMessageInline(admin.TabularInline):
+    model = models.QuestionMessage
+    extra = 0
+    raw_id_fields = ["author"]
+
+
+@admin.register(models.QuestionThread)
+class QuestionThreadAdmin(ReadOnlyRecordAdmin):
+    # Asked and answered on the listing's page, which keeps both sides anonymous.
+    list_display = ["pk", "supply", "demand", "asking_organization", "created_at", "joined_at"]
+    list_select_related = ["supply", "demand", "asking_organization"]
+    raw_id_fields = ["supply", "demand", "asking_organization", "asked_by"]
+    inlines = [QuestionMessageInline]
+
+
+@admin.register(models.QuestionMessage)
+class QuestionMessageAdmin(ReadOnlyRecordAdmin):
+    list_display = ["pk", "thread", "side", "author", "at"]
+    raw_id_fields = ["thread", "author"]
+
+
+@admin.register(models.SavedSearch)
+class SavedSearchAdmin(ReadOnlyRecordAdmin):
+    # Saved from the market by its user; the unsubscribe token is theirs alone.
+    list_display = ["pk", "user", "name", "active", "last_sent_at"]
+    list_filter = ["active"]
+    raw_id_fields = ["user"]
+    exclude = ["unsubscribe_token"]
+
+
+@admin.register(models.SavedSearchHit)
+class SavedSearchHitAdmin(ReadOnlyRecordAdmin):
+    # Written with each digest: what was sent, never sent again.
+    list_display = ["pk", "search", "listing_id", "sent_at"]
+    raw_id_fields = ["search"]

@@ -22,6 +22,15 @@ READ_ONLY = {
     apps.get_model("symbiosis", "Notification"),
     # The record of supply fates: written by the fate review, never by hand.
     apps.get_model("symbiosis", "FateReview"),
+    # The market's records, written by their services: photos and documents (checked and
+    # stripped on upload), questions (anonymous on both sides), saved searches and what
+    # their digests sent.
+    apps.get_model("symbiosis", "ListingPhoto"),
+    apps.get_model("symbiosis", "ListingDocument"),
+    apps.get_model("symbiosis", "QuestionThread"),
+    apps.get_model("symbiosis", "QuestionMessage"),
+    apps.get_model("symbiosis", "SavedSearch"),
+    apps.get_model("symbiosis", "SavedSearchHit"),
 }
 
 
