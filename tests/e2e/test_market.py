@@ -15,7 +15,8 @@ BREWERY = "alatau-brewery@demo.kz"
 BAKERY = "baursak-bakery@demo.kz"
 
 
-def _create_anonymous_supply(page) -> SupplyListing:
+def create_anonymous_supply(page) -> SupplyListing:
+    """As a company already logged in: a supply of food waste published anonymously."""
     page.goto("/listings/supply/new/")
     page.fill("#id_material_q", "пищевые")
     food_waste = Material.objects.get(slug="food-waste")
@@ -38,7 +39,7 @@ def _log_out(page) -> None:
 def test_another_company_sees_an_anonymous_listing_without_its_owner(page):
     load_demo()
     login(page, BREWERY, DEMO_PASSWORD)
-    created = _create_anonymous_supply(page)
+    created = create_anonymous_supply(page)
     _log_out(page)
 
     login(page, BAKERY, DEMO_PASSWORD)

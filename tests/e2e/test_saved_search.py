@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 
 from symbiosis import saved_searches
 from symbiosis.demo import DEMO_PASSWORD, load_demo
-from symbiosis.models import Material, SavedSearch, SupplyListing
+from symbiosis.models import Material, SavedSearch
 from tests.e2e.conftest import login, screenshot
+from tests.e2e.test_market import create_anonymous_supply
 
 pytestmark = pytest.mark.e2e
 
@@ -53,20 +54,6 @@ def _save_a_search(page, food_waste) -> SavedSearch:
     return search
 
 
-def _publish_an_anonymous_supply(page) -> SupplyListing:
-    page.goto("/listings/supply/new/")
-    page.fill("#id_material_q", "пищевые")
-    food_waste = Material.objects.get(slug="food-waste")
-    expect(page.locator("#id_material")).to_have_value(str(food_waste.pk))
-    page.fill("#id_quantity", "100")
-    page.select_option("#id_unit", "m3")
-    expect(page.locator("#tonnes-preview")).to_contain_text("= 41.9 t")
-    page.select_option("#id_visibility", "anonymous")
-    page.get_by_role("button", name="Save listing").click()
-    page.wait_for_url("**/#supply-*")
-    return SupplyListing.objects.latest("created_at")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_saved_search_produces_a_digest_and_unsubscribes_without_log_in(
     page, browser, live_server
@@ -78,7 +65,7 @@ def test_a_saved_search_produces_a_digest_and_unsubscribes_without_log_in(
     _log_out(page)
 
     login(page, BREWERY, DEMO_PASSWORD)
-    created = _publish_an_anonymous_supply(page)
+    created = create_anonymous_supply(page)
     _log_out(page)
 
     # The daily pass, as Celery beat runs it.
