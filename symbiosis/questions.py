@@ -179,6 +179,70 @@ def question_thread_list(*, user, listing) -> list[ThreadView]:
     return views
 
 
+def _read_q(side: str) -> Q:
+    """Threads with a message the ``side`` has not read."""
+    read_at = f"{side}_read_at"
+    return Q(**{f"{read_at}__isnull": True}) | Q(**{f"{read_at}__lt": F("last_message_at")})
+
+
+def question_thread_list_for(*, user, side: str | None = None, unread: bool | None = None):
+    """Every thread ``user`` reads, newest message first: those on the own
+    organizations' listings (as the lister) and those the own organizations
+    asked (as the asker); facilitators read all. ``side`` ("lister" or "asker")
+    keeps the threads the user reads from that side (as ``viewer_side`` decides:
+    the lister's side first); ``unread`` those with (or without) a message the
+    user's side has not read (a facilitator's side reads nothing)."""
+    viewer = visibility.as_viewer(user)
+    orgs = viewer.organization_ids
+    listing_mine = Q(supply__organization_id__in=orgs) | Q(demand__organization_id__in=orgs)
+    asked_mine = Q(asking_organization_id__in=orgs) & ~listing_mine
+    threads = _threads()
+    if not viewer.reads_company_data:
+        return threads.none()
+    if not viewer.is_facilitator:
+        threads = threads.filter(listing_mine | Q(asking_organization_id__in=orgs))
+    if side == LISTER:
+        threads = threads.filter(listing_mine)
+    elif side == ASKER:
+        threads = threads.filter(asked_mine)
+    if unread is not None:
+        new = (listing_mine & _read_q(LISTER)) | (asked_mine & _read_q(ASKER))
+        threads = threads.filter(new) if unread else threads.exclude(new)
+    return threads
+
+
+def question_thread_views(*, user, threads) -> list[ThreadView]:
+    """``threads`` (read through ``question_thread_list_for``) as ``user`` may be
+    shown them, numbered among their listings' askers in one query."""
+    viewer = visibility.as_viewer(user)
+    threads = list(threads)
+    supply_ids = {t.supply_id for t in threads if t.supply_id}
+    demand_ids = {t.demand_id for t in threads if t.demand_id}
+    on_listings = QuestionThread.objects.filter(
+        Q(supply_id__in=supply_ids) | Q(demand_id__in=demand_ids)
+    ).order_by("pk")
+    numbers, seen = {}, {}
+    for pk, supply_id, demand_id in on_listings.values_list("pk", "supply_id", "demand_id"):
+        key = ("supply", supply_id) if supply_id else ("demand", demand_id)
+        seen[key] = seen.get(key, 0) + 1
+        numbers[pk] = seen[key]
+    introduced = {
+        model: visibility.introduced_listing_ids(viewer=viewer, model=model)
+        for model in (SupplyListing, DemandListing)
+    }
+    views = []
+    for thread in threads:
+        listing = thread.listing
+        side = viewer_side(viewer, thread, listing)
+        if side is None:
+            continue
+        card = visibility.listing_card(
+            user=viewer, listing=listing, introduced_ids=introduced[type(listing)]
+        )
+        views.append(ThreadView(thread, side, card, numbers[thread.pk]))
+    return views
+
+
 def unread_count(*, user, listing) -> int:
     """Threads on the user's own ``listing`` with messages the lister has not read."""
     viewer = visibility.as_viewer(user)

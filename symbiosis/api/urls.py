@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
 from optimizer import api as optimizer_api
-from symbiosis.api import views
+from symbiosis.api import questions, saved_searches, views
 
 app_name = "api"
 
@@ -35,6 +35,9 @@ router.register("deals", marketplace_api.DealViewSet, basename="deal")
 router.register("deliveries", marketplace_api.DeliveryViewSet, basename="delivery")
 router.register("proposals", optimizer_api.ProposalViewSet, basename="proposal")
 router.register("introductions", optimizer_api.IntroductionViewSet, basename="introduction")
+# Questions to a lister and saved searches (issue 18), as their pages.
+router.register("questions", questions.QuestionThreadViewSet, basename="question")
+router.register("saved-searches", saved_searches.SavedSearchViewSet, basename="saved-search")
 
 urlpatterns = [
     # Username is the e-mail address; answers {"token": "...", "expiry": "..."} for

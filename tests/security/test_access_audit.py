@@ -1245,6 +1245,108 @@ API_ROWS = [
         api=True,
         data={"answer": "accept"},
     ),
+    # Questions to a lister (symbiosis/api/questions.py), as the question pages: B asks
+    # about A's anonymous supply (its thread goes on) and reads the answer without
+    # learning who A is; A's own members and facilitators who are no members do not
+    # ask; a listing B may not see is a field error, as a missing one.
+    r("api:question-list", GET, API_COMPANY_READ, api=True),
+    r(
+        "api:question-list",
+        POST,
+        (DENY, 403, 201, 403, 403),
+        api=True,
+        data=lambda w: {
+            "listing_kind": "supply",
+            "listing": w.supply_anonymous.pk,
+            "body": "Is it packaged?",
+        },
+    ),
+    r(
+        "api:question-list",
+        POST,
+        (DENY, 403, 400, 403, 403),
+        api=True,
+        data=lambda w: {"listing_kind": "supply", "listing": w.supply_private.pk, "body": "Hi"},
+        label="private",
+    ),
+    r("api:question-list", POST, (DENY, 400, 400, 400, 403), api=True, data={}, label="empty"),
+    # The thread: both companies' members and facilitators read it; only the two write.
+    r("api:question-detail", GET, API_COMPANY_READ, args=lambda w: [w.question.pk], api=True),
+    r(
+        "api:question-detail",
+        GET,
+        (DENY, 404, 404, 404, 403),
+        args=lambda w: [987654],
+        api=True,
+        label="missing",
+    ),
+    r("api:question-messages", GET, API_COMPANY_READ, args=lambda w: [w.question.pk], api=True),
+    r(
+        "api:question-messages",
+        POST,
+        (DENY, 201, 201, 403, 403),
+        args=lambda w: [w.question.pk],
+        api=True,
+        data={"body": "Dry enough?"},
+    ),
+    r(
+        "api:question-messages",
+        POST,
+        (DENY, 400, 400, 403, 403),
+        args=lambda w: [w.question.pk],
+        api=True,
+        data={"body": ""},
+        label="empty",
+    ),
+    # Saved searches (symbiosis/api/saved_searches.py): the market's readers, each
+    # their own; A's is no one else's (404); the filters go through the market's form.
+    r("api:saved-search-list", GET, API_COMPANY_READ, api=True),
+    r(
+        "api:saved-search-list",
+        POST,
+        (DENY, 201, 201, 201, 403),
+        api=True,
+        data={"name": "Grain", "query": {"kind": "supply"}},
+    ),
+    r(
+        "api:saved-search-list",
+        POST,
+        (DENY, 400, 400, 400, 403),
+        api=True,
+        data={"name": "", "query": {"max_km": "-1"}},
+        label="bad",
+    ),
+    r(
+        "api:saved-search-detail",
+        GET,
+        (DENY, 200, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        api=True,
+    ),
+    r(
+        "api:saved-search-detail",
+        PATCH,
+        (DENY, 200, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        api=True,
+        data={"name": "Renamed"},
+    ),
+    r(
+        "api:saved-search-detail",
+        PATCH,
+        (DENY, 200, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        api=True,
+        data={"active": False},
+        label="pause",
+    ),
+    r(
+        "api:saved-search-detail",
+        DELETE,
+        (DENY, 204, 404, 404, 403),
+        args=lambda w: [a_saved_search_of_a(w).pk],
+        api=True,
+    ),
     r("schema", GET, API_READ),
     r("api-docs", GET, API_READ),
 ]
@@ -1412,6 +1514,10 @@ MEMBER_OF_A = {
     "saved-search-rename-POST": 404,
     "saved-search-active-POST": 404,
     "saved-search-delete-POST": 404,
+    "api:saved-search-detail-GET": 404,
+    "api:saved-search-detail-PATCH": 404,
+    "api:saved-search-detail-pause-PATCH": 404,
+    "api:saved-search-detail-DELETE": 404,
 }
 
 

@@ -24,6 +24,7 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -32,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from marketplace.models import Deal
+from symbiosis import questions
+from symbiosis.models import SavedSearch
 from tests import factories
 from tests.marketplace.conftest import (  # noqa: F401 (fixtures)
     company_c,
@@ -103,6 +106,11 @@ def world(market, make_deal, member_a, member_b, facilitator):  # noqa: F811
         status="active",
     )
     rule = market.grain.rules.first()
+    # A question of ours on B's listing, and a saved search of ours.
+    question = questions.question_ask(user=member_a, listing=supply_b, body="Dry?").thread
+    search = SavedSearch.objects.create(
+        user=member_a, name="Grain", query={"kind": "supply"}, new_since=timezone.now()
+    )
     return {
         "tokens": {
             "member": factories.api_token(member_a),
@@ -120,6 +128,8 @@ def world(market, make_deal, member_a, member_b, facilitator):  # noqa: F811
             "/api/v1/uses/": market.feed.slug,
             "/api/v1/compatibility-rules/": rule.pk,
             "/api/v1/factor-sets/": market.factor_set.pk,
+            "/api/v1/questions/": question.pk,
+            "/api/v1/saved-searches/": search.pk,
         },
         "body": {
             "organization": market.company_a.pk,
@@ -133,6 +143,7 @@ def world(market, make_deal, member_a, member_b, facilitator):  # noqa: F811
             "materials": [market.grain.slug],
             "uses": [market.feed.slug],
             "terms_version": deal.terms_version,
+            "listing": supply_b.pk,
         },
     }
 
