@@ -369,6 +369,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "FateEnum": "symbiosis.models.listings.Fate",
         "FateEvidenceEnum": "symbiosis.models.listings.FateEvidence",
+        # A document's kind, in listings' documents and the uploads (symbiosis.api.attachments).
+        "DocumentKindEnum": "symbiosis.models.attachments.DocumentKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,7 +1,8 @@
 """A listing's photos and documents in the API: the addresses of the guarded views
 (``symbiosis.views.attachments``), never a stored path or an uploaded file name.
 
-Read-only; uploads go through the listing's edit page (no upload endpoint yet).
+Read-only here; a listing's own endpoints upload, delete and reorder them
+(``symbiosis.api.attachments``).
 """
 
 from django.urls import reverse

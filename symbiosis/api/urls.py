@@ -1,6 +1,6 @@
 """The REST API under /api/v1/ (namespace "api").
 
-tests/api/test_permissions.py lists every route here with the status code
+tests/security/test_access_audit.py has a row for every route here with the status code
 each role gets; a route missing from that table fails the test.
 """
 
@@ -10,7 +10,7 @@ from rest_framework.routers import DefaultRouter
 from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
 from optimizer import api as optimizer_api
-from symbiosis.api import questions, saved_searches, views
+from symbiosis.api import attachments, questions, saved_searches, views
 
 app_name = "api"
 
@@ -39,6 +39,43 @@ router.register("introductions", optimizer_api.IntroductionViewSet, basename="in
 router.register("questions", questions.QuestionThreadViewSet, basename="question")
 router.register("saved-searches", saved_searches.SavedSearchViewSet, basename="saved-search")
 
+
+def _listing_files(prefix: str, kind: str) -> list:
+    """A listing's photos, documents and data-quality level (symbiosis.api.attachments)."""
+    return [
+        path(
+            f"{prefix}/<int:id>/photos/",
+            attachments.PhotoListView.as_view(kind=kind),
+            name=f"{kind}-photos",
+        ),
+        path(
+            f"{prefix}/<int:id>/photos/<int:photo_id>/",
+            attachments.PhotoDetailView.as_view(kind=kind),
+            name=f"{kind}-photo",
+        ),
+        path(
+            f"{prefix}/<int:id>/photos/<int:photo_id>/move-first/",
+            attachments.PhotoMoveFirstView.as_view(kind=kind),
+            name=f"{kind}-photo-move-first",
+        ),
+        path(
+            f"{prefix}/<int:id>/documents/",
+            attachments.DocumentListView.as_view(kind=kind),
+            name=f"{kind}-documents",
+        ),
+        path(
+            f"{prefix}/<int:id>/documents/<int:document_id>/",
+            attachments.DocumentDetailView.as_view(kind=kind),
+            name=f"{kind}-document",
+        ),
+        path(
+            f"{prefix}/<int:id>/data-quality/",
+            attachments.DataQualityView.as_view(kind=kind),
+            name=f"{kind}-data-quality",
+        ),
+    ]
+
+
 urlpatterns = [
     # Username is the e-mail address; answers {"token": "...", "expiry": "..."} for
     # "Authorization: Token ...". Revoke the token sent, or all of one's tokens.
@@ -54,5 +91,7 @@ urlpatterns = [
     ),
     # The city dashboard's tables (table: category, material, ..., headline) as JSON or CSV.
     path("city/<slug:table>/", dashboard_api.CityTableView.as_view(), name="city-table"),
+    *_listing_files("supplies", "supply"),
+    *_listing_files("demands", "demand"),
     *router.urls,
 ]

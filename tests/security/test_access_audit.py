@@ -72,6 +72,7 @@ class Row:
     query: str | Callable = ""  # appended to the URL; callable: world -> str
     data: Callable | dict | None = None  # form or JSON body; callable: world -> body
     api: bool = False  # JSON body and Accept
+    multipart: bool = False  # with ``api``: the body as a multipart form (an upload)
     htmx: bool = False
     label: str = ""
 
@@ -972,6 +973,99 @@ def _listing(kind, singular, private, anonymous, body, free, deletes_anonymous):
     ]
 
 
+def _listing_files(kind, anonymous, private):
+    """A listing's photos, documents and data-quality level (symbiosis/api/attachments.py):
+    whoever sees the listing reads them (B: A's anonymous listing, never under A's file
+    names); A's members change them (B: 404, as on the pages, even for the listing it
+    sees; users who are no company's member: 403); facilitators set the level."""
+    photo = lambda w: a_photo_of_a(w, anonymous)[1:]  # noqa: E731
+    document = lambda w: a_document_of_a(w, anonymous)[1:]  # noqa: E731
+    listing = lambda w: [getattr(w, anonymous).pk]  # noqa: E731
+    upload = (DENY, 201, 404, 403, 403)
+    change = (DENY, 204, 404, 403, 403)
+    return [
+        r(f"api:{kind}-photos", GET, API_COMPANY_READ, args=lambda w: photo(w)[:1], api=True),
+        r(
+            f"api:{kind}-photos",
+            GET,
+            API_A_READ,
+            args=lambda w: a_photo_of_a(w, private)[1:2],
+            api=True,
+            label="private",
+        ),
+        r(
+            f"api:{kind}-photos",
+            POST,
+            upload,
+            args=listing,
+            api=True,
+            multipart=True,
+            data=a_new_photo,
+        ),
+        r(
+            f"api:{kind}-photos",
+            POST,
+            (DENY, 400, 404, 403, 403),
+            args=listing,
+            api=True,
+            multipart=True,
+            data=lambda w: {"photo": _attachment_upload(b"MZ" + bytes(64), "grain.jpg")},
+            label="program",
+        ),
+        r(f"api:{kind}-photo", DELETE, change, args=photo, api=True),
+        r(
+            f"api:{kind}-photo-move-first",
+            POST,
+            (DENY, 200, 404, 403, 403),
+            args=photo,
+            api=True,
+            data={},
+        ),
+        r(
+            f"api:{kind}-documents",
+            GET,
+            API_COMPANY_READ,
+            args=lambda w: document(w)[:1],
+            api=True,
+        ),
+        r(
+            f"api:{kind}-documents",
+            GET,
+            API_A_READ,
+            args=lambda w: a_document_of_a(w, private)[1:2],
+            api=True,
+            label="private",
+        ),
+        r(
+            f"api:{kind}-documents",
+            POST,
+            upload,
+            args=listing,
+            api=True,
+            multipart=True,
+            data=a_new_document,
+        ),
+        r(f"api:{kind}-document", DELETE, change, args=document, api=True),
+        r(
+            f"api:{kind}-data-quality",
+            POST,
+            (DENY, 403, 403, 200, 403),
+            args=listing,
+            api=True,
+            data={"level": "verified"},
+        ),
+        r(
+            f"api:{kind}-data-quality",
+            POST,
+            (DENY, 403, 403, 200, 403),
+            args=lambda w: [getattr(w, private).pk],
+            api=True,
+            data={"level": "declared"},
+            label="withdraw",
+        ),
+    ]
+
+
 API_DEAL = lambda w: [w.deal.pk]  # noqa: E731
 # Steps on A's running (active) deal with C: B is no party (404); a step that
 # does not fit the state is refused (400) before who may take it is asked;
@@ -1081,6 +1175,7 @@ API_ROWS = [
         api=True,
         data=lambda w: fate_decision(w, prefixed=False),
     ),
+    *_listing_files("supply", "supply_anonymous", "supply_private"),
     *_listing(
         "demands",
         "demand",
@@ -1090,6 +1185,7 @@ API_ROWS = [
         "demand_private",
         204,
     ),
+    *_listing_files("demand", "demand_anonymous", "demand_private"),
     r("api:deal-list", GET, API_COMPANY_READ, api=True),
     # No company deals on an anonymous listing directly: a facilitator introduces
     # the parties, and may start the deal.
@@ -1419,6 +1515,8 @@ def _request(row: Row, w) -> Callable[[Client], object]:
     body = row.data(w) if callable(row.data) else row.data
     headers = {"HTTP_HX_REQUEST": "true"} if row.htmx else {}
     url = row.url(w)
+    if row.api and row.multipart:
+        return lambda client: client.post(url, body or {}, HTTP_ACCEPT="application/json")
     if row.api:
         payload = json.dumps(body) if body is not None else ""
         return lambda client: client.generic(
