@@ -11,6 +11,7 @@ import django_filters
 from django.db.models import Value
 from django.db.models.functions import Coalesce, NullIf
 
+from symbiosis import market_search, visibility
 from symbiosis.models import CompatibilityRule, DemandListing, Site, SupplyListing
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Status, Visibility
@@ -35,6 +36,24 @@ class _ListingFilter(django_filters.FilterSet):
     district = django_filters.ChoiceFilter(field_name="site__district", choices=District.choices)
     status = django_filters.ChoiceFilter(choices=Status.choices)
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
+    q = django_filters.CharFilter(
+        method="search",
+        max_length=market_search.MAX_QUERY_CHARS,
+        help_text="the market's search: material names (English, Russian, typos), EWC "
+        "codes, and the descriptions the caller may read",
+    )
+
+    def search(self, queryset, _name, value):
+        # The market page's search (symbiosis.market_search), for the same viewer.
+        viewer = visibility.as_viewer(self.request.user)
+        model = queryset.model
+        found = market_search.market_search(
+            value,
+            kind="demand" if model is DemandListing else "supply",
+            viewer=viewer,
+            introduced_ids=visibility.introduced_listing_ids(viewer=viewer, model=model),
+        )
+        return found.narrow(queryset)
 
 
 # Composition as the optimizer reads it (optimizer.snapshot.supply_quality): the
