@@ -39,6 +39,7 @@ _ROW_COMMON = (
     "available_from",
     "available_until",
     "visibility",
+    "data_quality",
     "organization__name",
     "site__name",
     "site__district",
@@ -226,12 +227,10 @@ def market_rows(viewer, form: MarketFilterForm):
     # The page's rows by id from the privacy selector alone: the ids already
     # passed the filters, and repeating their subqueries costs a query plan.
     market_list = selectors.market_demand_list if kind == "demand" else selectors.market_supply_list
-    model = DemandListing if kind == "demand" else SupplyListing
-    fields = (*ROW_FIELDS[kind], *market_search.row_fields(model))
 
     def rows(page_ids) -> list[MarketRow]:
         page_ids = list(page_ids)
-        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*fields)
+        page_listings = market_list(user=viewer).filter(pk__in=page_ids).only(*ROW_FIELDS[kind])
         page_listings = page_listings.prefetch_related("photos")
         by_pk = {listing.pk: listing for listing in page_listings}
         result = []

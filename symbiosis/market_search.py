@@ -384,11 +384,6 @@ def market_search(query: str | None, *, kind: str, viewer, introduced_ids) -> Se
 DATA_QUALITY_LEVELS = ("declared", "lab_tested", "verified")
 
 
-def row_fields(model) -> tuple[str, ...]:
-    """Columns a result row reads beyond the market's own."""
-    return ("data_quality",)
-
-
 def apply_facets(queryset: QuerySet, *, recurrence=None, has_photos=False, data_quality=None):
     if recurrence:
         queryset = queryset.filter(recurrence=recurrence)
