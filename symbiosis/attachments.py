@@ -8,8 +8,10 @@
 - **Nothing of the uploader's file leaks.** Every picture is decoded, turned
   upright (EXIF orientation applied) and encoded again as a new JPEG from its
   pixels alone: EXIF (GPS position, camera serial), XMP, ICC and comments are
-  gone. Stored names are random; a document's own name is kept cleaned, shown
-  only to who may see the owner (``document_download_name``).
+  gone. A PDF is written again from its pages alone: its document information
+  (author, title, producer, dates), XMP stream, embedded files and open actions are
+  gone. Stored names are random; a document's own name is kept cleaned, shown only
+  to who may see the owner (``document_download_name``).
 - **Limits.** ``PHOTOS_PER_LISTING`` and ``DOCUMENTS_PER_LISTING`` are counted
   under a lock of the listing row, so two uploads at once cannot pass 8 or 5.
 - **Thumbnails** are made by the Celery worker (``photo_thumbnail_task``),
@@ -42,6 +44,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
 
 from symbiosis import roles, tasks
 from symbiosis.models import ListingDocument, ListingPhoto
@@ -191,11 +194,52 @@ class CleanDocument:
     content_type: str
 
 
+# Page entries that carry who made the file or run something when it opens.
+PDF_PAGE_DROPPED = ("/Metadata", "/PieceInfo", "/AA")
+
+
+def _not_a_readable_pdf() -> ValidationError:
+    return ValidationError(
+        _("This PDF could not be read. Save it again as PDF (or scan it) and send it again."),
+        code="unreadable_pdf",
+    )
+
+
+def clean_pdf(data: bytes) -> bytes:
+    """The PDF written again without its author, title, producer, dates, XMP stream,
+    embedded files and open actions: a lab sheet of an anonymous listing must not name
+    the company through its metadata. Pages, text and pictures are kept."""
+    try:
+        reader = PdfReader(BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise ValidationError(
+                _("This PDF is protected by a password: send it without one."),
+                code="encrypted_pdf",
+            )
+        if not len(reader.pages):
+            raise _not_a_readable_pdf()
+        # A new file with the pages alone: the old catalog (XMP stream, embedded files,
+        # open actions, forms) and document information are not carried over.
+        writer = PdfWriter()
+        for page in reader.pages:
+            for key in PDF_PAGE_DROPPED:
+                page.pop(key, None)
+            writer.add_page(page)
+        writer.metadata = None
+        out = BytesIO()
+        writer.write(out)
+    except ValidationError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of errors on hostile files
+        raise _not_a_readable_pdf() from exc
+    return out.getvalue()
+
+
 def clean_document(data: bytes) -> CleanDocument:
-    """A PDF as it is, or a picture of a document cleaned like a photo."""
+    """A PDF without its metadata, or a picture of a document cleaned like a photo."""
     _refuse_programs(data)
     if data.startswith(PDF_MAGIC):
-        return CleanDocument(data, "application/pdf")
+        return CleanDocument(clean_pdf(data), "application/pdf")
     try:
         picture = clean_picture(data)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from symbiosis import attachments
 from symbiosis.models import ListingDocument, ListingPhoto
 from tests import factories
-from tests.attachment_files import CAMERA, ELF, MZ, PDF, exif_of, picture, upload
+from tests.attachment_files import CAMERA, ELF, MZ, PDF, exif_of, picture, stored, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -249,11 +249,11 @@ def test_a_lab_analysis_makes_the_listing_lab_tested_and_its_delete_declared(
         "kind_label": "Lab analysis",
         "content_type": "application/pdf",
         "name": f"{UPLOADED_NAME}.pdf",
-        "size_bytes": len(PDF),
+        "size_bytes": len(stored(document.file)),
         "url": "http://testserver"
         + reverse("listing-document", args=["supply", supply.pk, document.pk]),
     }
-    assert content(client.get(answer["url"])) == PDF
+    assert content(client.get(answer["url"])) == stored(document.file)
     assert client.get(f"/api/v1/supplies/{supply.pk}/").json()["data_quality"] == "lab_tested"
 
     deleted = client.delete(url(supply, "documents", document.pk))

@@ -4,6 +4,7 @@ limits, metadata stripped, thumbnails, and the data-quality level they move."""
 import os
 import subprocess
 import sys
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -12,11 +13,25 @@ from django.db.models import Prefetch
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from symbiosis import attachments
 from symbiosis.models import ListingDocument, ListingPhoto, SupplyListing
 from tests import factories
-from tests.attachment_files import CAMERA, ELF, MZ, PDF, exif_of, picture, upload
+from tests.attachment_files import (
+    CAMERA,
+    ELF,
+    MZ,
+    PDF,
+    PDF_AUTHOR,
+    PDF_TEXT,
+    PDF_WITHOUT_PAGES,
+    exif_of,
+    pdf,
+    picture,
+    stored,
+    upload,
+)
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,11 +45,6 @@ def supply(company_a, attachment_storage):
 @pytest.fixture
 def demand(company_a, attachment_storage):
     return factories.DemandListingFactory(organization=company_a)
-
-
-def stored(field) -> bytes:
-    with field.open("rb") as handle:
-        return handle.read()
 
 
 def refusal(call) -> ValidationError:
@@ -271,7 +281,7 @@ def test_first_photo_reads_a_prefetch(supply, member_a, django_assert_num_querie
 # --- documents -----------------------------------------------------------------------------------
 
 
-def test_a_pdf_document_is_kept_as_it_is(supply, member_a):
+def test_a_pdf_document_is_kept_without_who_made_it(supply, member_a):
     document = attachments.document_add(
         user=member_a,
         listing=supply,
@@ -279,7 +289,11 @@ def test_a_pdf_document_is_kept_as_it_is(supply, member_a):
         kind="lab_analysis",
     )
 
-    assert stored(document.file) == PDF
+    kept = stored(document.file)
+    assert PDF_AUTHOR.encode() in PDF and PDF_AUTHOR.encode() not in kept
+    reader = PdfReader(BytesIO(kept))
+    assert reader.metadata is None and "/Metadata" not in reader.trailer["/Root"]
+    assert [page.extract_text() for page in reader.pages] == [PDF_TEXT]
     assert document.content_type == "application/pdf"
     assert document.uploaded_name == "Lab report 03"
     assert attachments.document_download_name(document, hides_owner=True) == (
@@ -303,8 +317,14 @@ def test_a_picture_of_a_document_is_cleaned_like_a_photo(supply, member_a):
 
 @pytest.mark.parametrize(
     ("content", "code"),
-    [(MZ, "program"), (ELF, "program"), (b"<html>not a pdf</html>", "not_a_document")],
-    ids=["mz", "elf", "html"],
+    [
+        (MZ, "program"),
+        (ELF, "program"),
+        (b"<html>not a pdf</html>", "not_a_document"),
+        (PDF_WITHOUT_PAGES, "unreadable_pdf"),
+        (pdf(password="secret"), "encrypted_pdf"),
+    ],
+    ids=["mz", "elf", "html", "no-pages", "password"],
 )
 def test_a_document_is_judged_by_its_content(content, code, supply, member_a):
     error = refusal(

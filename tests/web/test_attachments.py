@@ -7,7 +7,7 @@ from django.urls import reverse
 from symbiosis import attachments
 from symbiosis.models import ListingDocument, ListingPhoto
 from tests import factories
-from tests.attachment_files import CAMERA, ELF, MZ, PDF, exif_of, picture, upload
+from tests.attachment_files import CAMERA, ELF, MZ, PDF, exif_of, picture, stored, upload
 from tests.web.conftest import HTMX
 
 pytestmark = pytest.mark.django_db
@@ -275,7 +275,7 @@ def test_a_hidden_owner_s_document_comes_with_a_neutral_name(client_as, member_b
     assert response["Content-Type"] == "application/pdf"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert UPLOADED_NAME not in str(response.headers) and ORG_A not in str(response.headers)
-    assert b"".join(response.streaming_content) == PDF
+    assert b"".join(response.streaming_content) == stored(document.file)
 
 
 @pytest.mark.parametrize("who", ["member_a", "facilitator"])
@@ -397,7 +397,7 @@ def test_the_api_lists_photos_and_documents_without_names(
             "id": document.pk,
             "kind": "lab_analysis",
             "content_type": "application/pdf",
-            "size_bytes": len(PDF),
+            "size_bytes": len(stored(document.file)),
             "url": "http://testserver" + _document_url(supply, document),
         }
     ]
