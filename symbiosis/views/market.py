@@ -66,7 +66,7 @@ def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict
         "card": card,
         "kind": kind,
         "own": own,
-        **listing_questions_context(viewer, listing, question_form),
+        **listing_questions_context(viewer, listing, question_form, card=card),
         # Photos and documents as this viewer may see them (no names of a hidden owner).
         **attachments.listing_attachments(card),
         "verifies_data": viewer.is_facilitator,
@@ -81,16 +81,17 @@ def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict
     return context
 
 
-def listing_questions_context(viewer, listing, form=None) -> dict:
+def listing_questions_context(viewer, listing, form=None, *, card=None) -> dict:
     """What the questions section of a listing's page shows this viewer
-    (``_listing_questions.html``; ``views.questions`` renders it after a question)."""
+    (``_listing_questions.html``; ``views.questions`` renders it after a question).
+    ``card``: the listing's card when the page has built it already."""
     threads = questions.question_thread_list(user=viewer, listing=listing)
     own = listing.organization_id in viewer.organization_ids
     asking = questions.asking_organizations(user=viewer, listing=listing)
     if form is None and asking and not own:
         form = QuestionForm(organization_ids=asking)
     return {
-        "card": visibility.listing_card(user=viewer, listing=listing),
+        "card": card or visibility.listing_card(user=viewer, listing=listing),
         "question_threads": threads,
         "question_form": form if not own else None,
         "questions_own": own,
