@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from symbiosis import attachments
+from symbiosis import attachments, file_cleaning
 from symbiosis.models import ListingDocument, ListingPhoto, SupplyListing
 from tests import factories
 from tests.attachment_files import (
@@ -157,7 +157,7 @@ def test_a_decompression_bomb_header_is_refused():
         + chunk(b"IEND", b"")
     )
 
-    error = refusal(lambda: attachments.clean_picture(bomb))
+    error = refusal(lambda: file_cleaning.clean_picture(bomb))
 
     assert error.code == "too_many_pixels"
 
@@ -378,7 +378,7 @@ def test_a_listing_takes_five_documents_and_no_sixth(demand, member_a):
     ],
 )
 def test_clean_file_name(name, cleaned):
-    assert attachments.clean_file_name(name) == cleaned
+    assert file_cleaning.clean_file_name(name) == cleaned
 
 
 # --- the data-quality level -----------------------------------------------------------------------
@@ -565,7 +565,7 @@ def test_any_bytes_are_taken_or_refused_with_a_message(head, tail):
     """Hostile or broken files (a picture's first bytes, then anything) never escape as
     another exception: each is a clean picture or document, or a ValidationError."""
     data = head + tail
-    for clean in (attachments.clean_picture, attachments.clean_document):
+    for clean in (file_cleaning.clean_picture, file_cleaning.clean_document):
         try:
             cleaned = clean(data)
         except ValidationError as exc:
