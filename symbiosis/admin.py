@@ -115,6 +115,15 @@ class CompatibilityRuleInline(admin.TabularInline):
     extra = 0
 
 
+@admin.register(models.LegalRule)
+class LegalRuleAdmin(admin.ModelAdmin):
+    # Facilitators correct rules on /legal/ (who and when recorded); the admin lists them.
+    list_display = ["key", "title", "act", "article", "verified", "updated_at"]
+    list_filter = ["verified"]
+    search_fields = ["key", "title", "act", "article"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+
 @admin.register(models.Material)
 class MaterialAdmin(admin.ModelAdmin):
     list_display = ["name_en", "name_ru", "ewc_code", "category", "density_t_per_m3", "hazardous"]

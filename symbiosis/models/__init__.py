@@ -13,6 +13,7 @@ from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 from symbiosis.models.notifications import Notification
 from symbiosis.models.questions import QuestionMessage, QuestionThread
+from symbiosis.models.regulation import LegalRule
 from symbiosis.models.saved_searches import SavedSearch, SavedSearchHit
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "FactorSet",
     "FateReview",
     "Invitation",
+    "LegalRule",
     "ListingDocument",
     "ListingImport",
     "ListingPhoto",

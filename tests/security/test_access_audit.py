@@ -179,6 +179,17 @@ def a_new_document(w):
     return {"kind": "certificate", "document": _attachment_upload(PDF, f"{ORG_A_NAME}.pdf")}
 
 
+def a_legal_rule(w):
+    """A legal rule's key (made in the test's transaction: another test may have
+    flushed the rows migration 0013 loads)."""
+    from symbiosis.models import LegalRule
+
+    rule, _created = LegalRule.objects.get_or_create(
+        key="landfill-ban", defaults={"title": "Landfill ban", "act": "Code"}
+    )
+    return [rule.key]
+
+
 def a_saved_search_of_a(w):
     """A saved search of A's admin (made in the test's transaction)."""
     from django.utils import timezone
@@ -329,6 +340,19 @@ PAGE_ROWS = [
         GET,
         MEMBERS,
         query=lambda w: f"?material={w.material.pk}&fate=landfill",
+    ),
+    # The legal rules: every signed-in user reads them; facilitators correct them.
+    r("legal-rules", GET, LOGGED_IN),
+    r("legal-rules", POST, NOT_POST, data={}),
+    r("legal-rule-edit", GET, FACILITATOR_ONLY, args=a_legal_rule),
+    r("legal-rule-edit", POST, FACILITATOR_ONLY, args=a_legal_rule, data={"act": ""}),
+    r(
+        "legal-rule-edit",
+        POST,
+        FACILITATOR_WRITE,
+        args=a_legal_rule,
+        label="valid",
+        data={"title": "Landfill ban", "act": "Environmental Code", "note": "read"},
     ),
     # Current fates: facilitators verify or downgrade them, with a reason.
     r("fate-review-list", GET, FACILITATOR_ONLY),
