@@ -1527,9 +1527,10 @@ ROWS = [*PAGE_ROWS, *DEAL_ROWS, *REVIEW_ROWS, *CITY_ROWS, *API_ROWS, *ADMIN_ROWS
 
 
 def _client(w, role) -> Client:
+    """A client signed in as ``role`` through the world's session for it."""
     client = Client()
     if role != "anonymous":
-        client.force_login(getattr(w, role))
+        client.cookies[settings.SESSION_COOKIE_NAME] = w.session_keys[role]
     return client
 
 
@@ -1649,8 +1650,7 @@ MEMBER_OF_A = {
 def test_a_member_of_a_who_is_no_administrator(row, audit_world, db):
     w = audit_world
     expected = MEMBER_OF_A.get(row.id, row.expect[ROLES.index("member_a")])
-    client, send = Client(), _request(row, w)
-    client.force_login(w.plain_membership_a.user)
+    client, send = _client(w, "plain_member_a"), _request(row, w)
 
     with writes_during() as writes:
         response = send(client)
