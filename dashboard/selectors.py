@@ -30,7 +30,8 @@ period filter selects whole months.
 - Material names: English (``name_en``) by default, which the exports keep;
   with ``localized=True`` (the page) in the active language by
   ``Material.name``'s rule. Groups are by ``name_en`` either way (names are not
-  unique), the Russian name being the group's ``Max`` of ``name_ru``.
+  unique), the Russian and Kazakh names being the group's ``Max`` of ``name_ru`` and
+  ``name_kk``.
 
 Longer than most: every figure of the city page, its tables and its exports is
 read here, over the same filters and the same roll-up, so a figure and its
@@ -392,22 +393,30 @@ def _grouped(
 
 
 def _material_ru(localized: bool) -> dict:
-    """The Russian name beside a group by ``deal__material__name_en``, for the page.
+    """The Russian and Kazakh names beside a group by ``deal__material__name_en``, for
+    the page.
 
-    An aggregate, not a grouping key: materials are unique by slug, not by name, so
-    grouping by both names could split a group the exports keep whole. ``Max``
-    prefers a non-empty name_ru over an empty one."""
-    return {"agg_material_name_ru": Max("deal__material__name_ru")} if localized else {}
+    Aggregates, not grouping keys: materials are unique by slug, not by name, so
+    grouping by every name could split a group the exports keep whole. ``Max``
+    prefers a non-empty name over an empty one."""
+    if not localized:
+        return {}
+    return {f"agg_material_{field}": Max(f"deal__material__{field}") for field in LOCAL_NAME_FIELDS}
+
+
+# The names beside name_en that a localized row carries (Material.name's fallbacks).
+LOCAL_NAME_FIELDS = ("name_ru", "name_kk")
 
 
 def _material_name(row: dict) -> str:
     """``deal__material__name_en`` of a grouped row, or with ``_material_ru`` its name
-    in the active language (``Material.name``: Russian if the language is ru and
-    name_ru is not empty, else English)."""
+    in the active language (``Material.name``: Kazakh, Russian or English, the first
+    not empty in the active language's order)."""
     name_en = row["deal__material__name_en"]
     if "material_name_ru" not in row:
         return name_en
-    return Material(name_en=name_en, name_ru=row["material_name_ru"] or "").name
+    names = {field: row.pop(f"material_{field}", None) or "" for field in LOCAL_NAME_FIELDS}
+    return Material(name_en=name_en, **names).name
 
 
 def _labels(choices: dict) -> dict[str, str]:
@@ -448,8 +457,7 @@ def by_material(filters: CityFilters, *, localized: bool = False) -> list[dict]:
     categories = _labels(CATEGORY_LABELS)
     out = []
     for row in rows:
-        material = _material_name(row)
-        row.pop("material_name_ru", None)
+        material = _material_name(row)  # and drops the localized names from the row
         row.pop("deal__material__name_en")
         category = row.pop("deal__material__category")
         out.append(

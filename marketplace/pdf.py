@@ -6,9 +6,11 @@ The font is DejaVu Sans, shipped in marketplace/fonts/ (Debian fonts-dejavu-core
 
 from pathlib import Path
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from fpdf import FPDF
+
+from symbiosis.numbers import measure, measure_number
 
 FONT = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"
 
@@ -25,7 +27,7 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         0,
         6,
         _("Deal #%(deal)s · weighbridge ticket %(ticket)s · %(date)s")
-        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": delivery.date},
+        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": date_format(delivery.date)},
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -45,12 +47,11 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         pdf.multi_cell(0, 5, "\n".join(lines), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     material = deal.material
-    t = pgettext("unit symbol: tonnes", "t")
     rows = [
-        (_("Material"), f"{material.name_en} / {material.name_ru}"),
+        (_("Material"), material.all_names),
         (_("EWC code"), material.ewc_code + (f" ({_('hazardous')})" if material.hazardous else "")),
-        (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} {t}{_weights(delivery)}"),
-        (_("Date"), str(delivery.date)),
+        (_("Tonnes (weighbridge)"), measure(delivery.tonnes, "t_ticket") + _weights(delivery)),
+        (_("Date"), date_format(delivery.date)),
         (_("Vehicle"), delivery.vehicle or "—"),
         (_("Transport by"), deal.get_transport_by_display()),
         (_("Status"), delivery.get_status_display()),
@@ -78,8 +79,9 @@ def _weights(delivery) -> str:
     """Gross and tare in brackets, when the ticket gave both readings."""
     if delivery.gross_tonnes is None or delivery.tare_tonnes is None:
         return ""
+    # Numbers as the page shows them in the reader's language ("12,5" in kk and ru).
     weights = _("gross %(g)s t − tare %(r)s t") % {
-        "g": f"{delivery.gross_tonnes.normalize():f}",
-        "r": f"{delivery.tare_tonnes.normalize():f}",
+        "g": measure_number(delivery.gross_tonnes, "t_ticket"),
+        "r": measure_number(delivery.tare_tonnes, "t_ticket"),
     }
     return f" ({weights})"

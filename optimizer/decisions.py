@@ -177,7 +177,7 @@ def _send_introduction(*, user, proposal: MatchProposal) -> None:
         kind="introduction",
         params={
             "proposal": proposal.pk,
-            "material": {"en": material.name_en, "ru": material.name_ru or material.name_en},
+            "material": material.names(),
             "supplier": supply.organization.name,
             "receiver": demand.organization.name,
             # A one-off batch is no yearly flow: the text says which it is.

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, NullIf
-from django.utils.translation import get_language, gettext
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils.translation import gettext
 
 from optimizer.decisions import draft_terms
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from symbiosis.models import Material
 from symbiosis.models.accounts import District
+from symbiosis.models.materials import localized_name
 from symbiosis.numbers import number_text, separators
 from symbiosis.roles import organization_ids
 from symbiosis.visibility import as_viewer, listing_hides_owner, listing_kind
@@ -195,10 +195,9 @@ def results_ids(run: OptimizationRun, q: ResultsQuery) -> QuerySet:
     column = RESULT_COLUMNS[q.sort][0]
     if q.sort == "per_t":
         rows = rows.annotate(saving_per_t=F("net_kg_co2e_saved") / F("tonnes"))
-    if q.sort == "material" and get_language() == "ru":
-        rows = rows.annotate(
-            material_label=Coalesce(NullIf("material__name_ru", Value("")), "material__name_en")
-        )
+    if q.sort == "material":
+        # By the name the page shows (Material.name: kk → ru → en).
+        rows = rows.annotate(material_label=localized_name("material__"))
         column = "material_label"
     order = f"-{column}" if q.direction == "desc" else column
     tie = "-pk" if q.direction == "desc" and q.sort == "id" else "pk"

@@ -126,17 +126,25 @@ class LegalRuleAdmin(admin.ModelAdmin):
 
 @admin.register(models.Material)
 class MaterialAdmin(admin.ModelAdmin):
-    list_display = ["name_en", "name_ru", "ewc_code", "category", "density_t_per_m3", "hazardous"]
+    list_display = [
+        "name_en",
+        "name_ru",
+        "name_kk",
+        "ewc_code",
+        "category",
+        "density_t_per_m3",
+        "hazardous",
+    ]
     list_filter = ["category", "hazardous"]
-    search_fields = ["name_en", "name_ru", "ewc_code", "slug"]
+    search_fields = ["name_en", "name_ru", "name_kk", "ewc_code", "slug"]
     prepopulated_fields = {"slug": ["name_en"]}
     inlines = [CompatibilityRuleInline]
 
 
 @admin.register(models.Use)
 class UseAdmin(admin.ModelAdmin):
-    list_display = ["name_en", "name_ru", "slug"]
-    search_fields = ["name_en", "name_ru", "slug"]
+    list_display = ["name_en", "name_ru", "name_kk", "slug"]
+    search_fields = ["name_en", "name_ru", "name_kk", "slug"]
 
 
 @admin.register(models.CompatibilityRule)

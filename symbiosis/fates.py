@@ -84,7 +84,7 @@ def fate_change_record(*, user, supply: SupplyListing, before: dict) -> FateRevi
 def _labels(choices, value) -> dict[str, str]:
     """A choice's label in every language, for a notification's params."""
     labels = {}
-    for language in ("en", "ru"):
+    for language in notifications.LANGUAGE_CODES:
         with translation.override(language):
             labels[language] = str(dict(choices.choices)[value])
     return labels
@@ -148,10 +148,7 @@ def supply_fate_review(
         kind="fate_reviewed",
         params={
             "listing": listing.pk,
-            "material": {
-                "en": listing.material.name_en,
-                "ru": listing.material.name_ru or listing.material.name_en,
-            },
+            "material": listing.material.names(),
             "fate": _labels(Fate, fate),
             "evidence": _labels(FateEvidence, fate_evidence),
             "reason": reason,

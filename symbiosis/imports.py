@@ -382,7 +382,7 @@ class _Lookup:
     def _index(objects, with_ewc=False) -> dict:
         index: dict[str, list] = {}
         for obj in objects:
-            names = [obj.slug, obj.name_en, obj.name_ru]
+            names = [obj.slug, obj.name_en, obj.name_ru, obj.name_kk]
             if with_ewc:
                 names += [obj.ewc_code, obj.ewc_digits]
             # Folded first: "Glass" named "glass" is one material, not two.

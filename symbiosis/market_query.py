@@ -51,6 +51,7 @@ ROW_FIELDS = {
         *_ROW_COMMON,
         "material__name_en",
         "material__name_ru",
+        "material__name_kk",
         "imported_origin",
         "price_kzt_per_t",
     ),
@@ -58,6 +59,7 @@ ROW_FIELDS = {
         *_ROW_COMMON,
         "reference_material__name_en",
         "reference_material__name_ru",
+        "reference_material__name_kk",
         "max_price_kzt_per_t",
     ),
 }

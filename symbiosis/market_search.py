@@ -5,7 +5,7 @@ A query matches a listing by its **title**, by its **EWC code** or by its
 **description**:
 
 - The title: listings have none of their own, so a supply's title is its
-  material's name (English and Russian) and a demand's the names of the
+  material's name (English, Russian and Kazakh) and a demand's the names of the
   materials it accepts, of the material its quantity is measured in and of
   the uses it accepts. Names are few (a taxonomy of a few dozen rows), so the
   matching names are found first and the listings then filtered by id.
@@ -66,6 +66,10 @@ from symbiosis.models import DemandListing, Material, SupplyListing, Use
 # (pg_trgm's own default for its %> operator): 0.5 also let "spent grain" find
 # "Spent coffee grounds" and "дробина" find "дроблёный бетон".
 NAME_SIMILARITY = 0.6
+# The names a query is matched against (BilingualName): English, Russian and Kazakh.
+# Kazakh words go through the same configurations: the russian stemmer cuts a
+# Kazakh word as it cuts its query, and the trigrams and plain words match as typed.
+NAME_FIELDS = ("name_en", "name_ru", "name_kk")
 # Longest query read; the rest is ignored.
 MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
@@ -226,11 +230,9 @@ def _name_scores_sql(model, query: str) -> dict[int, float]:
     ) | Q(plain=SearchQuery(query, config="simple"))
     found = (
         model.objects.annotate(
-            similarity=Greatest(
-                TrigramWordSimilarity(query, "name_en"), TrigramWordSimilarity(query, "name_ru")
-            ),
-            stemmed=SearchVector("name_en", "name_ru", config=TEXT_CONFIG),
-            plain=SearchVector("name_en", "name_ru", config="simple"),
+            similarity=Greatest(*(TrigramWordSimilarity(query, name) for name in NAME_FIELDS)),
+            stemmed=SearchVector(*NAME_FIELDS, config=TEXT_CONFIG),
+            plain=SearchVector(*NAME_FIELDS, config="simple"),
         )
         .annotate(full_text=ExpressionWrapper(full_text, output_field=BooleanField()))
         .filter(full_text | Q(similarity__gte=NAME_SIMILARITY))
@@ -244,8 +246,8 @@ def _name_scores_sql(model, query: str) -> dict[int, float]:
 
 def _name_scores_python(model, query: str) -> dict[int, float]:
     scores = {}
-    for pk, name_en, name_ru in model.objects.values_list("pk", "name_en", "name_ru"):
-        score = name_score(query, name_en, name_ru)
+    for pk, *names in model.objects.values_list("pk", *NAME_FIELDS):
+        score = name_score(query, *(name for name in names if name))
         if score:
             scores[pk] = score
     return scores

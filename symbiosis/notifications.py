@@ -163,11 +163,15 @@ def absolute_url(path: str) -> str:
 
 
 def _in_language(value, language: str):
-    """A {"en": ..., "ru": ...} value in ``language``, also inside lists and other
-    dicts (a digest's listings); any other value as it is."""
+    """A {"kk": ..., "ru": ..., "en": ...} value in ``language``, also inside lists and other
+    dicts (a digest's listings); any other value as it is. A language the value
+    lacks (a row stored before kk was added) reads its fallbacks (kk → ru → en)."""
     if isinstance(value, dict) and value and set(value) <= LANGUAGE_CODES:
-        fallback = value.get(settings.LANGUAGE_CODE) or next(iter(value.values()))
-        return value.get(language) or fallback
+        fallbacks = settings.LANGUAGE_FALLBACKS.get(language, ())
+        for code in (language, *fallbacks, settings.LANGUAGE_CODE):
+            if value.get(code):
+                return value[code]
+        return next(iter(value.values()))
     if isinstance(value, dict):
         return {key: _in_language(item, language) for key, item in value.items()}
     if isinstance(value, list):

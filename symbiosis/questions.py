@@ -401,13 +401,13 @@ def question_threads_join_deal(*, deal) -> int:
 
 
 def _what(listing) -> dict:
-    """The listing's material in both languages (what the lister's card shows anyone)."""
+    """The listing's material in every language (what the lister's card shows anyone)."""
     material = listing.material if isinstance(listing, SupplyListing) else None
     if isinstance(listing, DemandListing):
         material = listing.reference_material or listing.materials.first()
     if material is None:
         return {}
-    return {"en": material.name_en, "ru": material.name_ru or material.name_en}
+    return material.names()
 
 
 def _notify(thread: QuestionThread, listing, message: QuestionMessage, *, recipients_org) -> None:

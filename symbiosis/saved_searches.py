@@ -216,7 +216,8 @@ def saved_search_unsubscribe(*, token: str) -> SavedSearch | None:
 
 
 def _each_language(make) -> dict:
-    """{"en": make(), "ru": make()}: a text in every language, made with each active."""
+    """{"kk": make(), "ru": make(), "en": make()}: a text in every language, each made
+    with its language active."""
     values = {}
     for code in notifications.LANGUAGE_CODES:
         with translation.override(code):

@@ -227,7 +227,7 @@ def _fold(text: str) -> str:
 
 
 def material_search(query: str) -> list[Material]:
-    """Materials matching ``query`` in English, Russian, slug or EWC code.
+    """Materials matching ``query`` in English, Russian, Kazakh, slug or EWC code.
 
     "02 07" or "0207" matches EWC codes starting with those digits; words
     ("spent grain", "дробина") must all occur in one of the names. Done in
@@ -247,6 +247,7 @@ def material_search(query: str) -> list[Material]:
         haystacks = (
             _fold(material.name_en),
             _fold(material.name_ru),
+            _fold(material.name_kk),
             material.slug.replace("-", " "),
         )
         return any(all(word in hay for word in words) for hay in haystacks)

@@ -695,7 +695,7 @@ def invitation_revoke(*, user, invitation: Invitation) -> Invitation:
 
 
 def user_language_set(*, user, language: str) -> None:
-    """Remember the language ``user`` chose (EN / RU): their e-mails and
+    """Remember the language ``user`` chose (ҚАЗ / РУС / ENG): their e-mails and
     notifications are written in it from now on."""
     if language not in LANGUAGE_CODES:
         raise ValidationError({"language": [_("Unknown language.")]})

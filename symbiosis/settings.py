@@ -178,8 +178,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ru", "Русский")]
+# Kazakh, Russian, English: the switcher's order. Kazakh readers read Russian, so what has
+# no Kazakh text (a material without name_kk) falls back to Russian, then English.
+LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+LANGUAGE_FALLBACKS = {"kk": ["ru", "en"], "ru": ["en"], "en": []}
+# What each switcher button says (a language missing here shows its code).
+LANGUAGE_BUTTONS = {"kk": "ҚАЗ", "ru": "РУС", "en": "ENG"}
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Django ships no number or date formats for kk: ours are in symbiosis/formats/kk/.
+FORMAT_MODULE_PATH = ["symbiosis.formats"]
 TIME_ZONE = "Asia/Almaty"
 USE_I18N = True
 USE_TZ = True

@@ -143,6 +143,7 @@ def material_values(row: dict[str, str], properties: dict[str, dict[str, str]]) 
         "ewc_code": row["ewc_code"],
         "name_en": row["name_en"],
         "name_ru": row["name_ru"],
+        "name_kk": row["name_kk"],
         "category": row["category"],
         "density_t_per_m3": decimal_or_none(row["density_t_per_m3"]),
         "carbon_to_nitrogen_ratio": decimal_or_none(row["carbon_to_nitrogen_ratio"]),
@@ -195,7 +196,7 @@ def load_taxonomy() -> Counter:
         counts[f"material {action}"] += 1
     uses = {}
     for row in read_csv("uses.csv"):
-        values = {k: row[k] for k in ("name_en", "name_ru", "description")}
+        values = {k: row[k] for k in ("name_en", "name_ru", "name_kk", "description")}
         obj, action = upsert(Use, {"slug": row["slug"]}, values)
         uses[obj.slug] = obj
         counts[f"use {action}"] += 1

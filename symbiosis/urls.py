@@ -9,7 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("symbiosis.views.urls")),
-    # The EN / RU switch: Django's set_language, also remembering a user's language.
+    # The ҚАЗ / РУС / ENG switch: Django's set_language, also remembering a user's language.
     path("i18n/setlang/", notifications.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

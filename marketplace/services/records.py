@@ -133,7 +133,7 @@ def facilitators() -> list[User]:
 
 
 def each_language(text) -> dict[str, str]:
-    """``text()`` (a translated string) in every language: {"en": ..., "ru": ...}."""
+    """``text()`` (a translated string) in every language: {"kk": ..., "ru": ..., "en": ...}."""
     found = {}
     for code in notifications.LANGUAGE_CODES:
         with translation.override(code):
@@ -143,7 +143,7 @@ def each_language(text) -> dict[str, str]:
 
 def _material(deal: Deal) -> dict[str, str]:
     material = deal.material
-    return {"en": material.name_en, "ru": material.name_ru or material.name_en}
+    return material.names()
 
 
 def _who(deal: Deal, actor):

@@ -148,6 +148,7 @@ class MaterialSerializer(serializers.ModelSerializer):
             "ewc_code",
             "name_en",
             "name_ru",
+            "name_kk",
             "category",
             "density_t_per_m3",
             "carbon_to_nitrogen_ratio",
@@ -163,7 +164,7 @@ class MaterialSerializer(serializers.ModelSerializer):
 class UseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Use
-        fields = ["slug", "name_en", "name_ru", "description"]
+        fields = ["slug", "name_en", "name_ru", "name_kk", "description"]
         read_only_fields = fields
 
 

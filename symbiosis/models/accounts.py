@@ -51,14 +51,14 @@ class UserManager(BaseUserManager):
 
 
 # The languages a user may choose (settings.LANGUAGES, spelled out for migrations).
-LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский")]
+LANGUAGE_CHOICES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
 
 
 class User(AbstractUser):
     username = None
     email = models.EmailField(_("e-mail address"), unique=True)
     # The language of the user's e-mails and notifications: set from the page
-    # language at sign-up and whenever the user presses EN or RU while logged
+    # language at sign-up and whenever the user presses ҚАЗ, РУС or ENG while logged
     # in; "" means the site's default (settings.LANGUAGE_CODE).
     language = models.CharField(
         _("language"), max_length=10, choices=LANGUAGE_CHOICES, blank=True, default=""

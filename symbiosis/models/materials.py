@@ -1,7 +1,10 @@
 """Material taxonomy: what residues are, what receivers do with them."""
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -23,9 +26,40 @@ class MaterialCategory(models.TextChoices):
     MIXED = "mixed", _("Mixed")
 
 
+def name_fields(language: str) -> list[str]:
+    """The name columns to read for ``language``, best first: its own, then its
+    fallbacks (settings.LANGUAGE_FALLBACKS: kk → ru → en), ending with name_en."""
+    codes = [language, *settings.LANGUAGE_FALLBACKS.get(language, ()), "en"]
+    return [f"name_{code}" for code in dict.fromkeys(codes) if code in NAME_LANGUAGES]
+
+
+def localized_name(prefix: str = "", language: str | None = None):
+    """A database expression of ``BilingualName.name`` for ``language`` (default: the
+    active one): the first non-empty of name_kk, name_ru, name_en as ``name_fields``
+    orders them. ``prefix``: the path to the row with the names ("material__")."""
+    fields = name_fields(language or _active_language())
+    *preferred, last = (f"{prefix}{field}" for field in fields)
+    if not preferred:
+        return F(last)
+    return Coalesce(*(NullIf(field, Value("")) for field in preferred), F(last))
+
+
+def _active_language() -> str:
+    return (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+
+
+# The languages a name has a column for (BilingualName.name_<code>).
+NAME_LANGUAGES = ("en", "ru", "kk")
+
+
 class BilingualName(models.Model):
+    """A name in English (required), Russian and Kazakh. Russian is required by the
+    forms and fixtures but Kazakh may be blank: ``name`` falls back kk → ru → en
+    (Kazakh readers read Russian)."""
+
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_ru = models.CharField(_("name (Russian)"), max_length=200)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True, default="")
 
     class Meta:
         abstract = True
@@ -35,8 +69,28 @@ class BilingualName(models.Model):
 
     @property
     def name(self) -> str:
-        lang = (translation.get_language() or "en")[:2]
-        return self.name_ru if lang == "ru" and self.name_ru else self.name_en
+        """The name in the active language, or its fallback."""
+        return self.name_in(_active_language())
+
+    def name_in(self, language: str) -> str:
+        for field in name_fields(language):
+            value = getattr(self, field)
+            if value:
+                return value
+        return self.name_en
+
+    @property
+    def all_names(self) -> str:
+        """Every distinct name, the active language's first ("Сыра үгіндісі / Пивная
+        дробина / Brewery spent grain"): a transfer note read by both parties and by
+        the authorities."""
+        names = (self.name, self.name_kk, self.name_ru, self.name_en)
+        return " / ".join(name for name in dict.fromkeys(names) if name)
+
+    def names(self) -> dict[str, str]:
+        """{code: name} for each of settings.LANGUAGES, fallbacks applied: what a
+        notification stores, to be read later in its recipient's language."""
+        return {code: self.name_in(code) for code, _name in settings.LANGUAGES}
 
 
 class Material(BilingualName):

@@ -41,7 +41,7 @@ class Notification(models.Model):
     # user's row is written in the language the user has when it is rendered.
     language = models.CharField(max_length=10, blank=True)
     kind = models.CharField(_("kind"), max_length=40)
-    # Plain JSON values the template reads; a value {"en": ..., "ru": ...} is
+    # Plain JSON values the template reads; a value {"kk": ..., "ru": ..., "en": ...} is
     # read in the language the text is rendered in (a material's name).
     params = models.JSONField(default=dict, blank=True)
     # What the e-mail alone may carry, and only until it is sent or given up: a

@@ -1,4 +1,4 @@
-"""The notifications page, and the EN / RU switch that also remembers a user's language."""
+"""The notifications page, and the ҚАЗ / РУС / ENG switch that also remembers a user's language."""
 
 import contextlib
 
@@ -54,7 +54,7 @@ def notifications_read_all(request):
 
 @require_POST
 def language_set(request):
-    """Django's set_language (the EN / RU buttons), which also stores the choice as
+    """Django's set_language (the ҚАЗ / РУС / ENG buttons), which also stores the choice as
     a logged-in user's language: their e-mails and notifications follow it."""
     response = i18n.set_language(request)
     if request.user.is_authenticated:

@@ -321,6 +321,21 @@ def test_localized_material_names_follow_the_language(city, table):
 
 
 @pytest.mark.parametrize("table", LOCALIZED_SELECTORS)
+def test_kazakh_names_fall_back_to_russian_then_english(city, table):
+    """In Kazakh: name_kk, else name_ru, else name_en (Material.name's rule)."""
+    _names_ru(city, grain="Пивная дробина", bread="")
+    Material = type(city.materials["grain"])
+    Material.objects.filter(pk=city.materials["grain"].pk).update(name_kk="Сыра сығындысы")
+    rates_refresh()
+    with translation.override("kk"):
+        exported = table(CityFilters())
+        kazakh = table(CityFilters(), localized=True)
+    shown = {m.name_en: m.name_in("kk") for m in Material.objects.all()}
+    assert shown["Spent grain"] == "Сыра сығындысы" and shown["Old bread"] == "Old bread"
+    assert kazakh == [{**row, "material": shown[row["material"]]} for row in exported]
+
+
+@pytest.mark.parametrize("table", LOCALIZED_SELECTORS)
 @pytest.mark.parametrize("bread_ru", ["", "Хлеб"])
 def test_localized_tables_group_as_the_english_ones(city, table, bread_ru):
     """Materials are unique by slug, not by name: two with one English name and

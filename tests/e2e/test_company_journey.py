@@ -1,7 +1,7 @@
 """The company journey of issue 15, through the pages only, in three browsers: a
 facilitator runs the optimizer and approves one proposal; the two companies find the
 introduction in their menu and accept it; the receiver (on a 375 px phone) opens the
-deal and sends the proposed terms; the supplier (switched to Russian with the RU button)
+deal and sends the proposed terms; the supplier (switched to Russian with the РУС button)
 accepts them, starts deliveries from today and logs a load from its weighbridge ticket;
 the receiver confirms it from the notification and opens the transfer note; the city's
 confirmed tonnes grow by exactly that load.

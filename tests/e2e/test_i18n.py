@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_the_russian_ui_renders_the_listing_pages_without_english_leftovers(page):
     load_demo()
     login(page, "alatau-brewery@demo.kz", DEMO_PASSWORD)
-    page.get_by_role("button", name="RU").click()
+    page.get_by_role("button", name="РУС").click()
     expect(page.get_by_role("heading", name="Мой кабинет")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     screenshot(page, "home-ru")

@@ -5,6 +5,7 @@ append-only record the company reads."""
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from symbiosis import fates, legal, services
@@ -144,7 +145,9 @@ def test_a_facilitator_verifies_and_the_company_is_told(facilitator, supply_a, m
     told = Notification.objects.filter(kind="fate_reviewed")
     assert {n.recipient for n in told} == {member_a, admin_a}
     assert told[0].params["reason"] == "Saw the receipts"
-    assert told[0].params["fate"] == {"en": "Landfill", "ru": "Полигон"}
+    # In every language of settings.LANGUAGES (kk from its catalogue).
+    assert set(told[0].params["fate"]) == {code for code, _name in settings.LANGUAGES}
+    assert (told[0].params["fate"]["en"], told[0].params["fate"]["ru"]) == ("Landfill", "Полигон")
     assert told[0].params["evidence"]["en"] == "Verified by a facilitator"
 
 

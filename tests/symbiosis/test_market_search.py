@@ -57,7 +57,13 @@ QUERIES = [
     ),
     # Words of a public description only.
     ("supply", "mash tuns", ["alatau-brewery/spent-grain"]),
-    ("supply", "бетон", CONCRETE),
+    # Also asphalt concrete and reinforced-concrete panels: their Kazakh names are one
+    # word with "бетон" in it ("асфальтбетон", "темірбетон"), near by trigrams.
+    (
+        "supply",
+        "бетон",
+        [*CONCRETE, "almaty-road-construction/asphalt", "medeu-demolition/aksay-panels"],
+    ),
     ("supply", "coffee", COFFEE),
     # Typed short: "кофе" is near "Кофейная гуща".
     ("supply", "кофе", COFFEE),
@@ -73,6 +79,12 @@ QUERIES = [
     ("demand", "kiln", ["konaev-cement/tyres"]),
     ("demand", "ensiling", ["alatau-feed-mill/feed"]),
     ("demand", "tyres", ["kazakh-tyre-recycling/tyres", "konaev-cement/tyres"]),
+    # Kazakh names (name_kk), as typed, in another form, with a typo.
+    ("supply", "сыра сығындысы", SPENT_GRAIN_SUPPLIES),
+    ("supply", "Сыра сығындысын", SPENT_GRAIN_SUPPLIES),
+    ("supply", "сыра сығындсы", SPENT_GRAIN_SUPPLIES),
+    ("supply", "шыны", ["zhetysu-beer/glass"]),
+    ("demand", "сыра сығындысы", SPENT_GRAIN_DEMANDS),
 ]
 
 
