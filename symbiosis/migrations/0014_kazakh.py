@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("symbiosis", "0012_saved_searches"),
+        ("symbiosis", "0013_legal_rules"),
     ]
 
     operations = [
