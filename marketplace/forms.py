@@ -257,3 +257,26 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class MovementPeriodForm(forms.Form):
+    """A period of movement records to export: ``from`` and ``until`` (delivery dates,
+    both included) and the file format."""
+
+    FORMATS = (("csv", "CSV"), ("json", "JSON"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "from" is a Python keyword: the field is named here, as the URL names it.
+        self.fields = {
+            "from": forms.DateField(label=_("From"), widget=DateInput),
+            "until": forms.DateField(label=_("Until"), widget=DateInput),
+            "format": forms.ChoiceField(label=_("Format"), choices=self.FORMATS, initial="csv"),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("until")
+        if start and end and end < start:
+            self.add_error("until", _("The end of the period is before its start."))
+        return cleaned

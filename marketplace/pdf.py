@@ -1,21 +1,26 @@
 """The waste-transfer note of a delivery as a PDF (fpdf2, pure Python).
 
+The note prints the delivery's movement record (``marketplace.movement``, the same
+builder as the exports and the API), labelled in the reader's language by
+``marketplace.transfer_note``, which the printable page uses too.
+
 The font is DejaVu Sans, shipped in marketplace/fonts/ (Debian fonts-dejavu-core
-2.37; licence beside it), so Cyrillic names print on any machine.
+2.37; licence beside it), so Cyrillic and Kazakh names print on any machine.
 """
 
 from pathlib import Path
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-from symbiosis.numbers import measure, measure_number
+from marketplace.movement import movement_record
+from marketplace.transfer_note import note_rows, party_lines
 
 FONT = Path(__file__).resolve().parent / "fonts" / "DejaVuSans.ttf"
 
 
 def delivery_note_pdf(*, delivery, deal) -> bytes:
+    record = movement_record(delivery)
     pdf = FPDF(format="A4")
     pdf.set_title(f"Waste-transfer note {delivery.ticket_number}")
     pdf.add_font("DejaVu", fname=str(FONT))
@@ -27,43 +32,26 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         0,
         6,
         _("Deal #%(deal)s · weighbridge ticket %(ticket)s · %(date)s")
-        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": date_format(delivery.date)},
+        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": delivery.date},
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.ln(4)
-    supply_site, receiver_site = deal.supply.site, deal.receiver_site
-    for title, org, site in (
-        (_("Consignor (supplier)"), deal.supplier, supply_site),
-        (_("Consignee (receiver)"), deal.receiver, receiver_site),
+    for title, party in (
+        (_("Consignor (supplier)"), record["giver"]),
+        (_("Consignee (receiver)"), record["receiver"]),
     ):
         pdf.set_font("DejaVu", size=12)
         pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", size=10)
-        address = f", {site.address}" if site and site.address else ""
-        lines = [org.name, f"{_('BIN')} {org.bin}"]
-        if site:
-            lines.append(f"{site.name}{address}, {site.get_district_display()}")
-        pdf.multi_cell(0, 5, "\n".join(lines), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, "\n".join(party_lines(party)), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
-    material = deal.material
-    rows = [
-        (_("Material"), material.all_names),
-        (_("EWC code"), material.ewc_code + (f" ({_('hazardous')})" if material.hazardous else "")),
-        (_("Tonnes (weighbridge)"), measure(delivery.tonnes, "t_ticket") + _weights(delivery)),
-        (_("Date"), date_format(delivery.date)),
-        (_("Vehicle"), delivery.vehicle or "—"),
-        (_("Transport by"), deal.get_transport_by_display()),
-        (_("Status"), delivery.get_status_display()),
-    ]
-    if delivery.loads != 1:
-        rows.insert(3, (_("Number of loads"), str(delivery.loads)))
-    with pdf.table(col_widths=(50, 130), text_align="LEFT", first_row_as_headings=False) as table:
-        for label, value in rows:
+    with pdf.table(col_widths=(55, 125), text_align="LEFT", first_row_as_headings=False) as table:
+        for label, value in note_rows(record):
             row = table.row()
             row.cell(label)
             row.cell(value)
-    pdf.ln(14)
+    pdf.ln(10)
     for label in (
         _("Consignor: name, signature, date"),
         _("Carrier / driver: name, signature, date"),
@@ -73,15 +61,3 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         pdf.cell(0, 6, label, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(6)
     return bytes(pdf.output())
-
-
-def _weights(delivery) -> str:
-    """Gross and tare in brackets, when the ticket gave both readings."""
-    if delivery.gross_tonnes is None or delivery.tare_tonnes is None:
-        return ""
-    # Numbers as the page shows them in the reader's language ("12,5" in kk and ru).
-    weights = _("gross %(g)s t − tare %(r)s t") % {
-        "g": measure_number(delivery.gross_tonnes, "t_ticket"),
-        "r": measure_number(delivery.tare_tonnes, "t_ticket"),
-    }
-    return f" ({weights})"

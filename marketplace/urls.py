@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace import views
+from marketplace import movement_views, views
 
 app_name = "marketplace"
 
@@ -29,4 +29,11 @@ urlpatterns = [
     ),
     path("deliveries/<int:pk>/note/", views.delivery_note, name="delivery-note"),
     path("deliveries/<int:pk>/note.pdf", views.delivery_note_pdf, name="delivery-note-pdf"),
+    # Movement records (issue 21): a period's export, one delivery's record.
+    path("movements/", movement_views.movement_export, name="movement-export"),
+    path(
+        "deliveries/<int:pk>/movement.json",
+        movement_views.delivery_movement,
+        name="delivery-movement",
+    ),
 ]

@@ -27,6 +27,7 @@ from django.db.models import Q
 from optimizer.candidates import generate_arcs
 from optimizer.instance import Instance
 from optimizer.snapshot import PROCESSOR_PREFIX, build_snapshot
+from symbiosis.clearances import imported_origin_withheld
 from symbiosis.models import CompatibilityRule, DemandListing, FactorSet, SupplyListing
 from symbiosis.models.listings import Status
 from symbiosis.visibility import PUBLISHED_VISIBILITIES, listing_kind
@@ -63,6 +64,9 @@ class Reach:
     limit_km: float | None = None
     # A plant's output listing: offered by the plant's node, as in a run.
     offered_by_plant: bool = False
+    # A supply of imported origin whose material no facilitator has cleared: a run
+    # leaves it out (``optimizer.snapshot``, ``symbiosis.clearances``).
+    imported_origin_withheld: bool = False
     # Counts with one rule lifted (the others kept): distance, window, quality.
     without_distance: list[Counterpart] = field(default_factory=list)
     without_window: int = 0
@@ -219,6 +223,9 @@ def listing_reach(listing) -> Reach:
     kind = listing_kind(listing)
     limit = float(listing.max_km) if listing.max_km is not None else None
     reach = Reach(kind=kind, limit_km=limit)
+    if kind == "supply" and imported_origin_withheld(listing):
+        reach.imported_origin_withheld = True
+        return reach
     document = _instance_document(listing)
     if document is None:
         return reach

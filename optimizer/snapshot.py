@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
 from symbiosis import impact
 from symbiosis.accounting import FactorTable, is_landfill_operator, treatment_of
+from symbiosis.clearances import cleared_material_ids
 from symbiosis.models import (
     CompatibilityRule,
     DemandListing,
@@ -26,6 +27,8 @@ from symbiosis.models import (
 )
 from symbiosis.models.listings import Recurrence, Status
 
+# The run's note counting imported-origin supplies left out for want of a clearance.
+IMPORTED_ORIGIN_NOTE = "supplies_imported_origin_not_cleared"
 PERIODS_PER_YEAR = {Recurrence.ONCE: 1, Recurrence.MONTHLY: 12, Recurrence.YEARLY: 1}
 
 
@@ -123,9 +126,15 @@ def build_snapshot(
     if categories:
         supplies_qs = supplies_qs.filter(material__category__in=categories)
     supplies = []
+    # Residues of imported origin are proposed only where a facilitator cleared their
+    # material (symbiosis.clearances); the rest are counted in the run's notes.
+    cleared = cleared_material_ids()
     for s in supplies_qs:
         if s.pk in plant_outputs:
             continue  # a plant's output is offered by its processor node
+        if s.imported_origin and s.material_id not in cleared:
+            notes[IMPORTED_ORIGIN_NOTE] += 1
+            continue
 
         fate_factor = table.fate(s.material_id, s.fate)
         if fate_factor is None:

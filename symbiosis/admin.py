@@ -272,3 +272,35 @@ class SavedSearchHitAdmin(ReadOnlyRecordAdmin):
     # Written with each digest: what was sent, never sent again.
     list_display = ["pk", "search", "listing_id", "sent_at"]
     raw_id_fields = ["search"]
+
+
+@admin.register(models.ImportedOriginClearance)
+class ImportedOriginClearanceAdmin(admin.ModelAdmin):
+    """Decisions on residues of imported origin, per material. Facilitators record them
+    on their page (``/listings/imported-origin/``); here a superuser (or a staff user given
+    the add permission) may add one, through the same service. None is changed or
+    deleted: the decisions are the material's history."""
+
+    list_display = ["decided_at", "material", "outcome", "basis_verified", "decided_by"]
+    list_filter = ["outcome", "basis_verified"]
+    fields = ["material", "outcome", "basis", "basis_verified", "document"]
+    readonly_fields = ["decided_by", "decided_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from symbiosis.clearances import clearance_record
+
+        saved = clearance_record(
+            user=request.user,
+            material=obj.material,
+            outcome=obj.outcome,
+            basis=obj.basis,
+            basis_verified=obj.basis_verified,
+            document=form.cleaned_data.get("document") or None,
+        )
+        obj.pk = saved.pk

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from symbiosis.models import (
     DemandListing,
+    ImportedOriginClearance,
     Material,
     Membership,
     Organization,
@@ -352,6 +353,21 @@ def _staff_accounts(password_hash, result: DemoResult) -> None:
     ]
 
 
+def _clearances(counts: Counter) -> None:
+    """Imported-origin decisions of the demo (``clearances.csv``, illustrative and so
+    marked): recorded once per material; a facilitator's later decisions stay."""
+    facilitator = User.objects.get(email=FACILITATOR_EMAIL)
+    for row in _demo_csv("clearances.csv"):
+        material = Material.objects.get(slug=row["material"])
+        if ImportedOriginClearance.objects.filter(material=material).exists():
+            counts["clearance unchanged"] += 1
+            continue
+        ImportedOriginClearance.objects.create(
+            material=material, outcome=row["outcome"], basis=row["basis"], decided_by=facilitator
+        )
+        counts["clearance created"] += 1
+
+
 @transaction.atomic
 def load_demo(*, today: date | None = None) -> DemoResult:
     """Load taxonomy, factor set and the Almaty demo data, its listing windows
@@ -366,6 +382,7 @@ def load_demo(*, today: date | None = None) -> DemoResult:
     password_hash = functools.cache(lambda: make_password(DEMO_PASSWORD))
     organizations = _organizations(password_hash, result)
     _staff_accounts(password_hash, result)
+    _clearances(result.counts)
     sites = _sites(organizations, result.counts)
     materials = {m.slug: m for m in Material.objects.all()}
     uses = {u.slug: u for u in Use.objects.all()}

@@ -7,7 +7,7 @@ transaction, and ``add_service_errors`` puts what the services reject back
 on the fields the user typed. The forms of accounts are in
 ``symbiosis.account_forms``.
 
-Just over 500 lines: the listing, site, fate-review and market forms share the
+Just over 500 lines: the listing, site, fate-review, clearance and market forms share the
 widgets and the field checks (``field_check``) at the top.
 """
 
@@ -19,6 +19,7 @@ from django.core.validators import DecimalValidator, MaxValueValidator, MinValue
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis import market_map, market_search, selectors
@@ -27,6 +28,7 @@ from symbiosis.legal import IMPORTED_ORIGIN_RESTRICTION
 from symbiosis.material_picker import MaterialPicker
 from symbiosis.models import (
     DemandListing,
+    ImportedOriginClearance,
     Material,
     Site,
     SupplyListing,
@@ -456,7 +458,14 @@ class SupplyForm(ListingForm):
         self.fields["fate_evidence_note"].help_text = _(
             "Which document, or how you know; needed for a documented fate."
         )
-        self.fields["imported_origin"].help_text = IMPORTED_ORIGIN_RESTRICTION
+        self.fields["imported_origin"].help_text = format_lazy(
+            "{} {}",
+            IMPORTED_ORIGIN_RESTRICTION,
+            _(
+                "The optimizer does not propose it until a facilitator records that its "
+                "material is cleared for exchange."
+            ),
+        )
         if not self.is_bound:
             self.initial["contaminants"] = contaminant_codes(self.initial.get("contaminants"))
         self.fields["moisture_percent"].help_text = _(
@@ -693,3 +702,25 @@ class MarketFilterForm(forms.Form):
 
 
 # --- accounts ------------------------------------------------------------------------
+
+
+class ClearanceForm(ServiceForm, forms.Form):
+    """A facilitator's decision on residues of imported origin of one material."""
+
+    material = forms.ModelChoiceField(label=_("Material"), queryset=Material.objects.all())
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ImportedOriginClearance.Outcome.choices)
+    basis = forms.CharField(
+        label=_("Basis"),
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "What the decision rests on: the authority's answer, the legal text (article, "
+            "order number and date), or the outcome of the dialogue with legislators."
+        ),
+    )
+    basis_verified = forms.BooleanField(
+        label=_("I have read the legal text the basis cites"),
+        required=False,
+        help_text=_("Unticked, pages show the basis as “not verified”."),
+    )
+    document = forms.FileField(label=_("Document (PDF or picture)"), required=False)

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
+from marketplace import movement_api
 from optimizer import api as optimizer_api
 from symbiosis.api import attachments, questions, saved_searches, views
 
@@ -33,6 +34,8 @@ router.register("supplies", views.SupplyViewSet, basename="supply")
 router.register("demands", views.DemandViewSet, basename="demand")
 router.register("deals", marketplace_api.DealViewSet, basename="deal")
 router.register("deliveries", marketplace_api.DeliveryViewSet, basename="delivery")
+# Movement records of confirmed deliveries (issue 21), by period or one delivery.
+router.register("movements", movement_api.MovementViewSet, basename="movement")
 router.register("proposals", optimizer_api.ProposalViewSet, basename="proposal")
 router.register("introductions", optimizer_api.IntroductionViewSet, basename="introduction")
 # Questions to a lister and saved searches (issue 18), as their pages.

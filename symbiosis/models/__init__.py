@@ -7,6 +7,7 @@ from symbiosis.models.accounts import (
     User,
 )
 from symbiosis.models.attachments import ListingDocument, ListingPhoto
+from symbiosis.models.clearances import ImportedOriginClearance
 from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
@@ -22,6 +23,7 @@ __all__ = [
     "EmissionFactor",
     "FactorSet",
     "FateReview",
+    "ImportedOriginClearance",
     "Invitation",
     "LegalRule",
     "ListingDocument",

@@ -5,6 +5,7 @@ from django.urls import path, register_converter
 from symbiosis.views import (
     accounts,
     attachments,
+    clearances,
     fates,
     imports,
     legal,
@@ -77,6 +78,17 @@ urlpatterns = [
     path("legal/<slug:key>/edit/", legal.legal_rule_edit, name="legal-rule-edit"),
     path("listings/fates/", fates.fate_review_list, name="fate-review-list"),
     path("listings/fates/<int:pk>/", fates.fate_review, name="fate-review"),
+    # Imported-origin clearances per material (issue 21): facilitators.
+    path(
+        "listings/imported-origin/",
+        clearances.clearance_list,
+        name="imported-origin-clearances",
+    ),
+    path(
+        "listings/imported-origin/<int:pk>/document/",
+        clearances.clearance_document,
+        name="imported-origin-clearance-document",
+    ),
     path("listings/import/", imports.listing_import, name="listing-import"),
     path(
         "listings/import/<int:import_id>/",

@@ -110,6 +110,18 @@ def pages(deal, delivery, market):
             reverse("marketplace:delivery-note-pdf", args=[delivery.pk]),
             None,
         ),
+        (
+            "movement-export",
+            "get",
+            reverse("marketplace:movement-export"),
+            {"from": "2026-01-01", "until": "2026-12-31", "format": "csv"},
+        ),
+        (
+            "delivery-movement",
+            "get",
+            reverse("marketplace:delivery-movement", args=[delivery.pk]),
+            None,
+        ),
     ]
 
 
@@ -130,6 +142,8 @@ PAGE_NAMES = [
     "delivery-detail",
     "delivery-note",
     "delivery-note-pdf",
+    "movement-export",
+    "delivery-movement",
 ]
 
 
@@ -162,7 +176,12 @@ def test_city_analysts_get_403(client, analyst, name, deal, delivery, market):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in PAGE_NAMES if n not in ("deal-list", "deal-new", "delivery-review")]
+    "name",
+    [
+        n
+        for n in PAGE_NAMES
+        if n not in ("deal-list", "deal-new", "delivery-review", "movement-export")
+    ],
 )
 def test_another_company_gets_404(client, member_c, name, deal, delivery, market):
     client.force_login(member_c)

@@ -20,7 +20,13 @@ import pytest
 
 from optimizer.models import PairRule, ProcessingPlant
 from optimizer.reach import FURTHER_KM, listing_reach, reach_counts
-from symbiosis.models import CompatibilityRule, DemandListing, FactorSet, SupplyListing
+from symbiosis.models import (
+    CompatibilityRule,
+    DemandListing,
+    FactorSet,
+    ImportedOriginClearance,
+    SupplyListing,
+)
 from tests import factories
 from tests.optimizer.helpers import haversine_km
 
@@ -52,6 +58,14 @@ class World:
             .select_related("site")
             .prefetch_related("materials", "uses")
         )
+        # Imported-origin supplies count only where their material's latest decision
+        # is "cleared" (symbiosis.clearances), read here straight from the table.
+        latest = {}
+        for material_id, outcome in ImportedOriginClearance.objects.order_by(
+            "decided_at", "pk"
+        ).values_list("material_id", "outcome"):
+            latest[material_id] = outcome
+        self.cleared = {pk for pk, outcome in latest.items() if outcome == "cleared"}
         self.accepted = {}
         for demand in [*self.demands]:
             self.accepted[demand.pk] = self.accepted_material_ids(demand, rules)
@@ -105,6 +119,8 @@ def _quality_ok(world, supply, demand) -> bool:
 
 def _pair_allowed(world, supply, demand, *, distance=True, window=True, quality=True) -> bool:
     if supply.organization_id == demand.organization_id:
+        return False
+    if supply.imported_origin and supply.material_id not in world.cleared:
         return False
     if supply.material_id not in world.accepted[demand.pk]:
         return False

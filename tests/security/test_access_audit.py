@@ -212,6 +212,26 @@ def fate_decision(w, *, prefixed=True):
     return {f"fate-{w.supply_private.pk}-{name}": value for name, value in values.items()}
 
 
+def a_clearance_with_a_document(w):
+    """A facilitator's clearance of A's supply's material, with a letter naming A."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from symbiosis.clearances import clearance_record
+    from tests.attachment_files import PDF
+
+    clearance = clearance_record(
+        user=w.facilitator,
+        material=w.material,
+        outcome="cleared",
+        basis="Customs letter",
+        document=SimpleUploadedFile(f"{ORG_A_NAME}.pdf", PDF),
+    )
+    return [clearance.pk]
+
+
+PERIOD = "?from=2000-01-01&until=2100-12-31"
+
+
 # A tight box around A's site (43.187654, 76.876543) and one around its coarse cell's
 # centre (43.175, 76.875), as "west,south,east,north".
 A_SITE_BOX = "76.876,43.187,76.877,43.188"
@@ -356,6 +376,15 @@ PAGE_ROWS = [
     ),
     # Current fates: facilitators verify or downgrade them, with a reason.
     r("fate-review-list", GET, FACILITATOR_ONLY),
+    # Imported-origin clearances per material: facilitators only (a bad form re-renders).
+    r("imported-origin-clearances", GET, FACILITATOR_ONLY),
+    r("imported-origin-clearances", POST, FACILITATOR_ONLY, data={"outcome": "maybe"}),
+    r(
+        "imported-origin-clearance-document",
+        GET,
+        FACILITATOR_ONLY,
+        args=a_clearance_with_a_document,
+    ),
     r("fate-review-list", GET, FACILITATOR_ONLY, query="?fate=landfill&evidence=x", label="bad"),
     r("fate-review-list", POST, NOT_POST, data={}),
     r("fate-review", GET, NOT_POST, args=lambda w: [w.supply_private.pk]),
@@ -805,6 +834,27 @@ DEAL_ROWS = [
     r("marketplace:delivery-detail", GET, A_AND_FACILITATOR, args=DELIVERY),
     r("marketplace:delivery-note", GET, A_AND_FACILITATOR, args=DELIVERY),
     r("marketplace:delivery-note-pdf", GET, A_AND_FACILITATOR, args=DELIVERY),
+    # Movement records (issue 21): the period's export of one's own deals' confirmed
+    # deliveries (B's is empty), one confirmed delivery's record; analysts none.
+    r("marketplace:movement-export", GET, COMPANY_READERS),
+    r(
+        "marketplace:movement-export",
+        GET,
+        COMPANY_READERS,
+        query=PERIOD + "&format=csv",
+        label="csv",
+    ),
+    r(
+        "marketplace:movement-export",
+        GET,
+        COMPANY_READERS,
+        query=PERIOD + "&format=json",
+        label="json",
+    ),
+    r("marketplace:movement-export", GET, COMPANY_READERS, query="?from=x&until=y", label="bad"),
+    r("marketplace:movement-export", POST, NOT_POST, data={}),
+    r("marketplace:delivery-movement", GET, A_AND_FACILITATOR, args=a_confirmed_delivery),
+    r("marketplace:delivery-movement", POST, NOT_POST, args=a_confirmed_delivery, data={}),
 ]
 
 # --- optimizer review pages -------------------------------------------------------------
@@ -1331,6 +1381,18 @@ API_ROWS = [
     ),
     # The waste-transfer note as a PDF, for whoever may see the delivery.
     r("api:delivery-transfer-note", GET, API_A_READ, args=DELIVERY, api=True),
+    # Movement records: a company's own deals' confirmed deliveries, facilitators all.
+    r("api:movement-list", GET, API_COMPANY_READ, query=PERIOD, api=True),
+    r("api:movement-list", GET, API_COMPANY_READ, query=PERIOD + "&format=csv", label="csv"),
+    r(
+        "api:movement-list",
+        GET,
+        (DENY, 400, 400, 400, 403),
+        query="?from=2026-05-01&until=2026-04-01",
+        api=True,
+        label="bad",
+    ),
+    r("api:movement-detail", GET, API_A_READ, args=a_confirmed_delivery, api=True),
     # Optimizer proposals are the facilitators'; a company reads and answers only
     # its introductions (A's anonymous supply to C's demand: not B's).
     r("api:proposal-list", GET, (DENY, 403, 403, 200, 403), api=True),

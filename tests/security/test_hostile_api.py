@@ -124,6 +124,7 @@ def world(market, make_deal, member_a, member_b, facilitator):  # noqa: F811
             "/api/v1/demands/": market.demand.pk,
             "/api/v1/deals/": deal.pk,
             "/api/v1/deliveries/": delivery.pk,
+            "/api/v1/movements/": delivery.pk,
             "/api/v1/materials/": market.grain.slug,
             "/api/v1/uses/": market.feed.slug,
             "/api/v1/compatibility-rules/": rule.pk,

@@ -5,6 +5,7 @@ the supply's baseline and where to review it."""
 import pytest
 
 from optimizer import services
+from symbiosis import clearances
 from tests.marketplace.conftest import (  # noqa: F401  (fixtures)
     company_c,
     make_deal,
@@ -37,7 +38,14 @@ def test_both_companies_read_the_restriction_on_their_introduction(
 
 
 def test_the_facilitator_reads_the_restriction_and_the_baseline(client, facilitator, introduction):
-    # A proposal of a real run (its page reads the run's input).
+    # A proposal of a real run (its page reads the run's input); proposed once a
+    # facilitator has cleared the material (symbiosis.clearances).
+    clearances.clearance_record(
+        user=facilitator,
+        material=introduction.supply.material,
+        outcome="cleared",
+        basis="Customs letter, not verified",
+    )
     run = services.run_create(user=facilitator, parameters={}, enqueue=False)
     services.run_execute(run_id=run.pk)
     proposal = run.proposals.get(supply=introduction.supply)
