@@ -10,6 +10,7 @@ The font is DejaVu Sans, shipped in marketplace/fonts/ (Debian fonts-dejavu-core
 
 from pathlib import Path
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
@@ -32,7 +33,7 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
         0,
         6,
         _("Deal #%(deal)s · weighbridge ticket %(ticket)s · %(date)s")
-        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": delivery.date},
+        % {"deal": deal.pk, "ticket": delivery.ticket_number, "date": date_format(delivery.date)},
         new_x="LMARGIN",
         new_y="NEXT",
     )

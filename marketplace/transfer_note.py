@@ -3,6 +3,9 @@
 (``marketplace.pdf``) and the printable page both print these, so the note and the
 record cannot disagree."""
 
+from datetime import date, datetime
+
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -25,6 +28,18 @@ def _t(value) -> str:
     return measure(value, "t_ticket")
 
 
+def _day(iso: str | None) -> str:
+    """A record's ISO date as the reader's language writes dates ("02.03.2026" in kk)."""
+    if not iso:
+        return NONE
+    return date_format(date.fromisoformat(iso[:10]))
+
+
+def _moment(iso: str) -> str:
+    """A record's ISO time, to the minute, in the reader's format."""
+    return date_format(datetime.fromisoformat(iso), "SHORT_DATETIME_FORMAT")
+
+
 def _material_name(names: dict) -> str:
     """Every distinct name, the reader's first: the note is read by both parties and
     by the authorities, in any of the three languages."""
@@ -41,7 +56,7 @@ def _person(person: dict | None) -> str:
         "receiver": _("receiver"),
         "facilitator": _("facilitator"),
     }[person["party"]]
-    return f"{person['name'] or NONE} ({party}), {person['at'].replace('T', ' ')[:16]}"
+    return f"{person['name'] or NONE} ({party}), {_moment(person['at'])}"
 
 
 def party_lines(party: dict) -> list[str]:
@@ -76,8 +91,8 @@ def note_rows(record: dict) -> list[tuple[str, str]]:
     agreed = _("%(tonnes)s %(period)s, %(start)s – %(end)s") % {
         "tonnes": _t(estimated["tonnes_per_period"]),
         "period": period,
-        "start": estimated["start_date"],
-        "end": estimated["end_date"],
+        "start": _day(estimated["start_date"]),
+        "end": _day(estimated["end_date"]),
     }
     if estimated["tonnes_total"] is not None:
         agreed += "; " + _("%(total)s in total") % {"total": _t(estimated["tonnes_total"])}
@@ -97,8 +112,8 @@ def note_rows(record: dict) -> list[tuple[str, str]]:
         (_("Tonnes (weighbridge)"), _t(actual["tonnes_net"]) + weights),
         (_("Number of loads"), str(actual["loads"])),
         (_("Weighbridge ticket"), actual["ticket_number"]),
-        (_("Deal agreed"), dates["deal_agreed"] or NONE),
-        (_("Delivery date"), dates["delivery"]),
+        (_("Deal agreed"), _day(dates["deal_agreed"])),
+        (_("Delivery date"), _day(dates["delivery"])),
         (_("Vehicle"), record["vehicle_plate"] or NONE),
         (_("Carrier"), transport),
         (
@@ -107,7 +122,7 @@ def note_rows(record: dict) -> list[tuple[str, str]]:
             % {
                 "number": permit["number"],
                 "issuer": permit["issuer"],
-                "until": permit["valid_until"] or NONE,
+                "until": _day(permit["valid_until"]),
             }
             if permit
             else _("not recorded"),
