@@ -49,6 +49,10 @@ def delivery_note_pdf(*, delivery, deal) -> bytes:
     rows = [
         (_("Material"), f"{material.name_en} / {material.name_ru}"),
         (_("EWC code"), material.ewc_code + (f" ({_('hazardous')})" if material.hazardous else "")),
+        (
+            _("National waste code"),
+            (material.kz_code or "—") + (f" ({_('hazardous')})" if material.kz_hazardous else ""),
+        ),
         (_("Tonnes (weighbridge)"), f"{delivery.tonnes.normalize():f} {t}{_weights(delivery)}"),
         (_("Date"), str(delivery.date)),
         (_("Vehicle"), delivery.vehicle or "—"),
