@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from marketplace import selectors
 from marketplace.models import Deal, DealAmendment, DealEvent, Delivery
+from symbiosis import permits
 from symbiosis.models import Membership
 
 SCHEMA_VERSION = "1.0"
@@ -44,10 +45,24 @@ def record_id(delivery_id: int | None) -> str | None:
 
 
 def receiver_permit(delivery) -> dict | None:
-    """The receiver's permit for this material ({number, issuer, valid_until}), or None.
-
-    Wired to symbiosis permits at merge (the hazardous-waste permits branch)."""
-    return None
+    """The receiver's verified permit covering the material's national code on the
+    delivery's date ({number, issuer, valid_until}); None where the material needs no
+    permit or the receiver held none valid that day (such a delivery is held for
+    review: ``marketplace.plausibility``)."""
+    deal = delivery.deal
+    material = deal.material
+    if not material.needs_permit:
+        return None
+    permit = permits.valid_permit(
+        organization_id=deal.receiver_id, code=material.kz_code, day=delivery.date
+    )
+    if permit is None:
+        return None
+    return {
+        "number": permit.number,
+        "issuer": permit.issuer,
+        "valid_until": permit.valid_until.isoformat() if permit.valid_until else None,
+    }
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -172,10 +187,10 @@ def _party(organization, site) -> dict:
 
 
 def _material(material) -> dict:
-    # kz_code / kz_hazardous come with the national-codes branch: read with defaults so
-    # the record is valid before it lands (None: not recorded).
-    kz_code = getattr(material, "kz_code", "") or None
-    kz_hazardous = getattr(material, "kz_hazardous", None)
+    # No national code recorded: its hazard flag says nothing either (None), and the
+    # record's hazard class falls back on the EWC flag.
+    kz_code = material.kz_code or None
+    kz_hazardous = bool(material.kz_hazardous) if kz_code else None
     hazardous = material.hazardous if kz_hazardous is None else bool(kz_hazardous)
     names = {}
     for code, _label in settings.LANGUAGES:

@@ -14,6 +14,10 @@ shown, so a Russian reader of an English logger's delivery reads Russian.
   deal year it falls in, counted from the start date (the last deal year is
   prorated, as the deal's total is); of a one-off deal, the whole deal.
 
+- **Permit**: a delivery of a hazardous waste (national code with a permit rule,
+  ``symbiosis.permits``) dated on a day the receiver holds no valid permit for the
+  code: after its permit ended, or with none at all.
+
 Exactly at a limit passes.
 """
 
@@ -31,6 +35,7 @@ from symbiosis.models.listings import Recurrence
 
 PER_LOAD = "per_load"
 PERIOD = "period"
+PERMIT = "permit"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,21 @@ def held_checks(
     return found
 
 
+def permit_check(*, code: str, day: date, permitted: bool, expired_on: date | None) -> list[dict]:
+    """The hold of a hazardous delivery on ``day`` without a valid permit (empty: none).
+    ``expired_on``: the end of the receiver's last permit for the code, if it ended."""
+    if permitted:
+        return []
+    return [
+        {
+            "code": PERMIT,
+            "waste_code": code,
+            "day": day.isoformat(),
+            "expired_on": expired_on.isoformat() if expired_on else None,
+        }
+    ]
+
+
 def _sentence(check: dict) -> str:
     if check.get("code") == PER_LOAD:
         if int(check["loads"]) == 1:
@@ -143,6 +163,15 @@ def _sentence(check: dict) -> str:
             "tolerance": check["tolerance_percent"],
             "limit": check["limit"],
         }
+    if check.get("code") == PERMIT:
+        if check.get("expired_on"):
+            return gettext(
+                "The receiver's permit for hazardous waste %(code)s ended on %(expired)s; "
+                "this delivery is dated %(day)s."
+            ) % {"code": check["waste_code"], "expired": check["expired_on"], "day": check["day"]}
+        return gettext(
+            "The receiver holds no verified permit for hazardous waste %(code)s valid on %(day)s."
+        ) % {"code": check["waste_code"], "day": check["day"]}
     return gettext("The figures are implausible.")
 
 

@@ -420,6 +420,7 @@ class DealOutputSerializer(serializers.ModelSerializer):
     material = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     material_name = serializers.CharField(source="material.name", read_only=True)
     ewc_code = serializers.CharField(source="material.ewc_code", read_only=True)
+    kz_code = serializers.CharField(source="material.kz_code", read_only=True)
     factor_set = serializers.SlugRelatedField(slug_field="version", read_only=True)
     state = DealStateField(read_only=True)
     period = PeriodField(read_only=True)
@@ -440,7 +441,8 @@ class DealOutputSerializer(serializers.ModelSerializer):
     )
     refused_for_a_date = serializers.SerializerMethodField(
         help_text="Steps that a date refuses today, with why (log_delivery before "
-        "deliveries start): not in allowed_actions."
+        "deliveries start; accept of a hazardous waste while the receiver has no permit "
+        "valid on the first day of deliveries): not in allowed_actions."
     )
 
     class Meta:
@@ -459,6 +461,7 @@ class DealOutputSerializer(serializers.ModelSerializer):
             "material",
             "material_name",
             "ewc_code",
+            "kz_code",
             "tonnes_per_period",
             "period",
             "tonnes_total",
@@ -508,7 +511,8 @@ class DealOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(child=serializers.CharField()))
     def get_refused_for_a_date(self, deal) -> dict[str, str]:
-        return services.date_refusals(deal)
+        # A permit refusal ("accept": no valid permit on the first day of deliveries) too.
+        return {**services.date_refusals(deal), **services.permit_refusals(deal)}
 
 
 class DealDetailSerializer(DealOutputSerializer):

@@ -215,7 +215,7 @@ def _deal_context(request, viewer, deal: Deal, forms: dict | None = None) -> dic
         if amendment
         else "",
         "next_steps": selectors.deal_next_steps(user=viewer, deal=deal),
-        "date_refusals": services.date_refusals(deal),
+        "date_refusals": {**services.date_refusals(deal), **services.permit_refusals(deal)},
         "history": history.deal_history(deal.events.select_related("actor")),
         "to_confirm": [d for d in deliveries if "confirm" in d.actions],
         "deliveries": deliveries,

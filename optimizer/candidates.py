@@ -6,7 +6,8 @@ k-d tree on 3-D unit-sphere coordinates finds the pairs within reach (a chord
 radius derived from the km limit), so the cost grows with the number of arcs,
 not with supplies x demands. Every other test (both parties' km limits, time
 windows, quality limits, forbidden pairs, one owner on both ends, economic
-value) is a vectorised mask over those pairs.
+value, a hazardous supply only to a sink holding a permit for its code) is a
+vectorised mask over those pairs.
 
 Processors add two more matchings on the same rules: supplies -> processor
 inputs (a processor's input side looks like a demand, its capacity as tonnes)
@@ -15,6 +16,9 @@ output material, capacity x yield as tonnes). Arc endpoints are then *sources*
 (supplies, then one per processor) and *sinks* (demands, then one per
 processor); see ``Instance.source_index``. Processor outputs never go to
 processors: there are no chains.
+
+Just over 500 lines: every candidate rule is a mask in the one matching loop
+(``_match``), read together, with the processors' two matchings beside it.
 """
 
 from __future__ import annotations
@@ -147,6 +151,7 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
     d_from = _ordinals((d.needed_from for d in sinks), _OPEN_START)
     d_until = _ordinals((d.needed_until for d in sinks), _OPEN_END)
     s_owner, d_owner = _owner_codes(sources, sinks)
+    s_hazard, d_permits = _permit_table(sources, sinks)
 
     rows = [
         (j, code[a.material], a.credit_kg_co2e_per_t, a.value_kzt_per_t, a)
@@ -189,6 +194,9 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
             keep &= ~np.isin(si * len(sinks) + dj, forbidden_keys)
         if not params.allow_internal:
             keep &= s_owner[si] != d_owner[dj]
+        if s_hazard is not None:
+            hazard = s_hazard[si]
+            keep &= (hazard < 0) | d_permits[dj, np.maximum(hazard, 0)]
         out_s.append(si[keep])
         out_a.append(ai[keep])
         out_km.append(road_km[keep])
@@ -217,6 +225,26 @@ def _owner_codes(sources, sinks) -> tuple[np.ndarray, np.ndarray]:
         )
 
     return encode(sources, -1), encode(sinks, -2)
+
+
+def _permit_table(sources, sinks) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Hazardous codes as integers: per source its code's number (-1: not hazardous),
+    and a (sinks x codes) table of which sink holds a permit for which code. (None,
+    None) where no source is hazardous: the rule then costs nothing."""
+    codes = sorted({s.hazardous_code for s in sources if s.hazardous_code is not None})
+    if not codes:
+        return None, None
+    number = {c: k for k, c in enumerate(codes)}
+    hazard = np.array(
+        [-1 if s.hazardous_code is None else number[s.hazardous_code] for s in sources],
+        dtype=np.int64,
+    )
+    permits = np.zeros((len(sinks), len(codes)), dtype=bool)
+    for j, d in enumerate(sinks):
+        for code in d.permitted_codes:
+            if code in number:
+                permits[j, number[code]] = True
+    return hazard, permits
 
 
 def _forbidden_keys(instance: Instance, n_sources: int, n_sinks: int, sink_offset: int):

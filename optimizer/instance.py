@@ -100,6 +100,18 @@ def _owner(raw: dict, where: str) -> str | None:
     return None if value is None else _id(value, _field(where, "owner"))
 
 
+def _code(value: str | None) -> str | None:
+    """A waste code as the permit rule compares it: its six digits (spaces and "*"
+    ignored), so "13 02 05*" and "130205" are one code."""
+    if value is None:
+        return None
+    return "".join(ch for ch in value if ch.isdigit()) or value.strip()
+
+
+def _codes(raw: dict) -> frozenset[str]:
+    return frozenset(_code(c) for c in (raw.get("permitted_codes") or ()))
+
+
 def _window(raw: dict, start: str, end: str, where: str) -> tuple[date | None, date | None]:
     first, last = (None if raw.get(k) is None else date.fromisoformat(raw[k]) for k in (start, end))
     if first is not None and last is not None and first > last:
@@ -222,6 +234,8 @@ class Supply:
     fate_cost_kzt_per_t: float = 0.0
     quality: dict[str, float] = field(default_factory=dict)
     owner: str | None = None  # the organization; None: unknown, never internal
+    # Hazardous: only sinks whose ``permitted_codes`` hold this code receive it.
+    hazardous_code: str | None = None
 
     @classmethod
     def _read(cls, raw: dict, where: str) -> Supply:
@@ -240,6 +254,7 @@ class Supply:
             fate_cost_kzt_per_t=float(_get(raw, "fate_cost_kzt_per_t", 0.0)),
             quality=_quality(raw.get("quality")),
             owner=_owner(raw, where),
+            hazardous_code=_code(raw.get("hazardous_code")),
         )
 
     def to_dict(self) -> dict:
@@ -260,6 +275,8 @@ class Supply:
             out["quality"] = dict(self.quality)
         if self.owner is not None:
             out["owner"] = self.owner
+        if self.hazardous_code is not None:
+            out["hazardous_code"] = self.hazardous_code
         return out
 
 
@@ -275,6 +292,8 @@ class Demand:
     needed_from: date | None = None
     needed_until: date | None = None
     owner: str | None = None  # the organization; None: unknown, never internal
+    # Hazardous codes (digits) the owner holds a valid permit for.
+    permitted_codes: frozenset[str] = frozenset()
 
     @classmethod
     def _read(cls, raw: dict, where: str) -> Demand:
@@ -293,6 +312,7 @@ class Demand:
             needed_from=first,
             needed_until=last,
             owner=_owner(raw, where),
+            permitted_codes=_codes(raw),
         )
 
     def to_dict(self) -> dict:
@@ -309,6 +329,8 @@ class Demand:
         }
         if self.owner is not None:
             out["owner"] = self.owner
+        if self.permitted_codes:
+            out["permitted_codes"] = sorted(self.permitted_codes)
         return out
 
 
@@ -450,6 +472,7 @@ class Processor:
     output: ProcessorOutput | None = None
     blend: Blend = field(default_factory=Blend)
     owner: str | None = None  # the plant's organization, for inputs and output
+    permitted_codes: frozenset[str] = frozenset()  # as a demand's
 
     @classmethod
     def _read(cls, raw: dict, where: str) -> Processor:
@@ -468,6 +491,7 @@ class Processor:
             output=None if output is None else ProcessorOutput._read(output, f"{where}.output"),
             blend=Blend._read(raw.get("blend"), f"{where}.blend"),
             owner=_owner(raw, where),
+            permitted_codes=_codes(raw),
         )
 
     @property
@@ -490,6 +514,8 @@ class Processor:
         }
         if self.owner is not None:
             out["owner"] = self.owner
+        if self.permitted_codes:
+            out["permitted_codes"] = sorted(self.permitted_codes)
         return out
 
     def as_sink(self) -> Demand:
@@ -504,6 +530,7 @@ class Processor:
             needed_from=self.available_from,
             needed_until=self.available_until,
             owner=self.owner,
+            permitted_codes=self.permitted_codes,
         )
 
     def as_source(self) -> Supply | None:

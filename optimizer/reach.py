@@ -7,8 +7,9 @@ one side, the market's counterparts on the other, with the pair rules and the
 material acceptance of a run) and handed to ``optimizer.candidates.generate_arcs``;
 each arc from (or to) the listing is a counterpart within reach. When there is
 none, the same generator answers on copies of the instance with one rule lifted
-at a time (distance limits, availability windows, quality limits), which tells
-what stands in the way: "none within 50 km; 3 within 100 km".
+at a time (distance limits, availability windows, quality limits, permits for a
+hazardous code), which tells what stands in the way: "none within 50 km; 3 within
+100 km", "no receiver with a valid permit for 13 02 05*".
 
 Counterparts are what the listing's owner could meet on the market: active,
 public or anonymous listings of other organizations (private listings stay
@@ -71,6 +72,10 @@ class Reach:
     without_distance: list[Counterpart] = field(default_factory=list)
     without_window: int = 0
     without_quality: int = 0
+    # Counterparts that would match if the receiver held a valid permit for the
+    # hazardous code (``hazardous_code``: the supply's; for a demand, the codes on offer).
+    without_permit: int = 0
+    hazardous_codes: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -165,6 +170,8 @@ def _lifted(document: dict, rule: str) -> dict:
             elif rule == "window":
                 for key in ("available_from", "available_until", "needed_from", "needed_until"):
                     node[key] = None
+            elif rule == "permit":
+                node.pop("hazardous_code", None)
             elif rule == "quality" and "accepts" in node:
                 node["accepts"] = [
                     {k: v for k, v in a.items() if k != "quality_limits"} for a in node["accepts"]
@@ -240,6 +247,12 @@ def listing_reach(listing) -> Reach:
         reach.without_distance = _counterparts(_lifted(document, "distance"), kind, listing.pk)
         reach.without_window = len(_counterparts(_lifted(document, "window"), kind, listing.pk))
         reach.without_quality = len(_counterparts(_lifted(document, "quality"), kind, listing.pk))
+        reach.hazardous_codes = sorted(
+            {s["hazardous_code"] for s in document["supplies"] if s.get("hazardous_code")}
+        )
+        if reach.hazardous_codes:
+            lifted = _lifted(document, "permit")
+            reach.without_permit = len(_counterparts(lifted, kind, listing.pk))
     return reach
 
 

@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
-from symbiosis import impact
+from symbiosis import impact, permits
 from symbiosis.accounting import FactorTable, is_landfill_operator, treatment_of
 from symbiosis.clearances import cleared_material_ids
 from symbiosis.models import (
@@ -105,9 +106,12 @@ def supply_quality(s: SupplyListing) -> dict[str, float]:
 
 
 def build_snapshot(
-    *, factor_set: FactorSet, parameters: dict, supplies=None, demands=None
+    *, factor_set: FactorSet, parameters: dict, supplies=None, demands=None, permit_day=None
 ) -> Snapshot:
     """Active listings (filtered by ``parameters``) and pair rules as an instance.
+
+    A hazardous supply carries its national code, and each demand or plant the codes
+    its organization holds a valid permit for on ``permit_day`` (default: today).
 
     ``supplies`` / ``demands`` (querysets) replace the active listings of that side:
     ``optimizer.reach`` builds a small instance around one listing this way, with
@@ -165,6 +169,8 @@ def build_snapshot(
                 "owner": str(s.organization_id),
             }
         )
+        if s.material.needs_permit:
+            supplies[-1]["hazardous_code"] = s.material.kz_code
 
     rules = _rules_by_pair()
     materials_by_use = _rule_materials_by_use()
@@ -178,6 +184,18 @@ def build_snapshot(
         .prefetch_related(Prefetch("materials"), Prefetch("uses"))
     )
     demands, processors = [], []
+    # Who may receive the hazardous codes on offer, valid today (symbiosis.permits): a
+    # demand or plant of an organization without a permit gets none of them.
+    hazardous_codes = {s["hazardous_code"] for s in supplies if "hazardous_code" in s}
+    permitted = (
+        permits.permitted_codes(
+            organization_ids=set(demands_qs.values_list("organization_id", flat=True)),
+            codes=hazardous_codes,
+            day=permit_day or timezone.localdate(),
+        )
+        if hazardous_codes
+        else {}
+    )
     for d in demands_qs:
         use_ids = [u.pk for u in d.uses.all()]
         explicit = {m.pk: m for m in d.materials.all()}
@@ -215,6 +233,8 @@ def build_snapshot(
             continue
         if d.pk in plants:
             processors.append(_processor(d, plants[d.pk], accepts, cap_km, table))
+            if d.organization_id in permitted:
+                processors[-1]["permitted_codes"] = permitted[d.organization_id]
             continue
         lot = d.min_lot_tonnes if d.min_lot_tonnes is not None else parameters.get("min_lot_tonnes")
         demands.append(
@@ -232,6 +252,8 @@ def build_snapshot(
                 "landfill_operator": is_landfill_operator(d.organization),
             }
         )
+        if d.organization_id in permitted:
+            demands[-1]["permitted_codes"] = permitted[d.organization_id]
 
     supply_ids = {s["id"] for s in supplies}
     demand_ids = {d["id"] for d in demands}

@@ -131,12 +131,14 @@ class MaterialAdmin(admin.ModelAdmin):
         "name_ru",
         "name_kk",
         "ewc_code",
+        "kz_code",
         "category",
         "density_t_per_m3",
         "hazardous",
+        "kz_hazardous",
     ]
-    list_filter = ["category", "hazardous"]
-    search_fields = ["name_en", "name_ru", "name_kk", "ewc_code", "slug"]
+    list_filter = ["category", "hazardous", "kz_hazardous"]
+    search_fields = ["name_en", "name_ru", "name_kk", "ewc_code", "kz_code", "slug"]
     prepopulated_fields = {"slug": ["name_en"]}
     inlines = [CompatibilityRuleInline]
 
@@ -235,6 +237,17 @@ class ListingDocumentAdmin(ReadOnlyRecordAdmin):
     list_filter = ["kind"]
     list_select_related = ["supply", "demand"]
     raw_id_fields = ["supply", "demand"]
+
+
+@admin.register(models.WastePermit)
+class WastePermitAdmin(ReadOnlyRecordAdmin):
+    # Added on the company's Permits page (the document checked there) and decided on the
+    # facilitators' "Permits to verify" page; the admin reads them.
+    list_display = ["number", "organization", "activity", "status", "valid_from", "valid_until"]
+    list_filter = ["status", "activity"]
+    list_select_related = ["organization"]
+    search_fields = ["number", "organization__name"]
+    raw_id_fields = ["organization", "submitted_by", "verified_by"]
 
 
 class QuestionMessageInline(admin.TabularInline):

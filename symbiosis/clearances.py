@@ -10,7 +10,6 @@ per material, and what it means for a supply of imported origin.
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -54,9 +53,7 @@ def clearance_record(
     if document:
         # Checked as a listing's documents are: a PDF, or a picture cleaned of metadata.
         try:
-            cleaned = file_cleaning.clean_document(
-                file_cleaning.read_upload(document, settings.DOCUMENT_MAX_BYTES)
-            )
+            cleaned = file_cleaning.read_document(document)
         except ValidationError as exc:
             raise ValidationError({"document": exc.messages}) from exc
         extension = "pdf" if cleaned.content_type == "application/pdf" else "jpg"

@@ -29,9 +29,12 @@ from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from fpdf import FPDF
 
+from symbiosis import permits
 from symbiosis.models import (
     DemandListing,
     ImportedOriginClearance,
@@ -42,6 +45,7 @@ from symbiosis.models import (
     SupplyListing,
     Use,
     User,
+    WastePermit,
 )
 from symbiosis.models.accounts import CITY_ANALYST_GROUP, FACILITATOR_GROUP
 from symbiosis.taxonomy import (
@@ -332,6 +336,49 @@ def _demands(organizations, sites, materials, uses, today, counts: Counter) -> N
         counts[f"demand {action}"] += 1
 
 
+def _demo_permit_pdf(number: str) -> bytes:
+    """A one-page PDF standing in for the scan of the demo re-refinery's permit."""
+    sheet = FPDF()
+    sheet.add_page()
+    sheet.set_font("helvetica", size=14)
+    sheet.cell(text=f"Demo permit {number} (fictional, for the demo only)")
+    return bytes(sheet.output())
+
+
+# organization, number, issuer, activity, codes: waiting for the demo facilitator.
+DEMO_PERMITS = [
+    (
+        "kaz-oil-regeneration",
+        "KZ-DEMO-0001",
+        "Demo issuer (fictional): environmental authority of Almaty",
+        "recovery",
+        ["13 02 05*", "13 02 08*"],
+    )
+]
+
+
+def _permits(organizations, today: date, counts: Counter) -> None:
+    """The demo re-refinery's permit, pending: the facilitator verifies it in the demo.
+    Found by (organization, number), so a reload never undoes a decision."""
+    for key, number, issuer, activity, codes in DEMO_PERMITS:
+        organization = organizations[key]
+        if WastePermit.objects.filter(organization=organization, number=number).exists():
+            continue
+        member = organization.memberships.select_related("user").first().user
+        permits.permit_add(
+            user=member,
+            organization=organization,
+            number=number,
+            issuer=issuer,
+            activity=activity,
+            codes=codes,
+            valid_from=today.replace(month=1, day=1),
+            valid_until=today.replace(year=today.year + 5, month=12, day=31),
+            upload=SimpleUploadedFile(f"permit-{number}.pdf", _demo_permit_pdf(number)),
+        )
+        counts["permit created"] += 1
+
+
 def _staff_accounts(password_hash, result: DemoResult) -> None:
     facilitator = _user(
         FACILITATOR_EMAIL, "Demo", "Facilitator", password_hash, result.counts, is_staff=True
@@ -388,6 +435,7 @@ def load_demo(*, today: date | None = None) -> DemoResult:
     uses = {u.slug: u for u in Use.objects.all()}
     _supplies(organizations, sites, materials, today, result.counts)
     _demands(organizations, sites, materials, uses, today, result.counts)
+    _permits(organizations, today, result.counts)
     for name, step in _steps:
         result.counts[name] = step()
     return result

@@ -221,6 +221,12 @@ def clean_document(data: bytes) -> CleanDocument:
     return CleanDocument(picture.data, "image/jpeg")
 
 
+def read_document(upload) -> CleanDocument:
+    """An uploaded document read within ``settings.DOCUMENT_MAX_BYTES`` and checked
+    as a listing's documents are (a permit's scan, a clearance's letter)."""
+    return clean_document(read_upload(upload, settings.DOCUMENT_MAX_BYTES))
+
+
 def clean_file_name(name: str, *, max_chars: int = 100) -> str:
     """The last part of an uploaded file's name without its extension, with no path,
     control or quoting characters: a name safe to show and to send back."""

@@ -384,7 +384,8 @@ class _Lookup:
         for obj in objects:
             names = [obj.slug, obj.name_en, obj.name_ru, obj.name_kk]
             if with_ewc:
-                names += [obj.ewc_code, obj.ewc_digits]
+                # Either code: the EWC one or the national one (issue 21).
+                names += [obj.ewc_code, obj.ewc_digits, obj.kz_code, obj.kz_digits]
             # Folded first: "Glass" named "glass" is one material, not two.
             for key in {name.casefold().strip() for name in names if name}:
                 index.setdefault(key, []).append(obj)

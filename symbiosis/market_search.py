@@ -9,8 +9,9 @@ A query matches a listing by its **title**, by its **EWC code** or by its
   materials it accepts, of the material its quantity is measured in and of
   the uses it accepts. Names are few (a taxonomy of a few dozen rows), so the
   matching names are found first and the listings then filtered by id.
-- The EWC code: a query of digits and spaces ("020704", "02 07 04", "02 07")
-  matches the materials whose code starts with those digits, spaces ignored.
+- The EWC code or the national code (Kazakhstan's classifier): a query of digits
+  and spaces ("020704", "02 07 04", "02 07", "13 02 05*") matches the materials
+  whose either code starts with those digits, spaces and "*" ignored.
 - The description, only where its viewer may read it: the visibility rule
   (``visibility.hides_owner_q``) hides the description of a listing whose
   owner is hidden, so searching other companies' hidden descriptions would
@@ -261,10 +262,12 @@ def name_scores(model, query: str) -> dict[int, float]:
 
 
 def ewc_material_ids(digits: str) -> set[int]:
-    code = Replace(F("ewc_code"), Value(" "), Value(""))
+    """Materials whose EWC code or national code (Kazakhstan) starts with ``digits``."""
+    ewc = Replace(F("ewc_code"), Value(" "), Value(""))
+    national = Replace(F("kz_code"), Value(" "), Value(""))
     return set(
-        Material.objects.annotate(ewc_digits=code)
-        .filter(ewc_digits__startswith=digits)
+        Material.objects.annotate(ewc_digits=ewc, kz_digits=national)
+        .filter(Q(ewc_digits__startswith=digits) | Q(kz_digits__startswith=digits))
         .values_list("pk", flat=True)
     )
 

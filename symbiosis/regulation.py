@@ -37,12 +37,7 @@ def legal_rule_list():
     return LegalRule.objects.select_related("updated_by").order_by("key")
 
 
-def legal_rule_citation(key: str) -> dict | None:
-    """What a page shows beside a rule: its title, citation, link and whether it is
-    verified; None where no such rule is recorded (the page then cites nothing)."""
-    rule = LegalRule.objects.filter(key=key).first()
-    if rule is None:
-        return None
+def _citation(rule: LegalRule) -> dict:
     return {
         "key": rule.key,
         "title": rule.title,
@@ -50,6 +45,19 @@ def legal_rule_citation(key: str) -> dict | None:
         "url": rule.url,
         "verified": rule.verified,
     }
+
+
+def legal_rule_citation(key: str) -> dict | None:
+    """What a page shows beside a rule: its title, citation, link and whether it is
+    verified; None where no such rule is recorded (the page then cites nothing)."""
+    rule = LegalRule.objects.filter(key=key).first()
+    return None if rule is None else _citation(rule)
+
+
+def legal_rule_citations(*keys: str) -> list[dict]:
+    """The citations of ``keys`` that are recorded, in that order (one query)."""
+    rules = {rule.key: rule for rule in LegalRule.objects.filter(key__in=keys)}
+    return [_citation(rules[key]) for key in keys if key in rules]
 
 
 def legal_rule_update(*, user, rule: LegalRule, **fields) -> LegalRule:

@@ -227,9 +227,9 @@ def _fold(text: str) -> str:
 
 
 def material_search(query: str) -> list[Material]:
-    """Materials matching ``query`` in English, Russian, Kazakh, slug or EWC code.
+    """Materials matching ``query`` in English, Russian, Kazakh, slug, EWC or national code.
 
-    "02 07" or "0207" matches EWC codes starting with those digits; words
+    "02 07" or "0207" matches EWC or national codes starting with those digits; words
     ("spent grain", "дробина") must all occur in one of the names. Done in
     Python: the taxonomy is a few dozen rows, and SQLite's LIKE folds the
     case of ASCII letters only, not Cyrillic ones.
@@ -240,7 +240,11 @@ def material_search(query: str) -> list[Material]:
         return materials
     digits = text.replace(" ", "").rstrip("*")
     if digits.isdigit():
-        return [m for m in materials if m.ewc_digits.startswith(digits)]
+        return [
+            m
+            for m in materials
+            if m.ewc_digits.startswith(digits) or (m.kz_code and m.kz_digits.startswith(digits))
+        ]
     words = text.split()
 
     def matches(material: Material) -> bool:

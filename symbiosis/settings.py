@@ -378,6 +378,11 @@ SPECTACULAR_SETTINGS = {
         "FateEvidenceEnum": "symbiosis.models.listings.FateEvidence",
         # A document's kind, in listings' documents and the uploads (symbiosis.api.attachments).
         "DocumentKindEnum": "symbiosis.models.attachments.DocumentKind",
+        # A waste permit's status and activity (symbiosis.api.permits); a listing's status
+        # keeps its name beside the permit's.
+        "StatusEnum": "symbiosis.models.listings.Status",
+        "PermitStatusEnum": "symbiosis.models.permits.PermitStatus",
+        "PermitActivityEnum": "symbiosis.models.permits.PermitActivity",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

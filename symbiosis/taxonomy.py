@@ -180,6 +180,32 @@ def material_values(row: dict[str, str], properties: dict[str, dict[str, str]]) 
     return values
 
 
+def national_codes() -> dict[str, dict]:
+    """{material slug: its national waste code fields} from national_codes.csv.
+
+    Kept apart from materials.csv (one file per source). A code with "*" is
+    hazardous and the flag must say so; a row for an unknown material is refused.
+    """
+    slugs = {row["slug"] for row in read_csv("materials.csv")}
+    found = {}
+    for row in read_csv("national_codes.csv"):
+        where = f"national_codes.csv {row['material']}"
+        if row["material"] not in slugs:
+            raise ValueError(f"{where}: no such material in materials.csv")
+        hazardous = parse_bool(row["kz_hazardous"])
+        if row["kz_code"].endswith("*") and not hazardous:
+            raise ValueError(f"{where}: a code with * is hazardous")
+        if not row["source"]:
+            raise ValueError(f"{where}: no source")
+        found[row["material"]] = {
+            "kz_code": row["kz_code"],
+            "kz_hazardous": hazardous,
+            "kz_hazard_basis": row["kz_hazard_basis"],
+            "kz_code_source": row["source"],
+        }
+    return found
+
+
 @transaction.atomic
 def load_taxonomy() -> Counter:
     """Upsert materials, uses and compatibility rules from the fixtures.
@@ -189,9 +215,11 @@ def load_taxonomy() -> Counter:
     """
     counts: Counter = Counter()
     properties = _residue_properties()
+    national = national_codes()
     materials = {}
     for row in read_csv("materials.csv"):
-        obj, action = upsert(Material, {"slug": row["slug"]}, material_values(row, properties))
+        values = {**material_values(row, properties), **national.get(row["slug"], {})}
+        obj, action = upsert(Material, {"slug": row["slug"]}, values)
         materials[obj.slug] = obj
         counts[f"material {action}"] += 1
     uses = {}

@@ -144,3 +144,25 @@ class DemandListingFactory(factory.django.DjangoModelFactory):
     def materials(self, create, extracted, **kwargs):
         if create and extracted:
             self.materials.set(extracted)
+
+
+class WastePermitFactory(factory.django.DjangoModelFactory):
+    """A permit as a facilitator left it (``status``; verified by default). Needs the
+    ``attachment_storage`` fixture: the document is stored."""
+
+    class Meta:
+        model = models.WastePermit
+
+    organization = factory.SubFactory(OrganizationFactory)
+    number = factory.Sequence(lambda n: f"KZ-{n:05d}")
+    issuer = "Environmental authority"
+    activity = "recovery"
+    codes = factory.LazyFunction(lambda: ["13 02 05*"])
+    valid_from = date(2020, 1, 1)
+    valid_until = date(2035, 12, 31)
+    document = factory.django.FileField(
+        data=b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+        filename="permit.pdf",
+    )
+    document_content_type = "application/pdf"
+    status = "verified"

@@ -42,6 +42,7 @@ from marketplace.services.policy import (
     delivery_roles,
     introduction_waiting_for,
     pending_amendment,
+    permit_refusals,
 )
 from marketplace.services.records import notification_recipients
 from marketplace.services.terms import (
@@ -61,6 +62,7 @@ __all__ = [
     "answering_parties",
     "committing_states",
     "date_refusals",
+    "permit_refusals",
     "deal_accept",
     "deal_activate",
     "deal_answer_introduction",
@@ -86,6 +88,7 @@ __all__ = [
     "notification_recipients",
     "overcommitment_error",
     "pending_amendment",
+    "permit_refusals",
     "supply_overcommitment_error",
     "tonnes_per_year",
     "tonnes_total_for",

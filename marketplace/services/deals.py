@@ -45,6 +45,7 @@ from marketplace.services.policy import (
     deal_roles,
     party_organization,
     pending_amendment,
+    permit_refusals,
 )
 from marketplace.services.records import lock_deal, record_event, transition_notice
 from marketplace.services.terms import (
@@ -300,6 +301,10 @@ def deal_accept(*, user, deal: Deal, terms_version: int, party: str | None = Non
         )
     party = _accepting_party(roles, deal, party)
     _check_version(terms_version, deal.terms_version)
+    # A hazardous waste only to a receiver with a valid permit (symbiosis.permits).
+    refused = permit_refusals(deal)
+    if refused:
+        raise ValidationError(refused["accept"])
     if deal.accepted_at(party) is not None:
         raise ValidationError(
             _("%(party)s has already accepted these terms.")

@@ -46,6 +46,7 @@ from marketplace.services.policy import (
 from marketplace.services.records import delivery_notice, lock_deal, record_event
 from marketplace.services.terms import raise_if
 from marketplace.templatetags.marketplace_tags import plain_number
+from symbiosis import permits
 
 State = Deal.State
 DeliveryStatus = Delivery.Status
@@ -152,6 +153,23 @@ def _held_checks(deal: Deal, delivery: Delivery, *, leave_out=None) -> list[dict
         window=window,
         period_tonnes_before=_counted_in_period(deal, window, leave_out=leave_out),
         tolerance=Decimal(str(settings.DELIVERY_PERIOD_TOLERANCE)),
+    ) + _permit_checks(deal, delivery)
+
+
+def _permit_checks(deal: Deal, delivery: Delivery) -> list[dict]:
+    """A hazardous delivery on a day the receiver holds no valid permit is held."""
+    material = deal.material
+    if not material.needs_permit:
+        return []
+    code, day = material.kz_code, delivery.date
+    permitted = permits.may_receive(organization_id=deal.receiver_id, code=code, day=day)
+    expired = (
+        None
+        if permitted
+        else permits.expired_permit(organization_id=deal.receiver_id, code=code, day=day)
+    )
+    return plausibility.permit_check(
+        code=code, day=day, permitted=permitted, expired_on=expired.valid_until if expired else None
     )
 
 

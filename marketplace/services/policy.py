@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from marketplace.models import Deal, DealAmendment, Delivery
+from symbiosis import permits
 from symbiosis.introductions import Answer
 from symbiosis.visibility import as_viewer
 
@@ -310,6 +311,35 @@ def date_refusals(deal: Deal, *, today: date | None = None) -> dict[str, str]:
     return found
 
 
+def permit_day(deal: Deal, *, today: date | None = None) -> date:
+    """The day a receiver's permit must be valid on for a deal to be accepted: the
+    first day deliveries could come."""
+    return max(deal.start_date, today or timezone.localdate())
+
+
+def permit_refusals(deal: Deal, *, today: date | None = None) -> dict[str, str]:
+    """Why an offer of a hazardous waste cannot be accepted, as ``{"accept": why}``: the
+    receiver has no valid permit for its code (``symbiosis.permits``); empty when it can."""
+    # The policy's one read: the material and the receiver's permits, of an offered deal
+    # only (symbiosis.permits answers; a deal without a material has nothing to check).
+    if deal.state != State.OFFERED or deal.material_id is None:
+        return {}
+    material = deal.material
+    if not material.needs_permit:
+        return {}
+    day = permit_day(deal, today=today)
+    if permits.may_receive(organization_id=deal.receiver_id, code=material.kz_code, day=day):
+        return {}
+    return {
+        "accept": _(
+            "%(receiver)s has no verified permit for hazardous waste %(code)s valid on "
+            "%(day)s: the deal cannot be accepted until a facilitator verifies one "
+            "(the receiver adds it on its Permits page)."
+        )
+        % {"receiver": deal.receiver.name, "code": material.kz_code, "day": day}
+    }
+
+
 def allowed_actions(*, user, deal: Deal, today: date | None = None) -> frozenset[str]:
     """Actions ``user`` may take on ``deal`` now (for showing buttons only)."""
     roles = deal_roles(user=user, deal=deal)
@@ -324,7 +354,8 @@ def allowed_actions(*, user, deal: Deal, today: date | None = None) -> frozenset
         found -= ANSWERS
     if deal.state in DELIVERY_LOG["states"] and roles & DELIVERY_LOG["roles"]:
         found.add("log_delivery")
-    return frozenset(found - set(date_refusals(deal, today=today)))
+    refused = set(date_refusals(deal, today=today)) | set(permit_refusals(deal, today=today))
+    return frozenset(found - refused)
 
 
 def delivery_roles(*, user, deal: Deal, delivery: Delivery, roles=None) -> frozenset[str]:

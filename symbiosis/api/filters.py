@@ -39,7 +39,8 @@ class _ListingFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         max_length=market_search.MAX_QUERY_CHARS,
-        help_text="the market's search: material names (English, Russian, typos), EWC "
+        help_text="the market's search: material names (English, Russian, typos), EWC or "
+        "national waste "
         "codes, and the descriptions the caller may read",
     )
 

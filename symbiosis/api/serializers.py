@@ -154,6 +154,10 @@ class MaterialSerializer(serializers.ModelSerializer):
             "carbon_to_nitrogen_ratio",
             "moisture_percent",
             "hazardous",
+            "kz_code",
+            "kz_hazardous",
+            "kz_hazard_basis",
+            "kz_code_source",
             "landfill_banned",
             "landfill_ban_basis",
             "properties_source",
@@ -312,6 +316,8 @@ SUPPLY_PUBLIC_FIELDS = [
     # Composition names no owner: shown on anonymous listings too (visibility.py).
     "ewc_code",
     "hazardous",
+    "kz_code",
+    "kz_hazardous",
     "moisture_percent",
     "dry_matter_percent",
     "cn_ratio",
@@ -332,6 +338,16 @@ class SupplyRedactedSerializer(_ListingPublicFields, serializers.ModelSerializer
     )
     ewc_code = serializers.CharField(source="material.ewc_code", read_only=True)
     hazardous = serializers.BooleanField(source="material.hazardous", read_only=True)
+    kz_code = serializers.CharField(
+        source="material.kz_code",
+        read_only=True,
+        help_text="The national waste code (Kazakhstan's classifier); empty where not loaded.",
+    )
+    kz_hazardous = serializers.BooleanField(
+        source="material.kz_hazardous",
+        read_only=True,
+        help_text="Hazardous under the national classifier: a receiver needs a verified permit.",
+    )
     # 100 - moisture (the listing's, else the material's typical value): derived.
     dry_matter_percent = serializers.DecimalField(
         max_digits=5, decimal_places=2, read_only=True, allow_null=True

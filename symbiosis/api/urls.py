@@ -11,7 +11,7 @@ from dashboard import api as dashboard_api
 from marketplace import api as marketplace_api
 from marketplace import movement_api
 from optimizer import api as optimizer_api
-from symbiosis.api import attachments, questions, saved_searches, views
+from symbiosis.api import attachments, permits, questions, saved_searches, views
 
 app_name = "api"
 
@@ -94,6 +94,10 @@ urlpatterns = [
     ),
     # The city dashboard's tables (table: category, material, ..., headline) as JSON or CSV.
     path("city/<slug:table>/", dashboard_api.CityTableView.as_view(), name="city-table"),
+    # Waste permits (issue 21): companies add them, facilitators verify them.
+    path("permits/", permits.PermitListView.as_view(), name="permits"),
+    path("permits/<int:pk>/", permits.PermitDetailView.as_view(), name="permit"),
+    path("permits/<int:pk>/review/", permits.PermitReviewView.as_view(), name="permit-review"),
     *_listing_files("supplies", "supply"),
     *_listing_files("demands", "demand"),
     *router.urls,

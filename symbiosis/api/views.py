@@ -403,7 +403,7 @@ class MaterialViewSet(ReferenceViewSet):
     lookup_field = "slug"
     filter_backends = [*api_settings.DEFAULT_FILTER_BACKENDS, SearchFilter]
     filterset_fields = ["category", "hazardous", "landfill_banned"]
-    search_fields = ["name_en", "name_ru", "name_kk", "ewc_code", "slug"]
+    search_fields = ["name_en", "name_ru", "name_kk", "ewc_code", "kz_code", "slug"]
     ordering_fields = ["name_en", "category", "ewc_code"]
 
 

@@ -13,6 +13,7 @@ from symbiosis.models.imports import ListingImport
 from symbiosis.models.listings import DemandListing, FateReview, SupplyListing
 from symbiosis.models.materials import CompatibilityRule, Material, MaterialCategory, Use
 from symbiosis.models.notifications import Notification
+from symbiosis.models.permits import PermitActivity, PermitStatus, WastePermit
 from symbiosis.models.questions import QuestionMessage, QuestionThread
 from symbiosis.models.regulation import LegalRule
 from symbiosis.models.saved_searches import SavedSearch, SavedSearchHit
@@ -34,6 +35,8 @@ __all__ = [
     "Membership",
     "Notification",
     "Organization",
+    "PermitActivity",
+    "PermitStatus",
     "QuestionMessage",
     "QuestionThread",
     "SavedSearch",
@@ -43,4 +46,5 @@ __all__ = [
     "SupplyListing",
     "Use",
     "User",
+    "WastePermit",
 ]

@@ -133,6 +133,27 @@ class Material(BilingualName):
     properties_source = models.TextField(
         _("source of properties"), blank=True, **capped_text(SOURCE_MAX_CHARS)
     )
+    # Kazakhstan's waste classifier, built on the European list: the same "NN NN NN"
+    # shape, "*" on hazardous entries (symbiosis/fixtures/national_codes.csv). A
+    # hazardous national code needs a receiver with a valid permit (symbiosis.permits).
+    kz_code = models.CharField(
+        _("national waste code (Kazakhstan)"),
+        max_length=9,
+        blank=True,
+        validators=[validate_ewc_code],
+        help_text="e.g. 13 02 05*",
+    )
+    kz_hazardous = models.BooleanField(_("hazardous (national classifier)"), default=False)
+    # A mirror entry (a hazardous and a non-hazardous code for one waste, chosen by its
+    # content): why this one was chosen.
+    kz_hazard_basis = models.TextField(
+        _("basis of the hazard choice (mirror entry)"),
+        blank=True,
+        **capped_text(SOURCE_MAX_CHARS),
+    )
+    kz_code_source = models.TextField(
+        _("source of the national code"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
 
     class Meta:
         ordering = ["category", "name_en"]
@@ -140,6 +161,16 @@ class Material(BilingualName):
     @property
     def ewc_digits(self) -> str:
         return self.ewc_code.replace(" ", "").rstrip("*")
+
+    @property
+    def kz_digits(self) -> str:
+        return self.kz_code.replace(" ", "").rstrip("*")
+
+    @property
+    def needs_permit(self) -> bool:
+        """Hazardous under the national classifier: only a receiver with a valid permit
+        for its code may take it (``symbiosis.permits``)."""
+        return bool(self.kz_hazardous and self.kz_code)
 
 
 class Use(BilingualName):

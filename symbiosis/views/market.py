@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from symbiosis import attachments, fates, legal, questions, selectors, visibility
+from symbiosis import attachments, fates, legal, questions, regulation, selectors, visibility
 from symbiosis.market_query import market_form, market_rows
 from symbiosis.question_forms import QuestionForm
 
@@ -78,6 +78,8 @@ def listing_page_context(viewer, kind: str, listing, question_form=None) -> dict
         context["fate_record"] = list(fates.fate_review_list(user=viewer, supply=listing))
     if kind == "supply":
         context["landfill_ban"] = legal.landfill_ban_applies(listing.material, listing.fate)
+        if context["landfill_ban"]:
+            context["landfill_rules"] = regulation.legal_rule_citations("landfill-ban")
     return context
 
 

@@ -13,6 +13,7 @@ from symbiosis.views import (
     market,
     market_map,
     notifications,
+    permits,
     questions,
     saved_searches,
     sites,
@@ -89,6 +90,11 @@ urlpatterns = [
         clearances.clearance_document,
         name="imported-origin-clearance-document",
     ),
+    # Waste permits (issue 21): a company's own; facilitators verify them.
+    path("permits/", permits.permit_list, name="permits"),
+    path("permits/review/", permits.permit_review_list, name="permit-review-list"),
+    path("permits/<int:pk>/review/", permits.permit_review, name="permit-review"),
+    path("permits/<int:pk>/document/", permits.permit_document, name="permit-document"),
     path("listings/import/", imports.listing_import, name="listing-import"),
     path(
         "listings/import/<int:import_id>/",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from datetime import date
 
 import numpy as np
@@ -43,6 +44,12 @@ def reference_arcs(doc: dict) -> dict:
             owner = s.get("owner")
             if not internal_ok and owner is not None and str(owner) == str(d.get("owner")):
                 continue
+            # A hazardous supply only to a demand holding a permit for its code (digits).
+            hazard = s.get("hazardous_code")
+            if hazard is not None:
+                permitted = {re.sub(r"\D", "", c) for c in d.get("permitted_codes") or []}
+                if re.sub(r"\D", "", hazard) not in permitted:
+                    continue
             a = acc[0]
             km = haversine_km(s["lat"], s["lon"], d["lat"], d["lon"]) * road
             if s.get("max_km") is not None and km > s["max_km"]:

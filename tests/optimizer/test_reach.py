@@ -7,16 +7,19 @@ compatibility rule), the haversine distance times the road factor is within both
 parties' limits, the availability windows overlap, the demand's quality limits
 hold on the supply's stated (else its material's typical) values, a plant with
 C:N or moisture limits takes only supplies whose values are known, no forbidden
-pair, another organization, and the counterpart is active and public or
-anonymous. It shares no code with optimizer/.
+pair, another organization, a hazardous waste only to an organization holding a
+verified permit for its code valid today, and the counterpart is active and public
+or anonymous. It shares no code with optimizer/.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from optimizer.models import PairRule, ProcessingPlant
 from optimizer.reach import FURTHER_KM, listing_reach, reach_counts
@@ -26,6 +29,7 @@ from symbiosis.models import (
     FactorSet,
     ImportedOriginClearance,
     SupplyListing,
+    WastePermit,
 )
 from tests import factories
 from tests.optimizer.helpers import haversine_km
@@ -69,6 +73,16 @@ class World:
         self.accepted = {}
         for demand in [*self.demands]:
             self.accepted[demand.pk] = self.accepted_material_ids(demand, rules)
+        # Hazardous codes each organization may receive today: verified permits of an
+        # activity that takes waste in, valid today, by the codes' digits.
+        today = timezone.localdate()
+        self.permitted: dict[int, set[str]] = {}
+        for permit in WastePermit.objects.filter(status="verified").exclude(activity="transport"):
+            if permit.valid_from <= today and (
+                permit.valid_until is None or today <= permit.valid_until
+            ):
+                codes = {re.sub(r"\D", "", c) for c in permit.codes}
+                self.permitted.setdefault(permit.organization_id, set()).update(codes)
 
     @staticmethod
     def accepted_material_ids(demand, rules) -> set[int]:
@@ -117,11 +131,18 @@ def _quality_ok(world, supply, demand) -> bool:
     return True
 
 
-def _pair_allowed(world, supply, demand, *, distance=True, window=True, quality=True) -> bool:
+def _pair_allowed(
+    world, supply, demand, *, distance=True, window=True, quality=True, permit=True
+) -> bool:
     if supply.organization_id == demand.organization_id:
         return False
     if supply.imported_origin and supply.material_id not in world.cleared:
         return False
+    material = supply.material
+    if permit and material.kz_hazardous and material.kz_code:
+        code = re.sub(r"\D", "", material.kz_code)
+        if code not in world.permitted.get(demand.organization_id, set()):
+            return False
     if supply.material_id not in world.accepted[demand.pk]:
         return False
     if (supply.pk, demand.pk) in world.forbidden:
@@ -201,9 +222,14 @@ def test_why_not_agrees_with_the_reference_with_each_rule_lifted(demo):
             assert reach.without_window == len(window), listing.pk
             quality = reference_counterparts(listing, world, quality=False)
             assert reach.without_quality == len(quality), listing.pk
-            reasons |= {name for name, n in (("km", far), ("quality", quality)) if n}
-    # The demo shows both reasons (a receiver too far, a quality limit not met).
-    assert reasons == {"km", "quality"}
+            permit = reference_counterparts(listing, world, permit=False)
+            assert reach.without_permit == len(permit), listing.pk
+            reasons |= {
+                name for name, n in (("km", far), ("quality", quality), ("permit", permit)) if n
+            }
+    # The demo shows each reason (a receiver too far, a quality limit not met, no verified
+    # permit for the waste oil: the demo's permit waits for the facilitator).
+    assert reasons == {"km", "quality", "permit"}
 
 
 # --- small worlds -------------------------------------------------------------------------

@@ -190,6 +190,20 @@ def a_legal_rule(w):
     return [rule.key]
 
 
+def a_permit_of_a(w):
+    """A waste permit of A whose number names A (made once in the test's transaction)."""
+    from symbiosis.models import WastePermit
+    from tests import factories
+
+    number = f"{ORG_A_NAME} permit"
+    permit = WastePermit.objects.filter(organization=w.company_a, number=number).first()
+    if permit is None:
+        permit = factories.WastePermitFactory(
+            organization=w.company_a, number=number, status="pending"
+        )
+    return [permit.pk]
+
+
 def a_saved_search_of_a(w):
     """A saved search of A's admin (made in the test's transaction)."""
     from django.utils import timezone
@@ -395,6 +409,36 @@ PAGE_ROWS = [
         args=lambda w: [w.supply_private.pk],
         data=fate_decision,
     ),
+    # Waste permits: a company adds and sees its own; facilitators read all and verify.
+    r("permits", GET, (LOGIN, 200, 200, 200, 403)),
+    # With a permit of A in the database: B and analysts see nothing of it.
+    r(
+        "permits",
+        GET,
+        (LOGIN, 200, 200, 200, 403),
+        label="a-permit",
+        query=lambda w: f"?seen={a_permit_of_a(w)[0]}",
+    ),
+    r("permits", POST, (LOGIN, 200, 200, 403, 403), data={"number": ""}),
+    r("permit-review-list", GET, FACILITATOR_ONLY),
+    r(
+        "permit-review-list",
+        GET,
+        FACILITATOR_ONLY,
+        label="a-permit",
+        query=lambda w: f"?seen={a_permit_of_a(w)[0]}",
+    ),
+    r("permit-review-list", POST, NOT_POST, data={}),
+    r("permit-review", GET, NOT_POST, args=a_permit_of_a),
+    r(
+        "permit-review",
+        POST,
+        FACILITATOR_WRITE,
+        args=a_permit_of_a,
+        data=lambda w: {f"permit-{a_permit_of_a(w)[0]}-decision": "verify"},
+    ),
+    r("permit-document", GET, A_AND_FACILITATOR, args=a_permit_of_a),
+    r("permit-document", POST, NOT_POST, args=a_permit_of_a, data={}),
     r("listing-import", GET, MEMBERS),
     r("listing-import", POST, MEMBERS, data={"kind": "supply"}),
     # An import is its uploader's alone: B (and A's other members) get a 404.
@@ -1232,6 +1276,27 @@ API_ROWS = [
     # A supply's fate record: its organization and facilitators read it; only facilitators
     # add a decision. B does not see A's private supply at all, and reads no record of
     # the anonymous one.
+    # Waste permits: a company's own (B sees none of A's), every one for a facilitator;
+    # members add (an empty form is a 400), facilitators verify.
+    r("api:permits", GET, (DENY, 200, 200, 200, 403), api=True),
+    r(
+        "api:permits",
+        GET,
+        (DENY, 200, 200, 200, 403),
+        api=True,
+        label="a-permit",
+        query=lambda w: f"?seen={a_permit_of_a(w)[0]}",
+    ),
+    r("api:permits", POST, (DENY, 400, 400, 403, 403), api=True, multipart=True, data={}),
+    r("api:permit", GET, API_A_READ, args=a_permit_of_a, api=True),
+    r(
+        "api:permit-review",
+        POST,
+        (DENY, 403, 403, 200, 403),
+        args=a_permit_of_a,
+        api=True,
+        data={"verified": True},
+    ),
     r("api:supply-fate-reviews", GET, API_A_READ, args=lambda w: [w.supply_private.pk], api=True),
     r(
         "api:supply-fate-reviews",

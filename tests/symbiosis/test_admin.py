@@ -31,6 +31,9 @@ READ_ONLY = {
     apps.get_model("symbiosis", "QuestionMessage"),
     apps.get_model("symbiosis", "SavedSearch"),
     apps.get_model("symbiosis", "SavedSearchHit"),
+    # Waste permits: added with their checked document on the Permits page, decided on
+    # the facilitators' review page.
+    apps.get_model("symbiosis", "WastePermit"),
 }
 
 
