@@ -255,3 +255,10 @@ class SavedSearchHitAdmin(ReadOnlyRecordAdmin):
     # Written with each digest: what was sent, never sent again.
     list_display = ["pk", "search", "listing_id", "sent_at"]
     raw_id_fields = ["search"]
+
+
+@admin.register(models.DataChange)
+class DataChangeAdmin(ReadOnlyRecordAdmin):
+    # Written by every write cached pages depend on (symbiosis.data_versions).
+    list_display = ["pk", "name", "at"]
+    list_filter = ["name"]

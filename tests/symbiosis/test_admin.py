@@ -31,6 +31,8 @@ READ_ONLY = {
     apps.get_model("symbiosis", "QuestionMessage"),
     apps.get_model("symbiosis", "SavedSearch"),
     apps.get_model("symbiosis", "SavedSearchHit"),
+    # Cached pages' data versions, written by the writes they follow.
+    apps.get_model("symbiosis", "DataChange"),
 }
 
 
