@@ -23,6 +23,7 @@ from marketplace.models import Deal, Delivery
 from marketplace.selectors import deal_flow, road_km_between
 from symbiosis import impact
 from symbiosis.accounting import is_landfill_operator, plant_of_output
+from symbiosis.data_versions import FIGURES, PARTIES, data_change_record, data_changes_prune
 from symbiosis.models import CompatibilityRule
 
 # Food-processing residues (EWC 02 02 to 02 07) and kitchen and garden waste (20 01 08,
@@ -153,6 +154,8 @@ def deals_rates_refresh(*, deal_ids) -> int:
     )
     for deal in deals:
         deal_rate_refresh(deal=deal)
+    if deals:
+        data_change_record(name=FIGURES)
     return len(deals)
 
 
@@ -173,6 +176,7 @@ def rates_refresh(*, everything: bool = False) -> int:
         with transaction.atomic():
             for deal in deals:
                 deal_rate_refresh(deal=deal)
+            data_change_record(name=FIGURES)
     return len(deals)
 
 
@@ -236,6 +240,8 @@ def deal_months_refresh(*, deal_ids) -> None:
     _rollup_rebuild(deal_id__in=ids)
     for deal in stale_deals().filter(pk__in=ids):
         deal_rate_refresh(deal=deal)
+    # The city page's cached figures are computed again from the next view on.
+    data_change_record(name=FIGURES)
 
 
 def _confirmed_signature() -> tuple:
@@ -269,6 +275,7 @@ def months_refresh(*, force: bool = False) -> bool:
     if not force and _same(_confirmed_signature(), _rollup_signature()):
         return False
     _rollup_rebuild()
+    data_change_record(name=FIGURES)
     return True
 
 
@@ -279,4 +286,9 @@ def figures_reconcile(*, everything: bool = True) -> dict:
     deal could follow)."""
     rebuilt = months_refresh()
     rates = rates_refresh(everything=everything)
+    # Writes that sent no signal (an edited name, a bulk update) show from now on
+    # rather than when the cached figures expire.
+    data_change_record(name=FIGURES)
+    data_change_record(name=PARTIES)
+    data_changes_prune()
     return {"rollup_rebuilt": rebuilt, "rates": rates}

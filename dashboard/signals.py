@@ -8,7 +8,10 @@ Receivers only, the work is ``dashboard.services``:
   changed or deleted confirmed row are a safety net only;
 - a deal saved (terms, ends, an amendment), a supply's fate, evidence, material
   or site changed (a facilitator's fate review), a site moved: the rates of the
-  deals concerned that have confirmed deliveries (``deals_rates_refresh``).
+  deals concerned that have confirmed deliveries (``deals_rates_refresh``);
+- a deal, proposal or run saved: a new version of the city's figures
+  (``symbiosis.data_versions.FIGURES``), which its page caches; the services
+  above record one wherever they change the roll-up or a rate.
 
 They are signals, not calls from the services of other apps, so that every path
 that writes such a row (a page, the API, a loader, the admin) keeps the figures
@@ -25,6 +28,8 @@ from django.db.models.signals import post_delete, post_migrate, post_save, pre_s
 
 from dashboard.services import deal_months_refresh, deals_rates_refresh, rates_refresh
 from marketplace.models import Deal, Delivery
+from optimizer.models import MatchProposal, OptimizationRun
+from symbiosis.data_versions import FIGURES, data_change_record
 from symbiosis.models import Site, SupplyListing
 
 CONFIRMED = Delivery.Status.CONFIRMED
@@ -74,6 +79,14 @@ def _deleted(sender, instance: Delivery, **kwargs) -> None:
 def _deal_saved(sender, instance: Deal, raw: bool = False, **kwargs) -> None:
     if not raw:
         deals_rates_refresh(deal_ids=[instance.pk])
+        # Its state counts among the active deals, whether or not its rate changed.
+        data_change_record(name=FIGURES)
+
+
+def _figures_changed(sender, instance, raw: bool = False, **kwargs) -> None:
+    """A proposal decided or a run finished: the city page's potential changes."""
+    if not raw:
+        data_change_record(name=FIGURES)
 
 
 # What a deal's rate reads of its supply and of a site.
@@ -133,3 +146,5 @@ def connect(app_config) -> None:
     post_save.connect(_supply_saved, sender=SupplyListing, dispatch_uid=uid)
     pre_save.connect(_remember_site, sender=Site, dispatch_uid=uid)
     post_save.connect(_site_saved, sender=Site, dispatch_uid=uid)
+    for model in (MatchProposal, OptimizationRun):
+        post_save.connect(_figures_changed, sender=model, dispatch_uid=uid)

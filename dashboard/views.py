@@ -13,13 +13,13 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from dashboard import charts, selectors
 from dashboard import methodology as methodology_rows
 from dashboard.access import reads_city_figures
-from symbiosis import impact
+from symbiosis import data_versions, impact
 from symbiosis.models import MaterialCategory
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Fate
@@ -101,8 +101,8 @@ def _map_data(rows: list[dict]) -> dict:
 @city_reader_required
 def city_dashboard(request):
     filters = selectors.CityFilters.from_query(request.GET)
-    data = selectors.city_dashboard(filters)
-    lines, lines_total = selectors.largest_exchanges(filters, MAP_LINES_MAX, localized=True)
+    figures = _city_figures(filters)
+    data = figures["data"]
     query = urlencode(filters.as_query())
     exports = [(name, reverse("api:city-table", args=[name])) for name in selectors.TABLES]
     return render(
@@ -110,11 +110,34 @@ def city_dashboard(request):
         "dashboard/city.html",
         {
             **data,
+            **figures["page"],
             "filters": filters,
             "query": query,
             "exports": exports,
             "districts": District.choices,
             "categories": MaterialCategory.choices,
+            "baselines": selectors.BASELINES,
+            "categories_shown": _categories(data["headline"]),
+            "published_query": urlencode({**filters.as_query(), "co2e": "published"}),
+            "all_tiers_query": urlencode(
+                {k: v for k, v in filters.as_query().items() if k != "co2e"}
+            ),
+        },
+    )
+
+
+def _city_figures(filters: selectors.CityFilters) -> dict:
+    """The page's figures, and its charts, tables and map made of them, cached per
+    filters, language and data version: its 16 grouping queries and the
+    formatting of their rows were the costliest read of the site, for figures
+    that change with a confirmed delivery, a deal, a rate, a decision or a run
+    (``FIGURES``) or an edited organization, site or material (``PARTIES``), each
+    of which records a new version as it commits (``symbiosis.data_versions``)."""
+
+    def compute():
+        data = selectors.city_dashboard(filters)
+        lines, total = selectors.largest_exchanges(filters, MAP_LINES_MAX, localized=True)
+        page = {
             "month_chart": charts.month_series(data["month"]),
             "category_chart": charts.bars(data["category"]),
             # Drawn in the browser (static/dashboard/city_sankey.js) from these
@@ -124,15 +147,14 @@ def city_dashboard(request):
             "table_rows": {name: _table_rows(name, data[name]) for name in PAGE_TABLE_KEYS},
             "map_data": _map_data(lines),
             "map_lines_shown": len(lines),
-            "map_lines_total": lines_total,
-            "baselines": selectors.BASELINES,
-            "categories_shown": _categories(data["headline"]),
-            "published_query": urlencode({**filters.as_query(), "co2e": "published"}),
-            "all_tiers_query": urlencode(
-                {k: v for k, v in filters.as_query().items() if k != "co2e"}
-            ),
-        },
-    )
+            "map_lines_total": total,
+        }
+        return {"data": data, "page": page}
+
+    versions = data_versions.data_versions(data_versions.FIGURES, data_versions.PARTIES)
+    query = urlencode(sorted(filters.as_query().items()))
+    key = f"city:{get_language()}:{versions[0]}:{versions[1]}:{MAP_LINES_MAX}:{query}"
+    return data_versions.cached(key, compute)
 
 
 # What the tonnes are, in the words the pages use (symbiosis.impact.CATEGORIES).

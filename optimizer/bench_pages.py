@@ -252,7 +252,7 @@ def _where_the_time_goes(run, user, repeat: int) -> None:
         request = RequestFactory().get("/")
         request.user = user
         controls = render_to_string("optimizer/_decide_controls.html", request=request)
-        context = {"open_id": None, "decide_controls": controls}
+        context = {"open_id": None, "decide_controls": controls, "words": selectors.row_words()}
         return [
             render_to_string("optimizer/_proposal_row.html", {"p": p, **context}, request=request)
             for p in page.object_list

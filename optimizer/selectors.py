@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils.translation import gettext
+from django.urls import reverse
+from django.utils.translation import gettext, pgettext
 
 from optimizer.decisions import draft_terms
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
@@ -215,7 +217,14 @@ def results_page(run: OptimizationRun, q: ResultsQuery, *, viewer=None) -> Page:
         )
         number = q.page = paginator.num_pages
     page = paginator.page(number)
-    page.object_list = page_proposals(run, list(page.object_list), viewer=viewer)
+    page.object_list = page_proposals(
+        run,
+        list(page.object_list),
+        viewer=viewer,
+        next_qs=q.querystring(),
+        # The row the URL opens (after a decision without script) shows its panel.
+        panel_ids=(q.open_id,) if q.open_id else (),
+    )
     return page
 
 
@@ -230,28 +239,107 @@ PAGE_ROW_RELATED = (
 )
 
 
-def page_proposals(run: OptimizationRun, ids: list[int], *, viewer=None) -> list[MatchProposal]:
+# What a summary line reads (a row with its panel reads everything).
+PAGE_ROW_FIELDS = (
+    "id",
+    "run_id",
+    "status",
+    "supply_id",
+    "demand_id",
+    "material_id",
+    "tonnes",
+    "road_km",
+    "net_kg_co2e_saved",
+    "material__name_en",
+    "material__name_ru",
+    *(
+        f"{side}__{field}"
+        for side in ("supply", "demand")
+        for field in ("organization_id", "visibility", "site_id", "organization__name")
+    ),
+    "supply__site__district",
+    "demand__site__district",
+)
+
+
+def page_proposals(
+    run: OptimizationRun,
+    ids: list[int],
+    *,
+    viewer=None,
+    next_qs: str = "",
+    panel_ids: Collection[int] = (),
+) -> list[MatchProposal]:
     """One page of the results table, in the order of ``ids``: each row with its
     parties (named, or labelled by district where the visibility rule hides the
-    owner), its figures formatted and the standing rule on its pair (pin or
-    forbid), in a fixed number of queries, without joining the run to every row."""
+    owner), its figures and words formatted and the standing rule on its pair
+    (pin or forbid), in a fixed number of queries, without joining the run to
+    every row. The draft terms, which only a row's panel shows, are worked out
+    for ``panel_ids`` alone: the other rows' panels are fetched when opened
+    (``proposal_panel``), with the table's parameters ``next_qs``."""
     rows = (
         MatchProposal.objects.filter(run=run, pk__in=ids)
         .select_related(*PAGE_ROW_RELATED)
         .annotate(saving_per_t=F("net_kg_co2e_saved") / F("tonnes"))
     )
+    if not panel_ids:
+        # The summary lines read a few columns of six joined rows; building
+        # whole listings and sites (dozens of fields each) cost more than the
+        # rest of the rows' work.
+        rows = rows.only(*PAGE_ROW_FIELDS)
     by_pk = {p.pk: p for p in rows}
     proposals = [by_pk[pk] for pk in ids if pk in by_pk]
     rules = pair_rules(proposals)
     viewer = as_viewer(viewer) if viewer is not None else None
+    words = row_words()
+    statuses = words["statuses"]
+    select = gettext("Select proposal #%(n)s")
+    run_url = reverse("optimizer:run_detail", args=[run.pk])
+    # Every row's links carry the table's parameters, quoted once (and one
+    # reverse() for all rows: it cost more than the rest of a row).
+    open_prefix = f"{run_url}?{next_qs}&open=" if next_qs else f"{run_url}?open="
+    next_param = "?" + urlencode({"next": next_qs}) if next_qs else ""
+    panel_head, panel_tail = reverse("optimizer:proposal_panel", args=[0]).rsplit("/0/", 1)
     for p in proposals:
         p.run = run
         p.rule = rules.get((p.supply_id, p.demand_id), "")
         p.supplier_label = party_label(p.supply, viewer)
         p.receiver_label = party_label(p.demand, viewer)
         p.internal = p.supply.organization_id == p.demand.organization_id
-        p.terms = draft_terms_text(p) if p.status == "proposed" and not p.internal else None
+        p.material_name = p.material.name
+        p.status_label = statuses.get(p.status, p.status)
+        p.select_label = select % {"n": p.pk}
+        p.open_link = f"{open_prefix}{p.pk}#proposal-{p.pk}"
+        p.panel_url = f"{panel_head}/{p.pk}/{panel_tail}{next_param}"
+        p.terms = None
+        if p.pk in panel_ids and p.status == "proposed" and not p.internal:
+            p.terms = draft_terms_text(p)
     return with_texts(proposals)
+
+
+def row_words() -> dict:
+    """The words every row of the results table repeats, translated once per page
+    rather than by a ``{% translate %}`` per row (the table's rendering cost)."""
+    return {
+        "t": pgettext("unit symbol: tonnes", "t"),
+        "km": gettext("km"),
+        "kg_co2e": gettext("kg CO2e"),
+        "internal": gettext("internal reuse"),
+        "internal_title": gettext(
+            "Both listings belong to this organization: not counted in this run's totals, "
+            "and approving it introduces nobody."
+        ),
+        "pinned": gettext("pinned"),
+        "pin_title": gettext("The next run will always include this pair"),
+        "forbidden": gettext("forbidden"),
+        "forbid_title": gettext("The next run will never propose this pair"),
+        "details": gettext("Details"),
+        "statuses": {
+            MatchProposal.Status.PROPOSED: pgettext("proposal status: not decided yet", "open"),
+            MatchProposal.Status.APPROVED: gettext("approved"),
+            MatchProposal.Status.REJECTED: gettext("rejected"),
+        },
+    }
 
 
 def draft_terms_text(proposal: MatchProposal) -> dict:

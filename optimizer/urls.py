@@ -14,6 +14,7 @@ urlpatterns = [
     path("runs/<int:run_id>/bulk/", views.proposals_bulk, name="proposals_bulk"),
     path("proposals/mine/", views.my_proposals, name="my_proposals"),
     path("proposals/<int:proposal_id>/", views.proposal_detail, name="proposal_detail"),
+    path("proposals/<int:proposal_id>/panel/", views.proposal_panel, name="proposal_panel"),
     path("proposals/<int:proposal_id>/decide/", views.proposal_decide, name="proposal_decide"),
     path("proposals/<int:proposal_id>/answer/", views.proposal_answer, name="proposal_answer"),
     path("reach/", reach_views.reach_counts, name="reach_counts"),

@@ -110,7 +110,7 @@ def run_detail(request, run_id):
     context = {
         "run": run,
         "is_facilitator": is_facilitator(request.user),
-        **run_pages.run_detail_extras(run, request.user),
+        **run_pages.run_detail_extras(run, request.user, request=request),
     }
     if context["is_facilitator"] and run.status == OptimizationRun.Status.SUCCEEDED:
         context.update(_results_context(request, run))
@@ -149,6 +149,7 @@ def _results_context(request, run) -> dict:
         ),
         "materials": materials,
         "totals": selectors.run_totals(run),
+        "words": selectors.row_words(),
     }
 
 
@@ -240,11 +241,35 @@ def _decision_note(action: str, proposal: MatchProposal) -> str:
     return gettext("Rejected; the reason is in the audit log.")
 
 
+def _row_proposal(request, proposal_id: int, run_id: int) -> MatchProposal:
+    """One proposal as its row of the results table shows it, with its panel's facts."""
+    run = OptimizationRun.objects.defer("input_snapshot").get(pk=run_id)
+    return selectors.page_proposals(
+        run, [proposal_id], viewer=request.user, panel_ids=(proposal_id,)
+    )[0]
+
+
 def _proposal_row(request, proposal_id: int, run_id: int, **context):
     """One row of the results table as the page shows it, open."""
-    run = OptimizationRun.objects.defer("input_snapshot").get(pk=run_id)
-    p = selectors.page_proposals(run, [proposal_id], viewer=request.user)[0]
-    return render(request, "optimizer/_proposal_row.html", {"p": p, "open_id": p.pk, **context})
+    p = _row_proposal(request, proposal_id, run_id)
+    return render(
+        request,
+        "optimizer/_proposal_row.html",
+        {"p": p, "open_id": p.pk, "words": selectors.row_words(), **context},
+    )
+
+
+@facilitator_required
+def proposal_panel(request, proposal_id):
+    """A row's details and decisions, fetched by htmx when the row opens: the
+    results page sends its 50 rows without them (they were most of its cost).
+    ``next`` is the table's query string, kept for the decision's way back."""
+    run_id = get_object_or_404(
+        MatchProposal.objects.values_list("run_id", flat=True), pk=proposal_id
+    )
+    next_qs = request.GET.get("next", "")[:1000]
+    p = _row_proposal(request, proposal_id, run_id)
+    return render(request, "optimizer/_proposal_panel.html", {"p": p, "next_qs": next_qs})
 
 
 @require_POST
@@ -273,11 +298,7 @@ def proposal_decide(request, proposal_id):
             }
             if request.htmx:
                 return _proposal_row(request, proposal.pk, proposal.run_id, **context)
-            p = selectors.page_proposals(
-                OptimizationRun.objects.defer("input_snapshot").get(pk=proposal.run_id),
-                [proposal.pk],
-                viewer=request.user,
-            )[0]
+            p = _row_proposal(request, proposal.pk, proposal.run_id)
             return render(request, "optimizer/proposal_confirm.html", {"p": p, **context})
         try:
             decided = decisions.proposal_decide(

@@ -317,3 +317,10 @@ class ImportedOriginClearanceAdmin(admin.ModelAdmin):
             document=form.cleaned_data.get("document") or None,
         )
         obj.pk = saved.pk
+
+
+@admin.register(models.DataChange)
+class DataChangeAdmin(ReadOnlyRecordAdmin):
+    # Written by every write cached pages depend on (symbiosis.data_versions).
+    list_display = ["pk", "name", "at"]
+    list_filter = ["name"]

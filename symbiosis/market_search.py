@@ -24,8 +24,9 @@ Russian words by the Russian stemmer, Latin ones by the English one, so
 typed) or by trigram word similarity of the whole query (``pg_trgm``'s
 ``word_similarity``, at least ``NAME_SIMILARITY``: "пивная дробена" and
 "spent grian" still find "Пивная дробина"). Descriptions match by full-text
-search in the ``russian`` configuration, every word of the query (an
-expression index in migration 0008 serves it at 50,000 listings).
+search in the ``russian`` configuration, every word of the query, against
+the listing's stored vector (``Listing.description_vector``, a generated
+column with a GIN index, migration 0013: no description is parsed per query).
 
 Elsewhere (SQLite, development) the same rules in Python: words lower-cased,
 "ё" read as "е", the endings of Russian and English words cut by a light
@@ -62,6 +63,7 @@ from django.db.models.functions import Greatest, Replace
 
 from symbiosis import visibility
 from symbiosis.models import DemandListing, Material, SupplyListing, Use
+from symbiosis.models.listings import DESCRIPTION_TEXT_CONFIG
 
 # The least pg_trgm word similarity of a query to a name for the name to match
 # (pg_trgm's own default for its %> operator): 0.5 also let "spent grain" find
@@ -78,9 +80,9 @@ MAX_WORDS = 8
 # TITLE_WEIGHT (at least 1.2), above a match of the description alone.
 TITLE_WEIGHT = 2.0
 DESCRIPTION_WEIGHT = 1.0
-# The full-text configuration of descriptions; the index of migration 0008
-# is built on the same expression.
-TEXT_CONFIG = "russian"
+# The full-text configuration of descriptions: the one their stored vector is
+# made with (``Listing.description_vector``, GIN-indexed by migration 0013).
+TEXT_CONFIG = DESCRIPTION_TEXT_CONFIG
 
 _WORD_RE = re.compile(r"[^\W_]+")
 _EWC_RE = re.compile(r"^\s*\d{2}(?:\s*\d{1,2}){0,2}\s*\*?\s*$")
@@ -321,13 +323,12 @@ class Search:
             return Q(pk__in=[])
         readable = self.description_readable_q()
         if _postgres():
-            from django.contrib.postgres.search import SearchQuery, SearchVector
+            from django.contrib.postgres.search import SearchQuery
 
-            vector = SearchVector("description", config=TEXT_CONFIG)
-            matches = vector.get_lookup("exact")(
-                vector, SearchQuery(self.query, config=TEXT_CONFIG)
-            )
-            return Q(matches) & readable
+            # The stored, indexed vector (Listing.description_vector): no
+            # description is parsed at query time.
+            matches = Q(description_vector=SearchQuery(self.query, config=TEXT_CONFIG))
+            return matches & readable
         # The fallback reads the readable descriptions once and keeps the ids.
         if self._description_ids is None:
             self._description_ids = [

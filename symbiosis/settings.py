@@ -139,6 +139,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with the input and textarea templates in Python (same HTML).
+FORM_RENDERER = "symbiosis.form_renderer.FormRenderer"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'symbiosis.sqlite3'}")

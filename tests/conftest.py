@@ -119,6 +119,16 @@ def _language_reset():
 
 
 @pytest.fixture(autouse=True)
+def _cache_clear():
+    # Pages cache figures keyed by the data versions (symbiosis.data_versions):
+    # each test's database starts again from the same versions, so an entry left
+    # by an earlier test could be read for different data.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_tasks_in_process(request):
     """Celery tasks a test's code queues run in this process, at once (e-mails of
     notifications reach mail.outbox when the on-commit callbacks run), instead of

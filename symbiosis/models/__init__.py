@@ -7,6 +7,7 @@ from symbiosis.models.accounts import (
     User,
 )
 from symbiosis.models.attachments import ListingDocument, ListingPhoto
+from symbiosis.models.changes import DataChange
 from symbiosis.models.clearances import ImportedOriginClearance
 from symbiosis.models.factors import EmissionFactor, FactorSet
 from symbiosis.models.imports import ListingImport
@@ -20,6 +21,7 @@ from symbiosis.models.saved_searches import SavedSearch, SavedSearchHit
 
 __all__ = [
     "CompatibilityRule",
+    "DataChange",
     "DemandListing",
     "EmissionFactor",
     "FactorSet",

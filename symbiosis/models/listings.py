@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from symbiosis.units import UnitConversionError, listing_tonnes
@@ -17,6 +19,22 @@ from symbiosis.validators import (
     percent_validators,
     validate_business_date,
 )
+
+# The full-text configuration of descriptions (Russian words by the Russian
+# stemmer, Latin ones by the English one): symbiosis.market_search queries with it.
+DESCRIPTION_TEXT_CONFIG = "russian"
+
+
+class DescriptionVector(SearchVector):
+    """``to_tsvector('russian', description)`` on PostgreSQL; SQLite has no
+    full-text vectors, so there the column keeps the text (the search's fallback
+    reads the description itself)."""
+
+    def __init__(self, expression="description", **extra):
+        super().__init__(expression, config=DESCRIPTION_TEXT_CONFIG, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(Coalesce(self.source_expressions[0], models.Value("")))
 
 
 class Unit(models.TextChoices):
@@ -163,6 +181,16 @@ class Listing(models.Model):
     )
     description = models.TextField(
         _("description"), blank=True, **capped_text(DESCRIPTION_MAX_CHARS)
+    )
+    # The description's full-text vector, kept by the database on every write
+    # (a stored generated column: no path that saves a listing can forget it),
+    # GIN-indexed (migration 0013), so the market's search
+    # (symbiosis.market_search) reads it instead of parsing descriptions per
+    # query. On SQLite it holds the description, which nothing reads.
+    description_vector = models.GeneratedField(
+        expression=DescriptionVector("description"),
+        output_field=SearchVectorField(),
+        db_persist=True,
     )
     # The stable key of a demo listing ("alatau-brewery/spent-grain"), by which
     # symbiosis.demo finds it on a reload; empty for every other listing. Kept

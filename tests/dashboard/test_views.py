@@ -8,9 +8,11 @@ import re
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.api import neutralise
 from dashboard.selectors import TABLES
@@ -239,14 +241,45 @@ def test_query_count_does_not_grow_with_deliveries(
     client.force_login(analyst)
     url = reverse("dashboard:city")
     client.get(url)  # rates and the monthly roll-up computed once
+    cache.clear()  # the figures computed, not read from the cache
     small = _queries(client, url)
     for i in range(60):
         deliver(city.deals["grain"], date(2026, 4, 1 + i % 28), "1.5")
         deliver(city.deals["slag"], date(2026, 5, 1 + i % 28), "2.5")
-    # The confirmations rebuilt their deals' roll-up rows: a read never rebuilds.
+    # The confirmations rebuilt their deals' roll-up rows: a read never rebuilds
+    # (the deliveries gave the figures a new version: this view computes them).
     assert _queries(client, url) == small
+    cache.clear()
     with django_assert_max_num_queries(25):
         client.get(url)
+
+
+def test_cached_figures_show_a_new_confirmed_delivery_and_a_renamed_material_at_once(
+    client, city, analyst
+):
+    """The page's figures are cached per data version: a second view runs none of
+    the grouping queries, and a confirmed delivery, a confirmation of a logged
+    one or a renamed material is on the very next view."""
+    client.force_login(analyst)
+    url = reverse("dashboard:city")
+    first = _queries(client, url)
+    text = client.get(url).content.decode()
+    assert figure(text, "tonnes-moved") == "154.9 t"
+    assert _queries(client, url) < first - 8, "the second view computed the figures again"
+
+    deliver(city.deals["grain"], date(2026, 4, 2), "10")
+    assert figure(client.get(url).content.decode(), "tonnes-moved") == "164.9 t"
+    logged = deliver(city.deals["slag"], date(2026, 4, 3), "5", status="logged")
+    assert figure(client.get(url).content.decode(), "tonnes-moved") == "164.9 t"
+    logged.status = Delivery.Status.CONFIRMED
+    logged.confirmed_at = timezone.now()
+    logged.save()
+    assert figure(client.get(url).content.decode(), "tonnes-moved") == "169.9 t"
+
+    grain = city.deals["grain"].material
+    grain.name_en = "Brewers' spent grain"
+    grain.save()
+    assert "Brewers&#x27; spent grain" in client.get(url).content.decode()
 
 
 def test_methodology_lists_every_factor_with_source(client, city, analyst):

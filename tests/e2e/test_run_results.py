@@ -1,6 +1,7 @@
 """The facilitator's run results table in a real browser, at 1366 px and 375 px:
-one line per proposal, keyboard navigation, sort and filter in the URL, pin
-with its message, approval that asks first, and the same without JavaScript."""
+one line per proposal whose details load when it opens, keyboard navigation,
+sort and filter in the URL, pin with its message, approval that asks first, and
+the same without JavaScript."""
 
 import re
 
@@ -165,6 +166,10 @@ def test_without_javascript_rows_open_and_approval_asks_on_its_own_page(
     )
     row = page.locator(f"#proposal-{proposal.pk}")
     row.locator("summary").click()  # a <details>: opens without script
+    # Its details come with the page when the row is open: the link opens it there.
+    row.locator("[data-testid=panel-link]").click()
+    page.wait_for_url(re.compile(rf"status=proposed.*open={proposal.pk}"))
+    expect(row).to_have_attribute("open", "")
     row.locator("button[value=approve]").click()
     page.wait_for_load_state()
     expect(page.locator("h1")).to_have_text(f"Approve proposal #{proposal.pk}")

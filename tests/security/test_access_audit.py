@@ -931,6 +931,14 @@ REVIEW_ROWS = [
         FACILITATOR_ONLY,
         args=lambda w: [w.open_proposal.pk],
     ),
+    # A row's panel of the results table, fetched when the row opens.
+    r(
+        "optimizer:proposal_panel",
+        GET,
+        FACILITATOR_ONLY,
+        args=lambda w: [w.open_proposal.pk],
+        htmx=True,
+    ),
     r("optimizer:proposal_decide", GET, (405,) * 5, args=lambda w: [w.open_proposal.pk]),
     r(
         "optimizer:proposal_decide",

@@ -34,6 +34,8 @@ READ_ONLY = {
     # Waste permits: added with their checked document on the Permits page, decided on
     # the facilitators' review page.
     apps.get_model("symbiosis", "WastePermit"),
+    # Cached pages' data versions, written by the writes they follow.
+    apps.get_model("symbiosis", "DataChange"),
 }
 
 

@@ -2,6 +2,7 @@
 number, sort / filter / pages kept in the URL and checked, bulk decisions, pin
 and forbid that say what the next run does, and an approval that asks first."""
 
+import json
 import re
 
 import pytest
@@ -49,6 +50,14 @@ def _row(html, pk):
 
 def _summary(html, pk):
     return _row(html, pk).split("</summary>")[0]
+
+
+def _panel(client, html, pk):
+    """A row's panel as htmx fetches it when the row opens (its hx-get URL)."""
+    url = re.search(r'hx-get="([^"]*)"', _row(html, pk)).group(1).replace("&amp;", "&")
+    response = client.get(url, **HTMX)
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def _problems(html):
@@ -111,10 +120,18 @@ def test_each_row_is_one_line_with_the_proposals_number_and_figures(fclient, run
     assert f"{p.road_km:.1f} <small>km</small>" in line
     assert f"{p.net_kg_co2e_saved:,.0f} <small>kg CO2e</small>" in line
     assert 'data-testid="status"' in line
-    # Details and decisions are in the row's panel, closed by default.
+    # Details and decisions are in the row's panel, closed by default: fetched
+    # when the row opens (htmx), or without script through the link that opens
+    # the row on the page.
     assert "<details" in html and f'<details id="proposal-{p.pk}" class="proposal' in html
     assert f'id="proposal-{p.pk}" class="proposal status-{p.status}">' in html
-    assert "Net saving" in _row(html, p.pk) and "Net saving" not in line
+    assert "Net saving" not in _row(html, p.pk)
+    panel = _panel(fclient, html, p.pk)
+    assert "Net saving" in panel and "kg CO2e saved per t" in panel
+    link = re.search(r'<a href="([^"]*)" data-testid="panel-link">', _row(html, p.pk)).group(1)
+    opened = fclient.get(link.replace("&amp;", "&")).content.decode()
+    assert f'<details id="proposal-{p.pk}" class="proposal status-{p.status}" open>' in opened
+    assert "Net saving" in _row(opened, p.pk)
 
 
 @pytest.mark.parametrize(
@@ -241,6 +258,76 @@ def test_the_query_count_does_not_grow_with_the_rows_shown(fclient, run):
         counts[label] = (len(queries), len(_ids(html)))
     assert counts["50 rows"][1] == 50 and 0 < counts["a few"][1] < 10
     assert counts["50 rows"][0] == counts["a few"][0], counts
+
+
+def test_the_rows_panel_comes_on_demand_with_the_tables_parameters(fclient, run):
+    """The page sends each row's summary line only; the panel (figures, terms,
+    the decision form) is fetched when the row opens, and its form sends the
+    table's parameters back so a decision returns to the same view."""
+    html = fclient.get(_url(run, sort="km", status="proposed", page="2")).content.decode()
+    p = _open(run).order_by("road_km", "pk")[50]
+    assert _ids(html)[0] == p.pk
+    row = _row(html, p.pk)
+    assert 'name="reason"' not in row and 'hx-trigger="toggle once from:closest details"' in row
+    panel = _panel(fclient, html, p.pk)
+    assert f'action="{reverse("optimizer:proposal_decide", args=[p.pk])}"' in panel
+    assert 'data-testid="terms"' in panel  # the draft deal an approval would open
+    next_qs = re.search(r'name="next" value="([^"]*)"', panel).group(1).replace("&amp;", "&")
+    assert set(next_qs.split("&")) == {"sort=km", "status=proposed", "page=2"}
+    # Without script the row's link opens it on the page, parameters kept.
+    link = re.search(r'<a href="([^"]*)" data-testid="panel-link">', row).group(1)
+    assert set(link.split("?")[1].split("#")[0].split("&amp;")) == {
+        "sort=km",
+        "status=proposed",
+        "page=2",
+        f"open={p.pk}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("anonymous", 302), ("company", 403), ("analyst", 403), ("facilitator", 200)],
+)
+def test_only_facilitators_read_a_rows_panel(
+    client, run, facilitator, analyst, member_a, role, status
+):
+    user = {"anonymous": None, "company": member_a, "analyst": analyst}.get(role, facilitator)
+    if user:
+        client.force_login(user)
+    proposal = _open(run).select_related("supply__organization").first()
+    response = client.get(reverse("optimizer:proposal_panel", args=[proposal.pk]), **HTMX)
+    assert response.status_code == status
+    assert (proposal.supply.organization.name in response.content.decode()) is (status == 200)
+
+
+def test_a_panel_of_no_proposal_is_not_found(fclient, run):
+    missing = MatchProposal.objects.order_by("-pk").first().pk + 1
+    assert fclient.get(reverse("optimizer:proposal_panel", args=[missing])).status_code == 404
+
+
+def test_the_map_shows_a_decision_and_a_renamed_company_at_once(fclient, run):
+    """The run's map is cached per data version: a decision or an edited
+    organization name is on the next page view, not after the cache expires."""
+
+    def map_data(html):
+        found = re.search(r'<script id="run-map-data" type="application/json">(.*?)</script>', html)
+        return json.loads(found.group(1))
+
+    proposal = _open(run).select_related("supply__organization").first()
+    before = map_data(fclient.get(_url(run)).content.decode())
+    line = next(line for line in before["lines"] if line[0] == proposal.pk)
+    assert line[6] == "proposed"
+    url = reverse("optimizer:proposal_decide", args=[proposal.pk])
+    fclient.post(url, {"action": "reject", "reason": "too far"}, **HTMX)
+    after = map_data(fclient.get(_url(run)).content.decode())
+    assert next(line for line in after["lines"] if line[0] == proposal.pk)[6] == "rejected"
+    organization = proposal.supply.organization
+    organization.name = "Renamed Brewery LLP"
+    organization.save()
+    html = fclient.get(_url(run)).content.decode()
+    assert any(
+        site["label"].startswith("Renamed Brewery LLP: ") for site in map_data(html)["sites"]
+    )
 
 
 # --- decisions ---------------------------------------------------------------------------
