@@ -52,6 +52,11 @@ ROW_FIELDS = {
         "material__name_en",
         "material__name_ru",
         "material__name_kk",
+        # The row's codes and hazard flags (``{% material_codes %}``).
+        "material__ewc_code",
+        "material__kz_code",
+        "material__hazardous",
+        "material__kz_hazardous",
         "imported_origin",
         "price_kzt_per_t",
     ),

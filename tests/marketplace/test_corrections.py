@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard import selectors as city
 from dashboard.selectors import CityFilters
@@ -258,7 +259,7 @@ def test_the_history_and_the_deal_page_show_the_chain(client, confirmed, actors)
     assert f"correction #{reversal.pk} of #{confirmed.pk}: 12.5 t on" in html
     assert f"replaced by #{replacement.pk}: 11.25 t on" in html
     reversal.refresh_from_db()
-    day = reversal.confirmed_at.date().isoformat()
+    day = timezone.localdate(reversal.confirmed_at).isoformat()  # as the page: local time
     assert f"Corrected by #{reversal.pk} on {day}" in html
     assert f"#{replacement.pk} replaces delivery #{confirmed.pk}" in html
     assert "11.25 t" in html  # delivered (confirmed), net of the correction
