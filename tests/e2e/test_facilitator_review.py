@@ -1,6 +1,7 @@
 """The demo facilitator runs the optimizer from the web and decides on proposals."""
 
 import pytest
+from playwright.sync_api import expect
 
 from optimizer.models import MatchProposal, OptimizationRun, PairRule
 from symbiosis.demo import load_demo
@@ -40,6 +41,8 @@ def _open_row(page, proposal):
     row = _row(page, proposal)
     if row.get_attribute("open") is None:
         row.locator("summary").click()
+    # The details load when the row opens (htmx): wait until they replaced the link.
+    expect(row.locator("[data-testid=panel-link]")).to_have_count(0)
     return row
 
 
