@@ -618,6 +618,14 @@ class MarketFilterForm(forms.Form):
         ("tonnes", _("Most tonnes first")),
         ("newest", _("Newest first")),
     ]
+    COMPOSITION_NUMBERS = (
+        "max_moisture_percent",
+        "min_cn_ratio",
+        "max_cn_ratio",
+        "max_contamination_percent",
+        "max_particle_size_mm",
+    )
+    COMPOSITION_FIELDS = (*COMPOSITION_NUMBERS, "without_contaminants", "non_hazardous")
     DATA_QUALITY_CHOICES = [
         ("", _("Any data quality")),
         ("lab_tested", _("Lab-tested or verified")),
@@ -664,6 +672,44 @@ class MarketFilterForm(forms.Form):
     data_quality = forms.ChoiceField(
         label=_("Data quality"), choices=DATA_QUALITY_CHOICES, required=False
     )
+    # Composition of supplies (as the optimizer reads it: the listing's own value, else
+    # its material's typical one; a supply stating neither does not pass a limit).
+    max_moisture_percent = forms.DecimalField(
+        label=_("Moisture at most (%)"),
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+    )
+    min_cn_ratio = forms.DecimalField(
+        label=_("C:N at least"), min_value=0, max_digits=7, decimal_places=2, required=False
+    )
+    max_cn_ratio = forms.DecimalField(
+        label=_("C:N at most"), min_value=0, max_digits=7, decimal_places=2, required=False
+    )
+    max_contamination_percent = forms.DecimalField(
+        label=_("Contamination at most (%)"),
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+    )
+    max_particle_size_mm = forms.DecimalField(
+        label=_("Particle size at most (mm)"),
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+    )
+    without_contaminants = forms.MultipleChoiceField(
+        label=_("Without"),
+        choices=Contaminant.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    non_hazardous = forms.BooleanField(label=_("Non-hazardous only"), required=False)
     # The map's view, "west,south,east,north" in degrees: the list then shows what
     # lies in it (symbiosis.market_map). Set by the map, so hidden.
     bbox = forms.CharField(label=_("Map area"), required=False, widget=forms.HiddenInput)
@@ -671,7 +717,7 @@ class MarketFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = selectors.own_site_list(user=user)
-        for name in ("max_km", "min_tonnes"):
+        for name in ("max_km", "min_tonnes", *self.COMPOSITION_NUMBERS):
             self.fields[name].widget.attrs.update(inputmode="decimal", step="any", min="0")
         self.fields["q"].widget = forms.TextInput(
             attrs={
@@ -683,6 +729,17 @@ class MarketFilterForm(forms.Form):
             }
         )
         _fast_choices(self)
+
+    def composition_given(self) -> bool:
+        """A limit on the composition of supplies is set (demands then pass none)."""
+        return any(self.value(name) not in (None, [], False) for name in self.COMPOSITION_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_cn_ratio"), cleaned.get("max_cn_ratio")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_cn_ratio", _("The highest C:N is below the lowest."))
+        return cleaned
 
     def clean_bbox(self):
         text = self.cleaned_data.get("bbox")

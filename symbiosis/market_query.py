@@ -20,10 +20,22 @@ from the page's rows, as before.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 from math import asin, cos, degrees, pi, radians, sin
 
 from django.db.models import Case, FloatField, Q, Value, When
-from django.db.models.functions import ASin, Cast, Cos, Least, Power, Radians, Sin, Sqrt
+from django.db.models.functions import (
+    ASin,
+    Cast,
+    Coalesce,
+    Cos,
+    Least,
+    NullIf,
+    Power,
+    Radians,
+    Sin,
+    Sqrt,
+)
 
 from symbiosis import geo, market_map, market_search, selectors, visibility
 from symbiosis.forms import MarketFilterForm
@@ -82,7 +94,52 @@ class MarketRow:
         return self.card.kind
 
 
+# Composition as the optimizer reads it (optimizer.snapshot.supply_quality): the
+# listing's own moisture and C:N, else its material's typical value (a material's
+# C:N of 0 means unknown). A supply that states no value (nor its material) does
+# not pass a limit on it. Read by the market page and the API's filters alike.
+EFFECTIVE_COMPOSITION = {
+    "moisture": lambda: Coalesce("moisture_percent", "material__moisture_percent"),
+    "cn": lambda: Coalesce(
+        "cn_ratio", NullIf("material__carbon_to_nitrogen_ratio", Value(Decimal(0)))
+    ),
+}
+
+
+def composition_filter(listings, name: str, lookup: str, value):
+    """``listings`` whose effective ``name`` ("moisture", "cn") passes ``lookup`` value."""
+    annotated = listings.annotate(**{f"effective_{name}": EFFECTIVE_COMPOSITION[name]()})
+    return annotated.filter(**{f"effective_{name}__{lookup}": value})
+
+
+def _composition_filtered(listings, form: MarketFilterForm):
+    limits = {
+        "max_moisture_percent": ("moisture", "lte"),
+        "min_cn_ratio": ("cn", "gte"),
+        "max_cn_ratio": ("cn", "lte"),
+    }
+    for field, (name, lookup) in limits.items():
+        if form.value(field) is not None:
+            listings = composition_filter(listings, name, lookup, form.value(field))
+    plain = {
+        "max_contamination_percent": "contamination_percent__lte",
+        "max_particle_size_mm": "particle_size_mm__lte",
+    }
+    for field, lookup in plain.items():
+        if form.value(field) is not None:
+            listings = listings.filter(**{lookup: form.value(field)})
+    for code in form.value("without_contaminants") or ():
+        # Stored as "glass,plastics" (codes without commas in them).
+        listings = listings.exclude(contaminants__regex=rf"(^|,)\s*{code}\s*(,|$)")
+    if form.value("non_hazardous"):
+        listings = listings.exclude(material__hazardous=True).exclude(material__kz_hazardous=True)
+    return listings
+
+
 def _filtered(viewer, form: MarketFilterForm, kind: str):
+    if kind == "demand" and form.composition_given():
+        # Composition describes supplies: no demand passes a limit on it.
+        return selectors.market_demand_list(user=viewer).none()
     if kind == "demand":
         listings = selectors.market_demand_list(user=viewer)
         category, material = form.value("category"), form.value("material")
@@ -105,6 +162,7 @@ def _filtered(viewer, form: MarketFilterForm, kind: str):
             listings = listings.filter(material__category=form.value("category"))
         if form.value("material"):
             listings = listings.filter(material=form.value("material"))
+        listings = _composition_filtered(listings, form)
     if form.value("district"):
         listings = listings.filter(site__district=form.value("district"))
     if form.value("min_tonnes") is not None:

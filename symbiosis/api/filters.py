@@ -5,13 +5,9 @@ on anonymous listings of others that would let a caller find out whose they
 are by narrowing a list down.
 """
 
-from decimal import Decimal
-
 import django_filters
-from django.db.models import Value
-from django.db.models.functions import Coalesce, NullIf
 
-from symbiosis import market_search, visibility
+from symbiosis import market_query, market_search, visibility
 from symbiosis.models import CompatibilityRule, DemandListing, Site, SupplyListing
 from symbiosis.models.accounts import District
 from symbiosis.models.listings import Status, Visibility
@@ -57,21 +53,9 @@ class _ListingFilter(django_filters.FilterSet):
         return found.narrow(queryset)
 
 
-# Composition as the optimizer reads it (optimizer.snapshot.supply_quality): the
-# listing's own moisture and C:N, else its material's typical value (a material's
-# C:N of 0 means unknown).
-_EFFECTIVE = {
-    "moisture": lambda: Coalesce("moisture_percent", "material__moisture_percent"),
-    "cn": lambda: Coalesce(
-        "cn_ratio", NullIf("material__carbon_to_nitrogen_ratio", Value(Decimal(0)))
-    ),
-}
-
-
 def _effective(name: str, lookup: str):
     def method(self, queryset, _field, value):
-        annotated = queryset.annotate(**{f"effective_{name}": _EFFECTIVE[name]()})
-        return annotated.filter(**{f"effective_{name}__{lookup}": value})
+        return market_query.composition_filter(queryset, name, lookup, value)
 
     return method
 
