@@ -17,12 +17,8 @@ from symbiosis.numbers import measure, measure_number
 NONE = "—"
 
 
-def _plain(value: float) -> str:
-    """A record's number as pages show it in the reader's language ("12,5" in kk/ru)."""
-    return measure_number(value, "t_ticket")
-
-
 def _t(value) -> str:
+    """Tonnes as pages show them in the reader's language ("12,5 т" in kk and ru)."""
     if value is None:
         return NONE
     return measure(value, "t_ticket")
@@ -82,8 +78,8 @@ def note_rows(record: dict) -> list[tuple[str, str]]:
             " ("
             + _("gross %(g)s t − tare %(r)s t")
             % {
-                "g": _plain(actual["tonnes_gross"]),
-                "r": _plain(actual["tonnes_tare"]),
+                "g": measure_number(actual["tonnes_gross"], "t_ticket"),
+                "r": measure_number(actual["tonnes_tare"], "t_ticket"),
             }
             + ")"
         )

@@ -47,13 +47,6 @@ def _citation(rule: LegalRule) -> dict:
     }
 
 
-def legal_rule_citation(key: str) -> dict | None:
-    """What a page shows beside a rule: its title, citation, link and whether it is
-    verified; None where no such rule is recorded (the page then cites nothing)."""
-    rule = LegalRule.objects.filter(key=key).first()
-    return None if rule is None else _citation(rule)
-
-
 def legal_rule_citations(*keys: str) -> list[dict]:
     """The citations of ``keys`` that are recorded, in that order (one query)."""
     rules = {rule.key: rule for rule in LegalRule.objects.filter(key__in=keys)}

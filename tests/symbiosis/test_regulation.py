@@ -78,11 +78,12 @@ def test_a_citation_joins_act_article_and_date_and_says_whether_it_is_verified()
     LegalRule.objects.create(
         key="a-rule", title="A rule", act="Code No. 1", article="art. 2", act_date="2021-01-02"
     )
-    assert regulation.legal_rule_citation("a-rule") == {
-        "key": "a-rule",
-        "title": "A rule",
-        "citation": "Code No. 1, art. 2, 2021-01-02",
-        "url": "",
-        "verified": False,
-    }
-    assert regulation.legal_rule_citation("no-such-rule") is None
+    assert regulation.legal_rule_citations("a-rule", "no-such-rule") == [
+        {
+            "key": "a-rule",
+            "title": "A rule",
+            "citation": "Code No. 1, art. 2, 2021-01-02",
+            "url": "",
+            "verified": False,
+        }
+    ]  # an unrecorded rule is left out: the page then cites nothing for it
