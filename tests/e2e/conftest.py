@@ -81,6 +81,14 @@ def login(page, email: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+def follow_link(page, name: str) -> None:
+    """Click a link and wait for the new page's load event, so that htmx has bound
+    its handlers before the test types into a filter (a change fired earlier
+    sends nothing)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name=name).click()
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from symbiosis.demo import DEMO_PASSWORD, load_demo
 from symbiosis.models import Material, SupplyListing
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import follow_link, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +43,7 @@ def test_another_company_sees_an_anonymous_listing_without_its_owner(page):
     _log_out(page)
 
     login(page, BAKERY, DEMO_PASSWORD)
-    page.get_by_role("link", name="Market").click()
+    follow_link(page, "Market")
     expect(page.get_by_role("heading", name="Market")).to_be_visible()
     # Filters apply over htmx and land in the URL.
     page.select_option("#id_material", str(created.material_id))

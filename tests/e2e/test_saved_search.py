@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from symbiosis import saved_searches
 from symbiosis.demo import DEMO_PASSWORD, load_demo
 from symbiosis.models import Material, SavedSearch
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import follow_link, login, screenshot
 from tests.e2e.test_market import create_anonymous_supply
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def _log_out(page) -> None:
 
 
 def _save_a_search(page, food_waste) -> SavedSearch:
-    page.get_by_role("link", name="Market").click()
+    follow_link(page, "Market")
     page.select_option("#id_material", str(food_waste.pk))
     expect(page).to_have_url(re.compile(rf"/market/\?.*material={food_waste.pk}\b"))
     page.fill("#id_min_tonnes", "10")

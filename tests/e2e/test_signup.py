@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from symbiosis.models import Membership, SupplyListing
 from symbiosis.taxonomy import load_taxonomy
+from tests.e2e.conftest import follow_link
 from tests.factories import valid_bin
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +54,7 @@ def test_sign_up_then_site_then_supply_in_m3_shows_tonnes(page):
     page.get_by_role("button", name="Save site").click()
     page.wait_for_url("**/#site-*")
 
-    page.get_by_role("link", name="New supply listing").click()
+    follow_link(page, "New supply listing")
     page.fill("#id_material_q", "food waste")
     page.fill("#id_quantity", "10")
     page.select_option("#id_unit", "m3")
