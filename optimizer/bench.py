@@ -12,6 +12,9 @@ greedy matcher's saving (best saving per tonne first) beside ours.
 With ``--min-lot`` demands get minimum lots, our run solves the MILP, and the
 references solve its LP relaxation (which drops the lots), an upper bound on
 the saving that our result must not exceed.
+
+With ``--periods N`` the instance gets N months, seasonal profiles and stores, and
+``optimizer.bench_periods`` runs it (``--losses``: organic stores lose material).
 """
 
 from __future__ import annotations
@@ -435,7 +438,26 @@ def main(argv: list[str] | None = None) -> int:
         "--no-linprog", action="store_true", help="skip the scipy reference (slow past 1 M arcs)"
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--periods", type=int, help="months: a seasonal instance with stores")
+    parser.add_argument("--losses", action="store_true", help="with --periods: lossy stores")
     args = parser.parse_args(argv)
+    if args.periods:
+        from optimizer import bench_periods
+
+        figures = bench_periods.run(
+            args.supplies,
+            args.demands,
+            args.seed,
+            args.periods,
+            min_lot=args.min_lot,
+            losses=args.losses,
+            solver=args.solver,
+            time_limit_s=args.time_limit,
+            references=not args.no_references,
+        )
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+        return 0
     figures = run(
         args.supplies,
         args.demands,

@@ -14,10 +14,11 @@ inputs (a processor's input side looks like a demand, its capacity as tonnes)
 and processor outputs -> demands (its output side looks like a supply of the
 output material, capacity x yield as tonnes). Arc endpoints are then *sources*
 (supplies, then one per processor) and *sinks* (demands, then one per
-processor); see ``Instance.source_index``. Processor outputs never go to
-processors: there are no chains.
+processor); see ``Instance.source_index``. Processor outputs go to processors
+only in chains (``processor_chain_arcs``, opt-in, instances with periods; see
+``optimizer.chains``); ``generate_arcs`` never makes them.
 
-Just over 500 lines: every candidate rule is a mask in the one matching loop
+Longer than most (about 590 lines): every candidate rule is a mask in the one matching loop
 (``_match``), read together, with the processors' two matchings beside it.
 """
 
@@ -32,7 +33,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from optimizer.instance import Arcs, Instance
+from optimizer.instance import Arcs, Instance, nitrogen_t_per_t
 from symbiosis.geo import EARTH_RADIUS_KM
 from symbiosis.impact import net_kg_co2e_saved_per_t, processing_net_kg_co2e_saved_per_t
 
@@ -389,6 +390,67 @@ def _from_processors(instance: Instance) -> Arcs:
         ),
         np.minimum(out_cap, instance.demand_tonnes[dj]),
         cost + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
+    )
+
+
+def processor_chain_arcs(instance: Instance) -> Arcs:
+    """Processor outputs -> other processors' inputs, from plants whose output says
+    ``to_processors``: the output as a supply (its material, ``output.max_km``, the
+    plant's window, ``output.quality`` else the materials table) and the receiving
+    plant as a demand, on the rules of the other matchings (a plant with blend limits
+    takes only outputs whose properties it needs are known). Per tonne: the output's
+    fate avoided + the receiver's credit - transport - its treatment - its yield x its
+    output's fate (``processing_net_kg_co2e_saved_per_t``)."""
+    params, processors = instance.parameters, instance.processors
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    offering = [k for k, p in enumerate(processors) if p.output and p.output.to_processors]
+    if not offering:
+        return Arcs.empty()
+    sources = [processors[k].as_source() for k in offering]
+    plant = np.array(offering, dtype=np.int64)
+
+    def output_property(prop: str) -> np.ndarray:
+        return np.array(
+            [
+                s.quality.get(prop, instance.materials.get(s.material, {}).get(prop, math.nan))
+                for s in sources
+            ],
+            dtype=float,
+        )
+
+    sinks = [p.as_sink() for p in processors]
+    m = _match(params, sources, sinks, output_property, np.zeros(0, dtype=np.int64))
+    pk, qk = plant[m.source], m.sink
+    cn, moisture = output_property("cn_ratio"), output_property("moisture_percent")
+    nitrogen = nitrogen_t_per_t(cn, moisture, output_property("nitrogen_percent"))
+    needs_cn = np.array([p.blend.limits_cn for p in processors], dtype=bool)[qk]
+    needs_moisture = np.array([p.blend.limits_moisture for p in processors], dtype=bool)[qk]
+    known_cn = np.isfinite(cn[m.source]) & np.isfinite(nitrogen[m.source])
+    keep = (pk != qk) & (~needs_cn | known_cn)
+    keep &= ~needs_moisture | np.isfinite(moisture[m.source])
+    pk, qk, m = pk[keep], qk[keep], _take(m, keep)
+
+    out_fate = np.array([p.output.fate_kg_co2e_per_t if p.output else 0.0 for p in processors])
+    out_cost = np.array([p.output.fate_cost_kzt_per_t if p.output else 0.0 for p in processors])
+    yields = np.array([p.output.yield_t_per_t if p.output else 0.0 for p in processors])
+    treatment = np.array([p.treatment_kg_co2e_per_t for p in processors], dtype=float)
+    capacity = np.array([p.capacity_tonnes for p in processors], dtype=float)
+    saving = processing_net_kg_co2e_saved_per_t(
+        road_km=m.road_km,
+        fate_kg_co2e_per_t=out_fate[pk],
+        treatment_kg_co2e_per_t=treatment[qk],
+        transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+        credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
+        output_yield=yields[qk],
+        output_fate_kg_co2e_per_t=out_fate[qk],
+    )
+    return Arcs(
+        n_s + pk,
+        n_d + qk,
+        m.road_km,
+        saving,
+        np.minimum(capacity[pk] * yields[pk], capacity[qk]),
+        out_cost[pk] + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
     )
 
 

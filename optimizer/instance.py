@@ -37,8 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.chains import check_chains
 from optimizer.contract import OBJECTIVES as OBJECTIVES  # the schema's, re-exported
 from optimizer.contract import check_document
+from optimizer.periods import Seasons, read_seasons
 from symbiosis.impact import (
     DEFAULT_ROAD_FACTOR,
     DEFAULT_TRANSPORT_KG_CO2E_PER_TKM,
@@ -375,6 +377,8 @@ class ProcessorOutput:
     fate_kg_co2e_per_t: float = 0.0
     fate_cost_kzt_per_t: float = 0.0
     quality: dict[str, float] = field(default_factory=dict)
+    # Offered to other processors too (a chain; instances with periods only).
+    to_processors: bool = False
 
     @classmethod
     def _read(cls, raw: dict, where: str) -> ProcessorOutput:
@@ -387,6 +391,7 @@ class ProcessorOutput:
             fate_kg_co2e_per_t=float(_get(raw, "fate_kg_co2e_per_t", 0.0)),
             fate_cost_kzt_per_t=float(_get(raw, "fate_cost_kzt_per_t", 0.0)),
             quality=_quality(raw.get("quality")),
+            to_processors=bool(raw.get("to_processors") or False),
         )
 
     def to_dict(self) -> dict:
@@ -399,6 +404,8 @@ class ProcessorOutput:
         }
         if self.quality:
             out["quality"] = dict(self.quality)
+        if self.to_processors:
+            out["to_processors"] = True
         return out
 
 
@@ -577,6 +584,8 @@ class Instance:
     # material -> default properties (cn_ratio, moisture_percent, ...) for supplies
     # that do not state their own; when given, every material named must be in it.
     materials: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The periods, profiles and stores (optimizer.periods); None: one period, as before.
+    seasons: Seasons | None = None
 
     @classmethod
     def from_dict(cls, raw: Any) -> Instance:
@@ -639,8 +648,17 @@ class Instance:
                 )
             forbidden.append(Forbidden(*pair))
 
+        seasons = read_seasons(raw, supplies, demands, processors)
+        check_chains(processors, with_periods=seasons is not None)
         return cls(
-            parameters, supplies, demands, tuple(pins), tuple(forbidden), processors, materials
+            parameters,
+            supplies,
+            demands,
+            tuple(pins),
+            tuple(forbidden),
+            processors,
+            materials,
+            seasons,
         )
 
     def to_dict(self) -> dict:
@@ -657,6 +675,8 @@ class Instance:
             out["processors"] = [p.to_dict() for p in self.processors]
         if self.materials:
             out["materials"] = {m: dict(v) for m, v in self.materials.items()}
+        if self.seasons is not None:
+            self.seasons.patch(out)
         return out
 
     # Index lookups and numpy views, computed once per instance.
@@ -876,9 +896,10 @@ class Flow:
     economic_value_kzt: float
     kind: str = DIRECT
     material: str | None = None
+    period: str | None = None  # its period's label, in an instance with periods
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "supply": self.supply,
             "demand": self.demand,
             "tonnes": self.tonnes,
@@ -888,6 +909,9 @@ class Flow:
             "kind": self.kind,
             "material": self.material,
         }
+        if self.period is not None:
+            out["period"] = self.period
+        return out
 
 
 @dataclass
@@ -910,6 +934,10 @@ class Solution:
     # One summary per processor (input, output, blend achieved); None, and no key in
     # the JSON, when the instance has no processors.
     processors: list[dict] | None = None
+    # With periods only (no keys otherwise): stock per node and period, and totals
+    # per period (optimizer.solve_periods).
+    stock: list[dict] | None = None
+    periods: list[dict] | None = None
 
     def to_dict(self) -> dict:
         out = {
@@ -927,4 +955,8 @@ class Solution:
         }
         if self.processors is not None:
             out["processors"] = self.processors
+        if self.stock is not None:
+            out["stock"] = self.stock
+        if self.periods is not None:
+            out["periods"] = self.periods
         return out

@@ -29,6 +29,7 @@ from optimizer.problem import (
     merge_problems,
     prepare,
 )
+from optimizer.solve_periods import solve_periods
 
 # Lot-free components smaller than this are merged into flow problems of about this size.
 SMALL_BATCH_ARCS = 50_000
@@ -68,6 +69,9 @@ def solve(
     """Prepare and solve an instance in-process; see ``solve_prepared``."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+    if instance.seasons is not None:
+        # Periods: the time-expanded model; an instance without them never comes here.
+        return solve_periods(instance, solver, time_limit_s, mip_gap)
     started = time.perf_counter()
     limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.time() + limit  # wall clock: comparable across processes

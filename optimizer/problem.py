@@ -265,6 +265,11 @@ class Prepared:
 
 
 def prepare(instance: Instance) -> Prepared:
+    if instance.seasons is not None:
+        raise ValueError(
+            "an instance with periods is solved whole by optimizer.orchestrate.solve "
+            "(optimizer.solve_periods), not prepared into components"
+        )
     t0 = time.perf_counter()
     all_arcs = generate_arcs(instance)
     arcs = presolve(instance, all_arcs)

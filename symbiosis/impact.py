@@ -389,6 +389,19 @@ def net_kg_co2e_saved_per_t(
     )
 
 
+def storage_kg_co2e_per_t_period(
+    *, kg_co2e_per_t_period, loss_fraction_per_period=0.0, lost_saving_kg_co2e_per_t=0.0
+):
+    """What one tonne held in a store from one period into the next costs, in kg CO2e:
+    the store's own emission per tonne and period (methane from stored organic
+    matter) plus, for the fraction lost before the next period, the saving per tonne
+    that was counted on delivery and that a lost tonne never makes
+    (``lost_saving_kg_co2e_per_t``; 0 at a supply, whose lost tonnes simply stay at
+    their fate). Element-wise on numpy arrays.
+    """
+    return kg_co2e_per_t_period + loss_fraction_per_period * lost_saving_kg_co2e_per_t
+
+
 def processing_net_kg_co2e_saved_per_t(
     *,
     road_km,
