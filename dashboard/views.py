@@ -16,7 +16,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from dashboard import charts, selectors
+from dashboard import charts, potential, selectors
 from dashboard import methodology as methodology_rows
 from dashboard.access import reads_city_figures
 from symbiosis import data_versions, impact
@@ -139,6 +139,8 @@ def _city_figures(filters: selectors.CityFilters) -> dict:
         lines, total = selectors.largest_exchanges(filters, MAP_LINES_MAX, localized=True)
         page = {
             "month_chart": charts.month_series(data["month"]),
+            # Beside confirmed: the latest run by month's proposals (issue 19).
+            "month_potential": potential.month_potential(filters, data["month"]),
             "category_chart": charts.bars(data["category"]),
             # Drawn in the browser (static/dashboard/city_sankey.js) from these
             # aggregates only: the keys are listed so no other field reaches the page.

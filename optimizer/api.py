@@ -104,6 +104,8 @@ class ProposalOutputSerializer(serializers.ModelSerializer):
             "road_km",
             "tonnes_diverted_from_landfill",
             "net_kg_co2e_saved",
+            # A run by month: {"2027-08": t, ...} (every month of the run); {} otherwise.
+            "tonnes_by_period",
             "supplier_answer",
             "receiver_answer",
             "decided_at",

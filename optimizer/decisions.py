@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from optimizer import seasons
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun, PairRule
 from optimizer.snapshot import PERIODS_PER_YEAR, SnapshotReader, apply_breakdown
 from symbiosis import introductions, notifications
@@ -218,6 +219,9 @@ def feasible_tonnes_range(proposal: MatchProposal) -> tuple[float, float]:
     from_supply = others.filter(supply_id=proposal.supply_id).aggregate(t=Sum("tonnes"))["t"] or 0
     to_demand = others.filter(demand_id=proposal.demand_id).aggregate(t=Sum("tonnes"))["t"] or 0
     maximum = min(supply["tonnes"] - from_supply, demand["tonnes"] - to_demand)
+    if proposal.tonnes_by_period:
+        # By month: lower only (optimizer.seasons.scale_months).
+        maximum = min(maximum, proposal.tonnes)
     minimum = demand.get("min_lot_tonnes") or 0.0
     return float(minimum), float(maximum)
 
@@ -250,6 +254,7 @@ def proposal_adjust(*, user, proposal: MatchProposal, tonnes, reason: str = "") 
     breakdown = reader.impact(
         proposal.supply_id, proposal.demand_id, tonnes=tonnes, road_km=proposal.road_km
     )
+    seasons.scale_months(proposal, tonnes, reader)
     apply_breakdown(proposal, breakdown).save()
     _audit(
         user=user,

@@ -56,9 +56,30 @@ class RunForm(forms.Form):
         initial=False,
     )
 
+    # Issue 19: off = one period, today's run; on = 12 months from the month given,
+    # each listing's tonnes spread by its monthly profile (optimizer.seasons).
+    by_month = forms.BooleanField(
+        label=_("Run by month: 12 months from the month below"), required=False, initial=False
+    )
+    periods_start = forms.RegexField(
+        label=_("First month"),
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2027-01"}),
+        error_messages={"invalid": _("Give a month as YYYY-MM, e.g. 2027-01.")},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("by_month") and not cleaned.get("periods_start"):
+            self.add_error("periods_start", _("Give the first month of a run by month."))
+        return cleaned
+
     def parameters(self) -> dict:
         data = dict(self.cleaned_data)
         data["organization_ids"] = [o.pk for o in data.pop("organizations") or []]
+        by_month = data.pop("by_month", False)
+        data["periods_start"] = data.get("periods_start") if by_month else None
         return data
 
 

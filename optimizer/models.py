@@ -126,6 +126,12 @@ class MatchProposal(models.Model):
     # (demand = the intake listing); from_processor: a plant's output (supply =
     # the plant's output listing) to its user.
     kind = models.CharField(max_length=16, default="direct")
+    # A run by month (issue 19, optimizer.seasons): tonnes and net kg CO2e by period
+    # label {"2027-01": t}, and the stock at the pair's ends at the end of each period
+    # {"supply": {"2027-01": t}, "demand": {...}}; empty for a one-period run.
+    tonnes_by_period = models.JSONField(default=dict, blank=True)
+    kg_co2e_by_period = models.JSONField(default=dict, blank=True)
+    stock_by_period = models.JSONField(default=dict, blank=True)
     # None on a direct exchange (no plant) and where the plant's factor is missing.
     treatment_kg_co2e_added = models.FloatField(null=True, blank=True)
     # The facilitator's decision and the two companies' answers.

@@ -20,7 +20,7 @@ from kombu.exceptions import OperationalError
 
 # The thin tasks call these services and these services queue the tasks: a module
 # import both ways, each side reading the other's names only when called.
-from optimizer import tasks
+from optimizer import seasons, tasks
 from optimizer.instance import OBJECTIVES, Instance, Solution
 from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from optimizer.problem import ComponentResult, assemble, prepare
@@ -50,6 +50,8 @@ DEFAULT_PARAMETERS = {
     "organization_ids": [],
     # Exchanges within one organization are internal reuse, not symbiosis: off unless asked.
     "allow_internal": False,
+    # "YYYY-MM": a run by month, 12 months from it (optimizer.seasons); None: one period.
+    "periods_start": None,
 }
 
 _NUMBER_RULES = {
@@ -109,6 +111,10 @@ def clean_run_parameters(raw: dict | None) -> dict:
     ids = params["organization_ids"] or []
     if not isinstance(ids, list) or not all(isinstance(i, int) and i > 0 for i in ids):
         errors["organization_ids"] = "Give a list of organization ids."
+    start = params["periods_start"]
+    if start not in (None, "") and not seasons.valid_month(start):
+        errors["periods_start"] = "Give a month as YYYY-MM, e.g. 2027-01."
+    params["periods_start"] = start or None
     if errors:
         raise ValidationError(errors)
     return params
@@ -216,7 +222,9 @@ def run_prepare(run: OptimizationRun):
         stats={**run.stats, "snapshot_notes": dict(snapshot.notes)}
     )
     instance = Instance.from_dict(snapshot.instance)
-    return instance, prepare(instance)
+    # A run by month is one time-expanded model, solved in this process by
+    # orchestrate.solve (prepare refuses periods): no components, no chord.
+    return instance, None if instance.seasons is not None else prepare(instance)
 
 
 def run_execute(*, run_id: int) -> None:
@@ -229,12 +237,16 @@ def run_execute(*, run_id: int) -> None:
         return
     try:
         instance, prepared = run_prepare(run)
+        params = run.parameters
+        if prepared is None:
+            _progress(run_id, "solving by month", 20)
+            run_finish(run_id=run_id, solution=seasons.solve_instance(instance, params))
+            return
         n = max(len(prepared.problems), 1)
 
         def on_component(done: int, total: int) -> None:
             _progress(run_id, f"solving ({done}/{total} components)", 20 + 70 * done // n)
 
-        params = run.parameters
         if use_parallel(prepared):
             _dispatch_parallel(run_id, prepared, params)
             return
@@ -295,9 +307,8 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
         # The headline figures are the proposals' own breakdowns (symbiosis.impact,
         # as a deal and the city count them) of the exchanges between organizations;
         # internal reuse (allowed by the run's parameters) is kept apart in stats.
-        accounting = accounting_totals(
-            [p for p in proposals if not _is_internal(p, owners)], run.factor_set
-        )
+        between = [p for p in proposals if not _is_internal(p, owners)]
+        accounting = accounting_totals(between, run.factor_set)
         run.saved_kg_co2e = accounting["kg_co2e_saved"]
         run.tonnes_moved = accounting["tonnes_moved"]
         run.landfill_tonnes_avoided = accounting["tonnes_by_category"][impact.KEPT_OUT_OF_LANDFILL]
@@ -308,6 +319,9 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
             "internal": internal,
             "accounting": accounting,
         }
+        if solution.periods is not None:  # a run by month: its months and stores
+            run.stats["by_month"] = seasons.month_totals(between, solution, run.input_snapshot)
+            run.stats["stock"] = solution.stock or []
         run.stage = "done" if proposals or solution.status != "infeasible" else "failed"
         run.progress_percent = 100
         run.finished_at = timezone.now()

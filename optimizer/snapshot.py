@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from optimizer import seasons
 from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
 from symbiosis import impact, permits
 from symbiosis.accounting import FactorTable, is_landfill_operator, treatment_of
@@ -288,6 +289,10 @@ def build_snapshot(
     }
     if processors:
         instance["processors"] = processors
+    if parameters.get("periods_start"):  # a run by month (optimizer.seasons)
+        seasons.add_periods(
+            instance, notes, start=parameters["periods_start"], processor_prefix=PROCESSOR_PREFIX
+        )
     return Snapshot(instance=instance, notes=notes)
 
 
@@ -456,7 +461,9 @@ def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -
     material_ids = dict(Material.objects.values_list("slug", "pk"))
     plants = {f"{PROCESSOR_PREFIX}{p.intake_id}": p for p in ProcessingPlant.objects.all()}
     proposals = []
-    for flow in solution.flows:
+    # By month: one proposal per pair, its months summed (optimizer.seasons).
+    by_month = solution.periods is not None
+    for flow in seasons.pair_flows(solution) if by_month else solution.flows:
         if flow.tonnes <= 0:
             continue
         breakdown = reader.score(flow.supply, flow.demand, tonnes=flow.tonnes, road_km=flow.road_km)
@@ -476,5 +483,15 @@ def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -
             material_id=material_ids[material],
             economic_value_kzt=flow.economic_value_kzt,
         )
+        if by_month:
+            proposal.tonnes_by_period = flow.tonnes_by_period
+            proposal.stock_by_period = flow.stock_by_period
+            # Each month scored by the same function as the whole.
+            proposal.kg_co2e_by_period = {
+                period: reader.score(
+                    flow.supply, flow.demand, tonnes=tonnes, road_km=flow.road_km
+                ).net_kg_co2e_saved
+                for period, tonnes in flow.tonnes_by_period.items()
+            }
         proposals.append(apply_breakdown(proposal, breakdown))
     return proposals

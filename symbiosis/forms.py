@@ -44,6 +44,7 @@ from symbiosis.models.listings import (
     contaminant_codes,
 )
 from symbiosis.models.materials import MaterialCategory
+from symbiosis.profile_forms import add_season_fields, clean_season, month_fields, season_values
 from symbiosis.validators import (
     REASON_MAX_CHARS,
     business_date_window,
@@ -289,6 +290,10 @@ _POSITIVE_FIELDS = {
         _("Give a particle size above zero, in mm, or leave it empty."),
         _("A particle size cannot be negative."),
     ),
+    "storage_capacity_tonnes": (
+        _("Give what you can hold in tonnes, above zero, or leave it empty."),
+        _("A storage capacity cannot be negative."),
+    ),
 }
 
 
@@ -359,9 +364,18 @@ class ListingForm(ServiceForm, forms.ModelForm):
             # leaves model validators to them), and the date picker's bounds.
             self.fields[name].validators.append(validate_business_date)
             self.fields[name].widget.attrs.update(min=earliest.isoformat(), max=latest.isoformat())
+        add_season_fields(self)
+        self.fields["storage_capacity_tonnes"].label = _("We can store up to (t)")
+        self.fields["storage_capacity_tonnes"].help_text = _(
+            "What your site can hold from one month to the next, for runs by month; "
+            "leave it empty if you cannot store it."
+        )
         _human_listing_numbers(self)
         _check_on_change(self, "listing-field-check", self.KIND)
         _fast_choices(self)
+
+    def month_fields(self):
+        return month_fields(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -369,6 +383,7 @@ class ListingForm(ServiceForm, forms.ModelForm):
         if start and end and end < start:
             # The model's rule and words, said before the services are asked.
             self.add_error("available_until", _("The end date is before the start date."))
+        clean_season(self, cleaned)
         return cleaned
 
     def _post_clean(self):
@@ -379,7 +394,7 @@ class ListingForm(ServiceForm, forms.ModelForm):
 
     def service_values(self) -> dict:
         """``cleaned_data`` as the keyword arguments of the services."""
-        return dict(self.cleaned_data)
+        return season_values(dict(self.cleaned_data))
 
 
 _LISTING_WIDGETS = {
@@ -425,6 +440,7 @@ class SupplyForm(ListingForm):
             "contaminants",
             "imported_origin",
             "max_km",
+            "storage_capacity_tonnes",
             "description",
         ]
         widgets = {**_LISTING_WIDGETS, "fate_evidence_note": forms.Textarea(attrs={"rows": 2})}
@@ -546,6 +562,7 @@ class DemandForm(ListingForm):
             "max_price_kzt_per_t",
             "min_lot_tonnes",
             "max_km",
+            "storage_capacity_tonnes",
             "description",
         ]
         widgets = _LISTING_WIDGETS
@@ -571,6 +588,7 @@ def listing_initial(listing) -> dict:
     form_class = SupplyForm if isinstance(listing, SupplyListing) else DemandForm
     initial = forms.models.model_to_dict(listing, fields=form_class._meta.fields)
     initial["status"] = Status.DRAFT
+    initial["monthly_profile"] = listing.monthly_profile
     if initial.get("fate_evidence") == FateEvidence.VERIFIED:
         # A facilitator verified that listing, not this new one.
         initial["fate_evidence"] = FateEvidence.DECLARED

@@ -69,6 +69,9 @@ LISTING_FIELDS = (
     "visibility",
     "status",
     "description",
+    # Issue 19: the seasons (symbiosis.profiles) and the store at the site.
+    "monthly_profile",
+    "storage_capacity_tonnes",
 )
 SUPPLY_FIELDS = (
     *LISTING_FIELDS,

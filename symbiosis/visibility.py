@@ -217,6 +217,8 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "recurrence",
             "available_from",
             "available_until",
+            # When in the year (symbiosis.profiles): the season, not who has it.
+            "monthly_profile",
             "district",
             "latitude",
             "longitude",
@@ -242,6 +244,8 @@ SHOWN_WHEN_OWNER_HIDDEN = {
             "recurrence",
             "available_from",
             "available_until",
+            # When in the year (symbiosis.profiles): the season, not who has it.
+            "monthly_profile",
             "district",
             "latitude",
             "longitude",

@@ -1,4 +1,8 @@
-"""What companies give away (supply) and what they need (demand)."""
+"""What companies give away (supply) and what they need (demand).
+
+Just over 500 lines: the shared listing columns, the choices they use and the
+append-only fate record belong together.
+"""
 
 from decimal import Decimal
 
@@ -10,6 +14,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from symbiosis.profiles import validate_monthly_profile
 from symbiosis.units import UnitConversionError, listing_tonnes
 from symbiosis.validators import (
     DESCRIPTION_MAX_CHARS,
@@ -164,6 +169,20 @@ class Listing(models.Model):
     )
     available_until = models.DateField(
         _("until"), null=True, blank=True, validators=[validate_business_date]
+    )
+    # 12 shares, January to December, or null: flat (symbiosis.profiles; issue 19).
+    monthly_profile = models.JSONField(
+        _("monthly profile"), null=True, blank=True, validators=[validate_monthly_profile]
+    )
+    # "We can hold up to N t" from one month to the next; its loss and emissions are
+    # the material's (Material.storage_*). Null: no store.
+    storage_capacity_tonnes = models.DecimalField(
+        _("storage (tonnes)"),
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
     )
     max_km = models.DecimalField(
         _("maximum distance (km)"),

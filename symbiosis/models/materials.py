@@ -1,7 +1,7 @@
 """Material taxonomy: what residues are, what receivers do with them."""
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, NullIf
@@ -153,6 +153,24 @@ class Material(BilingualName):
     )
     kz_code_source = models.TextField(
         _("source of the national code"), blank=True, **capped_text(SOURCE_MAX_CHARS)
+    )
+    # A store of it from one month to the next (issue 19): the fraction lost per month
+    # and kg CO2e per tonne held a month. Empty: symbiosis.storage's estimate by
+    # category, flagged as such; a value here is sourced in storage_source.
+    storage_loss_fraction_per_month = models.FloatField(
+        _("storage loss per month (fraction)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(0.99)],
+    )
+    storage_kg_co2e_per_t_month = models.FloatField(
+        _("storage emissions (kg CO2e per tonne and month)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    storage_source = models.TextField(
+        _("source of the storage figures"), blank=True, **capped_text(SOURCE_MAX_CHARS)
     )
 
     class Meta:

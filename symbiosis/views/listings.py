@@ -79,6 +79,10 @@ KINDS = {
                 ("available_from", "available_until", "visibility", "status"),
             ),
             (
+                gettext_lazy("Season and storage (optional)"),
+                ("profile_preset", "storage_capacity_tonnes"),
+            ),
+            (
                 gettext_lazy("Where it goes now"),
                 ("fate", "fate_evidence", "fate_evidence_note", "fate_cost_kzt_per_t"),
             ),
@@ -121,6 +125,10 @@ KINDS = {
             (
                 gettext_lazy("When and who sees it"),
                 ("available_from", "available_until", "visibility", "status"),
+            ),
+            (
+                gettext_lazy("Season and storage (optional)"),
+                ("profile_preset", "storage_capacity_tonnes"),
             ),
             (
                 gettext_lazy("Conditions (optional)"),

@@ -24,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--category", action="append", dest="categories")
         parser.add_argument("--district", action="append", dest="districts")
         parser.add_argument(
+            "--by-month",
+            dest="periods_start",
+            metavar="YYYY-MM",
+            help="a run by month: 12 months from this one, listings spread by their profiles",
+        )
+        parser.add_argument(
             "--worker",
             action="store_true",
             help="hand the run to a Celery worker and wait, instead of solving here",

@@ -1,0 +1,275 @@
+"""Runs by month on the database side (issue 19): a snapshot's periods from the
+listings' monthly profiles and stores, and a period solution read back per pair.
+
+``add_periods`` is called by ``optimizer.snapshot.build_snapshot`` when the run's
+``periods_start`` is set; ``pair_flows`` by ``proposals_from_solution`` when the
+solution has periods. The optimizer core (``optimizer.periods``) defines what the
+fields mean (docs/optimizer.md, "Periods and storage"); here is only how the
+database fills them:
+
+* ``tonnes_per_period``: the listing's tonnes in the horizon (as today: per month x
+  12, per year or a one-off batch as it is) spread over the 12 periods by its
+  profile's share of each period's calendar month, among the months its window
+  covers (``symbiosis.profiles.spread``). A flat listing gets no list: the core
+  spreads it evenly over its window, exactly as the flat profile would. A listing
+  whose profile's months all fall outside its window has nothing in the horizon
+  and is left out (note ``listings_out_of_season``).
+* ``storage``: a listing's ``storage_capacity_tonnes`` with the loss and emissions
+  of its material (``symbiosis.storage``); a demand's or a plant's store takes the
+  most perishable of the materials it accepts in the instance (the largest loss and
+  emission: never flattering). A material without figures gives no store (note
+  ``stores_without_factors``).
+* a plant's intake listing gives its ``capacity_tonnes_per_period`` and its store
+  (of inputs) the same way.
+* pins are not applied by month (the core refuses them with periods): counted in
+  ``pins_not_applied_by_month``. Chains are never offered by the snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from symbiosis import profiles
+from symbiosis.models import DemandListing, Material, SupplyListing
+from symbiosis.storage import storage_factors
+
+PERIOD_COUNT = 12
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def valid_month(value) -> bool:
+    return isinstance(value, str) and bool(_MONTH.match(value))
+
+
+def months_from(start: str, count: int = PERIOD_COUNT) -> list[tuple[str, int, date, date]]:
+    """(label, calendar month, first day, last day) of each period."""
+    year, month = int(start[:4]), int(start[5:7])
+    out = []
+    for _ in range(count):
+        first = date(year, month, 1)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        out.append(
+            (first.strftime("%Y-%m"), first.month, first, date(year, month, 1) - timedelta(1))
+        )
+    return out
+
+
+def _active(node: dict, periods, start_key: str, end_key: str) -> list[bool]:
+    start = date.fromisoformat(node[start_key]) if node.get(start_key) else None
+    end = date.fromisoformat(node[end_key]) if node.get(end_key) else None
+    return [
+        (start is None or start <= last) and (end is None or end >= first)
+        for _label, _m, first, last in periods
+    ]
+
+
+def _spread(node: dict, key: str, profile, periods, active) -> bool:
+    """Write ``<key>_per_period`` from the profile; False when nothing is left."""
+    values = profiles.spread(node[key], profile, [p[1] for p in periods], active)
+    values = [round(v, 6) for v in values]
+    if not any(v > 0 for v in values):
+        return False
+    node[f"{key}_per_period"] = values
+    node[key] = math.fsum(values)
+    return True
+
+
+def _store(listing, materials: list[Material], notes: Counter) -> dict | None:
+    if listing.storage_capacity_tonnes is None:
+        return None
+    factors = [storage_factors(m) for m in materials]
+    if not factors or any(f is None for f in factors):
+        notes["stores_without_factors"] += 1
+        return None
+    worst = max(factors, key=lambda f: (f.loss_fraction_per_month, f.kg_co2e_per_t_month))
+    return {
+        "capacity_tonnes": float(listing.storage_capacity_tonnes),
+        "loss_fraction_per_period": worst.loss_fraction_per_month,
+        "kg_co2e_per_t_period": worst.kg_co2e_per_t_month,
+        "kg_co2e_tier": worst.tier,
+    }
+
+
+def add_periods(instance: dict, notes: Counter, *, start: str, processor_prefix: str) -> None:
+    """Turn a one-period snapshot into 12 months from ``start``, in place."""
+    periods = months_from(start)
+    materials = {m.slug: m for m in Material.objects.all()}
+    supplies = SupplyListing.objects.in_bulk([int(s["id"]) for s in instance["supplies"]])
+    kept = []
+    for node in instance["supplies"]:
+        listing = supplies[int(node["id"])]
+        active = _active(node, periods, "available_from", "available_until")
+        if listing.monthly_profile is not None and not _spread(
+            node, "tonnes", listing.monthly_profile, periods, active
+        ):
+            notes["listings_out_of_season"] += 1
+            continue
+        store = _store(listing, [materials[node["material"]]], notes)
+        if store:
+            node["storage"] = store
+        kept.append(node)
+    instance["supplies"] = kept
+
+    processors = instance.get("processors", [])
+    intake_ids = [int(p["id"][len(processor_prefix) :]) for p in processors]
+    demands = DemandListing.objects.in_bulk(
+        [int(d["id"]) for d in instance["demands"]] + intake_ids
+    )
+    kept, plants = [], []
+    for node, key, window in [
+        *((d, "tonnes", ("needed_from", "needed_until")) for d in instance["demands"]),
+        *((p, "capacity_tonnes", ("available_from", "available_until")) for p in processors),
+    ]:
+        pk = int(node["id"][len(processor_prefix) :] if key == "capacity_tonnes" else node["id"])
+        listing = demands[pk]
+        active = _active(node, periods, *window)
+        if listing.monthly_profile is not None and not _spread(
+            node, key, listing.monthly_profile, periods, active
+        ):
+            notes["listings_out_of_season"] += 1
+            continue
+        accepted = [materials[a["material"]] for a in node["accepts"]]
+        store = _store(listing, accepted, notes)
+        if store:
+            node["storage"] = store
+        (kept if key == "tonnes" else plants).append(node)
+    instance["demands"] = kept
+    if processors:
+        instance["processors"] = processors = plants
+
+    ids = {n["id"] for n in [*instance["supplies"], *instance["demands"], *processors]}
+    if instance.get("pins"):
+        notes["pins_not_applied_by_month"] += len(instance["pins"])
+    instance["pins"] = []
+    instance["forbidden"] = [
+        f for f in instance.get("forbidden", []) if f["supply"] in ids and f["demand"] in ids
+    ]
+    instance["periods"] = {"start": start, "count": PERIOD_COUNT, "unit": "month"}
+
+
+def solve_instance(instance, parameters: dict):
+    """A period instance solved in this process (``orchestrate.solve`` hands it to
+    ``optimizer.solve_periods``; ``prepare`` and the Celery chord refuse periods)."""
+    from optimizer.orchestrate import solve  # heavy: loaded where a run is solved
+
+    return solve(
+        instance,
+        parameters["solver"],
+        parameters["time_limit_s"],
+        parameters["mip_gap"],
+    )
+
+
+@dataclass
+class PairFlow:
+    """A (supply, demand) pair's flows over the periods, summed."""
+
+    supply: str
+    demand: str
+    kind: str
+    road_km: float
+    tonnes: float = 0.0
+    economic_value_kzt: float | None = 0.0
+    tonnes_by_period: dict = field(default_factory=dict)
+    # The stock at the pair's two ends at the end of each period (None: no store).
+    stock_by_period: dict = field(default_factory=dict)
+
+
+def pair_flows(solution) -> list[PairFlow]:
+    """One entry per (kind, supply, demand) of a period solution, in the solution's
+    order, with tonnes by period label and the stock at its ends."""
+    stock = defaultdict(dict)
+    for row in solution.stock or []:
+        stock[(row["kind"], row["node"])][row["period"]] = row["tonnes"]
+    labels = [row["period"] for row in solution.periods or []]
+    pairs: dict[tuple, PairFlow] = {}
+    for flow in solution.flows:
+        if flow.kind == "chain":
+            raise ValueError(
+                "a flow from one plant to another (a chain) cannot be made a proposal; "
+                "runs by month from the database offer no chains"
+            )
+        if flow.tonnes <= 0:
+            continue
+        key = (flow.kind, flow.supply, flow.demand)
+        pair = pairs.get(key)
+        if pair is None:
+            pair = pairs[key] = PairFlow(flow.supply, flow.demand, flow.kind, flow.road_km)
+            pair.tonnes_by_period = dict.fromkeys(labels, 0.0)  # every month, for its chart
+            ends = {
+                # A plant's output is not stored; its input store is the plant's.
+                "supply": None
+                if flow.kind == "from_processor"
+                else stock.get(("supply", flow.supply)),
+                "demand": stock.get(
+                    ("processor" if flow.kind == "to_processor" else "demand", flow.demand)
+                ),
+            }
+            pair.stock_by_period = {k: dict(v) for k, v in ends.items() if v}
+        pair.tonnes += flow.tonnes
+        pair.tonnes_by_period[flow.period] = pair.tonnes_by_period.get(flow.period, 0) + flow.tonnes
+        if flow.economic_value_kzt is None or pair.economic_value_kzt is None:
+            pair.economic_value_kzt = None
+        else:
+            pair.economic_value_kzt += flow.economic_value_kzt
+    return list(pairs.values())
+
+
+def month_totals(proposals, solution, instance: dict) -> list[dict]:
+    """The run's tonnes and CO2e by month from its proposals (each month's figures by
+    ``symbiosis.impact.score_flow``, stored on the proposal), with the tonnes held in
+    stores at the month's end (the solution's stock) and what holding them emits
+    (``store_kg_co2e``: tonnes x the store's ``kg_co2e_per_t_period``; the saving lost
+    with what a receiver's store loses is in the solver's figures only), one row per
+    period."""
+    emits = {
+        (kind, node["id"]): (node.get("storage") or {}).get("kg_co2e_per_t_period", 0.0)
+        for kind, key in (
+            ("supply", "supplies"),
+            ("demand", "demands"),
+            ("processor", "processors"),
+        )
+        for node in instance.get(key, [])
+    }
+    by_period = {
+        row["period"]: {
+            "period": row["period"],
+            "tonnes": 0.0,
+            "kg_co2e": 0.0,
+            "stock": 0.0,
+            "store_kg_co2e": 0.0,
+        }
+        for row in solution.periods
+    }
+    for p in proposals:
+        for period, tonnes in (p.tonnes_by_period or {}).items():
+            row = by_period[period]
+            if p.kind != "from_processor":  # a plant's output adds no tonnes
+                row["tonnes"] += tonnes
+            row["kg_co2e"] += (p.kg_co2e_by_period or {}).get(period, 0.0)
+    for stock in solution.stock or []:
+        row = by_period[stock["period"]]
+        row["stock"] += stock["tonnes"]
+        row["store_kg_co2e"] += stock["tonnes"] * emits.get((stock["kind"], stock["node"]), 0.0)
+    return list(by_period.values())
+
+
+def scale_months(proposal, tonnes: float, reader) -> None:
+    """A by-month proposal adjusted to ``tonnes`` (at most its own: lowering every
+    month in proportion keeps each month feasible; raising one could break a month's
+    limit): its months scaled, each rescored by the same function. The stock at its
+    ends is the nodes', shared with other pairs, and is left as the run found it."""
+    if not proposal.tonnes_by_period or proposal.tonnes <= 0:
+        return
+    ratio = tonnes / proposal.tonnes
+    proposal.tonnes_by_period = {k: v * ratio for k, v in proposal.tonnes_by_period.items()}
+    proposal.kg_co2e_by_period = {
+        k: reader.impact(
+            proposal.supply_id, proposal.demand_id, tonnes=t, road_km=proposal.road_km
+        ).net_kg_co2e_saved
+        for k, t in proposal.tonnes_by_period.items()
+    }
