@@ -35,22 +35,26 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
 
-# The suite in two passes. First everything that can share the machine, in parallel
-# (pytest-xdist: TEST_WORKERS processes, a test database each); then the tests that
-# start real Celery workers, browsers and Redis servers (tests/e2e, integration and
-# faults, marked by folder in tests/conftest.py), one at a time. The second pass runs
-# even when the first failed; each lists its 25 slowest tests.
+# The suite in two passes, each in parallel (pytest-xdist: TEST_WORKERS processes, a
+# test database each). First everything but the tests that start real Celery workers,
+# browsers and Redis servers (tests/e2e, integration and faults, marked by folder in
+# tests/conftest.py); then those, on the same databases (made fresh by the first pass,
+# --create-db; reused by the second, --reuse-db: migrating one costs ~14 s). Each has
+# its own queue, port and Redis server, so two run side by side. The second pass runs
+# even when the first failed; each lists its 25 slowest tests. Bytecode is written
+# even where PYTHONDONTWRITEBYTECODE is set: pytest's assertion rewriting of the test
+# modules then happens once, not in every process (collection 19 s -> 8 s).
 SERIAL_TESTS := e2e or integration or faults
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest --durations=25
+PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest --durations=25
 
 test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	@fast=0; serial=0; \
-	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS) || fast=$$?; \
-	$(PYTEST) -m "$(SERIAL_TESTS)" $(PYTEST_ARGS) || serial=$$?; \
-	echo "make test: parallel pass exit $$fast, serial pass exit $$serial (5: no test selected)"; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" --create-db $(PYTEST_ARGS) || fast=$$?; \
+	$(PYTEST) -n $(TEST_WORKERS) -m "$(SERIAL_TESTS)" --reuse-db $(PYTEST_ARGS) || serial=$$?; \
+	echo "make test: first pass exit $$fast, second pass (workers, browsers, faults) exit $$serial (5: no test selected)"; \
 	if [ $$fast = 5 ] && [ $$serial = 5 ]; then exit 5; fi; \
 	for code in $$fast $$serial; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done
 
