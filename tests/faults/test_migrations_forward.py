@@ -120,6 +120,8 @@ class RowMaker:
         for field in model._meta.concrete_fields:
             if field.auto_created or getattr(field, "auto_now", False) or field.name in empty:
                 continue
+            if getattr(field, "generated", False):
+                continue  # computed by the database (the listings' search vector)
             if field.get_internal_type() in {"AutoField", "BigAutoField", "SmallAutoField"}:
                 continue
             self.counter += 1
