@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from optimizer.models import MatchProposal, OptimizationRun
+from optimizer.models import PLANT_OUTPUT_KINDS, MatchProposal, OptimizationRun
 
 # How many recent runs to look through for one by month.
 RECENT_RUNS = 50
@@ -35,7 +35,7 @@ def month_potential(filters, confirmed_rows: list[dict]) -> dict | None:
         return None
     proposals = (
         MatchProposal.objects.filter(run=run)
-        .exclude(kind="from_processor")
+        .exclude(kind__in=PLANT_OUTPUT_KINDS)
         .exclude(supply__organization_id=F("demand__organization_id"))
     )
     if filters.district:

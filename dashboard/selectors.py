@@ -50,7 +50,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboard.models import ConfirmedDeal, ConfirmedMonth
 from marketplace.models import Deal
-from optimizer.models import MatchProposal, OptimizationRun
+from optimizer.models import PLANT_OUTPUT_KINDS, MatchProposal, OptimizationRun
 from symbiosis import impact
 from symbiosis.geo_sql import coarse_centre_sql
 from symbiosis.models import (
@@ -350,7 +350,7 @@ def potential(filters: CityFilters) -> dict:
     if filters.category:
         proposals = proposals.filter(material__category=filters.category)
     # A plant's output adds no tonnes: it was counted going in.
-    counted = ~Q(kind="from_processor")
+    counted = ~Q(kind__in=PLANT_OUTPUT_KINDS)
     approved = proposals.aggregate(
         tonnes=Sum("tonnes", filter=counted),
         tonnes_kept_out_of_landfill=Sum("tonnes_diverted_from_landfill"),

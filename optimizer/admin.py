@@ -60,5 +60,6 @@ class ProcessingPlantAdmin(admin.ModelAdmin):
         "treatment_kg_co2e_per_t",
         "cn_min",
         "cn_max",
+        "send_output_to_processors",
     ]
     raw_id_fields = ["intake", "output"]

@@ -122,10 +122,18 @@ class MatchProposal(models.Model):
     # The rows behind the counted terms ("ef:<id>", "plant:<id>"): the methodology page.
     factor_refs = models.JSONField(default=list, blank=True)
     economic_value_kzt = models.FloatField(null=True, blank=True)
-    # direct: residue to its user; to_processor: residue into a plant's intake
-    # (demand = the intake listing); from_processor: a plant's output (supply =
-    # the plant's output listing) to its user.
-    kind = models.CharField(max_length=16, default="direct")
+
+    class Kind(models.TextChoices):
+        # direct: residue to its user; to_processor: residue into a plant's intake
+        # (demand = the intake listing); from_processor: a plant's output (supply =
+        # the plant's output listing) to its user; chain: a plant's output into
+        # another plant's intake (supply = output listing, demand = intake listing).
+        DIRECT = "direct", _("residue to its user")
+        TO_PROCESSOR = "to_processor", _("residue into a plant")
+        FROM_PROCESSOR = "from_processor", _("plant output to its user")
+        CHAIN = "chain", _("plant to plant")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DIRECT)
     # A run by month (issue 19, optimizer.seasons): tonnes and net kg CO2e by period
     # label {"2027-01": t}, and the stock at the pair's ends at the end of each period
     # {"supply": {"2027-01": t}, "demand": {...}}; empty for a one-period run.
@@ -158,6 +166,17 @@ class MatchProposal(models.Model):
 
     def __str__(self):
         return f"{self.tonnes:.1f} t {self.material} {self.supply_id}->{self.demand_id}"
+
+    @property
+    def into_plant(self) -> bool:
+        return self.kind in INTO_PLANT_KINDS
+
+
+# Kinds whose tonnes are a plant's output: counted once, on the way into the first
+# plant, never again (run totals, the city's potential).
+PLANT_OUTPUT_KINDS = (MatchProposal.Kind.FROM_PROCESSOR, MatchProposal.Kind.CHAIN)
+# Kinds that end in a plant's intake (treatment, yield and output fate apply).
+INTO_PLANT_KINDS = (MatchProposal.Kind.TO_PROCESSOR, MatchProposal.Kind.CHAIN)
 
 
 class ProcessingPlant(models.Model):
@@ -205,6 +224,16 @@ class ProcessingPlant(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    # Chains (issue 19): in a run by month the optimizer may send this plant's output
+    # into another plant that accepts its material (optimizer.seasons.add_periods).
+    send_output_to_processors = models.BooleanField(
+        _("send our output to other processors too"),
+        default=False,
+        help_text=_(
+            "In runs by month, the output may also go to another plant that accepts it "
+            "(for example compost into a substrate plant)."
+        ),
     )
 
     def __str__(self):

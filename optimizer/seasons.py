@@ -22,7 +22,11 @@ database fills them:
 * a plant's intake listing gives its ``capacity_tonnes_per_period`` and its store
   (of inputs) the same way.
 * pins are not applied by month (the core refuses them with periods): counted in
-  ``pins_not_applied_by_month``. Chains are never offered by the snapshot.
+  ``pins_not_applied_by_month``.
+* chains: a plant whose ``ProcessingPlant.send_output_to_processors`` is set offers
+  its output to other plants (``output.to_processors``); only here, so a one-period
+  run never has chains; a cycle among them is refused naming their organizations.
+  A ``chain`` flow becomes a proposal like the others.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from optimizer.chains import _find_cycle  # the core's own cycle search, reused
+from optimizer.models import PLANT_OUTPUT_KINDS, ProcessingPlant
 from symbiosis import profiles
 from symbiosis.models import DemandListing, Material, SupplyListing
 from symbiosis.storage import storage_factors
@@ -140,6 +146,7 @@ def add_periods(instance: dict, notes: Counter, *, start: str, processor_prefix:
     instance["demands"] = kept
     if processors:
         instance["processors"] = processors = plants
+        _offer_chains(processors, processor_prefix)
 
     ids = {n["id"] for n in [*instance["supplies"], *instance["demands"], *processors]}
     if instance.get("pins"):
@@ -149,6 +156,36 @@ def add_periods(instance: dict, notes: Counter, *, start: str, processor_prefix:
         f for f in instance.get("forbidden", []) if f["supply"] in ids and f["demand"] in ids
     ]
     instance["periods"] = {"start": start, "count": PERIOD_COUNT, "unit": "month"}
+
+
+def _offer_chains(processors: list[dict], processor_prefix: str) -> None:
+    """``output.to_processors`` on the plants that send their output to other plants.
+
+    A cycle among them (each accepting the next one's output) is refused here with
+    the plants' organizations named, before the core refuses it by node id."""
+    chaining = {
+        f"{processor_prefix}{plant.intake_id}": plant.intake.organization.name
+        for plant in ProcessingPlant.objects.filter(send_output_to_processors=True)
+        .select_related("intake__organization")
+        .only("intake_id", "intake__organization__name")
+    }
+    successors = {}
+    for k, node in enumerate(processors):
+        if node["id"] in chaining and node.get("output"):
+            node["output"]["to_processors"] = True
+            material = node["output"]["material"]
+            successors[k] = [
+                m
+                for m, other in enumerate(processors)
+                if any(a["material"] == material for a in other["accepts"])
+            ]
+    cycle = _find_cycle(successors)
+    if cycle:
+        names = " -> ".join(chaining.get(processors[k]["id"], processors[k]["id"]) for k in cycle)
+        raise ValueError(
+            f"plants that send their output to other plants form a cycle ({names}); "
+            "a chain must end: clear 'Send our output to other processors too' on one of them"
+        )
 
 
 def solve_instance(instance, parameters: dict):
@@ -188,11 +225,6 @@ def pair_flows(solution) -> list[PairFlow]:
     labels = [row["period"] for row in solution.periods or []]
     pairs: dict[tuple, PairFlow] = {}
     for flow in solution.flows:
-        if flow.kind == "chain":
-            raise ValueError(
-                "a flow from one plant to another (a chain) cannot be made a proposal; "
-                "runs by month from the database offer no chains"
-            )
         if flow.tonnes <= 0:
             continue
         key = (flow.kind, flow.supply, flow.demand)
@@ -203,10 +235,13 @@ def pair_flows(solution) -> list[PairFlow]:
             ends = {
                 # A plant's output is not stored; its input store is the plant's.
                 "supply": None
-                if flow.kind == "from_processor"
+                if flow.kind in ("from_processor", "chain")
                 else stock.get(("supply", flow.supply)),
                 "demand": stock.get(
-                    ("processor" if flow.kind == "to_processor" else "demand", flow.demand)
+                    (
+                        "processor" if flow.kind in ("to_processor", "chain") else "demand",
+                        flow.demand,
+                    )
                 ),
             }
             pair.stock_by_period = {k: dict(v) for k, v in ends.items() if v}
@@ -248,7 +283,7 @@ def month_totals(proposals, solution, instance: dict) -> list[dict]:
     for p in proposals:
         for period, tonnes in (p.tonnes_by_period or {}).items():
             row = by_period[period]
-            if p.kind != "from_processor":  # a plant's output adds no tonnes
+            if p.kind not in PLANT_OUTPUT_KINDS:  # a plant's output adds no tonnes
                 row["tonnes"] += tonnes
             row["kg_co2e"] += (p.kg_co2e_by_period or {}).get(period, 0.0)
     for stock in solution.stock or []:

@@ -249,6 +249,7 @@ PAGE_ROW_FIELDS = (
     "material_id",
     "tonnes",
     "road_km",
+    "kind",
     "net_kg_co2e_saved",
     "material__name_en",
     "material__name_ru",
@@ -293,6 +294,7 @@ def page_proposals(
     viewer = as_viewer(viewer) if viewer is not None else None
     words = row_words()
     statuses = words["statuses"]
+    kinds = {k: str(label) for k, label in MatchProposal.Kind.choices}
     select = gettext("Select proposal #%(n)s")
     run_url = reverse("optimizer:run_detail", args=[run.pk])
     # Every row's links carry the table's parameters, quoted once (and one
@@ -308,6 +310,8 @@ def page_proposals(
         p.internal = p.supply.organization_id == p.demand.organization_id
         p.material_name = p.material.name
         p.status_label = statuses.get(p.status, p.status)
+        # Flows through plants say so in words ("plant to plant"); direct ones need none.
+        p.kind_label = "" if p.kind == MatchProposal.Kind.DIRECT else kinds[p.kind]
         p.select_label = select % {"n": p.pk}
         p.open_link = f"{open_prefix}{p.pk}#proposal-{p.pk}"
         p.panel_url = f"{panel_head}/{p.pk}/{panel_tail}{next_param}"

@@ -22,7 +22,7 @@ from kombu.exceptions import OperationalError
 # import both ways, each side reading the other's names only when called.
 from optimizer import seasons, tasks
 from optimizer.instance import OBJECTIVES, Instance, Solution
-from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
+from optimizer.models import PLANT_OUTPUT_KINDS, AuditEntry, MatchProposal, OptimizationRun
 from optimizer.problem import ComponentResult, assemble, prepare
 from optimizer.snapshot import build_snapshot, proposals_from_solution
 from symbiosis import impact
@@ -358,7 +358,7 @@ def internal_totals(proposals: list[MatchProposal], *, owners: dict | None = Non
             continue
         totals["proposals"] += 1
         totals["kg_co2e_saved"] += p.net_kg_co2e_saved
-        if p.kind != "from_processor":
+        if p.kind not in PLANT_OUTPUT_KINDS:
             totals["tonnes_moved"] += p.tonnes
             totals["landfill_tonnes_avoided"] += p.tonnes_diverted_from_landfill
     return totals

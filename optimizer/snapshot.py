@@ -16,7 +16,14 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from optimizer import seasons
-from optimizer.models import MatchProposal, OptimizationRun, PairRule, ProcessingPlant
+from optimizer.models import (
+    INTO_PLANT_KINDS,
+    PLANT_OUTPUT_KINDS,
+    MatchProposal,
+    OptimizationRun,
+    PairRule,
+    ProcessingPlant,
+)
 from symbiosis import impact, permits
 from symbiosis.accounting import FactorTable, is_landfill_operator, treatment_of
 from symbiosis.clearances import cleared_material_ids
@@ -386,33 +393,23 @@ class SnapshotReader:
         """The breakdown of ``tonnes`` on one arc of any kind."""
         supply_id, demand_id = str(supply_id), str(demand_id)
         landfill_operator = bool(self._receiver(demand_id).get("landfill_operator", False))
-        if supply_id in self.processors:  # a plant's output to its user
-            output = self.processors[supply_id]["output"]
-            return impact.score_flow(
-                tonnes=tonnes,
-                road_km=road_km,
-                fate=output.get("fate", "other"),
-                fate_factor=_factor(output, "fate_factor", "fate_kg_co2e_per_t"),
-                credit=self._credit(demand_id, output["material"]),
-                transport_kg_co2e_per_tkm=self.transport,
-                fate_evidence=output.get("fate_evidence", ""),
-                landfill_banned=output.get("landfill_banned", False),
-                receiver_is_landfill_operator=landfill_operator,
-                from_plant_output=True,  # its tonnes were counted on the way in
-            )
-        supply = self.supplies[supply_id]
+        # A plant's output (to its user, or into another plant in a chain) is scored
+        # like a supply of its material whose tonnes were counted on the way in.
+        from_plant = supply_id in self.processors
+        supply = self.processors[supply_id]["output"] if from_plant else self.supplies[supply_id]
         common = {
             "tonnes": tonnes,
             "road_km": road_km,
-            "fate": supply["fate"],
+            "fate": supply.get("fate", "other"),
             "fate_factor": _factor(supply, "fate_factor", "fate_kg_co2e_per_t"),
             "credit": self._credit(demand_id, supply["material"]),
             "transport_kg_co2e_per_tkm": self.transport,
             "fate_evidence": supply.get("fate_evidence", ""),
             "landfill_banned": supply.get("landfill_banned", False),
             "receiver_is_landfill_operator": landfill_operator,
+            "from_plant_output": from_plant,
         }
-        if demand_id in self.processors:  # a residue into a plant
+        if demand_id in self.processors:  # into a plant: a residue, or a chain
             node = self.processors[demand_id]
             output = node.get("output") or {}
             return impact.score_flow(
@@ -468,13 +465,14 @@ def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -
             continue
         breakdown = reader.score(flow.supply, flow.demand, tonnes=flow.tonnes, road_km=flow.road_km)
         kind = getattr(flow, "kind", "direct")
-        if kind == "from_processor":
+        if kind in PLANT_OUTPUT_KINDS:  # from a plant's output listing
             supply_id = plants[flow.supply].output_id
             material = reader.processors[flow.supply]["output"]["material"]
         else:
             supply_id = int(flow.supply)
             material = reader.supplies[flow.supply]["material"]
-        demand_id = plants[flow.demand].intake_id if kind == "to_processor" else int(flow.demand)
+        into_plant = kind in INTO_PLANT_KINDS
+        demand_id = plants[flow.demand].intake_id if into_plant else int(flow.demand)
         proposal = MatchProposal(
             run=run,
             kind=kind,

@@ -328,6 +328,11 @@ def score_flow(
     (the output's own flow earns it back as its fate avoided; None: not counted).
     Transport is always counted.
 
+    Both ``from_plant_output`` and ``into_plant`` (a chain: one plant's output into
+    another plant): the output's fate is the fate avoided, the receiving plant's
+    credit, treatment and yield x its output's fate apply, and the tonnes are
+    ``plant_output`` (counted once, on the way into the first plant).
+
     The net is the sum of the counted terms: a missing factor adds nothing and
     is listed in ``not_counted``, never a silent 0 and never a silent credit.
     """

@@ -189,3 +189,42 @@ def test_into_a_plant_the_output_fate_without_a_factor_is_not_counted():
         treatment=_f(-167.7),
     )
     assert impact.OUTPUT_FATE not in [t.name for t in no_output.terms]
+
+
+def test_a_chain_flow_is_a_plant_output_into_a_plant():
+    """20 t of compost (its fate 15 kg/t) into a substrate plant: credit 40, treatment
+    10, 0.5 t of output per t (fate 6 kg/t), 12 km at 0.1 kg/t km. By hand:
+    20 x (15 + 40 - 0.1 x 12 - 10 - 0.5 x 6) = 20 x 40.8 = 816; its tonnes were
+    counted going into the first plant: none kept out of landfill, none counted."""
+    score = impact.score_flow(
+        tonnes=20,
+        road_km=12,
+        fate="landfill",
+        fate_factor=_f(15),
+        credit=_f(40),
+        transport_kg_co2e_per_tkm=0.1,
+        from_plant_output=True,
+        into_plant=True,
+        treatment=_f(10),
+        output_yield=0.5,
+        output_fate_factor=_f(6),
+    )
+    assert score.category == impact.PLANT_OUTPUT
+    assert score.tonnes_counted == 0 and score.tonnes_kept_out_of_landfill == 0
+    assert score.fate_kg_co2e_avoided == pytest.approx(300)
+    assert score.virgin_kg_co2e_avoided == pytest.approx(800)
+    assert score.treatment_kg_co2e_added == pytest.approx(200)
+    assert score.output_fate_kg_co2e_added == pytest.approx(60)
+    assert score.transport_kg_co2e_added == pytest.approx(24)
+    assert score.net_kg_co2e_saved == pytest.approx(816)
+    # The per-tonne arithmetic the optimizer's chain arcs use gives the same.
+    per_t = impact.processing_net_kg_co2e_saved_per_t(
+        road_km=12,
+        fate_kg_co2e_per_t=15,
+        treatment_kg_co2e_per_t=10,
+        transport_kg_co2e_per_tkm=0.1,
+        credit_kg_co2e_per_t=40,
+        output_yield=0.5,
+        output_fate_kg_co2e_per_t=6,
+    )
+    assert 20 * per_t == pytest.approx(816)
