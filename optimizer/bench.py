@@ -440,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--periods", type=int, help="months: a seasonal instance with stores")
     parser.add_argument("--losses", action="store_true", help="with --periods: lossy stores")
+    parser.add_argument(
+        "--plants", type=int, default=0, help="with --periods: processors, blend limits, chains"
+    )
     args = parser.parse_args(argv)
     if args.periods:
         from optimizer import bench_periods
@@ -451,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
             args.periods,
             min_lot=args.min_lot,
             losses=args.losses,
+            plants=args.plants,
+            workers=args.workers,
+            mip_gap=args.gap,
             solver=args.solver,
             time_limit_s=args.time_limit,
             references=not args.no_references,

@@ -10,6 +10,11 @@ problem is a network (no lots, no losses), in the same process by a textbook OR-
 min-cost flow on the same time-expanded arcs (source -> supply-months -> demand-months
 -> sink, store arcs between months, a bypass for the fate; costs in grams), which must
 agree with ours; the ratio of our end-to-end time to it is printed.
+
+``--plants N`` adds N processors (compost plants under C:N and moisture limits, organics
+given their quality; shredder -> board plant chains for facade panels and timber) with a
+buyer each, a third of them a store; with ``--min-lot`` (lots) that is the issue's
+"processors, blend limits and lots" instance. ``--workers`` and ``--gap`` go to the CLI.
 """
 
 from __future__ import annotations
@@ -47,8 +52,26 @@ def _profile(tonnes: float, weights: list[int], count: int) -> list[float]:
     return [float(v) for v in whole]
 
 
+# C:N and moisture (%) of the organics compost plants take (orders of magnitude).
+ORGANIC_QUALITY = {
+    "fruit-veg-waste": (18.0, 85.0),
+    "chicken-manure": (8.0, 55.0),
+    "straw": (80.0, 12.0),
+    "bread-waste": (30.0, 35.0),
+    "brewery-spent-grain": (12.0, 78.0),
+    "coffee-grounds": (22.0, 60.0),
+}
+
+
 def generate_seasonal(
-    n_supplies: int, n_demands: int, seed: int, periods: int = 12, *, min_lot=False, losses=False
+    n_supplies: int,
+    n_demands: int,
+    seed: int,
+    periods: int = 12,
+    *,
+    min_lot=False,
+    losses=False,
+    plants: int = 0,
 ) -> dict:
     rng = np.random.default_rng(seed + 7919)
     doc = generate(n_supplies, n_demands, seed, min_lot=min_lot)
@@ -75,7 +98,96 @@ def generate_seasonal(
                     "kg_co2e_per_t_period": round(float(rng.uniform(0.5, 5.0)), 1),
                     "kg_co2e_tier": "proxy",
                 }
+    if plants:
+        _add_plants(doc, plants, periods, np.random.default_rng(seed + 104729))
     return doc
+
+
+def _add_plants(doc: dict, n_plants: int, periods: int, rng) -> None:
+    """``n_plants`` processors among the listings, with their buyers: compost plants
+    taking organics under C:N and moisture limits (so organics get their quality), and
+    two-stage chains facade panels -> shredder -> chips -> board plant -> boards; a
+    third of the plants a store. Demands for compost and boards are added (one per
+    plant, as lot-bearing as the others' with ``--min-lot``)."""
+    lots = any(d.get("min_lot_tonnes") for d in doc["demands"])
+    for s in doc["supplies"]:
+        if s["material"] in ORGANIC_QUALITY:
+            cn, moisture = ORGANIC_QUALITY[s["material"]]
+            s["quality"] = {
+                "cn_ratio": round(cn * float(rng.uniform(0.8, 1.2)), 1),
+                "moisture_percent": round(min(moisture * float(rng.uniform(0.9, 1.1)), 95), 1),
+            }
+    anchors = [(s["lat"], s["lon"]) for s in doc["supplies"]]
+    processors, demands = [], []
+    for k in range(n_plants):
+        lat, lon = anchors[int(rng.integers(len(anchors)))]
+        lat, lon = (
+            round(lat + float(rng.normal(0, 0.01)), 6),
+            round(lon + float(rng.normal(0, 0.01)), 6),
+        )
+        capacity = float(rng.integers(200, 2000)) * periods
+        kind = k % 3  # compost, shredder, board plant
+        if kind == 0:
+            accepts, output = sorted(ORGANIC_QUALITY), ("compost", 0.45, False)
+            blend = {
+                "cn_min": 20,
+                "cn_max": 40,
+                "moisture_min_percent": 40,
+                "moisture_max_percent": 65,
+            }
+        elif kind == 1:
+            accepts, output, blend = ["facade-panels", "timber-offcuts"], ("chips", 0.9, True), None
+        else:
+            accepts, output, blend = ["chips"], ("board", 0.8, False), None
+        plant = {
+            "id": f"p{k}",
+            "lat": lat,
+            "lon": lon,
+            "capacity_tonnes": capacity,
+            "treatment_kg_co2e_per_t": round(float(rng.uniform(5, 40)), 1),
+            "max_km": 40.0,
+            "accepts": [
+                {"material": m, "credit_kg_co2e_per_t": round(float(rng.uniform(0, 50)), 1)}
+                for m in accepts
+            ],
+            "output": {
+                "material": output[0],
+                "yield": output[1],
+                "fate_kg_co2e_per_t": 20.0,
+                "to_processors": output[2],
+            },
+        }
+        if blend:
+            plant["blend"] = blend
+        if rng.random() < 1 / 3:
+            plant["storage"] = {
+                "capacity_tonnes": float(np.ceil(capacity / periods)),
+                "kg_co2e_per_t_period": round(float(rng.uniform(0.5, 5.0)), 1),
+                "kg_co2e_tier": "proxy",
+            }
+        processors.append(plant)
+        if kind == 1:
+            continue  # chips go to board plants, not to demands
+        buyer_lat = round(lat + float(rng.normal(0, 0.05)), 6)
+        buyer_lon = round(lon + float(rng.normal(0, 0.05)), 6)
+        demands.append(
+            {
+                "id": f"dp{k}",
+                "lat": buyer_lat,
+                "lon": buyer_lon,
+                "tonnes": float(np.round(capacity * output[1] * 0.8)),
+                "max_km": 60.0,
+                "min_lot_tonnes": 20.0 if lots and rng.random() < 0.6 else None,
+                "accepts": [
+                    {
+                        "material": output[0],
+                        "credit_kg_co2e_per_t": round(float(rng.uniform(100, 600)), 1),
+                    }
+                ],
+            }
+        )
+    doc["processors"] = processors
+    doc["demands"] += demands
 
 
 def reference_flow(tl: Timeline) -> tuple[float, float]:
@@ -142,6 +254,9 @@ def run(
     *,
     min_lot: bool = False,
     losses: bool = False,
+    plants: int = 0,
+    workers: int = 1,
+    mip_gap: float | None = None,
     solver: str = "auto",
     time_limit_s: float = 60.0,
     references: bool = True,
@@ -151,7 +266,7 @@ def run(
 
     t0 = time.perf_counter()
     document = generate_seasonal(
-        n_supplies, n_demands, seed, periods, min_lot=min_lot, losses=losses
+        n_supplies, n_demands, seed, periods, min_lot=min_lot, losses=losses, plants=plants
     )
     generate_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +274,9 @@ def run(
         instance_path.write_text(json.dumps(document), encoding="utf-8")
         t1 = time.perf_counter()
         argv = ["solve", str(instance_path), "-o", str(solution_path), "--solver", solver]
+        argv += ["--workers", str(workers)]
+        if mip_gap is not None:
+            argv += ["--gap", str(mip_gap)]
         code = cli.main([*argv, "--time-limit", str(time_limit_s)])
         end_to_end_s = time.perf_counter() - t1
         if code != 0:
@@ -177,6 +295,9 @@ def run(
         "base_arcs": stats["candidate_arcs"],
         "model_arcs": stats["arcs"],
         "binaries": stats["binaries"],
+        "components": stats["components"],
+        "problems": stats.get("problems"),
+        "workers": workers,
         "stock_entries": len(solution["stock"]),
         "seconds": {"generate": generate_s, **stats["seconds"], "end_to_end": end_to_end_s},
         "saving_kg_co2e": objective_saving,
@@ -200,6 +321,10 @@ def _print(f: dict, out) -> None:
     p(
         f"arcs            {f['base_arcs']} base, {f['model_arcs']} time-expanded, "
         f"{f['binaries']} binaries, {f['stock_entries']} stock entries"
+    )
+    p(
+        f"pieces          {f['components']} components in {f['problems']} problems, "
+        f"{f['workers']} worker(s)"
     )
     p(
         f"seconds         generate {s['generate']:.2f} | candidates {s['candidates']:.2f} | "

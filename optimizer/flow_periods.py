@@ -26,18 +26,19 @@ from ortools.graph.python import min_cost_flow
 
 from optimizer.build_periods import PeriodResult, achieved_saving
 from optimizer.flow import _INT_BUDGET, COST_PRECISION, tonne_scale
-from optimizer.timeline import SUPPLY, Timeline
+from optimizer.period_problem import PeriodProblem
+from optimizer.timeline import SUPPLY
 
 
-def solve_time_flow(tl: Timeline) -> PeriodResult | None:
+def solve_time_flow(tl: PeriodProblem) -> PeriodResult | None:
     """Solve a network-shaped time-expanded problem exactly, or None when it cannot
     be scaled to integers (or is not a network)."""
     if not tl.is_network:
         return None
     t0 = time.perf_counter()
-    inst, seasons, count = tl.instance, tl.seasons, tl.count
-    n_s, n_d = len(inst.supplies), len(inst.demands)
-    produced, needed = seasons.supply_tonnes, seasons.demand_tonnes
+    count = tl.count
+    n_s, n_d = tl.n_supplies, tl.n_demands
+    produced, needed = tl.supply_tonnes, tl.demand_tonnes
     scale = tonne_scale(
         np.concatenate((produced.ravel(), needed.ravel(), tl.store_capacity, tl.upper))
     )
@@ -54,7 +55,7 @@ def solve_time_flow(tl: Timeline) -> PeriodResult | None:
         return n_s * count + np.asarray(j) * count + np.asarray(t)
 
     sink = (n_s + n_d) * count
-    lexicographic = inst.parameters.objective == "tonnes_then_co2e"
+    lexicographic = tl.objective == "tonnes_then_co2e"
     tails, heads, caps, costs_kg = [], [], [], []
 
     def add(tail, head, cap, cost_kg):
@@ -124,6 +125,8 @@ def solve_time_flow(tl: Timeline) -> PeriodResult | None:
     rounding_kg = total_units * count / cost_scale if max_cost else 0.0
     return PeriodResult(
         status="optimal",
+        column_ids=tl.column_ids,
+        store_ids=tl.store_ids,
         tonnes=tonnes,
         stock=stock,
         saving_kg_co2e=achieved,

@@ -4,7 +4,10 @@ assemble one Solution.
 
 ``solve(instance)`` is the entry point; ``solve_prepared`` takes components
 already prepared (``optimizer.problem``), as the Celery path does. Each
-component is solved by ``optimizer.component.solve_component``.
+component is solved by ``optimizer.component.solve_component``. An instance
+with periods goes to ``solve_periods``: its pieces (``optimizer.period_problem``)
+run through the same in-turn and process-pool loops, each by
+``optimizer.solve_periods.solve_period_problem``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from optimizer.component import (
     solve_component_before,
 )
 from optimizer.instance import Instance, Solution
+from optimizer.period_problem import SMALL_BATCH_COLUMNS
 from optimizer.problem import (
     ComponentProblem,
     ComponentResult,
@@ -29,7 +33,12 @@ from optimizer.problem import (
     merge_problems,
     prepare,
 )
-from optimizer.solve_periods import solve_periods
+from optimizer.solve_periods import (
+    assemble_period_results,
+    prepare_periods,
+    solve_period_problem,
+    solve_period_problem_before,
+)
 
 # Lot-free components smaller than this are merged into flow problems of about this size.
 SMALL_BATCH_ARCS = 50_000
@@ -71,7 +80,7 @@ def solve(
         raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
     if instance.seasons is not None:
         # Periods: the time-expanded model; an instance without them never comes here.
-        return solve_periods(instance, solver, time_limit_s, mip_gap)
+        return solve_periods(instance, solver, time_limit_s, mip_gap, workers)
     started = time.perf_counter()
     limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.time() + limit  # wall clock: comparable across processes
@@ -84,6 +93,38 @@ def solve(
         started=started,
         deadline_epoch_s=deadline,
     )
+
+
+def solve_periods(
+    instance: Instance,
+    solver: str = "auto",
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    workers: int = 1,
+    *,
+    whole: bool = False,
+    batch_columns: int = SMALL_BATCH_COLUMNS,
+) -> Solution:
+    """An instance with periods: its time-expanded problem split into independent
+    pieces (``whole``: one piece, the unsplit model; ``batch_columns``: see
+    ``optimizer.period_problem.split``), solved in turn or in ``workers`` processes
+    as components are, and assembled into one Solution."""
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
+    started = time.perf_counter()
+    params = instance.parameters
+    limit = params.time_limit_s if time_limit_s is None else time_limit_s
+    mip_gap = params.mip_gap if mip_gap is None else mip_gap
+    deadline = time.time() + limit
+    prepared = prepare_periods(instance, whole=whole, batch_columns=batch_columns)
+    problems, report = prepared.problems, (lambda done, total: None)
+    if workers > 1 and len(problems) > 1:
+        results = _solve_in_processes(
+            problems, solver, deadline, mip_gap, workers, report, solve_period_problem_before
+        )
+    else:
+        results = _solve_in_turn(problems, solver, deadline, mip_gap, report, solve_period_problem)
+    return assemble_period_results(prepared, results, started)
 
 
 def solve_prepared(
@@ -127,7 +168,9 @@ def solve_prepared(
     return assemble(prepared, results, started)
 
 
-def _solve_in_turn(problems, solver, deadline, mip_gap, report) -> list[ComponentResult]:
+def _solve_in_turn(
+    problems, solver, deadline, mip_gap, report, unit=solve_component
+) -> list[ComponentResult]:
     results = []
     milp_arcs = sum(p.n_arcs for p in problems if not p.is_pure_lp)
     for problem in sorted(problems, key=lambda p: (not p.is_pure_lp, p.n_arcs)):
@@ -137,13 +180,13 @@ def _solve_in_turn(problems, solver, deadline, mip_gap, report) -> list[Componen
         else:
             share = left * problem.n_arcs / max(milp_arcs, 1)
             milp_arcs -= problem.n_arcs
-        results.append(solve_component(problem, solver, max(share, MIN_COMPONENT_TIME_S), mip_gap))
+        results.append(unit(problem, solver, max(share, MIN_COMPONENT_TIME_S), mip_gap))
         report(len(results), len(problems))
     return results
 
 
 def _solve_in_processes(
-    problems, solver, deadline, mip_gap, workers, report
+    problems, solver, deadline, mip_gap, workers, report, unit=solve_component_before
 ) -> list[ComponentResult]:
     # forkserver: children start from a clean process, never from a fork of one whose
     # solver thread pools are already running (a forked HiGHS pool can deadlock).
@@ -151,7 +194,7 @@ def _solve_in_processes(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["optimizer.component"])
+        context.set_forkserver_preload(["optimizer.component", "optimizer.solve_periods"])
     order = sorted(problems, key=lambda p: -p.n_arcs)
     workers = min(workers, len(order))
     # Each MILP component's budget is its share of workers x time, by size, so the
@@ -161,7 +204,7 @@ def _solve_in_processes(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [
             pool.submit(
-                solve_component_before,
+                unit,
                 p,
                 solver,
                 deadline,

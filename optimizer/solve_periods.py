@@ -1,50 +1,203 @@
 """Solving an instance with periods: the time-expanded problem
-(``optimizer.timeline``) as an exact min-cost flow where it is a network
-(``optimizer.flow_periods``), else the PuLP model (``optimizer.build_periods``);
-then the Solution, with a flow per arc and period, the stock per node and period,
+(``optimizer.timeline``) split into independent pieces (``optimizer.period_problem``),
+each solved as an exact min-cost flow where it is a network
+(``optimizer.flow_periods``), else by the PuLP model (``optimizer.build_periods``);
+then one Solution, with a flow per arc and period, the stock per node and period,
 and totals per period.
 
 ``optimizer.orchestrate.solve`` sends an instance here only when it has
-``periods``; one without is solved exactly as before, by the code it always used.
-The whole time-expanded problem is one model (no split into components yet).
+``periods`` (``orchestrate.solve_periods`` runs the pieces in turn or in
+processes, the Celery path one task per piece); one without is solved exactly as
+before, by the code it always used.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from optimizer.build_periods import PeriodResult, solve_with_pulp
+from optimizer.component import MIN_COMPONENT_TIME_S
 from optimizer.flow_periods import solve_time_flow
 from optimizer.instance import DIRECT, FROM_PROCESSOR, TO_PROCESSOR, Flow, Instance, Solution
-from optimizer.problem import FLOW_EPS_TONNES
+from optimizer.lots_periods import lot_dive
+from optimizer.period_problem import SMALL_BATCH_COLUMNS, PeriodProblem, split
+from optimizer.problem import FLOW_EPS_TONNES, STATUS_RANK
 from optimizer.timeline import DEMAND, PROCESSOR, SUPPLY, Timeline, expand
 
 # A flow from one processor's output to another's input (optimizer.chains).
 CHAIN = "chain"
 
 
-def solve_periods(
-    instance: Instance,
-    solver: str = "auto",
-    time_limit_s: float | None = None,
-    mip_gap: float | None = None,
-) -> Solution:
-    """Solve an instance with periods (``solver`` as for ``optimizer.model.solve``)."""
-    started = time.perf_counter()
-    params = instance.parameters
-    limit = params.time_limit_s if time_limit_s is None else time_limit_s
-    gap = params.mip_gap if mip_gap is None else mip_gap
+@dataclass(eq=False)
+class PreparedPeriods:
+    """The time-expanded problem and its independent pieces."""
+
+    timeline: Timeline
+    problems: list[PeriodProblem]
+    candidates_s: float
+
+    @property
+    def components(self) -> int:
+        return sum(p.components for p in self.problems)
+
+
+def prepare_periods(
+    instance: Instance, whole: bool = False, batch_columns: int = SMALL_BATCH_COLUMNS
+) -> PreparedPeriods:
+    """Expand an instance with periods and split it (``whole``: one piece;
+    ``batch_columns`` as for ``optimizer.period_problem.split``)."""
+    t0 = time.perf_counter()
     tl = expand(instance)
-    candidates_s = time.perf_counter() - started
-    result = None
+    problems = split(tl, batch_columns, whole=whole)
+    return PreparedPeriods(tl, problems, time.perf_counter() - t0)
+
+
+def solve_period_problem(
+    problem: PeriodProblem, solver: str = "auto", time_limit_s: float = 60.0, mip_gap: float = 1e-4
+) -> PeriodResult:
+    """One piece: the exact flow where it is a network (``auto``, ``mcf``; it declines
+    when tonnes do not scale to integers), else PuLP with HiGHS (CBC for ``cbc``)."""
     if solver in ("auto", "mcf"):
-        result = solve_time_flow(tl)
-    if result is None:
-        remaining = limit - (time.perf_counter() - started)
-        result = solve_with_pulp(tl, "cbc" if solver == "cbc" else "highs", remaining, gap)
-    return assemble_periods(tl, result, started, candidates_s)
+        result = solve_time_flow(problem)
+        if result is not None:
+            return result
+    name = "cbc" if solver == "cbc" else "highs"
+    if problem.has_lots and problem.objective == "co2e" and solver != "cbc":
+        return _solve_lots(problem, name, time_limit_s, mip_gap)
+    return solve_with_pulp(problem, name, time_limit_s, mip_gap)
+
+
+def _relative_gap(saving: float, bound: float) -> float:
+    return max(bound - saving, 0.0) / max(abs(saving), 1e-9)
+
+
+def _solve_lots(
+    problem: PeriodProblem, solver: str, time_limit_s: float, mip_gap: float
+) -> PeriodResult:
+    """A piece with lots: the LP dive first (``optimizer.lots_periods``); if its gap
+    is proven within ``mip_gap``, done; else the MIP from it, keeping the better
+    schedule and the tighter bound (as ``optimizer.component`` does for one period)."""
+    started = time.perf_counter()
+    dive = lot_dive(problem, time_limit_s / 2)
+    if dive is None:
+        left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
+        return solve_with_pulp(problem, solver, left, mip_gap)
+    if dive.tonnes is None:
+        # Only the LP's bound: the MIP from scratch, its bound tightened by the LP's.
+        left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
+        result = solve_with_pulp(problem, solver, left, mip_gap)
+        if result.status != "infeasible":
+            result.saving_bound_kg_co2e = max(
+                min(result.saving_bound_kg_co2e, dive.saving_bound_kg_co2e), result.saving_kg_co2e
+            )
+        result.solve_s += dive.seconds
+        return result
+    if _relative_gap(dive.saving_kg_co2e, dive.saving_bound_kg_co2e) <= mip_gap:
+        return PeriodResult(
+            status="optimal",
+            column_ids=problem.column_ids,
+            store_ids=problem.store_ids,
+            tonnes=dive.tonnes,
+            stock=dive.stock,
+            saving_kg_co2e=dive.saving_kg_co2e,
+            saving_bound_kg_co2e=dive.saving_bound_kg_co2e,
+            solver=f"{dive.solver}-lot-dive",
+            variables=problem.n_x,
+            solve_s=dive.seconds,
+        )
+    left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
+    result = solve_with_pulp(problem, solver, left, mip_gap, start=(dive.tonnes, dive.stock))
+    if result.status == "optimal" and _relative_gap(
+        result.saving_kg_co2e, result.saving_bound_kg_co2e
+    ) > max(mip_gap, 1e-6):
+        # HiGHS 1.16, given a start, can call "optimal" a solution its own bound does
+        # not prove: its start handed back below a bound it proved, or the start with
+        # a bound it did not close (seen on 4- and 6-column pieces). Solve again
+        # without the start, time allowing; keep the better schedule, the lower bound.
+        left = time_limit_s - (time.perf_counter() - started)
+        if left > MIN_COMPONENT_TIME_S:
+            again = solve_with_pulp(problem, solver, left, mip_gap)
+            if again.status != "infeasible":
+                bound = min(result.saving_bound_kg_co2e, again.saving_bound_kg_co2e)
+                if again.saving_kg_co2e >= result.saving_kg_co2e:
+                    result = again
+                result.saving_bound_kg_co2e = max(bound, result.saving_kg_co2e)
+    if result.status == "infeasible":
+        # Cannot be (the start is feasible): keep the start and its own bound only.
+        result.status, result.message = "feasible", None
+        result.saving_bound_kg_co2e = dive.saving_bound_kg_co2e
+        result.saving_kg_co2e = -np.inf
+    if result.saving_kg_co2e < dive.saving_kg_co2e:
+        result.tonnes, result.stock = dive.tonnes, dive.stock
+        result.saving_kg_co2e = dive.saving_kg_co2e
+    result.saving_bound_kg_co2e = max(
+        min(result.saving_bound_kg_co2e, dive.saving_bound_kg_co2e), result.saving_kg_co2e
+    )
+    gap = _relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
+    if gap <= mip_gap:
+        result.status = "optimal"  # both bounds proven: the LP's and the solver's own
+    elif result.status == "optimal" and gap > max(mip_gap, 1e-6):
+        result.status = "feasible"  # the solver's word, not what its schedule proves
+    result.solve_s += dive.seconds
+    return result
+
+
+def solve_period_problem_before(
+    problem: PeriodProblem,
+    solver: str,
+    deadline_epoch_s: float,
+    mip_gap: float,
+    budget_s: float | None = None,
+) -> PeriodResult:
+    """``solve_period_problem`` given ``budget_s`` but never past a wall-clock deadline."""
+    left = deadline_epoch_s - time.time()
+    if budget_s is not None:
+        left = min(left, budget_s)
+    return solve_period_problem(problem, solver, max(left, MIN_COMPONENT_TIME_S), mip_gap)
+
+
+def merge_results(prepared: PreparedPeriods, results: list[PeriodResult]) -> PeriodResult:
+    """The pieces' results as one over the whole Timeline: tonnes and stock put back
+    in place, savings and bounds summed, the worst status, solvers named."""
+    tl = prepared.timeline
+    tonnes = np.zeros(tl.n_x)
+    stock = np.zeros((len(tl.store_kind), tl.count))
+    for r in results:
+        tonnes[r.column_ids] = r.tonnes
+        if len(r.store_ids):
+            stock[r.store_ids] = r.stock
+    status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default="optimal")
+    messages = [r.message for r in results if r.message and r.status == status]
+    return PeriodResult(
+        status=status,
+        column_ids=np.arange(tl.n_x),
+        store_ids=np.arange(len(tl.store_kind)),
+        tonnes=tonnes,
+        stock=stock,
+        saving_kg_co2e=sum(r.saving_kg_co2e for r in results),
+        saving_bound_kg_co2e=sum(r.saving_bound_kg_co2e for r in results),
+        solver="+".join(sorted({r.solver for r in results} - {"none"})) or "none",
+        variables=sum(r.variables for r in results),
+        binaries=sum(r.binaries for r in results),
+        build_s=sum(r.build_s for r in results),
+        solve_s=sum(r.solve_s for r in results),
+        message="; ".join(dict.fromkeys(messages)) or None,
+    )
+
+
+def assemble_period_results(
+    prepared: PreparedPeriods, results: list[PeriodResult], started: float | None = None
+) -> Solution:
+    """The Solution of a run whose pieces were solved (in-process or by a chord)."""
+    result = merge_results(prepared, results)
+    started = time.perf_counter() if started is None else started
+    solution = assemble_periods(prepared.timeline, result, started, prepared.candidates_s)
+    solution.stats["components"] = prepared.components
+    solution.stats["problems"] = len(prepared.problems)
+    return solution
 
 
 def baseline_kg_co2e(instance: Instance) -> float:
@@ -64,7 +217,7 @@ def assemble_periods(
         "arcs": tl.n_x,
         "candidate_arcs": tl.candidate_arcs,
         "periods": tl.count,
-        "components": 1 if tl.n_x else 0,
+        "components": 1 if tl.n_x else 0,  # the caller sets the count
         "variables": result.variables,
         "binaries": result.binaries,
         "seconds": {

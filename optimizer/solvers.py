@@ -80,10 +80,16 @@ class _HighsWithStart(pulp.HiGHS):
 
 
 def run_highs(
-    prob, xs, time_limit_s: float, mip_gap: float, is_mip: bool, start: dict | None = None
+    prob,
+    xs,
+    time_limit_s: float,
+    mip_gap: float,
+    is_mip: bool,
+    start: dict | None = None,
+    options: dict | None = None,
 ) -> Outcome:
-    """HiGHS in memory through PuLP, from ``start`` (variable -> value) when given;
-    the status and bound are HiGHS's own."""
+    """HiGHS in memory through PuLP, from ``start`` (variable -> value) when given,
+    with HiGHS ``options`` on top; the status and bound are HiGHS's own."""
     _swallow_highs_banner()
     solver = _HighsWithStart(
         start,
@@ -91,6 +97,7 @@ def run_highs(
         msg=False,
         timeLimit=max(time_limit_s, 0.01),
         gapRel=mip_gap,
+        **(options or {}),
     )
     # PuLP's status table lacks some HiGHS statuses; we read the status ourselves below.
     with suppress(KeyError):

@@ -32,3 +32,15 @@ def mark_run_failed(run_id: int) -> None:
     services.run_mark_failed(
         run_id=run_id, message="A component solve failed in a worker; see the worker log."
     )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def solve_period_component_task(
+    problem: dict, solver: str, time_limit_s: float, mip_gap: float
+) -> dict:
+    # One piece of an instance with periods (optimizer.period_problem), as above.
+    from optimizer.period_problem import PeriodProblem
+    from optimizer.solve_periods import solve_period_problem
+
+    result = solve_period_problem(PeriodProblem.from_dict(problem), solver, time_limit_s, mip_gap)
+    return result.to_dict()

@@ -253,14 +253,15 @@ def expand(instance: Instance) -> Timeline:
             _with_store(plant_cap, seasons.processor_storage, sending=False),
         ]
     )
-    count = seasons.count
-    arc = np.repeat(np.arange(len(arcs), dtype=np.int64), count)
-    period = np.tile(np.arange(count, dtype=np.int64), len(arcs))
-    src, snk = arcs.supply[arc], arcs.demand[arc]
-    upper = np.minimum(send_most[src, period], take_most[snk, period])
-    lot = instance.sink_min_lot_tonnes[snk]
-    keep = send_ok[src, period] & take_ok[snk, period] & (upper > 0) & (upper >= lot)
-    arc, period, upper, lot = arc[keep], period[keep], upper[keep], lot[keep]
+    # (base arcs, periods) at once, rows gathered whole; nonzero keeps the order
+    # arc-major, period-minor.
+    upper = np.minimum(send_most[arcs.supply], take_most[arcs.demand])
+    arc_lot = instance.sink_min_lot_tonnes[arcs.demand]
+    keep = send_ok[arcs.supply] & take_ok[arcs.demand] & (upper > 0) & (upper >= arc_lot[:, None])
+    arc, period = np.nonzero(keep)
+    upper = upper[keep]
+    lot = arc_lot[arc]
+    del keep
 
     saving = objective_saving_per_t(instance, arcs)
     transport = transport_kg_co2e_per_t(
