@@ -190,7 +190,8 @@ def _offer_chains(processors: list[dict], processor_prefix: str) -> None:
 
 def solve_instance(instance, parameters: dict):
     """A period instance solved in this process (``orchestrate.solve`` hands it to
-    ``optimizer.solve_periods``; ``prepare`` and the Celery chord refuse periods)."""
+    ``optimizer.solve_periods``); a big one goes to the chord instead
+    (``optimizer.services._dispatch_parallel``)."""
     from optimizer.orchestrate import solve  # heavy: loaded where a run is solved
 
     return solve(

@@ -222,9 +222,14 @@ def run_prepare(run: OptimizationRun):
         stats={**run.stats, "snapshot_notes": dict(snapshot.notes)}
     )
     instance = Instance.from_dict(snapshot.instance)
-    # A run by month is one time-expanded model, solved in this process by
-    # orchestrate.solve (prepare refuses periods): no components, no chord.
-    return instance, None if instance.seasons is not None else prepare(instance)
+    if instance.seasons is not None:
+        # A run by month: its time-expanded problem in independent pieces, which
+        # the chord spreads over workers as it does a one-period run's components.
+        # Heavy (PuLP, OR-Tools): loaded where a run is solved.
+        from optimizer.solve_periods import prepare_periods
+
+        return instance, prepare_periods(instance)
+    return instance, prepare(instance)
 
 
 def run_execute(*, run_id: int) -> None:
@@ -238,7 +243,11 @@ def run_execute(*, run_id: int) -> None:
     try:
         instance, prepared = run_prepare(run)
         params = run.parameters
-        if prepared is None:
+        by_month = instance.seasons is not None
+        if use_parallel(prepared):
+            _dispatch_parallel(run_id, prepared, params, by_month=by_month)
+            return
+        if by_month:
             _progress(run_id, "solving by month", 20)
             run_finish(run_id=run_id, solution=seasons.solve_instance(instance, params))
             return
@@ -247,9 +256,6 @@ def run_execute(*, run_id: int) -> None:
         def on_component(done: int, total: int) -> None:
             _progress(run_id, f"solving ({done}/{total} components)", 20 + 70 * done // n)
 
-        if use_parallel(prepared):
-            _dispatch_parallel(run_id, prepared, params)
-            return
         _progress(run_id, "solving", 20)
         solution = solve_prepared(
             prepared,
@@ -403,11 +409,13 @@ def use_parallel(prepared) -> bool:
     return sum(p.n_arcs for p in prepared.problems) >= settings.OPTIMIZER_PARALLEL_MIN_ARCS
 
 
-def _dispatch_parallel(run_id: int, prepared, params: dict) -> None:
-    """A Celery chord: one task per component, then one that merges and saves."""
+def _dispatch_parallel(run_id: int, prepared, params: dict, *, by_month: bool = False) -> None:
+    """A Celery chord: one task per component (a run by month: per piece of its
+    time-expanded problem), then one that merges and saves."""
     total_arcs = sum(p.n_arcs for p in prepared.problems)
+    solve_task = tasks.solve_period_component_task if by_month else tasks.solve_component_task
     header = [
-        tasks.solve_component_task.s(
+        solve_task.s(
             p.to_dict(),
             params["solver"],
             # Components run side by side, so each may use its share of the whole limit.
@@ -429,8 +437,16 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
         return
     try:
         _progress(run_id, "merging", 92)
-        prepared = prepare(Instance.from_dict(run.input_snapshot))
-        solution = assemble(prepared, [ComponentResult.from_dict(r) for r in results])
+        instance = Instance.from_dict(run.input_snapshot)
+        if instance.seasons is not None:
+            from optimizer.build_periods import PeriodResult  # heavy, as above
+            from optimizer.solve_periods import assemble_period_results, prepare_periods
+
+            solution = assemble_period_results(
+                prepare_periods(instance), [PeriodResult.from_dict(r) for r in results]
+            )
+        else:
+            solution = assemble(prepare(instance), [ComponentResult.from_dict(r) for r in results])
         solution.stats["seconds"]["total"] = run.elapsed_s
         solution.stats["parallel_components"] = len(results)
         run_finish(run_id=run_id, solution=solution)

@@ -1,5 +1,6 @@
 """A real Celery worker runs an optimization over the Almaty demo data."""
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -8,6 +9,8 @@ import time
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.test import override_settings
+from django.utils import timezone
 
 from optimizer import services
 from optimizer.models import MatchProposal, OptimizationRun
@@ -159,4 +162,34 @@ def test_components_solved_as_a_chord_give_the_in_process_result(celery_worker_p
     assert parallel.input_sha256 == serial.input_sha256
     assert parallel.saved_kg_co2e == pytest.approx(serial.saved_kg_co2e, rel=1e-9)
     assert parallel.tonnes_moved == pytest.approx(serial.tonnes_moved, rel=1e-9)
+    _check_totals_consistent(parallel)
+
+
+@pytest.mark.parametrize(
+    "celery_worker_process", [{"env": {"OPTIMIZER_PARALLEL_MIN_ARCS": "1"}}], indirect=True
+)
+def test_a_run_by_month_solved_as_a_chord_gives_the_in_process_result(celery_worker_process):
+    load_demo()
+    from optimizer.tasks import run_optimization
+
+    first = timezone.localdate().replace(day=1) + dt.timedelta(days=32)
+    by_month = {"periods_start": first.strftime("%Y-%m")}
+    parallel = services.run_create(user=_facilitator(), parameters=by_month, enqueue=False)
+    run_optimization.apply_async((parallel.pk,), queue=celery_worker_process.queue)
+    parallel = _wait(parallel.pk, lambda r: r.is_finished, timeout_s=180)
+    assert parallel.status == OptimizationRun.Status.SUCCEEDED, parallel.error
+    # The pieces of the time-expanded problem went to the worker as a chord.
+    assert parallel.stats["parallel_components"] == parallel.stats["problems"] > 1
+    assert parallel.stats["by_month"]
+
+    serial = services.run_create(user=_facilitator(), parameters=by_month, enqueue=False)
+    with override_settings(OPTIMIZER_PARALLEL=False):
+        services.run_execute(run_id=serial.pk)
+    serial.refresh_from_db()
+    assert serial.status == OptimizationRun.Status.SUCCEEDED, serial.error
+    assert "parallel_components" not in serial.stats
+    assert parallel.input_sha256 == serial.input_sha256
+    assert parallel.saved_kg_co2e == pytest.approx(serial.saved_kg_co2e, rel=1e-9)
+    assert parallel.tonnes_moved == pytest.approx(serial.tonnes_moved, rel=1e-9)
+    assert parallel.stats["by_month"] == serial.stats["by_month"]
     _check_totals_consistent(parallel)
