@@ -294,7 +294,7 @@ def generate_arcs(instance: Instance) -> Arcs:
         parts.append(_to_processors(instance, fate_cost))
         parts.append(_from_processors(instance))
 
-    arcs = parts[0] if len(parts) == 1 else _concatenate(parts)
+    arcs = parts[0] if len(parts) == 1 else concatenate_arcs(parts)
     if params.require_economic_value:
         arcs = arcs.take(arcs.economic_value_kzt_per_t >= 0)
     # The order is deterministic (materials sorted, then the tree's order) but not
@@ -464,7 +464,7 @@ def _take(m: _Matched, rows) -> _Matched:
     )
 
 
-def _concatenate(parts: list[Arcs]) -> Arcs:
+def concatenate_arcs(parts: list[Arcs]) -> Arcs:
     return Arcs(
         *(
             np.concatenate([getattr(a, name) for a in parts])

@@ -39,13 +39,13 @@ def check_chains(processors, with_periods: bool) -> None:
             f"processors[{k}].output.to_processors: chains are solved in an instance with "
             'periods (one period: "periods": {"start": "YYYY-MM", "count": 1})'
         )
-    cycle = _find_cycle(successors)
+    cycle = find_cycle(successors)
     if cycle:
         names = " -> ".join(processors[k].id for k in cycle)
         raise ValueError(f"processors: the chain {names} is a cycle; a chain must end")
 
 
-def _find_cycle(successors: dict[int, list[int]]) -> list[int] | None:
+def find_cycle(successors: dict[int, list[int]]) -> list[int] | None:
     """A cycle of the graph as its nodes, first repeated at the end, or None.
     Depth-first, iterative (a long chain must not hit the recursion limit)."""
     state: dict[int, int] = {}  # 1 = on the current path, 2 = done

@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from optimizer.chains import _find_cycle  # the core's own cycle search, reused
+from optimizer.chains import find_cycle  # the core's own cycle search
 from optimizer.models import PLANT_OUTPUT_KINDS, ProcessingPlant
 from symbiosis import profiles
 from symbiosis.models import DemandListing, Material, SupplyListing
@@ -179,7 +179,7 @@ def _offer_chains(processors: list[dict], processor_prefix: str) -> None:
                 for m, other in enumerate(processors)
                 if any(a["material"] == material for a in other["accepts"])
             ]
-    cycle = _find_cycle(successors)
+    cycle = find_cycle(successors)
     if cycle:
         names = " -> ".join(chaining.get(processors[k]["id"], processors[k]["id"]) for k in cycle)
         raise ValueError(

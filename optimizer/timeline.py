@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.candidates import generate_arcs, objective_saving_per_t, processor_chain_arcs
+from optimizer.candidates import (
+    concatenate_arcs,
+    generate_arcs,
+    objective_saving_per_t,
+    processor_chain_arcs,
+)
 from optimizer.instance import Arcs, Instance, nitrogen_t_per_t
 from optimizer.periods import Seasons, Storage
 from symbiosis.impact import storage_kg_co2e_per_t_period, transport_kg_co2e_per_t
@@ -126,22 +131,6 @@ def _output_windows_overlap(instance: Instance, widened: Instance, arcs: Arcs, n
     return keep
 
 
-def _concatenate(a: Arcs, b: Arcs) -> Arcs:
-    return Arcs(
-        *(
-            np.concatenate((getattr(a, name), getattr(b, name)))
-            for name in (
-                "supply",
-                "demand",
-                "road_km",
-                "net_kg_co2e_saved_per_t",
-                "capacity_tonnes",
-                "economic_value_kzt_per_t",
-            )
-        )
-    )
-
-
 def _blend_of_arcs(instance: Instance, arcs: Arcs) -> tuple[np.ndarray, ...]:
     """Nitrogen (t/t), C:N and moisture (%) of what each arc into a plant carries."""
     blend = instance.supply_blend_properties
@@ -221,7 +210,7 @@ def expand(instance: Instance) -> Timeline:
         chain = processor_chain_arcs(widened)
         if instance.parameters.require_economic_value:
             chain = chain.take(chain.economic_value_kzt_per_t >= 0)
-        arcs = _concatenate(arcs, chain)
+        arcs = concatenate_arcs([arcs, chain])
     if any(store is not None for store in seasons.processor_storage):
         # A plant's store widens its input window only; its output keeps the plant's.
         arcs = arcs.take(_output_windows_overlap(instance, widened, arcs, n_s))
