@@ -15,12 +15,12 @@ purpose: the Django side may carry its own bookkeeping fields along.
 source -> sink pair), because the instances we care about have millions of
 them and per-arc Python objects would dominate the run time.
 
-This module is about 900 lines because it is the whole contract in one place:
+This module is about 980 lines because it is the whole contract in one place:
 each input dataclass with its reader and its ``to_dict`` side by side (a field
 added to one must be added to the other), the instance's numpy views, and the
 output (``Flow``, ``Solution``) whose JSON keys the contract also fixes.
 
-Longer than most (about 900 lines): the JSON contract's dataclasses with their
+Longer than most (about 980 lines): the JSON contract's dataclasses with their
 readers and writers side by side, one place to change when the contract
 changes; the schema validation itself is in optimizer/contract.py.
 """
@@ -938,6 +938,24 @@ class Solution:
     # per period (optimizer.solve_periods).
     stock: list[dict] | None = None
     periods: list[dict] | None = None
+
+    @classmethod
+    def infeasible(cls, *, baseline_kg_co2e: float, stats: dict, message, **extra) -> Solution:
+        """No flows: the pins (or a piece's model) cannot all hold; ``message`` says why."""
+        return cls(
+            status="infeasible",
+            objective_kg_co2e=None,
+            baseline_kg_co2e=baseline_kg_co2e,
+            saved_kg_co2e=0.0,
+            tonnes_moved=0.0,
+            landfill_tonnes_avoided=0.0,
+            bound_kg_co2e=None,
+            gap=None,
+            flows=[],
+            stats=stats,
+            message=message,
+            **extra,
+        )
 
     def to_dict(self) -> dict:
         out = {

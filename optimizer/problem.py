@@ -563,18 +563,8 @@ def assemble(
     }
     if prepared.infeasible or any(r.status == "infeasible" for r in results):
         messages = [prepared.message] + [r.message for r in results if r.status == "infeasible"]
-        return Solution(
-            status="infeasible",
-            objective_kg_co2e=None,
-            baseline_kg_co2e=baseline,
-            saved_kg_co2e=0.0,
-            tonnes_moved=0.0,
-            landfill_tonnes_avoided=0.0,
-            bound_kg_co2e=None,
-            gap=None,
-            flows=[],
-            stats=stats,
-            message="; ".join(m for m in messages if m),
+        return Solution.infeasible(
+            baseline_kg_co2e=baseline, stats=stats, message="; ".join(m for m in messages if m)
         )
 
     rows = np.concatenate([prepared.pinned_rows] + [r.arc_ids for r in results])

@@ -229,20 +229,8 @@ def assemble_periods(
         "solver": result.solver,
     }
     if result.status == "infeasible":
-        return Solution(
-            status="infeasible",
-            objective_kg_co2e=None,
-            baseline_kg_co2e=baseline,
-            saved_kg_co2e=0.0,
-            tonnes_moved=0.0,
-            landfill_tonnes_avoided=0.0,
-            bound_kg_co2e=None,
-            gap=None,
-            flows=[],
-            stats=stats,
-            message=result.message,
-            stock=[],
-            periods=[],
+        return Solution.infeasible(
+            baseline_kg_co2e=baseline, stats=stats, message=result.message, stock=[], periods=[]
         )
     x, stock = result.tonnes, result.stock
     cols = np.flatnonzero(x > FLOW_EPS_TONNES)
