@@ -4,12 +4,12 @@ for one period, adapted to time-expanded pieces with stores and plants).
 The lots dropped, the piece is an LP (an exact flow where it is a network), whose
 optimum bounds the MILP: every lot-feasible schedule is feasible for it. Its
 solution is then repaired by diving: the columns carrying less than their lot are
-removed and the LP solved again on the rest, a few rounds. A column cannot always be
-set to 0 here, as in one period: a store or a plant's output may depend on what it
-brought. So what is still below its lot after the rounds is set to 0 only where no
-plant is involved (demand stores then cut forward to what they still received);
-otherwise every lot is decided (a column at its lot or above is held there, the rest
-closed) and that LP solved. What the dive ends with is lot-feasible (each column 0
+removed and the LP solved again on the rest, round after round while time allows. A
+column cannot always be set to 0 here, as in one period: a store or a plant's output
+may depend on what it brought. So what is still below its lot after the rounds is set
+to 0 only where no plant is involved (demand stores then cut forward to what they
+still received); otherwise every lot is decided (a column at its lot or above is held
+there, the rest closed) and that LP solved. What the dive ends with is lot-feasible (each column 0
 or at least its lot), so it is an incumbent; with the first LP's bound it proves a
 gap, sometimes within the MIP gap asked for before any branch-and-bound, and is
 otherwise the MIP solver's starting point.
@@ -29,9 +29,12 @@ from optimizer.flow_periods import solve_time_flow
 from optimizer.period_problem import PeriodProblem
 from optimizer.solvers import run_highs
 
-# Rounds before what is still below its lot is set to 0: a flow round is a fresh
-# solve; a HiGHS round re-solves from the last basis, so it can afford more.
-DIVE_ROUNDS = 6
+# Rounds at most before what is still below its lot is set to 0. A flow round is a
+# fresh solve, so the flow dive also stops when its time is up (each round removes
+# columns below their lot and moves tonnes onto the rest: on the 12-month bench's
+# pieces 6 rounds left 2.3 to 4.9 % to the LP bound, 20 rounds 1.6 to 3.5 %); a HiGHS
+# round re-solves from the last basis.
+DIVE_ROUNDS = 100
 HIGHS_DIVE_ROUNDS = 20
 _COLUMN_FIELDS = ("source", "sink", "period", "upper", "lot", "saving")
 _BLEND_FIELDS = ("nitrogen", "cn", "moisture")
@@ -76,21 +79,22 @@ def lot_dive(problem: PeriodProblem, time_limit_s: float) -> LotDive | None:
     if first is None:
         return None
     bound, result = first.saving_bound_kg_co2e, first
+    last_round_s = time.perf_counter() - t0
     for round_ in range(DIVE_ROUNDS + 1):
         tonnes = np.zeros(problem.n_x)
         tonnes[keep] = result.tonnes
         below = _below(problem, tonnes)
-        if round_ == DIVE_ROUNDS:
-            return _rounded_down(problem, tonnes, result.stock, below, bound, result.solver, t0)
         if not below.any():
             return _found(problem, tonnes, result.stock, bound, result.solver, t0)
-        keep = keep[~below[keep]]
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            return _bound_only(bound, t0)
-        result = _solve_lp(_relaxed(problem, keep), left)
-        if result is None:
-            return _bound_only(bound, t0)
+        # Another round only if one more fits in the time (about as long as the last).
+        if round_ == DIVE_ROUNDS or deadline - time.perf_counter() < last_round_s:
+            return _rounded_down(problem, tonnes, result.stock, below, bound, result.solver, t0)
+        started = time.perf_counter()
+        again = _solve_lp(_relaxed(problem, keep[~below[keep]]), deadline - started)
+        if again is None:
+            return _rounded_down(problem, tonnes, result.stock, below, bound, result.solver, t0)
+        keep, result = keep[~below[keep]], again
+        last_round_s = time.perf_counter() - started
     return _bound_only(bound, t0)
 
 

@@ -284,3 +284,22 @@ def test_a_mip_that_hands_back_its_start_is_solved_again():
     instance = Instance.from_dict(START_HANDED_BACK)
     out = orchestrate.solve_periods(instance, "highs", whole=True).to_dict()
     check_against_reference(START_HANDED_BACK, out)
+
+
+def test_a_dive_out_of_time_rounds_down_instead_of_giving_up_its_schedule():
+    # Given no time after its first LP, the flow dive still ends with a schedule: the
+    # LP's columns below their lot set to 0 (it used to return the bound only).
+    doc = generate_seasonal(80, 80, seed=3, periods=4, min_lot=True)
+    dived = 0
+    for problem in prepare_periods(Instance.from_dict(doc)).problems:
+        if not problem.has_lots or problem.n_processors:
+            continue
+        dive = lot_dive(problem, 0.0)
+        assert dive is not None and dive.tonnes is not None
+        x, lot = dive.tonnes, problem.lot
+        assert not ((x > 1e-9) & (x < lot * (1 - 1e-7))).any()
+        assert (x <= problem.upper + 1e-7).all() and (dive.stock >= -1e-9).all()
+        assert dive.saving_kg_co2e <= dive.saving_bound_kg_co2e + 1e-6
+        # Not lot-feasible as the LP left it: something was rounded down.
+        dived += dive.saving_kg_co2e < dive.saving_bound_kg_co2e - 1e-6
+    assert dived
