@@ -34,6 +34,7 @@ from optimizer.problem import (
     prepare,
 )
 from optimizer.solve_periods import (
+    PreparedPeriods,
     assemble_period_results,
     prepare_periods,
     solve_period_problem,
@@ -112,11 +113,32 @@ def solve_periods(
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
     started = time.perf_counter()
-    params = instance.parameters
+    limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
+    deadline = time.time() + limit  # from before the expansion, which counts against it
+    prepared = prepare_periods(instance, whole=whole, batch_columns=batch_columns)
+    return solve_prepared_periods(
+        prepared, solver, time_limit_s, mip_gap, workers, started=started, deadline_epoch_s=deadline
+    )
+
+
+def solve_prepared_periods(
+    prepared: PreparedPeriods,
+    solver: str = "auto",
+    time_limit_s: float | None = None,
+    mip_gap: float | None = None,
+    workers: int = 1,
+    *,
+    started: float | None = None,
+    deadline_epoch_s: float | None = None,
+) -> Solution:
+    """The pieces of an expanded period instance (``prepare_periods``) solved in turn
+    or in ``workers`` processes, and assembled into one Solution; a run's service
+    calls this with the pieces it has already prepared."""
+    started = time.perf_counter() if started is None else started
+    params = prepared.timeline.instance.parameters
     limit = params.time_limit_s if time_limit_s is None else time_limit_s
     mip_gap = params.mip_gap if mip_gap is None else mip_gap
-    deadline = time.time() + limit
-    prepared = prepare_periods(instance, whole=whole, batch_columns=batch_columns)
+    deadline = time.time() + limit if deadline_epoch_s is None else deadline_epoch_s
     problems, report = prepared.problems, (lambda done, total: None)
     if workers > 1 and len(problems) > 1:
         results = _solve_in_processes(

@@ -188,20 +188,6 @@ def _offer_chains(processors: list[dict], processor_prefix: str) -> None:
         )
 
 
-def solve_instance(instance, parameters: dict):
-    """A period instance solved in this process (``orchestrate.solve`` hands it to
-    ``optimizer.solve_periods``); a big one goes to the chord instead
-    (``optimizer.services._dispatch_parallel``)."""
-    from optimizer.orchestrate import solve  # heavy: loaded where a run is solved
-
-    return solve(
-        instance,
-        parameters["solver"],
-        parameters["time_limit_s"],
-        parameters["mip_gap"],
-    )
-
-
 @dataclass
 class PairFlow:
     """A (supply, demand) pair's flows over the periods, summed."""

@@ -235,7 +235,7 @@ def run_prepare(run: OptimizationRun):
 def run_execute(*, run_id: int) -> None:
     """The whole run in this process: snapshot, candidates, solve, save."""
     # Heavy (PuLP, OR-Tools, HiGHS): loaded where a run is solved, not by every web process.
-    from optimizer.orchestrate import solve_prepared
+    from optimizer.orchestrate import solve_prepared, solve_prepared_periods
 
     run = _claim(run_id)
     if run is None:
@@ -249,7 +249,13 @@ def run_execute(*, run_id: int) -> None:
             return
         if by_month:
             _progress(run_id, "solving by month", 20)
-            run_finish(run_id=run_id, solution=seasons.solve_instance(instance, params))
+            solution = solve_prepared_periods(
+                prepared,
+                solver=params["solver"],
+                time_limit_s=params["time_limit_s"],
+                mip_gap=params["mip_gap"],
+            )
+            run_finish(run_id=run_id, solution=solution)
             return
         n = max(len(prepared.problems), 1)
 
