@@ -188,7 +188,8 @@ def solve_component(
     return _solve_lots(problem, name, time_limit_s, mip_gap)
 
 
-def _relative_gap(saving: float, bound: float) -> float:
+def relative_gap(saving: float, bound: float) -> float:
+    """How far a saving may be below the best one, relative to it (the proven gap)."""
     return max(bound - saving, 0.0) / max(abs(saving), 1e-9)
 
 
@@ -202,7 +203,7 @@ def _solve_lots(
     heuristic = lot_heuristic(problem)
     if heuristic is None:
         return solve_with_pulp(problem, solver, time_limit_s, mip_gap)
-    if _relative_gap(heuristic.saving_kg_co2e, heuristic.saving_bound_kg_co2e) <= mip_gap:
+    if relative_gap(heuristic.saving_kg_co2e, heuristic.saving_bound_kg_co2e) <= mip_gap:
         return ComponentResult(
             status="optimal",
             arc_ids=problem.arc_ids,
@@ -229,7 +230,7 @@ def _solve_lots(
     result.saving_bound_kg_co2e = max(
         min(result.saving_bound_kg_co2e, heuristic.saving_bound_kg_co2e), result.saving_kg_co2e
     )
-    gap = _relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
+    gap = relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
     if gap <= mip_gap:
         # Both bounds are proven (the LP relaxation's, and the solver's own, which
         # run_cbc / run_highs keep only when the solver recorded one).

@@ -743,6 +743,13 @@ class Instance:
         return [s.id for s in self.supplies] + [p.id for p in self.processors]
 
     @cached_property
+    def source_materials(self) -> list[str | None]:
+        """What leaves each source: a supply's material, a plant's output (None: no output)."""
+        return [s.material for s in self.supplies] + [
+            p.output.material if p.output else None for p in self.processors
+        ]
+
+    @cached_property
     def sink_ids(self) -> list[str]:
         return [d.id for d in self.demands] + [p.id for p in self.processors]
 

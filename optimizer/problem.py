@@ -591,9 +591,7 @@ def assemble(
     s_idx, d_idx = arcs.supply[rows], arcs.demand[rows]
     n_s, n_d = len(instance.supplies), len(instance.demands)
     source_ids, sink_ids = instance.source_ids, instance.sink_ids
-    materials = [s.material for s in instance.supplies] + [
-        p.output.material if p.output else None for p in instance.processors
-    ]
+    materials = instance.source_materials
     flows = [
         Flow(
             supply=source_ids[i],

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.build_periods import PeriodResult, solve_with_pulp
-from optimizer.component import MIN_COMPONENT_TIME_S
+from optimizer.component import MIN_COMPONENT_TIME_S, relative_gap
 from optimizer.flow_periods import solve_time_flow
 from optimizer.instance import DIRECT, FROM_PROCESSOR, TO_PROCESSOR, Flow, Instance, Solution
 from optimizer.lots_periods import lot_dive
@@ -72,10 +72,6 @@ def solve_period_problem(
     return solve_with_pulp(problem, name, time_limit_s, mip_gap)
 
 
-def _relative_gap(saving: float, bound: float) -> float:
-    return max(bound - saving, 0.0) / max(abs(saving), 1e-9)
-
-
 def _solve_lots(
     problem: PeriodProblem, solver: str, time_limit_s: float, mip_gap: float
 ) -> PeriodResult:
@@ -100,7 +96,7 @@ def _solve_lots(
             )
         result.solve_s += dive.seconds
         return result
-    if _relative_gap(dive.saving_kg_co2e, dive.saving_bound_kg_co2e) <= mip_gap:
+    if relative_gap(dive.saving_kg_co2e, dive.saving_bound_kg_co2e) <= mip_gap:
         return PeriodResult(
             status="optimal",
             column_ids=problem.column_ids,
@@ -115,7 +111,7 @@ def _solve_lots(
         )
     left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
     result = solve_with_pulp(problem, solver, left, mip_gap, start=(dive.tonnes, dive.stock))
-    if result.status == "optimal" and _relative_gap(
+    if result.status == "optimal" and relative_gap(
         result.saving_kg_co2e, result.saving_bound_kg_co2e
     ) > max(mip_gap, 1e-6):
         # HiGHS 1.16, given a start, can call "optimal" a solution its own bound does
@@ -141,7 +137,7 @@ def _solve_lots(
     result.saving_bound_kg_co2e = max(
         min(result.saving_bound_kg_co2e, dive.saving_bound_kg_co2e), result.saving_kg_co2e
     )
-    gap = _relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
+    gap = relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
     if gap <= mip_gap:
         result.status = "optimal"  # both bounds proven: the LP's and the solver's own
     elif result.status == "optimal" and gap > max(mip_gap, 1e-6):
@@ -243,9 +239,7 @@ def assemble_periods(
     cols = cols[np.lexsort((tl.period[cols], tl.sink[cols], tl.source[cols]))]
     n_s, n_d = len(instance.supplies), len(instance.demands)
     source_ids, sink_ids = instance.source_ids, instance.sink_ids
-    materials = [s.material for s in instance.supplies] + [
-        p.output.material if p.output else None for p in instance.processors
-    ]
+    materials = instance.source_materials
     src, snk, per, t_x = tl.source[cols], tl.sink[cols], tl.period[cols], x[cols]
     rows = tl.arc[cols]
     net = tl.net[cols] * t_x
