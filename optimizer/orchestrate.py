@@ -6,8 +6,8 @@ assemble one Solution.
 already prepared (``optimizer.problem``), as the Celery path does. Each
 component is solved by ``optimizer.component.solve_component``. An instance
 with periods goes to ``solve_periods``: its pieces (``optimizer.period_problem``)
-run through the same in-turn and process-pool loops, each by
-``optimizer.solve_periods.solve_period_problem``.
+share the time by ``optimizer.period_turns`` (lot pieces dived first, then the MIP
+where the summed gap is), in turn or in a process pool.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from optimizer import period_turns
 from optimizer.component import (
     MIN_COMPONENT_TIME_S,
     SOLVERS,
@@ -33,13 +34,7 @@ from optimizer.problem import (
     merge_problems,
     prepare,
 )
-from optimizer.solve_periods import (
-    PreparedPeriods,
-    assemble_period_results,
-    prepare_periods,
-    solve_period_problem,
-    solve_period_problem_before,
-)
+from optimizer.solve_periods import PreparedPeriods, assemble_period_results, prepare_periods
 
 # Lot-free components smaller than this are merged into flow problems of about this size.
 SMALL_BATCH_ARCS = 50_000
@@ -139,14 +134,13 @@ def solve_prepared_periods(
     limit = params.time_limit_s if time_limit_s is None else time_limit_s
     mip_gap = params.mip_gap if mip_gap is None else mip_gap
     deadline = time.time() + limit if deadline_epoch_s is None else deadline_epoch_s
-    problems, report = prepared.problems, (lambda done, total: None)
+    problems = prepared.problems
+    # The pieces' time is shared where the summed gap is (optimizer.period_turns).
     if workers > 1 and len(problems) > 1:
-        results = _solve_in_processes(
-            problems, solver, deadline, mip_gap, workers, report, solve_period_problem_before
-        )
+        results = period_turns.solve_in_processes(problems, solver, deadline, mip_gap, workers)
     else:
-        results = _solve_in_turn(problems, solver, deadline, mip_gap, report, solve_period_problem)
-    return assemble_period_results(prepared, results, started)
+        results = period_turns.solve_in_turn(problems, solver, deadline, mip_gap)
+    return assemble_period_results(prepared, results, started, mip_gap)
 
 
 def solve_prepared(
@@ -190,9 +184,7 @@ def solve_prepared(
     return assemble(prepared, results, started)
 
 
-def _solve_in_turn(
-    problems, solver, deadline, mip_gap, report, unit=solve_component
-) -> list[ComponentResult]:
+def _solve_in_turn(problems, solver, deadline, mip_gap, report) -> list[ComponentResult]:
     results = []
     milp_arcs = sum(p.n_arcs for p in problems if not p.is_pure_lp)
     for problem in sorted(problems, key=lambda p: (not p.is_pure_lp, p.n_arcs)):
@@ -202,13 +194,13 @@ def _solve_in_turn(
         else:
             share = left * problem.n_arcs / max(milp_arcs, 1)
             milp_arcs -= problem.n_arcs
-        results.append(unit(problem, solver, max(share, MIN_COMPONENT_TIME_S), mip_gap))
+        results.append(solve_component(problem, solver, max(share, MIN_COMPONENT_TIME_S), mip_gap))
         report(len(results), len(problems))
     return results
 
 
 def _solve_in_processes(
-    problems, solver, deadline, mip_gap, workers, report, unit=solve_component_before
+    problems, solver, deadline, mip_gap, workers, report
 ) -> list[ComponentResult]:
     # forkserver: children start from a clean process, never from a fork of one whose
     # solver thread pools are already running (a forked HiGHS pool can deadlock).
@@ -216,7 +208,7 @@ def _solve_in_processes(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["optimizer.component", "optimizer.solve_periods"])
+        context.set_forkserver_preload(["optimizer.component"])
     order = sorted(problems, key=lambda p: -p.n_arcs)
     workers = min(workers, len(order))
     # Each MILP component's budget is its share of workers x time, by size, so the
@@ -226,7 +218,7 @@ def _solve_in_processes(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [
             pool.submit(
-                unit,
+                solve_component_before,
                 p,
                 solver,
                 deadline,

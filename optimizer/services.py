@@ -448,8 +448,11 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
             from optimizer.build_periods import PeriodResult  # heavy, as above
             from optimizer.solve_periods import assemble_period_results, prepare_periods
 
+            # The run's gap is the summed one, as in-process (optimizer.period_turns).
             solution = assemble_period_results(
-                prepare_periods(instance), [PeriodResult.from_dict(r) for r in results]
+                prepare_periods(instance),
+                [PeriodResult.from_dict(r) for r in results],
+                mip_gap=instance.parameters.mip_gap,
             )
         else:
             solution = assemble(prepare(instance), [ComponentResult.from_dict(r) for r in results])

@@ -22,7 +22,7 @@ from optimizer.build_periods import PeriodResult, solve_with_pulp
 from optimizer.component import MIN_COMPONENT_TIME_S, relative_gap
 from optimizer.flow_periods import solve_time_flow
 from optimizer.instance import DIRECT, FROM_PROCESSOR, TO_PROCESSOR, Flow, Instance, Solution
-from optimizer.lots_periods import lot_dive
+from optimizer.lots_periods import LotDive, lot_dive
 from optimizer.period_problem import SMALL_BATCH_COLUMNS, PeriodProblem, split
 from optimizer.problem import FLOW_EPS_TONNES, STATUS_RANK
 from optimizer.timeline import DEMAND, PROCESSOR, SUPPLY, Timeline, expand
@@ -67,29 +67,61 @@ def solve_period_problem(
         if result is not None:
             return result
     name = "cbc" if solver == "cbc" else "highs"
-    if problem.has_lots and problem.objective == "co2e" and solver != "cbc":
+    if dives_first(problem, solver):
         return _solve_lots(problem, name, time_limit_s, mip_gap)
     return solve_with_pulp(problem, name, time_limit_s, mip_gap)
+
+
+def dives_first(problem: PeriodProblem, solver: str) -> bool:
+    """Does ``solve_period_problem`` start this piece with the lot dive?"""
+    return problem.has_lots and problem.objective == "co2e" and solver != "cbc"
 
 
 def _solve_lots(
     problem: PeriodProblem, solver: str, time_limit_s: float, mip_gap: float
 ) -> PeriodResult:
-    """A piece with lots: the LP dive first (``optimizer.lots_periods``); if its gap
-    is proven within ``mip_gap``, done; else the MIP from it, keeping the better
-    schedule and the tighter bound (as ``optimizer.component`` does for one period)."""
+    """A piece with lots: the LP dive first (``optimizer.lots_periods``), then
+    ``improve_dive`` with the time left."""
     started = time.perf_counter()
-    # The dive stops by itself once no column is below its lot (small pieces: soon);
-    # on a large piece each round still gains, where the MIP in the same seconds
-    # rarely finishes its root (the 12-month bench: bound unchanged, no better schedule).
     dive = lot_dive(problem, time_limit_s * DIVE_SHARE)
+    left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
+    return improve_dive(problem, dive, solver, left, mip_gap)
+
+
+def dive_result(problem: PeriodProblem, dive: LotDive, mip_gap: float, status: str) -> PeriodResult:
+    """The dive's schedule as the piece's result, without a MIP: ``optimal`` when its
+    gap is proven within ``mip_gap``, else ``status`` (the caller's reason to stop)."""
+    proven = relative_gap(dive.saving_kg_co2e, dive.saving_bound_kg_co2e) <= mip_gap
+    return PeriodResult(
+        status="optimal" if proven else status,
+        column_ids=problem.column_ids,
+        store_ids=problem.store_ids,
+        tonnes=dive.tonnes,
+        stock=dive.stock,
+        saving_kg_co2e=dive.saving_kg_co2e,
+        saving_bound_kg_co2e=dive.saving_bound_kg_co2e,
+        solver=f"{dive.solver}-lot-dive",
+        variables=problem.n_x,
+        solve_s=dive.seconds,
+    )
+
+
+def improve_dive(
+    problem: PeriodProblem,
+    dive: LotDive | None,
+    solver: str,
+    time_limit_s: float,
+    mip_gap: float,
+) -> PeriodResult:
+    """A dived piece finished: if the dive's gap is proven within ``mip_gap``, its
+    schedule; else the MIP from it, keeping the better schedule and the tighter bound
+    (as ``optimizer.component`` does for one period); without a dive schedule, the MIP
+    from scratch, its bound tightened by the LP's."""
+    started = time.perf_counter()
     if dive is None:
-        left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
-        return solve_with_pulp(problem, solver, left, mip_gap)
+        return solve_with_pulp(problem, solver, time_limit_s, mip_gap)
     if dive.tonnes is None:
-        # Only the LP's bound: the MIP from scratch, its bound tightened by the LP's.
-        left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
-        result = solve_with_pulp(problem, solver, left, mip_gap)
+        result = solve_with_pulp(problem, solver, time_limit_s, mip_gap)
         if result.status != "infeasible":
             result.saving_bound_kg_co2e = max(
                 min(result.saving_bound_kg_co2e, dive.saving_bound_kg_co2e), result.saving_kg_co2e
@@ -97,20 +129,10 @@ def _solve_lots(
         result.solve_s += dive.seconds
         return result
     if relative_gap(dive.saving_kg_co2e, dive.saving_bound_kg_co2e) <= mip_gap:
-        return PeriodResult(
-            status="optimal",
-            column_ids=problem.column_ids,
-            store_ids=problem.store_ids,
-            tonnes=dive.tonnes,
-            stock=dive.stock,
-            saving_kg_co2e=dive.saving_kg_co2e,
-            saving_bound_kg_co2e=dive.saving_bound_kg_co2e,
-            solver=f"{dive.solver}-lot-dive",
-            variables=problem.n_x,
-            solve_s=dive.seconds,
-        )
-    left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
-    result = solve_with_pulp(problem, solver, left, mip_gap, start=(dive.tonnes, dive.stock))
+        return dive_result(problem, dive, mip_gap, "optimal")
+    result = solve_with_pulp(
+        problem, solver, time_limit_s, mip_gap, start=(dive.tonnes, dive.stock)
+    )
     if result.status == "optimal" and relative_gap(
         result.saving_kg_co2e, result.saving_bound_kg_co2e
     ) > max(mip_gap, 1e-6):
@@ -160,9 +182,13 @@ def solve_period_problem_before(
     return solve_period_problem(problem, solver, max(left, MIN_COMPONENT_TIME_S), mip_gap)
 
 
-def merge_results(prepared: PreparedPeriods, results: list[PeriodResult]) -> PeriodResult:
+def merge_results(
+    prepared: PreparedPeriods, results: list[PeriodResult], mip_gap: float | None = None
+) -> PeriodResult:
     """The pieces' results as one over the whole Timeline: tonnes and stock put back
-    in place, savings and bounds summed, the worst status, solvers named."""
+    in place, savings and bounds summed, the worst status, solvers named. With
+    ``mip_gap``: ``optimal`` when the summed gap is proven within it, though a piece's
+    own may not be (the run's gap is the sum's, ``optimizer.period_turns``)."""
     tl = prepared.timeline
     tonnes = np.zeros(tl.n_x)
     stock = np.zeros((len(tl.store_kind), tl.count))
@@ -171,6 +197,10 @@ def merge_results(prepared: PreparedPeriods, results: list[PeriodResult]) -> Per
         if len(r.store_ids):
             stock[r.store_ids] = r.stock
     status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default="optimal")
+    saving = sum(r.saving_kg_co2e for r in results)
+    bound = sum(r.saving_bound_kg_co2e for r in results)
+    if mip_gap is not None and status != "infeasible" and relative_gap(saving, bound) <= mip_gap:
+        status = "optimal"
     messages = [r.message for r in results if r.message and r.status == status]
     return PeriodResult(
         status=status,
@@ -178,8 +208,8 @@ def merge_results(prepared: PreparedPeriods, results: list[PeriodResult]) -> Per
         store_ids=np.arange(len(tl.store_kind)),
         tonnes=tonnes,
         stock=stock,
-        saving_kg_co2e=sum(r.saving_kg_co2e for r in results),
-        saving_bound_kg_co2e=sum(r.saving_bound_kg_co2e for r in results),
+        saving_kg_co2e=saving,
+        saving_bound_kg_co2e=bound,
         solver="+".join(sorted({r.solver for r in results} - {"none"})) or "none",
         variables=sum(r.variables for r in results),
         binaries=sum(r.binaries for r in results),
@@ -190,10 +220,14 @@ def merge_results(prepared: PreparedPeriods, results: list[PeriodResult]) -> Per
 
 
 def assemble_period_results(
-    prepared: PreparedPeriods, results: list[PeriodResult], started: float | None = None
+    prepared: PreparedPeriods,
+    results: list[PeriodResult],
+    started: float | None = None,
+    mip_gap: float | None = None,
 ) -> Solution:
-    """The Solution of a run whose pieces were solved (in-process or by a chord)."""
-    result = merge_results(prepared, results)
+    """The Solution of a run whose pieces were solved (in-process or by a chord);
+    ``mip_gap`` as for ``merge_results``."""
+    result = merge_results(prepared, results, mip_gap)
     started = time.perf_counter() if started is None else started
     solution = assemble_periods(prepared.timeline, result, started, prepared.candidates_s)
     solution.stats["components"] = prepared.components

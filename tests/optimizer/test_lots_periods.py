@@ -287,8 +287,8 @@ def test_a_mip_that_hands_back_its_start_is_solved_again():
 
 
 def test_a_dive_out_of_time_rounds_down_instead_of_giving_up_its_schedule():
-    # Given no time after its first LP, the flow dive still ends with a schedule: the
-    # LP's columns below their lot set to 0 (it used to return the bound only).
+    # Given no time after its first LP, the dive still ends with a schedule: the LP's
+    # columns below their lot set to 0 (it used to return the bound only).
     doc = generate_seasonal(80, 80, seed=3, periods=4, min_lot=True)
     dived = 0
     for problem in prepare_periods(Instance.from_dict(doc)).problems:
