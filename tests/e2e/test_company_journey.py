@@ -20,7 +20,8 @@ from playwright.sync_api import expect
 
 from marketplace.models import Deal, Delivery
 from optimizer.models import MatchProposal, OptimizationRun
-from symbiosis.demo import DEMO_PASSWORD, load_demo, organization_email
+from symbiosis.demo import DEMO_PASSWORD, organization_email
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import _page_in_new_context, login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -17,8 +17,9 @@ from playwright.sync_api import expect
 
 from optimizer import services as optimizer_services
 from optimizer.models import MatchProposal
-from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
 from symbiosis.models import Material, SupplyListing, User
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.test_dashboard import _confirmed_deal, _pairs
 

@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 from marketplace import selectors as market_selectors
 from marketplace import services
 from marketplace.models import Delivery
-from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
 from symbiosis.models import DemandListing, Membership, Organization, SupplyListing, User
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import SCREENSHOTS, login, screenshot
 
 pytestmark = pytest.mark.e2e

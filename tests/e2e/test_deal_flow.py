@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.models import Deal
-from symbiosis.demo import load_demo
 from symbiosis.models import SupplyListing
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 
 pytestmark = pytest.mark.e2e

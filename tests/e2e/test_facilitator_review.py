@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from optimizer.models import MatchProposal, OptimizationRun, PairRule
-from symbiosis.demo import load_demo
 from symbiosis.models import Membership
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

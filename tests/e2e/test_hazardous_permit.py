@@ -14,9 +14,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from marketplace import services
-from symbiosis.demo import DEMO_PASSWORD, FACILITATOR_EMAIL, demo_listing, load_demo
+from symbiosis.demo import DEMO_PASSWORD, FACILITATOR_EMAIL, demo_listing
 from symbiosis.models import DemandListing, SupplyListing, User, WastePermit
 from tests.attachment_files import PDF
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,7 @@
 
 import pytest
 
-from symbiosis.demo import load_demo
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 
 pytestmark = pytest.mark.e2e

@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from symbiosis.demo import DEMO_PASSWORD, load_demo
+from symbiosis.demo import DEMO_PASSWORD
 from symbiosis.models import Material, SupplyListing
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import follow_link, login, screenshot
 
 pytestmark = pytest.mark.e2e

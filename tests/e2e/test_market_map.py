@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from symbiosis import geo, market_map
-from symbiosis.demo import DEMO_PASSWORD, load_demo
+from symbiosis.demo import DEMO_PASSWORD
 from symbiosis.models import Material, Organization, SupplyListing
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.test_csp import CspWatch
 

@@ -7,8 +7,9 @@ losing what was ticked, and saved as the listing's accepted materials.
 import pytest
 from playwright.sync_api import expect
 
-from symbiosis.demo import DEMO_PASSWORD, load_demo
+from symbiosis.demo import DEMO_PASSWORD
 from symbiosis.models import DemandListing, Material
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 
 pytestmark = pytest.mark.e2e

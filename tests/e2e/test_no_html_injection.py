@@ -18,9 +18,10 @@ from django.db.models.functions import Concat
 from playwright.sync_api import expect
 
 from optimizer import services as optimizer_services
-from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
 from symbiosis.models import FactorSet, Material, Organization, Site, Use, User
 from tests.dashboard.conftest import deliver, make_deal
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.test_dashboard import _pairs
 

@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from optimizer import services as optimizer_services
-from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL, load_demo
+from symbiosis.demo import ANALYST_EMAIL, DEMO_PASSWORD, FACILITATOR_EMAIL
 from symbiosis.models import User
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import login, screenshot
 from tests.e2e.test_csp import CspWatch
 

@@ -11,8 +11,9 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from symbiosis import saved_searches
-from symbiosis.demo import DEMO_PASSWORD, load_demo
+from symbiosis.demo import DEMO_PASSWORD
 from symbiosis.models import Material, SavedSearch
+from tests.demo_snapshot import load_demo
 from tests.e2e.conftest import follow_link, login, screenshot
 from tests.e2e.test_market import create_anonymous_supply
 

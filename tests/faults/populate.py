@@ -10,8 +10,8 @@ from marketplace.models import Deal
 from optimizer import decisions
 from optimizer import services as runs
 from optimizer.models import MatchProposal
-from symbiosis.demo import load_demo
 from symbiosis.models import Membership, SupplyListing, User
+from tests.demo_snapshot import load_demo
 
 
 def _member_of(organization_id: int) -> User:

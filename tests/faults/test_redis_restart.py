@@ -22,7 +22,7 @@ from kombu import Connection
 from optimizer import services
 from optimizer.models import MatchProposal, OptimizationRun
 from optimizer.tasks import run_optimization
-from symbiosis.demo import load_demo
+from tests.demo_snapshot import load_demo
 from tests.faults.conftest import celery_app_sending_to, free_port
 from tests.integration.test_optimization_run import _check_totals_consistent, _facilitator, _wait
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from optimizer import services
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis import impact
-from symbiosis.demo import load_demo
+from tests.demo_snapshot import load_demo
 
 pytestmark = pytest.mark.integration
 
@@ -191,5 +191,13 @@ def test_a_run_by_month_solved_as_a_chord_gives_the_in_process_result(celery_wor
     assert parallel.input_sha256 == serial.input_sha256
     assert parallel.saved_kg_co2e == pytest.approx(serial.saved_kg_co2e, rel=1e-9)
     assert parallel.tonnes_moved == pytest.approx(serial.tonnes_moved, rel=1e-9)
-    assert parallel.stats["by_month"] == serial.stats["by_month"]
+    # The same months; how the tonnes fall in them may differ: stores can move tonnes
+    # between months at the same saving, and in-process the pieces share the run's time
+    # (optimizer.period_turns) where the chord gives each piece its own, so each path
+    # may stop at another of equally good schedules. Each split must add up.
+    months = [[row["period"] for row in run.stats["by_month"]] for run in (parallel, serial)]
+    assert months[0] == months[1]
+    for run in (parallel, serial):
+        moved = sum(row["tonnes"] for row in run.stats["by_month"])
+        assert moved == pytest.approx(run.tonnes_moved, rel=1e-9)
     _check_totals_consistent(parallel)
