@@ -118,6 +118,65 @@ def draft_dates(supply, demand, *, today: date | None = None) -> tuple[date, dat
     return start, max(end, start)
 
 
+def _rounded_per_period(tonnes: Decimal, supply) -> Decimal:
+    tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM)
+    if tonnes_per_period > supply.tonnes:
+        # Rounded up past what the listing offers per period (the terms check
+        # would refuse the draft for a rounding): round down instead.
+        tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM, rounding=ROUND_DOWN)
+    return tonnes_per_period
+
+
+def _month_after(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1)
+
+
+def seasonal_terms(proposal: MatchProposal, *, today: date | None = None) -> dict | None:
+    """A by-month proposal's draft terms on its months, or None where a deal cannot say it.
+
+    A deal has one rate over its dates (``marketplace.services.terms``: per month or
+    per year, counted in every calendar month it touches). So the months the proposal
+    carries tonnes must be one run of calendar months ("Aug–Oct", "Nov–Feb"), inside
+    both listings' windows and not before today; the deal then runs on those months
+    at their mean rate, which must be within the listing's rate (a listing's quantity
+    is its flat rate; a profile that crowds a year's tonnes into three months asks
+    for more a month than the terms check allows). Otherwise None: the draft keeps
+    the year's flat rate and the deal page shows the months as proposed.
+    """
+    months = sorted(
+        (int(label[:4]), int(label[5:7]))
+        for label, tonnes in (proposal.tonnes_by_period or {}).items()
+        if float(tonnes) > 1e-9 and seasons.valid_month(label)
+    )
+    if not months:
+        return None
+    (first_year, first_month), (last_year, last_month) = months[0], months[-1]
+    count = (last_year - first_year) * 12 + last_month - first_month + 1
+    if count != len(months):
+        return None  # gaps: "Jan, Mar" is no one run of dates
+    supply, demand = proposal.supply, proposal.demand
+    today = today or timezone.localdate()
+    starts = [d for d in (supply.available_from, demand.available_from) if d is not None]
+    ends = [d for d in (supply.available_until, demand.available_until) if d is not None]
+    start = max([date(first_year, first_month, 1), today, *starts])
+    end = min([_month_after(last_year, last_month) - timedelta(days=1), *ends])
+    if (start.year, start.month) != months[0] or (end.year, end.month) != months[-1]:
+        return None  # a month with tonnes is past, or outside a listing's window
+    period = supply.recurrence
+    total = Decimal(str(proposal.tonnes))
+    # A rate per month or year whose months together carry the proposal's tonnes.
+    tonnes = total if period == Recurrence.ONCE else total / count * 12 / PERIODS_PER_YEAR[period]
+    tonnes_per_period = _rounded_per_period(tonnes, supply)
+    if tonnes_per_period > supply.tonnes:
+        return None
+    return {
+        "period": period,
+        "tonnes_per_period": tonnes_per_period,
+        "start_date": start,
+        "end_date": end,
+    }
+
+
 def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
     """The draft deal's period, tonnes per period and dates, in the supply listing's terms.
 
@@ -126,16 +185,16 @@ def draft_terms(proposal: MatchProposal, *, today: date | None = None) -> dict:
     listing's deal gets a twelfth per month, a yearly one the tonnes per
     year, a one-off one the batch. The deal's terms check refuses a period
     other than the listing's, so a yearly draft on a one-off batch could
-    never be approved. Dates: ``draft_dates``.
+    never be approved. Dates: ``draft_dates``. A by-month proposal's deal
+    runs on its months where a deal can say so (``seasonal_terms``).
     """
+    seasonal = seasonal_terms(proposal, today=today)
+    if seasonal is not None:
+        return seasonal
     supply = proposal.supply
     period = supply.recurrence
     tonnes = Decimal(str(proposal.tonnes)) / PERIODS_PER_YEAR[period]
-    tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM)
-    if tonnes_per_period > supply.tonnes:
-        # Rounded up past what the listing offers per period (the terms check
-        # would refuse the draft for a rounding): round down instead.
-        tonnes_per_period = tonnes.quantize(DRAFT_TONNES_QUANTUM, rounding=ROUND_DOWN)
+    tonnes_per_period = _rounded_per_period(tonnes, supply)
     start, end = draft_dates(supply, proposal.demand, today=today)
     return {
         "period": period,

@@ -19,6 +19,7 @@ from symbiosis.models.accounts import District
 from symbiosis.models.materials import localized_name
 from symbiosis.numbers import number_text, separators
 from symbiosis.roles import organization_ids
+from symbiosis.templatetags.seasons import months_span
 from symbiosis.visibility import as_viewer, listing_hides_owner, listing_kind
 
 
@@ -250,6 +251,7 @@ PAGE_ROW_FIELDS = (
     "tonnes",
     "road_km",
     "kind",
+    "tonnes_by_period",
     "net_kg_co2e_saved",
     "material__name_en",
     "material__name_ru",
@@ -312,6 +314,8 @@ def page_proposals(
         p.status_label = statuses.get(p.status, p.status)
         # Flows through plants say so in words ("plant to plant"); direct ones need none.
         p.kind_label = "" if p.kind == MatchProposal.Kind.DIRECT else kinds[p.kind]
+        # A run by month: the months the pair carries tonnes ("Aug–Oct"); "" otherwise.
+        p.months_label = months_span(p.tonnes_by_period)
         p.select_label = select % {"n": p.pk}
         p.open_link = f"{open_prefix}{p.pk}#proposal-{p.pk}"
         p.panel_url = f"{panel_head}/{p.pk}/{panel_tail}{next_param}"
@@ -338,6 +342,7 @@ def row_words() -> dict:
         "forbidden": gettext("forbidden"),
         "forbid_title": gettext("The next run will never propose this pair"),
         "details": gettext("Details"),
+        "months_title": gettext("The months of this run by month when the pair carries tonnes"),
         "statuses": {
             MatchProposal.Status.PROPOSED: pgettext("proposal status: not decided yet", "open"),
             MatchProposal.Status.APPROVED: gettext("approved"),

@@ -46,7 +46,7 @@ from kombu.exceptions import OperationalError
 
 # The thin tasks call this module and this module queues the tasks: a module import
 # both ways, each side reading the other's names only when called.
-from symbiosis import selectors, services, tasks
+from symbiosis import profile_forms, profiles, selectors, services, tasks
 from symbiosis.forms import DemandForm, SupplyForm, use_known_objects
 from symbiosis.import_files import ImportFileError, cell_text, cell_too_long, table_rows
 from symbiosis.models import DemandListing, ListingImport, Material, SupplyListing, Use
@@ -87,6 +87,30 @@ _LISTING_COLUMNS = (
     Column("status", False, gettext_lazy("active or draft (default active)."), "active"),
     Column("max_km", False, gettext_lazy("Farthest distance you accept, in km."), ""),
     Column("description", False, gettext_lazy("Free text."), ""),
+    Column(
+        "season",
+        False,
+        gettext_lazy(
+            "When in the year, for runs by month: all_year (default, evenly), harvest "
+            "(August to October), heating (October to April) or spring (March to May)."
+        ),
+        "",
+    ),
+    Column(
+        "monthly_profile",
+        False,
+        gettext_lazy(
+            "Or a share for each month, January to December: 12 numbers separated by ';', "
+            "e.g. 0;0;0;0;0;0;0;1;1;1;0;0 (leave season empty)."
+        ),
+        "",
+    ),
+    Column(
+        "storage_capacity_tonnes",
+        False,
+        gettext_lazy("What your site can hold from one month to the next, t (empty: none)."),
+        "",
+    ),
 )
 
 SUPPLY_COLUMNS = (
@@ -434,7 +458,54 @@ NUMBER_COLUMNS = {
     "max_contamination_percent",
     "max_price_kzt_per_t",
     "min_lot_tonnes",
+    "storage_capacity_tonnes",
 }
+# The season column's words -> the listing form's preset (symbiosis.profiles).
+SEASONS = {
+    "all_year": profiles.ALL_YEAR,
+    "harvest": "harvest_aug_oct",
+    "heating": "heating_oct_apr",
+    "spring": "spring_mar_may",
+    **{key: key for key in profiles.PRESETS},
+}
+
+
+def _season_data(row: Row, data: dict, errors: list[str]) -> None:
+    """The season and monthly_profile columns as the form's preset and month fields."""
+    season = row.data.get("season", "").strip().casefold().replace("-", "_").replace(" ", "_")
+    shares = row.data.get("monthly_profile", "").strip()
+    if season == profiles.CUSTOM:
+        # The form's own word for "the shares below": the shares must then be given.
+        if not shares:
+            errors.append(f"monthly_profile: {profiles.profile_errors([])[0]}")
+            return
+        season = ""
+    if season and season not in SEASONS:
+        errors.append(
+            _("season: unknown season “%(text)s”; use %(names)s.")
+            % {"text": row.data["season"], "names": "all_year, harvest, heating, spring"}
+        )
+        return
+    if not shares:
+        data[profile_forms.PRESET] = SEASONS.get(season, profiles.ALL_YEAR)
+        return
+    if season:
+        errors.append(_("monthly_profile: give either a season or the monthly shares, not both."))
+        return
+    parts = [_number(part) for part in shares.split(";")]
+    numbers = []
+    for part in parts:
+        try:
+            number = float(part) if part else 0.0
+        except ValueError:
+            number = float("nan")
+        numbers.append(number)
+    problems = profiles.profile_errors(numbers)
+    if problems:
+        errors.append(f"monthly_profile: {problems[0]}")
+        return
+    data[profile_forms.PRESET] = profiles.CUSTOM
+    data.update(zip(profile_forms.MONTH_FIELDS, (repr(n) for n in numbers), strict=True))
 
 
 def _form_data(kind: str, row: Row, lookup: _Lookup) -> tuple[dict, list[str]]:
@@ -455,8 +526,17 @@ def _form_data(kind: str, row: Row, lookup: _Lookup) -> tuple[dict, list[str]]:
                 )
         elif name in LIST_COLUMNS:
             data[name] = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
-        elif name not in {"material", "materials", "uses", "reference_material", "site"}:
+        elif name not in {
+            "material",
+            "materials",
+            "uses",
+            "reference_material",
+            "site",
+            "season",
+            "monthly_profile",
+        }:
             data[name] = text
+    _season_data(row, data, errors)
     for name, default in DEFAULTS.items():
         if not data.get(name):
             data[name] = default

@@ -87,6 +87,43 @@ def months_text(by_period: dict) -> str:
     )
 
 
+def _month_index(period: str) -> int | None:
+    """A label such as 2027-08 as a running month number (Dec 2027, Jan 2028 adjacent)."""
+    try:
+        year, month = int(period[:4]), int(period[5:7])
+    except ValueError:
+        return None
+    return year * 12 + month - 1 if 1 <= month <= 12 else None
+
+
+@register.filter
+def months_span(by_period: dict) -> str:
+    """The months with tonnes as runs of months: "Aug–Oct", "Dec–Feb, Jun"; "all
+    year" for twelve months in a row; "" for a one-period run (no months)."""
+    months = sorted(
+        index
+        for period, tonnes in (by_period or {}).items()
+        if float(tonnes) > 1e-9 and (index := _month_index(period)) is not None
+    )
+    if not months:
+        return ""
+    runs = [[months[0], months[0]]]
+    for index in months[1:]:
+        if index == runs[-1][1] + 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    if len(runs) == 1 and runs[0][1] - runs[0][0] + 1 >= profiles.MONTHS:
+        return gettext("all year")
+
+    def name(index: int) -> str:
+        return str(capfirst(MONTHS_3[index % 12 + 1]))
+
+    return ", ".join(
+        name(first) if first == last else f"{name(first)}\u2013{name(last)}" for first, last in runs
+    )
+
+
 @register.filter
 def kg_as_t(kg) -> str:
     """kg CO2e shown in tonnes with one decimal."""
