@@ -10,8 +10,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from marketplace.models import Deal
-from optimizer.models import MatchProposal, OptimizationRun
-from tests.marketplace.conftest import company_c, market, member_c  # noqa: F401  (fixtures)
+from tests.marketplace.conftest import (  # noqa: F401  (fixtures)
+    company_c,
+    make_by_month_proposal,
+    market,
+    member_c,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +27,7 @@ def _client(user) -> APIClient:
 
 
 def test_a_by_month_chain_through_the_api(
-    market,  # noqa: F811
+    make_by_month_proposal,  # noqa: F811
     facilitator,
     analyst,
     member_a,
@@ -32,22 +36,7 @@ def test_a_by_month_chain_through_the_api(
 ):
     year = timezone.localdate().year + 1
     by_period = {f"{year}-{m:02d}": 100.0 for m in (8, 9, 10)}
-    run = OptimizationRun.objects.create(
-        created_by=facilitator, status="succeeded", factor_set=market.factor_set
-    )
-    proposal = MatchProposal.objects.create(
-        run=run,
-        supply=market.supply,
-        demand=market.demand,
-        material=market.grain,
-        kind=MatchProposal.Kind.CHAIN,
-        tonnes=300.0,
-        road_km=7.0,
-        tonnes_diverted_from_landfill=0.0,
-        transport_kg_co2e_added=1.0,
-        net_kg_co2e_saved=1000.0,
-        tonnes_by_period=by_period,
-    )
+    proposal = make_by_month_proposal(tonnes_by_period=by_period)
     for user in (analyst, member_a):
         refused = _client(user).post(
             f"/api/v1/proposals/{proposal.pk}/decide/", {"action": "approve"}, format="json"

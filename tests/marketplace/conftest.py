@@ -171,6 +171,36 @@ def make_introduction(market, make_deal, facilitator):
 
 
 @pytest.fixture
+def make_by_month_proposal(market, facilitator):
+    """``make_by_month_proposal(**fields)``: a proposal of a succeeded run by month, A's
+    spent grain to B through plants ("plant to plant"), 100 t in each of next year's
+    August, September and October."""
+    from optimizer.models import MatchProposal, OptimizationRun
+
+    def make(**fields):
+        year = timezone.localdate().year + 1
+        run = OptimizationRun.objects.create(
+            created_by=facilitator, status="succeeded", factor_set=market.factor_set
+        )
+        values = {
+            "run": run,
+            "supply": market.supply,
+            "demand": market.demand,
+            "material": market.grain,
+            "kind": MatchProposal.Kind.CHAIN,
+            "tonnes": 300.0,
+            "road_km": 7.0,
+            "tonnes_diverted_from_landfill": 0.0,
+            "transport_kg_co2e_added": 1.0,
+            "net_kg_co2e_saved": 1000.0,
+            "tonnes_by_period": {f"{year}-{m:02d}": 100.0 for m in (8, 9, 10)},
+        }
+        return MatchProposal.objects.create(**{**values, **fields})
+
+    return make
+
+
+@pytest.fixture
 def actors(member_a, member_b, member_c, facilitator, analyst):
     """The five roles of the permission tests."""
     return {

@@ -6,9 +6,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from optimizer.models import MatchProposal, OptimizationRun
+from optimizer.models import MatchProposal
 from symbiosis.templatetags.seasons import months_span
-from tests.marketplace.conftest import company_c, market, member_c  # noqa: F401  (fixtures)
+from tests.marketplace.conftest import (  # noqa: F401  (fixtures)
+    company_c,
+    make_by_month_proposal,
+    market,
+    member_c,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,26 +38,9 @@ def test_months_span(by_period, text):
 
 
 @pytest.fixture
-def proposal(market, facilitator):  # noqa: F811
-    year = timezone.localdate().year + 1
-    run = OptimizationRun.objects.create(
-        created_by=facilitator, status="succeeded", factor_set=market.factor_set
-    )
-    return MatchProposal.objects.create(
-        run=run,
-        supply=market.supply,
-        demand=market.demand,
-        material=market.grain,
-        kind=MatchProposal.Kind.CHAIN,
-        tonnes=300.0,
-        road_km=7.0,
-        tonnes_diverted_from_landfill=0.0,
-        transport_kg_co2e_added=1.0,
-        net_kg_co2e_saved=1000.0,
-        tonnes_by_period={f"{year}-{m:02d}": 100.0 for m in (8, 9, 10)},
-        status=MatchProposal.Status.APPROVED,
-        decided_by=facilitator,
-        decided_at=timezone.now(),
+def proposal(make_by_month_proposal, facilitator):  # noqa: F811
+    return make_by_month_proposal(
+        status=MatchProposal.Status.APPROVED, decided_by=facilitator, decided_at=timezone.now()
     )
 
 
