@@ -46,14 +46,17 @@ browser:
 # modules then happens once, not in every process (collection 19 s -> 8 s).
 SERIAL_TESTS := e2e or integration or faults
 TEST_WORKERS ?= auto
+# worksteal: a worker that runs out of tests takes some queued for the other, so a
+# long test near the end does not leave a core idle.
+XDIST := -n $(TEST_WORKERS) --dist worksteal
 PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest --durations=25
 
 test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	@fast=0; serial=0; \
-	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" --create-db $(PYTEST_ARGS) || fast=$$?; \
-	$(PYTEST) -n $(TEST_WORKERS) -m "$(SERIAL_TESTS)" --reuse-db $(PYTEST_ARGS) || serial=$$?; \
+	$(PYTEST) $(XDIST) -m "not ($(SERIAL_TESTS))" --create-db $(PYTEST_ARGS) || fast=$$?; \
+	$(PYTEST) $(XDIST) -m "$(SERIAL_TESTS)" --reuse-db $(PYTEST_ARGS) || serial=$$?; \
 	echo "make test: first pass exit $$fast, second pass (workers, browsers, faults) exit $$serial (5: no test selected)"; \
 	if [ $$fast = 5 ] && [ $$serial = 5 ]; then exit 5; fi; \
 	for code in $$fast $$serial; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done
@@ -62,13 +65,13 @@ test: install browser
 test-fast: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PYTEST) -n $(TEST_WORKERS) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS)
+	$(PYTEST) $(XDIST) -m "not ($(SERIAL_TESTS))" $(PYTEST_ARGS)
 
 # Property tests with many more examples from random seeds (hypothesis profile
 # "explore"; a failure prints its example and the blob that replays it), then the
 # worker's import of the largest file allowed (the normal run imports a smaller one).
 test-explore: install
-	HYPOTHESIS_PROFILE=explore $(PYTEST) -n $(TEST_WORKERS) -m hypothesis $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=explore $(PYTEST) $(XDIST) -m hypothesis $(PYTEST_ARGS)
 	IMPORT_TEST_ROWS=5000 $(PYTEST) tests/integration/test_import_worker.py
 
 lint: install
