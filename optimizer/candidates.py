@@ -18,8 +18,9 @@ processor); see ``Instance.source_index``. Processor outputs go to processors
 only in chains (``processor_chain_arcs``, opt-in, instances with periods; see
 ``optimizer.chains``); ``generate_arcs`` never makes them.
 
-Longer than most (about 590 lines): every candidate rule is a mask in the one matching loop
-(``_match``), read together, with the processors' two matchings beside it.
+Longer than most (about 660 lines): every candidate rule is a mask in one place
+(``pair_mask``, used by the matching loop ``_match`` and by the pricing of
+``optimizer.pricing``), read together, with the processors' two matchings beside it.
 """
 
 from __future__ import annotations
@@ -130,6 +131,132 @@ class _Matched:
     value_kzt_per_t: np.ndarray  # of the sink's accept row
 
 
+@dataclass(frozen=True)
+class MatchContext:
+    """The per-node arrays every candidate test reads, built once per matching; the
+    pricing of ``optimizer.pricing`` tests its pairs on the same arrays."""
+
+    params: object
+    n_sinks: int
+    n_materials: int
+    material_codes: dict
+    s_material: np.ndarray
+    s_xyz: np.ndarray
+    d_xyz: np.ndarray
+    s_limit: np.ndarray
+    d_limit: np.ndarray
+    s_from: np.ndarray
+    s_until: np.ndarray
+    d_from: np.ndarray
+    d_until: np.ndarray
+    s_owner: np.ndarray
+    d_owner: np.ndarray
+    s_hazard: np.ndarray | None
+    d_permits: np.ndarray | None
+    table: _AcceptTable
+    source_property: object
+    forbidden_keys: np.ndarray
+
+    def group(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sources of material code m and the accept rows taking it."""
+        s_order, s_bounds, a_order, a_bounds = self._orders
+        return s_order[s_bounds[m] : s_bounds[m + 1]], a_order[a_bounds[m] : a_bounds[m + 1]]
+
+    @property
+    def _orders(self):
+        cached = self.__dict__.get("_orders_cache")
+        if cached is None:
+            s_order = np.argsort(self.s_material, kind="stable")
+            s_bounds = np.searchsorted(self.s_material[s_order], np.arange(self.n_materials + 1))
+            a_order = np.argsort(self.table.material, kind="stable")
+            a_bounds = np.searchsorted(
+                self.table.material[a_order], np.arange(self.n_materials + 1)
+            )
+            cached = (s_order, s_bounds, a_order, a_bounds)
+            object.__setattr__(self, "_orders_cache", cached)
+        return cached
+
+
+def match_context(
+    params, sources, sinks, source_property, forbidden_keys: np.ndarray
+) -> MatchContext | None:
+    """The arrays of one matching; None when no pair can match at all."""
+    if not sources or not sinks:
+        return None
+    materials = sorted({s.material for s in sources})
+    code = {m: k for k, m in enumerate(materials)}
+    rows = [
+        (j, code[a.material], a.credit_kg_co2e_per_t, a.value_kzt_per_t, a)
+        for j, d in enumerate(sinks)
+        for a in d.accepts
+        if a.material in code  # a material nobody supplies can never match
+    ]
+    if not rows:
+        return None
+    s_hazard, d_permits = _permit_table(sources, sinks)
+    s_owner, d_owner = _owner_codes(sources, sinks)
+    return MatchContext(
+        params=params,
+        n_sinks=len(sinks),
+        n_materials=len(materials),
+        material_codes=code,
+        s_material=np.array([code[s.material] for s in sources], dtype=np.int64),
+        s_xyz=unit_vectors([s.lat for s in sources], [s.lon for s in sources]),
+        d_xyz=unit_vectors([d.lat for d in sinks], [d.lon for d in sinks]),
+        s_limit=_limit_km(s.max_km for s in sources),
+        d_limit=_limit_km(d.max_km for d in sinks),
+        s_from=_ordinals((s.available_from for s in sources), _OPEN_START),
+        s_until=_ordinals((s.available_until for s in sources), _OPEN_END),
+        d_from=_ordinals((d.needed_from for d in sinks), _OPEN_START),
+        d_until=_ordinals((d.needed_until for d in sinks), _OPEN_END),
+        s_owner=s_owner,
+        d_owner=d_owner,
+        s_hazard=s_hazard,
+        d_permits=d_permits,
+        table=_AcceptTable(
+            demand=np.array([r[0] for r in rows], dtype=np.int64),
+            material=np.array([r[1] for r in rows], dtype=np.int64),
+            credit_kg_co2e_per_t=np.array([r[2] for r in rows], dtype=float),
+            value_kzt_per_t=np.array([r[3] for r in rows], dtype=float),
+            accept=[r[4] for r in rows],
+        ),
+        source_property=source_property,
+        forbidden_keys=forbidden_keys,
+    )
+
+
+def pair_mask(ctx: MatchContext, si: np.ndarray, ai: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(allowed, road km) of pairs (source si, accept row ai) of one material: every
+    candidate test but the economic one (see ``generate_arcs``)."""
+    params = ctx.params
+    dj = ctx.table.demand[ai]
+    road_km = great_circle_km(ctx.s_xyz[si], ctx.d_xyz[dj]) * params.road_factor
+    keep = (road_km <= ctx.s_limit[si]) & (road_km <= ctx.d_limit[dj])
+    keep &= np.maximum(ctx.s_from[si], ctx.d_from[dj]) <= np.minimum(
+        ctx.s_until[si], ctx.d_until[dj]
+    )
+    keep &= _quality_ok(ctx.source_property, ctx.table, si, ai)
+    if len(ctx.forbidden_keys):
+        keep &= ~np.isin(si * ctx.n_sinks + dj, ctx.forbidden_keys)
+    if not params.allow_internal:
+        keep &= ctx.s_owner[si] != ctx.d_owner[dj]
+    if ctx.s_hazard is not None:
+        hazard = ctx.s_hazard[si]
+        keep &= (hazard < 0) | ctx.d_permits[dj, np.maximum(hazard, 0)]
+    return keep, road_km
+
+
+def matched_pairs(ctx: MatchContext, si: np.ndarray, ai: np.ndarray, road_km) -> _Matched:
+    """Allowed pairs as a ``_Matched``."""
+    return _Matched(
+        si,
+        ctx.table.demand[ai],
+        road_km,
+        ctx.table.credit_kg_co2e_per_t[ai],
+        ctx.table.value_kzt_per_t[ai],
+    )
+
+
 def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) -> _Matched:
     """Every (source, sink) pair allowed by compatibility, distance, windows, quality
     and ``forbidden_keys`` (sorted source * len(sinks) + sink, local numbering).
@@ -138,80 +265,27 @@ def _match(params, sources, sinks, source_property, forbidden_keys: np.ndarray) 
     ``source_property(prop)`` gives a property per source, NaN where unknown.
     """
     empty = _Matched(*(np.zeros(0, np.int64),) * 2, *(np.zeros(0),) * 3)
-    if not sources or not sinks:
+    ctx = match_context(params, sources, sinks, source_property, forbidden_keys)
+    if ctx is None:
         return empty
-    materials = sorted({s.material for s in sources})
-    code = {m: k for k, m in enumerate(materials)}
-    s_material = np.array([code[s.material] for s in sources], dtype=np.int64)
-    s_xyz = unit_vectors([s.lat for s in sources], [s.lon for s in sources])
-    d_xyz = unit_vectors([d.lat for d in sinks], [d.lon for d in sinks])
-    s_limit = _limit_km(s.max_km for s in sources)
-    d_limit = _limit_km(d.max_km for d in sinks)
-    s_from = _ordinals((s.available_from for s in sources), _OPEN_START)
-    s_until = _ordinals((s.available_until for s in sources), _OPEN_END)
-    d_from = _ordinals((d.needed_from for d in sinks), _OPEN_START)
-    d_until = _ordinals((d.needed_until for d in sinks), _OPEN_END)
-    s_owner, d_owner = _owner_codes(sources, sinks)
-    s_hazard, d_permits = _permit_table(sources, sinks)
-
-    rows = [
-        (j, code[a.material], a.credit_kg_co2e_per_t, a.value_kzt_per_t, a)
-        for j, d in enumerate(sinks)
-        for a in d.accepts
-        if a.material in code  # a material nobody supplies can never match
-    ]
-    if not rows:
-        return empty
-    table = _AcceptTable(
-        demand=np.array([r[0] for r in rows], dtype=np.int64),
-        material=np.array([r[1] for r in rows], dtype=np.int64),
-        credit_kg_co2e_per_t=np.array([r[2] for r in rows], dtype=float),
-        value_kzt_per_t=np.array([r[3] for r in rows], dtype=float),
-        accept=[r[4] for r in rows],
-    )
-
-    s_order = np.argsort(s_material, kind="stable")
-    s_bounds = np.searchsorted(s_material[s_order], np.arange(len(materials) + 1))
-    a_order = np.argsort(table.material, kind="stable")
-    a_bounds = np.searchsorted(table.material[a_order], np.arange(len(materials) + 1))
-
     out_s, out_a, out_km = [], [], []
-    for m in range(len(materials)):
-        s_rows = s_order[s_bounds[m] : s_bounds[m + 1]]
-        a_rows = a_order[a_bounds[m] : a_bounds[m + 1]]
+    for m in range(ctx.n_materials):
+        s_rows, a_rows = ctx.group(m)
         if len(s_rows) == 0 or len(a_rows) == 0:
             continue
-        a_demand = table.demand[a_rows]
+        a_demand = ctx.table.demand[a_rows]
         # Reach of a source: its own limit, but never further than the farthest sink reaches.
-        reach_km = np.minimum(s_limit[s_rows], d_limit[a_demand].max()) / params.road_factor
-        i, k = _pairs_within(s_xyz[s_rows], chord_radius(reach_km), d_xyz[a_demand])
+        reach_km = np.minimum(ctx.s_limit[s_rows], ctx.d_limit[a_demand].max()) / params.road_factor
+        i, k = _pairs_within(ctx.s_xyz[s_rows], chord_radius(reach_km), ctx.d_xyz[a_demand])
         si, ai = s_rows[i], a_rows[k]
-        dj = table.demand[ai]
-        road_km = great_circle_km(s_xyz[si], d_xyz[dj]) * params.road_factor
-        keep = (road_km <= s_limit[si]) & (road_km <= d_limit[dj])
-        keep &= np.maximum(s_from[si], d_from[dj]) <= np.minimum(s_until[si], d_until[dj])
-        keep &= _quality_ok(source_property, table, si, ai)
-        if len(forbidden_keys):
-            keep &= ~np.isin(si * len(sinks) + dj, forbidden_keys)
-        if not params.allow_internal:
-            keep &= s_owner[si] != d_owner[dj]
-        if s_hazard is not None:
-            hazard = s_hazard[si]
-            keep &= (hazard < 0) | d_permits[dj, np.maximum(hazard, 0)]
+        keep, road_km = pair_mask(ctx, si, ai)
         out_s.append(si[keep])
         out_a.append(ai[keep])
         out_km.append(road_km[keep])
 
     if not out_s:
         return empty
-    ai = np.concatenate(out_a)
-    return _Matched(
-        np.concatenate(out_s),
-        table.demand[ai],
-        np.concatenate(out_km),
-        table.credit_kg_co2e_per_t[ai],
-        table.value_kzt_per_t[ai],
-    )
+    return matched_pairs(ctx, np.concatenate(out_s), np.concatenate(out_a), np.concatenate(out_km))
 
 
 def _owner_codes(sources, sinks) -> tuple[np.ndarray, np.ndarray]:
@@ -265,29 +339,14 @@ def generate_arcs(instance: Instance) -> Arcs:
     supplies -> demands, then supplies -> processors, then processors -> demands."""
     supplies, demands, params = instance.supplies, instance.demands, instance.parameters
     n_s, n_d = len(supplies), len(demands)
-    fate_cost = np.array([s.fate_cost_kzt_per_t for s in supplies], dtype=float)
+    fate_cost = supply_fate_cost(instance)
     parts = []
 
     # Supplies -> demands.
     m = _match(
         params, supplies, demands, instance.supply_property, _forbidden_keys(instance, n_s, n_d, 0)
     )
-    si, dj = m.source, m.sink
-    parts.append(
-        Arcs(
-            si,
-            dj,
-            m.road_km,
-            net_kg_co2e_saved_per_t(
-                road_km=m.road_km,
-                fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
-                credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
-                transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
-            ),
-            np.minimum(instance.supply_tonnes[si], instance.demand_tonnes[dj]),
-            fate_cost[si] + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
-        )
-    )
+    parts.append(direct_arcs(instance, m, fate_cost))
 
     processors = instance.processors
     if processors:
@@ -300,6 +359,29 @@ def generate_arcs(instance: Instance) -> Arcs:
     # The order is deterministic (materials sorted, then the tree's order) but not
     # sorted by pair: sorting millions of arcs costs more than any consumer needs.
     return arcs
+
+
+def direct_arcs(instance: Instance, m: _Matched, fate_cost: np.ndarray) -> Arcs:
+    """Supply -> demand arcs of matched pairs (before the economic filter)."""
+    params = instance.parameters
+    si, dj = m.source, m.sink
+    return Arcs(
+        si,
+        dj,
+        m.road_km,
+        net_kg_co2e_saved_per_t(
+            road_km=m.road_km,
+            fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
+            credit_kg_co2e_per_t=m.credit_kg_co2e_per_t,
+            transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
+        ),
+        np.minimum(instance.supply_tonnes[si], instance.demand_tonnes[dj]),
+        fate_cost[si] + m.value_kzt_per_t - params.transport_kzt_per_tkm * m.road_km,
+    )
+
+
+def supply_fate_cost(instance: Instance) -> np.ndarray:
+    return np.array([s.fate_cost_kzt_per_t for s in instance.supplies], dtype=float)
 
 
 def _to_processors(instance: Instance, fate_cost: np.ndarray) -> Arcs:

@@ -15,6 +15,7 @@ from pathlib import Path
 from optimizer.component import SOLVERS
 from optimizer.instance import load_json
 from optimizer.orchestrate import solve
+from optimizer.pricing import PRICING_MODES
 
 EXIT_BAD_INPUT = 2
 
@@ -72,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="processes solving components in parallel (default 1)",
     )
+    run.add_argument(
+        "--pricing",
+        choices=PRICING_MODES,
+        default="auto",
+        help="auto: price the arcs instead of enumerating them for transport LPs too "
+        "large to enumerate (about 200 M pairs within reach; default); on: whenever "
+        "the instance allows; off: never",
+    )
     return parser
 
 
@@ -98,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         time_limit_s=args.time_limit,
         mip_gap=args.gap,
         workers=args.workers,
+        pricing=args.pricing,
     )
     text = json.dumps(solution.to_dict(), indent=1)
     if args.output is None:

@@ -47,22 +47,17 @@ def tonne_scale(values: np.ndarray) -> int | None:
     return None
 
 
-def solve_min_cost_flow(problem: ComponentProblem) -> ComponentResult | None:
-    """Solve a lot-free component exactly, or return None when it cannot be done."""
-    if not problem.is_pure_lp:
-        return None
-    t0 = time.perf_counter()
+def _scales(problem: ComponentProblem):
+    """(tonne scale K, supply units, demand units, most flow units, cost scale C), or
+    None where the flow cannot take the component (see the module docstring)."""
     n_s, n_d = len(problem.supply_tonnes), len(problem.demand_tonnes)
     scale = tonne_scale(np.concatenate((problem.supply_tonnes, problem.demand_tonnes)))
     if scale is None:
         return None
     supply_units = np.round(problem.supply_tonnes * scale).astype(np.int64)
     demand_units = np.round(problem.demand_tonnes * scale).astype(np.int64)
-    arc_units = np.minimum(supply_units[problem.arc_supply], demand_units[problem.arc_demand])
     max_flow_units = float(min(supply_units.sum(), demand_units.sum()))
-
     saving = problem.arc_saving_kg_co2e_per_t
-    lexicographic = problem.objective == "tonnes_then_co2e"
     max_saving = float(np.abs(saving).max()) if saving.size else 0.0
     if max_saving == 0.0:
         cost_scale = 1.0
@@ -78,6 +73,33 @@ def solve_min_cost_flow(problem: ComponentProblem) -> ComponentResult | None:
         if limit < 1.0:
             return None
         cost_scale = 2.0 ** math.floor(math.log2(min(limit, wanted)))
+    return scale, supply_units, demand_units, max_flow_units, cost_scale
+
+
+def rounded_savings(problem: ComponentProblem) -> np.ndarray | None:
+    """The savings per tonne the flow actually optimises (each unit's cost rounded as
+    ``solve_min_cost_flow`` rounds it), or None where it declines: duals read off
+    its flow are exact for these (optimizer.pricing)."""
+    scales = _scales(problem)
+    if scales is None:
+        return None
+    scale, cost_scale = scales[0], scales[4]
+    return np.round(problem.arc_saving_kg_co2e_per_t * (cost_scale / scale)) * (scale / cost_scale)
+
+
+def solve_min_cost_flow(problem: ComponentProblem) -> ComponentResult | None:
+    """Solve a lot-free component exactly, or return None when it cannot be done."""
+    if not problem.is_pure_lp:
+        return None
+    t0 = time.perf_counter()
+    n_s, n_d = len(problem.supply_tonnes), len(problem.demand_tonnes)
+    scales = _scales(problem)
+    if scales is None:
+        return None
+    scale, supply_units, demand_units, max_flow_units, cost_scale = scales
+    arc_units = np.minimum(supply_units[problem.arc_supply], demand_units[problem.arc_demand])
+    saving = problem.arc_saving_kg_co2e_per_t
+    lexicographic = problem.objective == "tonnes_then_co2e"
     unit_cost = -np.round(saving * (cost_scale / scale)).astype(np.int64)
 
     sink = n_s + n_d

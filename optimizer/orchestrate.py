@@ -26,6 +26,7 @@ from optimizer.component import (
 )
 from optimizer.instance import Instance, Solution
 from optimizer.period_problem import SMALL_BATCH_COLUMNS
+from optimizer.pricing import prepare_priced, use_pricing
 from optimizer.problem import (
     ComponentProblem,
     ComponentResult,
@@ -70,8 +71,11 @@ def solve(
     time_limit_s: float | None = None,
     mip_gap: float | None = None,
     workers: int = 1,
+    pricing: str = "auto",
 ) -> Solution:
-    """Prepare and solve an instance in-process; see ``solve_prepared``."""
+    """Prepare and solve an instance in-process; see ``solve_prepared``. ``pricing``
+    (auto | on | off): find the arcs by pricing rather than enumerate them all
+    (``optimizer.pricing``; auto: for transport LPs of ``PRICING_MIN_ARCS`` arcs up)."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {SOLVERS}")
     if instance.seasons is not None:
@@ -80,8 +84,14 @@ def solve(
     started = time.perf_counter()
     limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.time() + limit  # wall clock: comparable across processes
+    priced, decision = use_pricing(instance, pricing)
+    if priced:
+        prepared = prepare_priced(instance, decision)
+    else:
+        prepared = prepare(instance)
+        prepared.pricing = decision
     return solve_prepared(
-        prepare(instance),
+        prepared,
         solver,
         time_limit_s,
         mip_gap,

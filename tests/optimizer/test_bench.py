@@ -52,6 +52,21 @@ def test_bench_run_agrees_with_references(min_lot):
         assert words in text
 
 
+def test_bench_prices_with_the_references_in_their_own_process():
+    out = io.StringIO()
+    figures = run(
+        150, 150, seed=2, time_limit_s=30, out=out, pricing="on", separate_references=True
+    )
+    assert figures["status"] == "optimal"
+    assert figures["pricing"]["used"] and figures["pricing"]["proven"]
+    for reference in figures["references"]:
+        assert figures["saving_kg_co2e"] == pytest.approx(reference["saving_kg_co2e"], rel=1e-6)
+    assert figures["references_peak_rss_mib"] > 0
+    text = out.getvalue()
+    assert "pricing" in text and "optimal over all arcs" in text
+    assert "references in their own process" in text
+
+
 def test_greedy_on_a_hand_made_case():
     # s1 (10 t) can go to d1 (saves 10/t) or d2 (9/t); s2 (10 t) only to d1 (8/t).
     # Greedy sends s1 -> d1 (100) and leaves s2 stranded; the optimum is 90 + 80 = 170.

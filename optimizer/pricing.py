@@ -1,0 +1,779 @@
+"""Pricing instead of enumeration: the all-arcs optimum from a few of the arcs.
+
+For a transport LP (no lots, no processors, the CO2e objective) the optimum over
+every candidate arc is found on a small set and *proven* on all:
+
+1. Start from a sparse set (``_initial_pairs``): per material, each supply's
+   ``K_NEAREST`` nearest accepting demands within reach and each accept row's nearest
+   supplies, also among the best half, quarter and eighth of the other side; and the
+   pins.
+2. Solve the LP on the set exactly with the min-cost flow (``optimizer.flow``) and
+   read the duals off its optimum (``flow_duals``: complementary slackness through the
+   forest of arcs carrying flow): u_i per supply row, v_j per demand row, >= 0. They
+   are checked on every column of the set; where they fail (a tree whose free
+   constant the difference constraints could not fix), HiGHS (``highspy``), started
+   from the flow's optimum, gives the duals of an optimal basis instead.
+3. Price every arc without materialising the pairs: arc i -> j is worth adding only
+   if its reduced saving w_ij - u_i - v_j > ``REDUCED_COST_TOL``. With
+   w_ij = a_i + c_j - t * road_km (a_i: the supply's fate avoided plus landfill
+   weight, c_j: the demand's credit for the material, t: transport per tonne-km),
+   that is road_km < (a_i - u_i + c_j - v_j) / t: a distance threshold. Supplies are
+   sorted into buckets by a_i - u_i and accept rows by c_j - v_j; a bucket pair whose
+   best sum is not positive holds no candidate at all, and the others are a k-d tree
+   range query per accept row with the bucket's best a_i - u_i. Every hit is then
+   tested exactly (the reduced saving, and every candidate rule, through the very
+   masks ``generate_arcs`` applies: ``optimizer.candidates.pair_mask``).
+4. Add the best ``ADD_PER_NODE`` improving arcs per node, re-solve, repeat until
+   pricing finds nothing.
+
+Then (u + eps, v), eps the largest reduced saving left on any arc (at most the
+tolerance off the set; on it, what the flow's cost rounding or HiGHS's tolerances
+leave), is a feasible dual of the all-arcs LP, so sum s_i (u_i + eps) + sum d_j v_j
+bounds every solution over all arcs: that bound is the run's bound
+(``Prepared.pricing``), and the priced arcs are handed to the usual components
+(``optimizer.problem.prepare_arcs``), which the exact min-cost flow solves.
+
+Why duals from the flow: OR-Tools' Python min-cost flow returns no node potentials,
+and HiGHS solving the LP (or even crossing over from the flow's optimum) took most
+of the time: at 50,000 x 50,000, 704 s and 317,000 simplex iterations for one round
+of 3 M columns; reading the duals off the flow takes a fraction of a second.
+
+Pricing is used (``use_pricing``) when the instance is such an LP and its
+estimated pairs within reach pass ``PRICING_MIN_ARCS`` (or when asked for); below
+that enumerating is faster and the default run stays what it was. Instances with lots, processors or
+the tonnes-first objective are enumerated in full (the reason is in the stats):
+a lot's binary variable has no LP dual, a plant's yield and blend rows couple its
+arcs beyond the two node duals, and the tonnes-first objective is two stacked LPs.
+
+Longer than most (about 780 lines): the first set, the pricing queries, the duals
+and the loop with its bound are one algorithm, and the bound is only as sound as
+all four together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass
+from itertools import chain
+
+import highspy
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.spatial import cKDTree
+
+from optimizer.candidates import (
+    MatchContext,
+    _forbidden_keys,
+    chord_radius,
+    concatenate_arcs,
+    direct_arcs,
+    match_context,
+    matched_pairs,
+    objective_saving_per_t,
+    pair_keys,
+    pair_mask,
+    presolve,
+    supply_fate_cost,
+)
+from optimizer.flow import rounded_savings, solve_min_cost_flow
+from optimizer.instance import Arcs, Instance
+from optimizer.problem import (
+    ComponentProblem,
+    PinError,
+    Prepared,
+    _apply_pins,
+    prepare,
+    prepare_arcs,
+)
+from optimizer.solvers import _swallow_highs_banner
+
+# ``auto`` prices from this many estimated pairs within reach (the estimate counts
+# them before windows, quality and the other rules: on the benchmark's city, 162 M
+# for 34 M arcs at 50,000 x 50,000). Enumerating is faster on the city instances
+# (50,000 x 50,000: priced 280 s and 1.7 GB, enumerated 140 s and 7.9 GB in the
+# issue's measurement), so auto prices only beyond them, where enumerating would not
+# fit in memory; ``on`` prices whenever the instance allows.
+PRICING_MIN_ARCS = 200_000_000
+# Nearest accepting partners per supply (and per demand) in the first set.
+K_NEAREST = 8
+# An arc joins when its reduced saving exceeds this (kg CO2e per tonne): about HiGHS's
+# dual feasibility tolerance, below which its duals cannot tell an arc apart anyway.
+REDUCED_COST_TOL = 1e-7
+# Improving arcs added per supply and per demand in a round (partial pricing).
+ADD_PER_NODE = 4
+# Duals read off the flow are used when no column of the set has a reduced saving
+# above this share of the largest saving per tonne: the flow's costs are rounded to
+# 1e-9 of it (optimizer.flow), and along a tree of flow arcs the roundings add up
+# (1.4e-5 kg/t seen at 50,000 x 50,000, largest ~5,000 kg/t); past it, HiGHS computes
+# the duals. What is left counts in the bound (eps in the module docstring).
+FLOW_DUAL_TOL_SHARE = 1e-8
+# Bellman-Ford rounds for the free constants of ``flow_duals``.
+MAX_THETA_ROUNDS = 10_000
+# Buckets per side (supplies by a_i - u_i, accept rows by c_j - v_j) in a material.
+BUCKETS = 12
+# Stop adding rounds after this many (never reached in practice; the stats would say).
+MAX_ROUNDS = 100
+PRICING_MODES = ("auto", "on", "off")
+# PRICING_TRACE=1 in the environment prints each round's figures to stderr.
+_TRACE = bool(os.environ.get("PRICING_TRACE"))
+
+
+def unpriceable_reason(instance: Instance) -> str | None:
+    """Why this instance's arcs cannot be priced, or None when they can."""
+    if instance.seasons is not None:
+        return "periods (the time-expanded model)"
+    if instance.processors:
+        return "processors (a plant's yield and blend rows are no transport LP)"
+    if bool((instance.demand_min_lot_tonnes > 0).any()):
+        return "minimum lots (a lot's binary variable has no LP dual)"
+    if instance.parameters.objective != "co2e":
+        return f"objective {instance.parameters.objective!r} (two stacked LPs)"
+    return None
+
+
+def _context(instance: Instance) -> MatchContext | None:
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    return match_context(
+        instance.parameters,
+        instance.supplies,
+        instance.demands,
+        instance.supply_property,
+        _forbidden_keys(instance, n_s, n_d, 0),
+    )
+
+
+def estimate_arcs(ctx: MatchContext, sample: int = 400, seed: int = 0) -> float:
+    """Candidate pairs within reach (before the other rules), estimated from a sample
+    of each material's supplies: counting them all costs what enumerating does."""
+    rng = np.random.default_rng(seed)
+    rf = ctx.params.road_factor
+    total = 0.0
+    for m in range(ctx.n_materials):
+        s_rows, a_rows = ctx.group(m)
+        if not len(s_rows) or not len(a_rows):
+            continue
+        picked = s_rows if len(s_rows) <= sample else rng.choice(s_rows, sample, replace=False)
+        a_demand = ctx.table.demand[a_rows]
+        reach_km = np.minimum(ctx.s_limit[picked], ctx.d_limit[a_demand].max()) / rf
+        radius = chord_radius(reach_km)
+        counts = cKDTree(ctx.d_xyz[a_demand]).query_ball_point(
+            ctx.s_xyz[picked], np.minimum(radius, 2.5), return_length=True
+        )
+        total += float(np.sum(counts)) * len(s_rows) / len(picked)
+    return total
+
+
+def _same_material_pairs(instance: Instance) -> int:
+    """Supply-demand pairs agreeing on the material: a cheap upper bound on the arcs."""
+    supplies: dict[str, int] = {}
+    for s in instance.supplies:
+        supplies[s.material] = supplies.get(s.material, 0) + 1
+    return sum(supplies.get(a.material, 0) for d in instance.demands for a in d.accepts)
+
+
+def use_pricing(instance: Instance, mode: str = "auto") -> tuple[bool, dict | None]:
+    """Whether to price, and what the stats should say about it: None where pricing
+    was never in question (``auto`` below ``PRICING_MIN_ARCS``, so such runs report
+    exactly what they did before pricing existed)."""
+    if mode not in PRICING_MODES:
+        raise ValueError(f"unknown pricing mode {mode!r}; use one of {PRICING_MODES}")
+    if mode == "off" or instance.seasons is not None:
+        return False, None
+    if mode == "auto" and _same_material_pairs(instance) < PRICING_MIN_ARCS:
+        return False, None  # at most that many arcs: no need to estimate
+    ctx = _context(instance)
+    estimate = estimate_arcs(ctx) if ctx is not None else 0.0
+    if mode == "auto" and estimate < PRICING_MIN_ARCS:
+        return False, None
+    reason = unpriceable_reason(instance)
+    if reason is not None:
+        return False, {
+            "used": False,
+            "estimated_arcs": estimate,
+            "reason": f"all arcs enumerated: {reason}",
+        }
+    return True, {"used": True, "estimated_arcs": estimate}
+
+
+# --------------------------------------------------------------------------- the arc set
+
+
+class _ArcSet:
+    """The priced arcs so far, with a sorted key per pair for membership tests."""
+
+    def __init__(self, instance: Instance, arcs: Arcs):
+        self.instance = instance
+        self.arcs = arcs
+        self.keys = np.sort(pair_keys(instance, arcs.supply, arcs.demand))
+
+    def new_rows(self, arcs: Arcs) -> np.ndarray:
+        """Rows of ``arcs`` not yet in the set (and each pair once)."""
+        keys = pair_keys(self.instance, arcs.supply, arcs.demand)
+        _, first = np.unique(keys, return_index=True)
+        fresh = np.zeros(len(keys), dtype=bool)
+        fresh[first] = True
+        if len(self.keys):
+            at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+            fresh &= self.keys[at] != keys
+        return np.flatnonzero(fresh)
+
+    def add(self, arcs: Arcs) -> None:
+        self.arcs = concatenate_arcs([self.arcs, arcs])
+        self.keys = np.sort(
+            np.concatenate((self.keys, pair_keys(self.instance, arcs.supply, arcs.demand)))
+        )
+
+
+def _arcs_of(instance: Instance, ctx: MatchContext, si, ai, fate_cost) -> Arcs:
+    """Supply -> demand arcs of candidate pairs (source si, accept row ai), kept where
+    every rule of ``generate_arcs`` allows them."""
+    keep, road_km = pair_mask(ctx, si, ai)
+    arcs = direct_arcs(instance, matched_pairs(ctx, si[keep], ai[keep], road_km[keep]), fate_cost)
+    if instance.parameters.require_economic_value:
+        arcs = arcs.take(arcs.economic_value_kzt_per_t >= 0)
+    return arcs
+
+
+def _nearest(tree_xyz, rows, query_xyz, query_rows, reach_chord, k):
+    """(query row, tree row) pairs: each query point's k nearest tree points within
+    its reach chord."""
+    k = min(k, len(rows))
+    dist, idx = cKDTree(tree_xyz).query(query_xyz, k=k)
+    dist, idx = dist.reshape(len(query_rows), k), idx.reshape(len(query_rows), k)
+    ok = (dist <= reach_chord[:, None]).ravel()
+    return np.repeat(query_rows, k)[ok], rows[
+        np.where(dist <= reach_chord[:, None], idx, 0)
+    ].ravel()[ok]
+
+
+def _initial_pairs(ctx: MatchContext, supply_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first set, as (source, accept row) pairs: each supply's ``K_NEAREST``
+    nearest accept rows of its material within reach, and each accept row's nearest
+    supplies; then the same among the best half, quarter and eighth of the other
+    side (accept rows by credit, supplies by ``supply_value``). Where transport is
+    cheap beside fates and credits, the optimum sends far to the best partners, and
+    geography alone starts from duals so poor that nearly every arc prices in."""
+    rf = ctx.params.road_factor
+    parts_s, parts_a = [], []
+    for m in range(ctx.n_materials):
+        s_rows, a_rows = ctx.group(m)
+        if not len(s_rows) or not len(a_rows):
+            continue
+        a_demand = ctx.table.demand[a_rows]
+        s_reach = chord_radius(np.minimum(ctx.s_limit[s_rows], ctx.d_limit[a_demand].max()) / rf)
+        a_reach = chord_radius(np.minimum(ctx.d_limit[a_demand], ctx.s_limit[s_rows].max()) / rf)
+        by_credit = np.argsort(-ctx.table.credit_kg_co2e_per_t[a_rows], kind="stable")
+        by_value = np.argsort(-supply_value[s_rows], kind="stable")
+        for share in (1, 2, 4, 8):
+            top_a = by_credit[: max(len(a_rows) // share, 1)]
+            top_s = by_value[: max(len(s_rows) // share, 1)]
+            if share > 1 and len(top_a) < K_NEAREST and len(top_s) < K_NEAREST:
+                break
+            i, a = _nearest(
+                ctx.d_xyz[a_demand[top_a]],
+                a_rows[top_a],
+                ctx.s_xyz[s_rows],
+                s_rows,
+                s_reach,
+                K_NEAREST,
+            )
+            parts_s.append(i)
+            parts_a.append(a)
+            a, i = _nearest(
+                ctx.s_xyz[s_rows[top_s]],
+                s_rows[top_s],
+                ctx.d_xyz[a_demand],
+                a_rows,
+                a_reach,
+                K_NEAREST,
+            )
+            parts_s.append(i)
+            parts_a.append(a)
+    if not parts_s:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(parts_s), np.concatenate(parts_a)
+
+
+def _pin_pairs(instance: Instance, ctx: MatchContext) -> tuple[np.ndarray, np.ndarray]:
+    """The (source, accept row) pair of each pin whose demand accepts its material."""
+    row_of = {
+        (int(j), int(mat)): a
+        for a, (j, mat) in enumerate(zip(ctx.table.demand, ctx.table.material, strict=True))
+    }
+    si, ai = [], []
+    for pin in instance.pins:
+        i, j = instance.supply_index[pin.supply], instance.demand_index[pin.demand]
+        a = row_of.get((j, int(ctx.s_material[i])))
+        if a is not None:
+            si.append(i)
+            ai.append(a)
+    return np.array(si, dtype=np.int64), np.array(ai, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- pricing
+
+
+@dataclass
+class _Priced:
+    """One pricing pass: the arcs chosen to join, how many improve, the largest reduced
+    saving of any arc off the set (0 when none is positive), and pairs tested."""
+
+    chosen: Arcs
+    improving: int = 0
+    eps_left: float = 0.0
+    tested: int = 0
+
+
+def _price(
+    instance: Instance,
+    ctx: MatchContext,
+    arc_set: _ArcSet,
+    u: np.ndarray,
+    v: np.ndarray,
+    supply_left: np.ndarray,
+    demand_left: np.ndarray,
+    fate_cost: np.ndarray,
+) -> _Priced:
+    """Every allowed arc off the set with a positive reduced saving, found by range
+    queries (see the module docstring), of which those past the tolerance are
+    improving and the best ``ADD_PER_NODE`` per node are chosen. The queries find
+    every positive arc, not only those past the tolerance, so the bound can count
+    what is left. Each material's hits are reduced to their best per node at once,
+    so no more than one material's pairs are held at a time."""
+    params = instance.parameters
+    per_km = params.transport_kg_co2e_per_tkm * params.road_factor  # per great-circle km
+    value = (
+        instance.supply_fate_kg_co2e_per_t
+        + params.landfill_weight_kg_co2e_per_t * instance.supply_is_landfill
+        - u
+    )
+    out = _Priced(Arcs.empty())
+    chosen, chosen_reduced = [], []
+
+    def take(si: np.ndarray, ai: np.ndarray) -> None:
+        arcs = _arcs_of(instance, ctx, si, ai, fate_cost)
+        arcs = arcs.take(arc_set.new_rows(arcs))
+        reduced = objective_saving_per_t(instance, arcs) - u[arcs.supply] - v[arcs.demand]
+        out.eps_left = max(out.eps_left, float(reduced.max(initial=0.0)))
+        improving = reduced > REDUCED_COST_TOL
+        out.improving += int(improving.sum())
+        arcs, reduced = arcs.take(improving), reduced[improving]
+        best = _best_per_node(arcs, reduced)
+        chosen.append(arcs.take(best))
+        chosen_reduced.append(reduced[best])
+
+    for m in range(ctx.n_materials):
+        s_rows, a_rows = ctx.group(m)
+        s_rows = s_rows[supply_left[s_rows] > 0]
+        a_rows = a_rows[demand_left[ctx.table.demand[a_rows]] > 0]
+        if not len(s_rows) or not len(a_rows):
+            continue
+        a_val = value[s_rows]
+        b_val = ctx.table.credit_kg_co2e_per_t[a_rows] - v[ctx.table.demand[a_rows]]
+        if a_val.max() + b_val.max() <= 0:
+            continue
+        s_rows, a_val = s_rows[np.argsort(-a_val)], np.sort(a_val)[::-1]
+        b_order = np.argsort(-b_val)
+        a_rows, b_val = a_rows[b_order], b_val[b_order]
+        hit_s, hit_a = [], []  # one material's hits, tested together
+        s_parts = np.array_split(np.arange(len(s_rows)), min(BUCKETS, len(s_rows)))
+        a_parts = np.array_split(np.arange(len(a_rows)), min(BUCKETS, len(a_rows)))
+        for sp in s_parts:
+            best_a = a_val[sp[0]]
+            if best_a + b_val[0] <= 0:
+                break  # later buckets are worse still
+            bucket = s_rows[sp]
+            tree = None
+            reach_km = ctx.s_limit[bucket].max()
+            for ap in a_parts:
+                if best_a + b_val[ap[0]] <= 0:
+                    break
+                slack = best_a + b_val[ap]
+                rows = ap[slack > 0]
+                demand = ctx.table.demand[a_rows[rows]]
+                with np.errstate(divide="ignore"):
+                    km = slack[slack > 0] / per_km if per_km > 0 else np.inf
+                km = np.minimum(km, np.minimum(ctx.d_limit[demand], reach_km) / params.road_factor)
+                if tree is None:
+                    tree = cKDTree(ctx.s_xyz[bucket])
+                hits = tree.query_ball_point(
+                    ctx.d_xyz[demand], np.minimum(chord_radius(km), 2.5), return_sorted=False
+                )
+                counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+                total = int(counts.sum())
+                if not total:
+                    continue
+                out.tested += total
+                hit_s.append(
+                    bucket[np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=total)]
+                )
+                hit_a.append(np.repeat(a_rows[rows], counts))
+        if hit_s:
+            take(np.concatenate(hit_s), np.concatenate(hit_a))
+    if chosen:
+        arcs = concatenate_arcs(chosen)
+        reduced = np.concatenate(chosen_reduced)
+        out.chosen = arcs.take(_best_per_node(arcs, reduced))
+    return out
+
+
+def _best_per_node(arcs: Arcs, reduced: np.ndarray) -> np.ndarray:
+    """Rows of the ``ADD_PER_NODE`` arcs of largest reduced saving at each supply and
+    at each demand: adding every improving arc at once would bloat the LP with arcs
+    the next duals no longer want (partial pricing; the loop ends only when none is
+    left, so the optimum is the same)."""
+    keep = np.zeros(len(arcs), dtype=bool)
+    for node in (arcs.supply, arcs.demand):
+        order = np.lexsort((-reduced, node))
+        sorted_node = node[order]
+        start = np.searchsorted(sorted_node, sorted_node, side="left")
+        rank = np.arange(len(order)) - start
+        keep[order[rank < ADD_PER_NODE]] = True
+    return np.flatnonzero(keep)
+
+
+class _Lp:
+    """The restricted LP: max w.x, supply rows and demand rows <= tonnes left, 0 <= x
+    (an arc's capacity min(supply, demand) is implied by its two rows, so the duals
+    are all in u and v). Columns are added between rounds; each round solves it by
+    the exact flow and reads the duals off the flow, or asks HiGHS (``solve``)."""
+
+    def __init__(self, n_s: int, n_d: int, supply_left: np.ndarray, demand_left: np.ndarray):
+        self.n_s, self.n_d = n_s, n_d
+        self.upper = np.concatenate((supply_left, demand_left))
+        self.columns = 0
+        self.supply, self.demand, self.saving = [], [], []
+        self.h = None
+        self.flow_dual_rounds = 0
+        self.highs_rounds = 0
+        _swallow_highs_banner()  # the CLI may be writing the solution to stdout
+
+    def add(self, supply: np.ndarray, demand: np.ndarray, saving: np.ndarray) -> None:
+        if len(supply):
+            self.columns += len(supply)
+            self.supply.append(supply)
+            self.demand.append(demand)
+            self.saving.append(saving)
+
+    def _model(self) -> highspy.Highs:
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        rows = self.n_s + self.n_d
+        h.addRows(
+            rows,
+            np.full(rows, -highspy.kHighsInf),
+            self.upper,
+            0,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+        n = self.columns
+        if n:
+            index = np.empty(2 * n, dtype=np.int32)
+            index[0::2] = np.concatenate(self.supply)
+            index[1::2] = self.n_s + np.concatenate(self.demand)
+            h.addCols(
+                n,
+                -np.concatenate(self.saving),
+                np.zeros(n),
+                np.full(n, highspy.kHighsInf),
+                2 * n,
+                np.arange(0, 2 * n, 2, dtype=np.int32),
+                index,
+                np.ones(2 * n),
+            )
+        return h
+
+    def _flow(self, supply_left: np.ndarray, demand_left: np.ndarray):
+        """The restricted LP solved exactly by the min-cost flow: (problem, its supply
+        and demand nodes, the result or None where the flow declines)."""
+        supply = np.concatenate(self.supply)
+        demand = np.concatenate(self.demand)
+        s_nodes, s_local = np.unique(supply, return_inverse=True)
+        d_nodes, d_local = np.unique(demand, return_inverse=True)
+        problem = ComponentProblem(
+            objective="co2e",
+            supply_tonnes=supply_left[s_nodes],
+            demand_tonnes=demand_left[d_nodes],
+            arc_supply=s_local.astype(np.int64),
+            arc_demand=d_local.astype(np.int64),
+            arc_capacity_tonnes=np.minimum(supply_left[supply], demand_left[demand]),
+            arc_saving_kg_co2e_per_t=np.concatenate(self.saving),
+            arc_min_lot_tonnes=np.zeros(len(supply)),
+            arc_ids=np.arange(len(supply), dtype=np.int64),
+        )
+        return problem, s_nodes, d_nodes, solve_min_cost_flow(problem)
+
+    def solve(self, supply_left: np.ndarray, demand_left: np.ndarray):
+        """Duals (u per supply, v per demand, >= 0) of an optimum of the restricted LP,
+        and its saving: from the flow (``flow_duals``) where those hold on every column
+        to ``FLOW_DUAL_TOL_SHARE``, else from HiGHS started at the flow's optimum."""
+        if not self.columns:  # nothing to move yet: every dual is 0
+            return np.zeros(self.n_s), np.zeros(self.n_d), 0.0
+        t0 = time.perf_counter()
+        problem, s_nodes, d_nodes, result = self._flow(supply_left, demand_left)
+        t1 = time.perf_counter()
+        rounded = rounded_savings(problem) if result is not None else None
+        if rounded is not None:
+            # Read off for the savings the flow optimised: exact there, and within half
+            # a cost unit of the true savings (the check below uses the true ones).
+            u_local, v_local = flow_duals(
+                dataclasses.replace(problem, arc_saving_kg_co2e_per_t=rounded), result.tonnes
+            )
+            reduced = (
+                problem.arc_saving_kg_co2e_per_t
+                - u_local[problem.arc_supply]
+                - v_local[problem.arc_demand]
+            )
+            worst = float(reduced.max(initial=0.0))
+            if _TRACE:
+                print(
+                    f"  flow {t1 - t0:.2f} s, flow duals {time.perf_counter() - t1:.2f} s, "
+                    f"largest reduced saving on the set {worst:.3g}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            tol = FLOW_DUAL_TOL_SHARE * float(np.abs(problem.arc_saving_kg_co2e_per_t).max())
+            if worst <= tol:
+                self.flow_dual_rounds += 1
+                u, v = np.zeros(self.n_s), np.zeros(self.n_d)
+                u[s_nodes], v[d_nodes] = u_local, v_local
+                return u, v, result.saving_kg_co2e
+        self.h = self._model()
+        if result is not None:
+            self.h.setSolution(
+                self.columns, np.arange(self.columns, dtype=np.int32), result.tonnes.astype(float)
+            )
+        t2 = time.perf_counter()
+        self.h.run()
+        self.highs_rounds += 1
+        if _TRACE:
+            print(
+                f"  highs {time.perf_counter() - t2:.2f} s, "
+                f"{self.h.getInfo().simplex_iteration_count} iterations",
+                file=sys.stderr,
+                flush=True,
+            )
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"pricing LP: HiGHS status {self.h.modelStatusToString(status)}")
+        dual = -np.asarray(self.h.getSolution().row_dual)
+        dual = np.maximum(dual, 0.0)
+        return dual[: self.n_s], dual[self.n_s :], -self.h.getInfo().objective_function_value
+
+
+def flow_duals(problem: ComponentProblem, tonnes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Duals (u, v) of a transport LP read off an optimal flow by complementary
+    slackness: u_i = 0 at a supply with tonnes left, v_j = 0 at a demand with room
+    left, and u_i + v_j = w_ij on every arc carrying flow, propagated through the
+    forest of those arcs from the nodes with slack (breadth first). A tree of flow
+    arcs with no slack anywhere has one free constant; it is set so that its
+    smallest u is 0 (or its v stay >= 0). Optimal and exact where the trees are
+    anchored and the flow is optimal for these savings; the caller checks the
+    result on every column (the flow's rounded costs and free constants may leave
+    some arcs slightly or truly violated, and HiGHS then decides)."""
+    n_s, n_d = len(problem.supply_tonnes), len(problem.demand_tonnes)
+    s, d, w = problem.arc_supply, problem.arc_demand, problem.arc_saving_kg_co2e_per_t
+    sent = np.bincount(s, weights=tonnes, minlength=n_s)
+    got = np.bincount(d, weights=tonnes, minlength=n_d)
+    slack = np.concatenate(
+        (
+            sent < problem.supply_tonnes * (1 - 1e-12) - 1e-9,
+            got < problem.demand_tonnes * (1 - 1e-12) - 1e-9,
+        )
+    )
+    flowing = np.flatnonzero(tonnes > 1e-9)
+    n = n_s + n_d
+    rows, cols = s[flowing], n_s + d[flowing]
+    n_trees, tree = connected_components(
+        coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n)), directed=False
+    )
+    anchored = np.zeros(n_trees, dtype=bool)
+    anchored[tree[slack]] = True
+    # A root joined to every node with slack, and to one supply of each unanchored tree.
+    first = np.full(n_trees, -1, dtype=np.int64)
+    supply_nodes = np.arange(n_s)
+    first[tree[supply_nodes[::-1]]] = supply_nodes[::-1]  # the lowest supply of each tree
+    extra = first[(~anchored) & (first >= 0)]
+    starts = np.concatenate((np.flatnonzero(slack), extra))
+    root = n
+    graph = coo_matrix(
+        (
+            np.ones(len(rows) + len(starts), np.int8),
+            (np.concatenate((rows, np.full(len(starts), root))), np.concatenate((cols, starts))),
+        ),
+        shape=(n + 1, n + 1),
+    )
+    order, pred = breadth_first_order(graph, root, directed=False, return_predecessors=True)
+    # The saving of the flow arc joining each node to its predecessor.
+    keys = s[flowing] * n_d + d[flowing]
+    sort = np.argsort(keys)
+    keys, w_flow = keys[sort], w[flowing][sort]
+    nodes = order[1:].astype(np.int64)  # int32 from scipy: node x n_d overflows it
+    parent = pred[nodes].astype(np.int64)
+    via_arc = parent != root
+    supply_end = np.where(nodes < n_s, nodes, parent)
+    demand_end = np.where(nodes < n_s, parent, nodes) - n_s
+    edge_key = supply_end * n_d + demand_end
+    at = np.minimum(np.searchsorted(keys, edge_key), max(len(keys) - 1, 0))
+    w_edge = np.where(via_arc, w_flow[at] if len(keys) else 0.0, 0.0)
+    value = np.zeros(n + 1)
+    for node, p, weight, arc in zip(
+        nodes.tolist(), parent.tolist(), w_edge.tolist(), via_arc.tolist(), strict=True
+    ):
+        value[node] = weight - value[p] if arc else 0.0
+    u, v = value[:n_s], value[n_s:n]
+    # Unanchored trees: u = a + theta, v = b - theta, with theta_T in [-min a, min b]
+    # (u, v >= 0) and, per arc i -> j between trees, theta_Ti - theta_Tj >= w - a_i - b_j.
+    # Difference constraints: Bellman-Ford rounds lowering theta_Tj to theta_Ti - c from
+    # the upper bounds (anchored trees stay at 0), then the lower bounds; whatever this
+    # leaves unmet (a lower bound, or a free supply tree's arc into an anchored one)
+    # shows in the caller's check of every column, which then asks HiGHS.
+    free = ~anchored
+    if free.any():
+        min_u, min_v = np.full(n_trees, np.inf), np.full(n_trees, np.inf)
+        np.minimum.at(min_u, tree[:n_s], u)
+        np.minimum.at(min_v, tree[n_s:], v)
+        theta = np.where(free, min_v, 0.0)
+        t_s, t_d = tree[s], tree[n_s + d]
+        cross = (t_s != t_d) & (free[t_s] | free[t_d])
+        t_s, t_d = t_s[cross], t_d[cross]
+        c = w[cross] - u[s[cross]] - v[d[cross]]
+        target = free[t_d]
+        t_s, t_d, c = t_s[target], t_d[target], c[target]
+        # A tenth of what the caller accepts: cycles of roundings cannot run on.
+        theta_tol = 0.1 * FLOW_DUAL_TOL_SHARE * float(np.abs(w).max(initial=0.0))
+        changed = np.ones(n_trees, dtype=bool)
+        rounds = 0
+        while rounds < MAX_THETA_ROUNDS:
+            # Only arcs out of trees whose theta changed last round can lower another.
+            rows = np.flatnonzero(changed[t_s])
+            if not len(rows):
+                break
+            rounds += 1
+            before = theta.copy()
+            np.minimum.at(theta, t_d[rows], theta[t_s[rows]] - c[rows])
+            # A cycle of trees whose costs the flow's rounding leaves a hair below 0
+            # would lower theta forever by hairs: changes below the tolerance stop.
+            changed = theta < before - theta_tol
+        if _TRACE:
+            print(
+                f"  {int(free.sum())} trees without slack of {n_trees}, "
+                f"{len(t_s)} arcs between them, {rounds} rounds",
+                file=sys.stderr,
+            )
+        theta = np.where(free, np.maximum(theta, -min_u), 0.0)
+        theta = np.where(np.isfinite(theta), theta, 0.0)
+        u += theta[tree[:n_s]]
+        v -= theta[tree[n_s:]]
+    return np.maximum(u, 0.0), np.maximum(v, 0.0)
+
+
+def prepare_priced(instance: Instance, decision: dict | None = None) -> Prepared:
+    """``prepare`` on priced arcs: components whose optimum is proven over all arcs."""
+    t0 = time.perf_counter()
+    decision = dict(decision or {"used": True})
+    ctx = _context(instance)
+    if ctx is None:
+        prepared = prepare(instance)
+        prepared.pricing = {**decision, "used": False, "reason": "no supply and demand can match"}
+        return prepared
+    fate_cost = supply_fate_cost(instance)
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    params = instance.parameters
+    supply_value = (
+        instance.supply_fate_kg_co2e_per_t
+        + params.landfill_weight_kg_co2e_per_t * instance.supply_is_landfill
+    )
+    si, ai = _initial_pairs(ctx, supply_value)
+    pin_s, pin_a = _pin_pairs(instance, ctx)
+    first = _arcs_of(
+        instance, ctx, np.concatenate((si, pin_s)), np.concatenate((ai, pin_a)), fate_cost
+    )
+    first = presolve(instance, first)
+    arc_set = _ArcSet(instance, first.take(np.zeros(0, dtype=np.int64)))
+    arc_set.add(first.take(arc_set.new_rows(first)))
+    initial = len(arc_set.arcs)
+
+    supply_left, demand_left = instance.supply_tonnes.copy(), instance.demand_tonnes.copy()
+    try:
+        pinned_rows, _ = _apply_pins(instance, arc_set.arcs, supply_left, demand_left)
+    except PinError:
+        # prepare_arcs says which pins fail and why; pricing has nothing to add.
+        prepared = prepare_arcs(instance, arc_set.arcs, initial, time.perf_counter() - t0)
+        prepared.pricing = {**decision, "used": False, "reason": "the pins cannot all hold"}
+        return prepared
+    pinned_keys = pair_keys(
+        instance, arc_set.arcs.supply[pinned_rows], arc_set.arcs.demand[pinned_rows]
+    )
+
+    lp = _Lp(n_s, n_d, supply_left, demand_left)
+
+    def columns(arcs: Arcs) -> None:
+        free = ~np.isin(pair_keys(instance, arcs.supply, arcs.demand), pinned_keys)
+        free &= (supply_left[arcs.supply] > 0) & (demand_left[arcs.demand] > 0)
+        sub = arcs.take(free)
+        lp.add(sub.supply, sub.demand, objective_saving_per_t(instance, sub))
+
+    columns(arc_set.arcs)
+    rounds, tested, added, lp_s, price_s = 0, 0, 0, 0.0, 0.0
+    while True:
+        rounds += 1
+        t1 = time.perf_counter()
+        u, v, lp_saving = lp.solve(supply_left, demand_left)
+        t2 = time.perf_counter()
+        priced = _price(instance, ctx, arc_set, u, v, supply_left, demand_left, fate_cost)
+        price_s += time.perf_counter() - t2
+        lp_s += t2 - t1
+        tested += priced.tested
+        eps_left = priced.eps_left
+        if not priced.improving or rounds >= MAX_ROUNDS:
+            break
+        chosen = priced.chosen
+        if _TRACE:
+            print(
+                f"round {rounds}: lp {t2 - t1:.2f} s, {lp.columns} columns, "
+                f"{priced.improving} improving, {len(chosen)} added",
+                file=sys.stderr,
+                flush=True,
+            )
+        added += len(chosen)
+        arc_set.add(chosen)
+        columns(chosen)
+
+    # The dual bound over all arcs: eps covers what pricing left (<= the tolerance, or
+    # more if the rounds ran out) and any arc of the set HiGHS's tolerances left
+    # slightly positive; (u + eps, v) is then a feasible dual of the all-arcs LP.
+    arcs = arc_set.arcs
+    usable = (supply_left[arcs.supply] > 0) & (demand_left[arcs.demand] > 0)
+    usable &= ~np.isin(pair_keys(instance, arcs.supply, arcs.demand), pinned_keys)  # constants
+    reduced = objective_saving_per_t(instance, arcs) - u[arcs.supply] - v[arcs.demand]
+    eps = max(eps_left, float(reduced[usable].max(initial=0.0)))
+    bound = float(supply_left @ u + demand_left @ v) + eps * float(
+        min(supply_left.sum(), demand_left.sum())
+    )
+    proven = not priced.improving
+    decision.update(
+        {
+            "used": True,
+            "proven": proven,
+            "rounds": rounds,
+            "initial_arcs": initial,
+            "arcs_added": added,
+            "arcs": len(arcs),
+            "pairs_priced": tested,
+            "reduced_cost_tol": REDUCED_COST_TOL,
+            "lp_saving_kg_co2e": lp_saving,
+            "dual_bound_kg_co2e": bound,
+            "duals": {"from_flow": lp.flow_dual_rounds, "from_highs": lp.highs_rounds},
+            "seconds": {"lp": lp_s, "pricing": price_s},
+        }
+    )
+    prepared = prepare_arcs(instance, arcs, len(arcs), time.perf_counter() - t0)
+    prepared.pricing = decision
+    return prepared
