@@ -85,7 +85,9 @@ def _spread(node: dict, key: str, profile, periods, active) -> bool:
 
 
 def _store(listing, materials: list[Material], notes: Counter) -> dict | None:
-    if listing.storage_capacity_tonnes is None:
+    if not listing.storage_capacity_tonnes:
+        # None or 0 t: no store. A store of 0 t would still open the listing's window
+        # on its store's side (docs/optimizer.md) while holding nothing.
         return None
     factors = [storage_factors(m) for m in materials]
     if not factors or any(f is None for f in factors):

@@ -153,6 +153,18 @@ def test_stores_take_the_material_figures(world):
     Instance.from_dict(snap.instance)
 
 
+def test_a_listing_that_stores_0_t_gets_no_store(world):
+    # A store of 0 t would widen the listing's window (docs/optimizer.md) holding nothing.
+    world["supply"].storage_capacity_tonnes = Decimal(0)
+    world["supply"].save()
+    world["demand"].storage_capacity_tonnes = Decimal(0)
+    world["demand"].save()
+    snap = _snap(world)
+    assert snap.instance["supplies"] and snap.instance["demands"]
+    assert all("storage" not in node for node in snap.instance["supplies"])
+    assert all("storage" not in node for node in snap.instance["demands"])
+
+
 def test_a_stated_material_figure_wins_and_counts_as_published(world):
     world["grain"].storage_loss_fraction_per_month = 0.1
     world["grain"].storage_kg_co2e_per_t_month = 3.0
