@@ -472,7 +472,8 @@ def _print(f: dict, out) -> None:
     if pr is not None and pr["used"]:
         p(
             f"pricing         {pr['rounds']} rounds, {pr['pairs_priced']} pairs priced, "
-            f"{pr['initial_arcs']} first + {pr['arcs_added']} added = {pr['arcs']} arcs "
+            f"{pr['initial_arcs']} first + {pr['arcs_added']} added - "
+            f"{pr.get('arcs_dropped', 0)} idle dropped = {pr['arcs']} arcs "
             f"(about {pr['estimated_arcs']:.3g} candidates); LP {pr['seconds']['lp']:.2f} s, "
             f"pricing {pr['seconds']['pricing']:.2f} s; "
             f"{'optimal over all arcs (no improving arc left)' if pr['proven'] else 'NOT proven'}"

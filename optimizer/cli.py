@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pricing",
         choices=PRICING_MODES,
         default="auto",
-        help="auto: price the arcs instead of enumerating them for transport LPs too "
-        "large to enumerate (about 200 M pairs within reach; default); on: whenever "
-        "the instance allows; off: never",
+        help="auto: price the arcs instead of enumerating them for transport LPs of "
+        "about 5 M pairs within reach and up (default); on: whenever the instance "
+        "allows; off: never",
     )
     return parser
 

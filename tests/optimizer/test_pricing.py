@@ -132,6 +132,132 @@ def test_priced_optimum_equals_the_all_arcs_optimum(seed, n_s, n_d, n_materials,
     assert "pricing" not in enumerated["stats"]
 
 
+@HYPOTHESIS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_s=st.integers(2, 30),
+    n_d=st.integers(2, 30),
+    keep=st.sampled_from([0, 1]),
+    prune_rounds=st.sampled_from([1, 30]),
+)
+def test_dropping_idle_arcs_keeps_the_all_arcs_optimum(seed, n_s, n_d, keep, prune_rounds):
+    """Idle arcs leave the restricted LP after each round (none kept per node, or one);
+    whatever the duals want back, pricing finds again: still the all-arcs optimum."""
+    rng = np.random.default_rng(seed)
+    doc = random_doc(rng, n_s, n_d, n_materials=1, max_tonnes=80, spread_km=60.0)
+    doc = with_every_feature(doc, rng, pin=bool(rng.random() < 0.3))
+    with (
+        sparse_start(),
+        mock.patch.object(pricing, "KEEP_PER_NODE", keep),
+        mock.patch.object(pricing, "PRUNE_ROUNDS", prune_rounds),
+    ):
+        priced = run(doc, "on")
+    assert priced["status"] == "optimal", priced["message"]
+    check_feasible(doc, priced)
+    stats = priced["stats"]["pricing"]
+    if stats["used"]:
+        # The pricing tolerance (1e-7 kg/t) times the tonnes shows on small savings.
+        assert stats["proven"] is True and priced["gap"] <= 1e-6
+        assert stats["arcs"] == stats["initial_arcs"] + stats["arcs_added"] - stats["arcs_dropped"]
+    assert close(saving_of(priced), linprog_saving(doc), 1e-6), (saving_of(priced), doc)
+
+
+def test_idle_arcs_are_dropped_and_the_long_arc_still_found():
+    """Every idle arc leaves after each round, yet the long arc s0 -> far (outside the
+    first set) is priced in and carries most of s0."""
+    doc = _long_arc_doc()
+    with (
+        mock.patch.object(pricing, "K_NEAREST", 2),
+        mock.patch.object(pricing, "KEEP_PER_NODE", 0),
+    ):
+        solution = run(doc, "on")
+    stats = solution["stats"]["pricing"]
+    assert stats["proven"] and stats["rounds"] >= 2 and stats["arcs_dropped"] >= 1
+    used = {(f["supply"], f["demand"]): f["tonnes"] for f in solution["flows"]}
+    assert used.get(("s0", "far"), 0.0) > 60.0
+    assert close(saving_of(solution), linprog_saving(doc), 1e-9)
+
+
+@HYPOTHESIS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 12))
+def test_only_components_with_new_columns_are_solved_again(seed, n):
+    """Two blocks of nodes no column joins: a column added to one block re-solves that
+    block only, and the duals stay optimal for the whole LP (dual feasible, equal in
+    value to scipy's primal optimum)."""
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(seed)
+    n_s = n_d = 2 * n
+    supply_t = rng.integers(1, 60, n_s).astype(float)
+    demand_t = rng.integers(1, 60, n_d).astype(float)
+    lp = pricing._Lp(n_s, n_d, supply_t, demand_t)
+
+    def block(b: int, count: int):
+        s = rng.integers(b * n, (b + 1) * n, count)
+        d = rng.integers(b * n, (b + 1) * n, count)
+        return s, d, np.round(rng.uniform(-20, 900, count), 1)
+
+    for b in (0, 1):
+        s, d, w = block(b, 2 * n)
+        keys = np.unique(s * n_d + d)
+        lp.add(keys // n_d, keys % n_d, w[: len(keys)])
+    lp.solve(supply_t, demand_t)
+    assert lp.resolved_columns == lp.columns
+    block_one = int((lp.supply >= n).sum())
+    s, d, w = block(1, 3)
+    fresh = ~np.isin(s * n_d + d, lp.supply * n_d + lp.demand)
+    keys, first = np.unique((s * n_d + d)[fresh], return_index=True)
+    lp.add(keys // n_d, keys % n_d, w[fresh][first])
+    before = lp.resolved_columns
+    u, v, saving = lp.solve(supply_t, demand_t)
+    if len(keys) and lp.highs_rounds == 0:
+        # Block one may be several components: those the new columns touch, no more.
+        assert len(keys) <= lp.resolved_columns - before <= block_one + len(keys)
+    a = np.zeros((n_s + n_d, lp.columns))
+    a[lp.supply, np.arange(lp.columns)] = 1.0
+    a[n_s + lp.demand, np.arange(lp.columns)] = 1.0
+    best = -linprog(
+        -lp.saving, A_ub=a, b_ub=np.concatenate((supply_t, demand_t)), method="highs"
+    ).fun
+    assert (lp.saving - u[lp.supply] - v[lp.demand]).max() <= 1e-5
+    assert close(saving, best, 1e-9)
+    # The duals are exact for the flow's costs, rounded to 1e-9 of the largest saving
+    # per tonne: their value may be off by that much per tonne at each row.
+    rounding = 1e-9 * float(np.abs(lp.saving).max()) * float(supply_t.sum() + demand_t.sum())
+    assert abs(float(supply_t @ u + demand_t @ v) - best) <= rounding + 1e-6
+
+
+def test_two_workers_solve_the_rounds_components_to_the_same_optimum():
+    """Several materials, so several components per round, solved in 2 processes
+    (each component its own flow: no batching of small ones)."""
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        doc = random_doc(rng, 30, 30, n_materials=1, max_tonnes=80)
+        for k in range(1, 3):  # two more blocks of their own material: components
+            block = random_doc(rng, 30, 30, n_materials=1, max_tonnes=80)
+            for item in block["supplies"] + block["demands"]:
+                item["id"] = f"{item['id']}-{k}"
+            for item in block["supplies"]:
+                item["material"] = f"m{k}"
+            for d in block["demands"]:
+                d["accepts"] = [{**a, "material": f"m{k}"} for a in d["accepts"]]
+            doc["supplies"] += block["supplies"]
+            doc["demands"] += block["demands"]
+        with (
+            sparse_start(),
+            mock.patch.object(pricing, "FLOW_BATCH_COLUMNS", 1),
+            mock.patch.object(
+                pricing, "ProcessPoolExecutor", wraps=pricing.ProcessPoolExecutor
+            ) as pool,
+        ):
+            solution = solve(Instance.from_dict(doc), pricing="on", workers=2).to_dict()
+        assert pool.call_count == 1
+        stats = solution["stats"]["pricing"]
+        assert stats["used"] and stats["proven"] and stats["rounds"] >= 2
+        check_feasible(doc, solution)
+        assert close(saving_of(solution), linprog_saving(doc), 1e-6)
+
+
 def test_processors_are_enumerated_and_say_so():
     for seed in range(3):
         doc = random_processor_doc(np.random.default_rng(seed), 6, 4, 2)
