@@ -217,6 +217,21 @@ def _solve_lots(
         )
     left = max(time_limit_s - (time.perf_counter() - started), MIN_COMPONENT_TIME_S)
     result = solve_with_pulp(problem, solver, left, mip_gap, start_tonnes=heuristic.tonnes)
+    if result.status == "optimal" and relative_gap(
+        result.saving_kg_co2e, result.saving_bound_kg_co2e
+    ) > max(mip_gap, 1e-6):
+        # HiGHS, given a start, can call "optimal" a schedule its own bound does not
+        # prove (5.9 % short on a 10 x 14 instance; as on the period path,
+        # optimizer.solve_periods): solve again without the start, time allowing; keep
+        # the better schedule and the lower bound.
+        left = time_limit_s - (time.perf_counter() - started)
+        if left > MIN_COMPONENT_TIME_S:
+            again = solve_with_pulp(problem, solver, left, mip_gap)
+            if again.status != "infeasible":
+                bound = min(result.saving_bound_kg_co2e, again.saving_bound_kg_co2e)
+                if again.saving_kg_co2e >= result.saving_kg_co2e:
+                    result = again
+                result.saving_bound_kg_co2e = max(bound, result.saving_kg_co2e)
     refuted = result.status == "infeasible"
     if refuted:
         # Cannot be (the start is feasible): trust the start and its own bound only.
@@ -235,8 +250,9 @@ def _solve_lots(
         # Both bounds are proven (the LP relaxation's, and the solver's own, which
         # run_cbc / run_highs keep only when the solver recorded one).
         result.status = "optimal"
-    # Otherwise keep the solver's word: "optimal" means it proved the gap within its
-    # own tolerances (which the bound it reports reflects), "time_limit" that it ran out.
+    elif result.status == "optimal" and gap > max(mip_gap, 1e-6):
+        result.status = "feasible"  # the solver's word, not what its schedule proves
+    # Otherwise the solver's word where its bound bears it out ("time_limit": it ran out).
     result.message = None
     result.solve_s += heuristic.seconds
     return result
