@@ -19,7 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.build_periods import PeriodResult, solve_with_pulp
-from optimizer.component import MIN_COMPONENT_TIME_S, relative_gap
+from optimizer.component import (
+    MIN_COMPONENT_TIME_S,
+    again_without_start_if_unproven,
+    relative_gap,
+    settle_status,
+)
 from optimizer.flow_periods import solve_time_flow
 from optimizer.instance import DIRECT, FROM_PROCESSOR, TO_PROCESSOR, Flow, Instance, Solution
 from optimizer.lots_periods import LotDive, lot_dive
@@ -133,21 +138,10 @@ def improve_dive(
     result = solve_with_pulp(
         problem, solver, time_limit_s, mip_gap, start=(dive.tonnes, dive.stock)
     )
-    if result.status == "optimal" and relative_gap(
-        result.saving_kg_co2e, result.saving_bound_kg_co2e
-    ) > max(mip_gap, 1e-6):
-        # HiGHS 1.16, given a start, can call "optimal" a solution its own bound does
-        # not prove: its start handed back below a bound it proved, or the start with
-        # a bound it did not close (seen on 4- and 6-column pieces). Solve again
-        # without the start, time allowing; keep the better schedule, the lower bound.
-        left = time_limit_s - (time.perf_counter() - started)
-        if left > MIN_COMPONENT_TIME_S:
-            again = solve_with_pulp(problem, solver, left, mip_gap)
-            if again.status != "infeasible":
-                bound = min(result.saving_bound_kg_co2e, again.saving_bound_kg_co2e)
-                if again.saving_kg_co2e >= result.saving_kg_co2e:
-                    result = again
-                result.saving_bound_kg_co2e = max(bound, result.saving_kg_co2e)
+    left = time_limit_s - (time.perf_counter() - started)
+    result = again_without_start_if_unproven(
+        result, mip_gap, left, lambda seconds: solve_with_pulp(problem, solver, seconds, mip_gap)
+    )
     if result.status == "infeasible":
         # Cannot be (the start is feasible): keep the start and its own bound only.
         result.status, result.message = "feasible", None
@@ -159,11 +153,7 @@ def improve_dive(
     result.saving_bound_kg_co2e = max(
         min(result.saving_bound_kg_co2e, dive.saving_bound_kg_co2e), result.saving_kg_co2e
     )
-    gap = relative_gap(result.saving_kg_co2e, result.saving_bound_kg_co2e)
-    if gap <= mip_gap:
-        result.status = "optimal"  # both bounds proven: the LP's and the solver's own
-    elif result.status == "optimal" and gap > max(mip_gap, 1e-6):
-        result.status = "feasible"  # the solver's word, not what its schedule proves
+    settle_status(result, mip_gap)
     result.solve_s += dive.seconds
     return result
 
