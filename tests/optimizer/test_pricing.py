@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from optimizer import pricing
 from optimizer.instance import Instance
 from optimizer.orchestrate import solve
+from optimizer.problem import ComponentProblem
 from tests.optimizer.helpers import (
     check_feasible,
     linprog_saving,
@@ -42,6 +43,21 @@ def sparse_start():
 
 def run(doc: dict, mode: str) -> dict:
     return solve(Instance.from_dict(doc), pricing=mode).to_dict()
+
+
+def transport_problem(s_t, d_t, s_arc, d_arc, saving) -> ComponentProblem:
+    """A lot-free co2e component: arcs capped by both ends' tonnes."""
+    return ComponentProblem(
+        objective="co2e",
+        supply_tonnes=s_t,
+        demand_tonnes=d_t,
+        arc_supply=s_arc,
+        arc_demand=d_arc,
+        arc_capacity_tonnes=np.minimum(s_t[s_arc], d_t[d_arc]),
+        arc_saving_kg_co2e_per_t=saving,
+        arc_min_lot_tonnes=np.zeros(len(s_arc)),
+        arc_ids=np.arange(len(s_arc)),
+    )
 
 
 def saving_of(solution: dict) -> float:
@@ -380,7 +396,6 @@ def test_duals_read_off_the_flow_are_optimal_duals(seed, n_s, n_d):
     from scipy.optimize import linprog
 
     from optimizer.flow import solve_min_cost_flow
-    from optimizer.problem import ComponentProblem
 
     rng = np.random.default_rng(seed)
     s_t = rng.integers(0, 60, n_s).astype(float)
@@ -393,17 +408,7 @@ def test_duals_read_off_the_flow_are_optimal_duals(seed, n_s, n_d):
     # Integer-valued savings in part, so ties (degenerate duals) come up.
     w = np.where(rng.random(len(pairs)) < 0.5, rng.integers(-5, 20, len(pairs)), 0.0)
     w = w + np.round(rng.uniform(-50, 900, len(pairs)), 1) * (w == 0)
-    problem = ComponentProblem(
-        objective="co2e",
-        supply_tonnes=s_t,
-        demand_tonnes=d_t,
-        arc_supply=s_arc,
-        arc_demand=d_arc,
-        arc_capacity_tonnes=np.minimum(s_t[s_arc], d_t[d_arc]),
-        arc_saving_kg_co2e_per_t=w.astype(float),
-        arc_min_lot_tonnes=np.zeros(len(pairs)),
-        arc_ids=np.arange(len(pairs)),
-    )
+    problem = transport_problem(s_t, d_t, s_arc, d_arc, w.astype(float))
     result = solve_min_cost_flow(problem)
     u, v = pricing.flow_duals(problem, result.tonnes)
     n = len(pairs)
@@ -437,7 +442,6 @@ def test_flow_duals_with_more_node_pairs_than_int32_holds():
     from scipy.sparse import csr_matrix, vstack
 
     from optimizer.flow import solve_min_cost_flow
-    from optimizer.problem import ComponentProblem
 
     rng = np.random.default_rng(5)
     n_s = n_d = 50_000
@@ -450,17 +454,7 @@ def test_flow_duals_with_more_node_pairs_than_int32_holds():
     s_t = rng.integers(1, 50, n_s).astype(float)
     d_t = rng.integers(1, 50, n_d).astype(float)
     w = np.round(rng.uniform(1, 900, len(keys)), 2)
-    problem = ComponentProblem(
-        objective="co2e",
-        supply_tonnes=s_t,
-        demand_tonnes=d_t,
-        arc_supply=s_arc,
-        arc_demand=d_arc,
-        arc_capacity_tonnes=np.minimum(s_t[s_arc], d_t[d_arc]),
-        arc_saving_kg_co2e_per_t=w,
-        arc_min_lot_tonnes=np.zeros(len(keys)),
-        arc_ids=np.arange(len(keys)),
-    )
+    problem = transport_problem(s_t, d_t, s_arc, d_arc, w)
     result = solve_min_cost_flow(problem)
     u, v = pricing.flow_duals(problem, result.tonnes)
     cols = np.arange(len(keys))
