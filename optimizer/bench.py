@@ -101,12 +101,40 @@ GROUPS = {
     ),
 }
 MATERIALS = [m for names, _, _ in GROUPS.values() for m in names]
+
+# ``--cities N``: a national registry, the listings shared among Kazakhstan's N largest
+# cities in proportion to their population (thousands, rounded; the weights are all
+# that matters), each city laid out as the Almaty one (its zones moved to the centre).
+# The cities are hundreds of km apart, so arcs between them are only those of
+# listings with no km limit: at 50,000 x 50,000 five cities give some 34 M arcs where
+# one city gives some 125 M.
+CITIES = (
+    ("Almaty", 43.238, 76.946, 2200),
+    ("Astana", 51.169, 71.449, 1350),
+    ("Shymkent", 42.342, 69.590, 1200),
+    ("Aktobe", 50.283, 57.167, 530),
+    ("Karaganda", 49.806, 73.085, 500),
+    ("Taraz", 42.900, 71.367, 430),
+    ("Pavlodar", 52.287, 76.967, 360),
+    ("Semey", 50.411, 80.227, 350),
+    ("Ust-Kamenogorsk", 49.948, 82.628, 330),
+    ("Atyrau", 47.094, 51.924, 300),
+)
 GROUP_OF = {m: g for g, (names, _, _) in GROUPS.items() for m in names}
 
 
-def generate(n_supplies: int, n_demands: int, seed: int, min_lot: bool = False) -> dict:
-    """A city-like instance as a JSON-ready dict; the same arguments give the same dict."""
+def generate(
+    n_supplies: int, n_demands: int, seed: int, min_lot: bool = False, cities: int = 1
+) -> dict:
+    """A city-like instance as a JSON-ready dict; the same arguments give the same dict.
+    ``cities``: the listings shared among that many cities (``CITIES``); 1 is Almaty
+    alone, and the same dict as before the option existed."""
+    if not 1 <= cities <= len(CITIES):
+        raise ValueError(f"cities must be 1 to {len(CITIES)}")
     rng = np.random.default_rng(seed)
+    # Its own stream, so that the Almaty layout draws exactly what it always drew.
+    city_rng = np.random.default_rng([seed, cities])
+    weight = np.array([c[3] for c in CITIES[:cities]], dtype=float)
     n_zones = 14
     zone_lat = CITY_LAT + rng.normal(0, 9.0, n_zones) / KM_PER_DEG_LAT
     km_per_deg_lon = KM_PER_DEG_LAT * np.cos(np.radians(CITY_LAT))
@@ -119,6 +147,10 @@ def generate(n_supplies: int, n_demands: int, seed: int, min_lot: bool = False) 
         zone = rng.choice(n_zones, size=n, p=zone_weight)
         lat = zone_lat[zone] + rng.normal(0, 1.5, n) / KM_PER_DEG_LAT
         lon = zone_lon[zone] + rng.normal(0, 1.5, n) / km_per_deg_lon
+        if cities > 1:
+            city = city_rng.choice(cities, size=n, p=weight / weight.sum())
+            lat = lat + np.array([c[1] - CITY_LAT for c in CITIES[:cities]])[city]
+            lon = lon + np.array([c[2] - CITY_LON for c in CITIES[:cities]])[city]
         return np.round(lat, 6), np.round(lon, 6)
 
     def window(n):
@@ -320,12 +352,18 @@ def _all_arcs_figures(document: dict, references: bool, linprog: bool) -> dict:
 
 
 def _all_arcs_in_a_process(
-    n_supplies: int, n_demands: int, seed: int, min_lot: bool, references: bool, linprog: bool
+    n_supplies: int,
+    n_demands: int,
+    seed: int,
+    min_lot: bool,
+    references: bool,
+    linprog: bool,
+    cities: int = 1,
 ) -> dict:
     """``_all_arcs_figures`` in a process of its own, with that process's peak memory:
     our run's peak is then its own, not the all-arcs references'."""
     figures = _all_arcs_figures(
-        generate(n_supplies, n_demands, seed, min_lot=min_lot), references, linprog
+        generate(n_supplies, n_demands, seed, min_lot=min_lot, cities=cities), references, linprog
     )
     figures["peak_rss_mib"] = _peak_rss_mib()["main"]
     return figures
@@ -350,12 +388,13 @@ def run(
     out=sys.stdout,
     pricing: str = "auto",
     separate_references: bool = False,
+    cities: int = 1,
 ) -> dict:
     """Generate, solve through the CLI path, solve the references, print, return figures."""
     from optimizer import cli
 
     t0 = time.perf_counter()
-    document = generate(n_supplies, n_demands, seed, min_lot=min_lot)
+    document = generate(n_supplies, n_demands, seed, min_lot=min_lot, cities=cities)
     generate_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         instance_path, solution_path = Path(tmp, "instance.json"), Path(tmp, "solution.json")
@@ -399,7 +438,7 @@ def run(
         with multiprocessing.get_context("spawn").Pool(1) as pool:
             all_arcs = pool.apply(
                 _all_arcs_in_a_process,
-                (n_supplies, n_demands, seed, min_lot, references, linprog),
+                (n_supplies, n_demands, seed, min_lot, references, linprog, cities),
             )
     else:
         all_arcs = _all_arcs_figures(document, references, linprog)
@@ -409,6 +448,7 @@ def run(
         "supplies": n_supplies,
         "demands": n_demands,
         "seed": seed,
+        "cities": cities,
         "min_lot": min_lot,
         "workers": workers,
         "mip_gap": mip_gap,
@@ -443,6 +483,7 @@ def _print(f: dict, out) -> None:
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(
         f"instance        {f['supplies']} supplies x {f['demands']} demands, seed {f['seed']}"
+        f"{', ' + str(f['cities']) + ' cities' if f.get('cities', 1) > 1 else ''}"
         f"{', min lots' if f['min_lot'] else ''}, {f['workers']} worker(s)"
     )
     p(
@@ -528,6 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         help="build all arcs and run the references in a process of their own, so that "
         "our peak memory is ours alone (each peak is printed)",
     )
+    parser.add_argument(
+        "--cities",
+        type=int,
+        default=1,
+        help=f"share the listings among the N largest cities of Kazakhstan (1-{len(CITIES)}; "
+        "1: Almaty alone)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--periods", type=int, help="months: a seasonal instance with stores")
     parser.add_argument("--losses", action="store_true", help="with --periods: lossy stores")
@@ -568,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         mip_gap=args.gap,
         pricing=args.pricing,
         separate_references=args.separate_references,
+        cities=args.cities,
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
