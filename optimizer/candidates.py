@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 
 import numpy as np
@@ -94,6 +95,12 @@ class _AcceptTable:
     credit_kg_co2e_per_t: np.ndarray
     value_kzt_per_t: np.ndarray
     accept: list  # the Accept objects, for quality limits
+
+    @cached_property
+    def quality_limited(self) -> list[int]:
+        """Rows with quality limits: found once, not on every call (pricing tests
+        pairs in hundreds of calls, and most rows have none)."""
+        return [k for k, a in enumerate(self.accept) if a.quality_limits]
 
 
 def _pairs_within(
@@ -564,7 +571,7 @@ def concatenate_arcs(parts: list[Arcs]) -> Arcs:
 
 def _quality_ok(source_property, table: _AcceptTable, si: np.ndarray, ai: np.ndarray) -> np.ndarray:
     ok = np.ones(len(si), dtype=bool)
-    limited = [k for k, a in enumerate(table.accept) if a.quality_limits]
+    limited = table.quality_limited
     if not limited or len(si) == 0:
         return ok
     props = sorted({p for k in limited for p in table.accept[k].quality_limits})

@@ -182,6 +182,8 @@ def solve_prepared(
     deadline = time.time() + time_limit_s if deadline_epoch_s is None else deadline_epoch_s
     if prepared.infeasible:
         return assemble(prepared, [], started)
+    if prepared.solved is not None:
+        return assemble(prepared, prepared.solved, started)
 
     problems = prepared.problems
     if solver in ("auto", "mcf"):

@@ -261,6 +261,9 @@ class Prepared:
     # Set when the arcs were priced (optimizer.pricing) rather than all enumerated: its
     # figures, and the proven bound on the free arcs' saving over *all* arcs.
     pricing: dict | None = None
+    # Set when the free arcs' optimum is already known (pricing's last round solved
+    # exactly these arcs by the flow): ``solve_prepared`` assembles it as it is.
+    solved: list[ComponentResult] | None = None
 
     @property
     def infeasible(self) -> bool:
