@@ -86,7 +86,7 @@ def solve(
     deadline = time.time() + limit  # wall clock: comparable across processes
     priced, decision = use_pricing(instance, pricing)
     if priced:
-        prepared = prepare_priced(instance, decision, workers)
+        prepared = prepare_priced(instance, decision, workers, deadline)
     else:
         prepared = prepare(instance)
         prepared.pricing = decision

@@ -108,6 +108,8 @@ from optimizer.solvers import _swallow_highs_banner
 PRICING_MIN_ARCS = 5_000_000
 # Nearest accepting partners per supply (and per demand) in the first set.
 K_NEAREST = 8
+# ... among all of the other side, then among its best half, quarter, eighth.
+FIRST_SHARES = (1, 2, 4, 8)
 # An arc joins when its reduced saving exceeds this (kg CO2e per tonne): about HiGHS's
 # dual feasibility tolerance, below which its duals cannot tell an arc apart anyway.
 REDUCED_COST_TOL = 1e-7
@@ -294,7 +296,7 @@ def _initial_pairs(ctx: MatchContext, supply_value: np.ndarray) -> tuple[np.ndar
         a_reach = chord_radius(np.minimum(ctx.d_limit[a_demand], ctx.s_limit[s_rows].max()) / rf)
         by_credit = np.argsort(-ctx.table.credit_kg_co2e_per_t[a_rows], kind="stable")
         by_value = np.argsort(-supply_value[s_rows], kind="stable")
-        for share in (1, 2, 4, 8):
+        for share in FIRST_SHARES:
             top_a = by_credit[: max(len(a_rows) // share, 1)]
             top_s = by_value[: max(len(s_rows) // share, 1)]
             if share > 1 and len(top_a) < K_NEAREST and len(top_s) < K_NEAREST:
@@ -832,9 +834,16 @@ def flow_duals(problem: ComponentProblem, tonnes: np.ndarray) -> tuple[np.ndarra
     return np.maximum(u, 0.0), np.maximum(v, 0.0)
 
 
-def prepare_priced(instance: Instance, decision: dict | None = None, workers: int = 1) -> Prepared:
+def prepare_priced(
+    instance: Instance,
+    decision: dict | None = None,
+    workers: int = 1,
+    deadline_epoch_s: float | None = None,
+) -> Prepared:
     """``prepare`` on priced arcs: components whose optimum is proven over all arcs.
-    ``workers`` processes solve the restricted LP's components in each round."""
+    ``workers`` processes solve the restricted LP's components in each round. Past
+    ``deadline_epoch_s`` no round starts: the last optimum stands, with the bound the
+    duals still prove (``stats.pricing.stopped`` says why the proof is missing)."""
     t0 = time.perf_counter()
     decision = dict(decision or {"used": True})
     ctx = _context(instance)
@@ -873,12 +882,25 @@ def prepare_priced(instance: Instance, decision: dict | None = None, workers: in
 
     lp = _Lp(n_s, n_d, supply_left, demand_left, workers)
     try:
-        return _rounds(instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cost, t0)
+        return _rounds(
+            instance,
+            ctx,
+            arc_set,
+            lp,
+            decision,
+            initial,
+            pinned_keys,
+            fate_cost,
+            t0,
+            deadline_epoch_s,
+        )
     finally:
         lp.close()
 
 
-def _rounds(instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cost, t0):
+def _rounds(
+    instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cost, t0, deadline_epoch_s
+):
     """Price and re-solve until no arc improves; the run's Prepared with the bound."""
     supply_left, demand_left = lp.upper[: lp.n_s], lp.upper[lp.n_s :]
 
@@ -900,7 +922,8 @@ def _rounds(instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cos
         lp_s += t2 - t1
         tested += priced.tested
         eps_left = priced.eps_left
-        if not priced.improving or rounds >= MAX_ROUNDS:
+        out_of_time = deadline_epoch_s is not None and time.time() >= deadline_epoch_s
+        if not priced.improving or rounds >= MAX_ROUNDS or out_of_time:
             break
         chosen = priced.chosen
         if rounds <= PRUNE_ROUNDS:
@@ -936,6 +959,8 @@ def _rounds(instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cos
         {
             "used": True,
             "proven": proven,
+            # Why not, when not: the run's time ran out, or MAX_ROUNDS did.
+            "stopped": None if proven else ("time_limit" if out_of_time else "feasible"),
             "rounds": rounds,
             "initial_arcs": initial,
             "arcs_added": added,
@@ -954,7 +979,7 @@ def _rounds(instance, ctx, arc_set, lp, decision, initial, pinned_keys, fate_cos
     prepared.pricing = decision
     # Every tonne from the exact flow (after a HiGHS round, components not solved again
     # since keep HiGHS's tonnes, within its tolerances: those are solved again).
-    if proven and lp.highs_rounds == 0 and not prepared.infeasible:
+    if lp.highs_rounds == 0 and not prepared.infeasible:
         prepared.solved = [_last_optimum(instance, prepared, lp, lp_saving, bound)]
     decision["last_round_kept"] = prepared.solved is not None
     return prepared

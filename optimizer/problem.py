@@ -635,6 +635,9 @@ def assemble(
     # Residue moved: what left the supplies (a plant's output is the same matter again).
     from_supply = s_idx < n_s
     status = max((r.status for r in results), key=STATUS_RANK.__getitem__, default="optimal")
+    if prepared.pricing is not None and prepared.pricing.get("stopped") and status == "optimal":
+        # Optimal on the priced arcs, but pricing stopped before proving it on all.
+        status = prepared.pricing["stopped"]
     messages = [r.message for r in results if r.message]
     return Solution(
         status=status,
