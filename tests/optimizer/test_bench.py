@@ -6,7 +6,16 @@ import io
 
 import pytest
 
-from optimizer.bench import GROUPS, MATERIALS, generate, greedy_saving, run
+from optimizer.bench import (
+    CITIES,
+    CITY_LAT,
+    CITY_LON,
+    GROUPS,
+    MATERIALS,
+    generate,
+    greedy_saving,
+    run,
+)
 from optimizer.candidates import generate_arcs
 from optimizer.instance import Instance
 
@@ -29,6 +38,32 @@ def test_generator_is_reproducible_and_city_like():
         assert len(groups) == 1
     # Around Almaty: within ~1 degree.
     assert all(abs(s.lat - 43.24) < 1 and abs(s.lon - 76.91) < 1.5 for s in instance.supplies)
+
+
+def test_cities_move_the_almaty_layout_to_each_city_by_population():
+    one, five = generate(3000, 2000, seed=3), generate(3000, 2000, seed=3, cities=5)
+    shifts = [(lat - CITY_LAT, lon - CITY_LON) for _, lat, lon, _ in CITIES[:5]]
+    counts = [0] * 5
+    for key in ("supplies", "demands"):
+        for a, b in zip(one[key], five[key], strict=True):
+            # Everything but the place is the one-city listing's ...
+            assert {k: v for k, v in a.items() if k not in ("lat", "lon")} == {
+                k: v for k, v in b.items() if k not in ("lat", "lon")
+            }
+            # ... and the place is its place moved by one city's offset from Almaty.
+            moved = [
+                k
+                for k, (dlat, dlon) in enumerate(shifts)
+                if abs(b["lat"] - a["lat"] - dlat) < 2e-6 and abs(b["lon"] - a["lon"] - dlon) < 2e-6
+            ]
+            assert len(moved) == 1
+            counts[moved[0]] += 1
+    population = [c[3] for c in CITIES[:5]]
+    for count, people in zip(counts, population, strict=True):
+        assert count / 5000 == pytest.approx(people / sum(population), abs=0.03)
+    assert generate(300, 200, seed=3, cities=1) == generate(300, 200, seed=3)
+    with pytest.raises(ValueError):
+        generate(10, 10, seed=3, cities=len(CITIES) + 1)
 
 
 @pytest.mark.parametrize("min_lot", [False, True])
