@@ -136,3 +136,18 @@ def test_greedy_on_a_hand_made_case():
     from optimizer.model import solve
 
     assert solve(instance).saved_kg_co2e == pytest.approx(170.0)
+
+
+def test_tree_rss_sampler_counts_a_grandchild_process():
+    import subprocess
+    import sys
+
+    from optimizer.bench import TreeRssSampler
+
+    # A child that starts its own child holding 300 MiB: getrusage would see neither
+    # while they run, nor the grandchild ever.
+    holder = "b = bytearray(300 * 2**20); import time; time.sleep(1.5)"
+    starter = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {holder!r}])"
+    with TreeRssSampler(interval_s=0.05) as sampler:
+        subprocess.run([sys.executable, "-c", starter], check=True)
+    assert sampler.peak_mib is not None and sampler.peak_mib >= 300
