@@ -76,6 +76,7 @@ from optimizer.candidates import (
     chord_radius,
     concatenate_arcs,
     direct_arcs,
+    great_circle_km,
     match_context,
     matched_pairs,
     objective_saving_per_t,
@@ -96,6 +97,7 @@ from optimizer.problem import (
     prepare_arcs,
 )
 from optimizer.solvers import _swallow_highs_banner
+from symbiosis.impact import transport_kg_co2e_per_t
 
 # ``auto`` prices from this many estimated pairs within reach (the estimate counts
 # them before windows, quality and the other rules: on the benchmark's city 6.5 M at
@@ -113,6 +115,9 @@ FIRST_SHARES = (1, 2, 4, 8)
 # An arc joins when its reduced saving exceeds this (kg CO2e per tonne): about HiGHS's
 # dual feasibility tolerance, below which its duals cannot tell an arc apart anyway.
 REDUCED_COST_TOL = 1e-7
+# Pricing's first test (distance only) keeps pairs down to this far below 0 (kg CO2e
+# per tonne), so that float rounding cannot drop one the exact test would keep.
+ROUGH_MARGIN = 1e-6
 # Improving arcs added per supply and per demand in a round (partial pricing).
 ADD_PER_NODE = 4
 # After a round, idle columns of the restricted LP beyond the best this many per node
@@ -383,9 +388,28 @@ def _price(
     chosen, chosen_reduced = [], []
 
     def take(si: np.ndarray, ai: np.ndarray) -> None:
+        # The reduced saving from the distance alone first (the same terms as the
+        # arcs' below): the candidate rules are then tested on the hopeful few only.
+        dj = ctx.table.demand[ai]
+        road_km = great_circle_km(ctx.s_xyz[si], ctx.d_xyz[dj]) * params.road_factor
+        rough = (
+            value[si]
+            + ctx.table.credit_kg_co2e_per_t[ai]
+            - v[dj]
+            - transport_kg_co2e_per_t(
+                road_km=road_km, transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm
+            )
+        )
+        hopeful = rough > -ROUGH_MARGIN
+        si, ai = si[hopeful], ai[hopeful]
         arcs = _arcs_of(instance, ctx, si, ai, fate_cost)
-        arcs = arcs.take(arc_set.new_rows(arcs))
         reduced = objective_saving_per_t(instance, arcs) - u[arcs.supply] - v[arcs.demand]
+        # Only positive arcs matter below, so only they are checked against the set
+        # (the membership test of every hit took seconds a round).
+        positive = np.flatnonzero(reduced > 0)
+        arcs, reduced = arcs.take(positive), reduced[positive]
+        fresh = arc_set.new_rows(arcs)
+        arcs, reduced = arcs.take(fresh), reduced[fresh]
         out.eps_left = max(out.eps_left, float(reduced.max(initial=0.0)))
         improving = reduced > REDUCED_COST_TOL
         out.improving += int(improving.sum())
