@@ -112,6 +112,14 @@ class ProposalOutputSerializer(serializers.ModelSerializer):
             "deal",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "net_kg_co2e_saved": {
+                "help_text": "The pair's own net saving as delivered (one scoring for every "
+                "flow). In a run by month it is before the run's stores: what they emit and "
+                "lose is one line of the run, taken off the run's headline "
+                "(docs/accounting.md, section 10)."
+            }
+        }
 
     def _name(self, listing) -> str | None:
         viewer = self.context["viewer"]

@@ -170,6 +170,32 @@ def run_summary_context(run: OptimizationRun) -> dict:
             "not_counted": 0,
         }
     )
+    stores = accounting.get("stores")
+    if stores and (stores["kg_co2e_emitted"] or stores["lost_tonnes"]):
+        # A run by month: what its stores emit and lose, node-level (shared by the
+        # proposals into a store), so one run-level line; the net below is after it.
+        store_kg = stores["kg_co2e_emitted"] + stores["lost_kg_co2e"]
+        net -= store_kg
+        terms.append(
+            {
+                "key": "stores",
+                "saved": -store_kg,
+                "label": _("Stores between months (estimated)"),
+                "basis": _(
+                    "What material held in stores from one month to the next emits "
+                    "(%(emitted)s t, on estimated factors unless a material states its "
+                    "own), and the saving of the %(lost)s t that receivers' stores lose "
+                    "before use (%(lost_co2e)s t): those tonnes are not counted as moved."
+                )
+                % {
+                    "emitted": _t(stores["kg_co2e_emitted"], seps),
+                    "lost": _t(stores["lost_tonnes"] * 1000, seps),
+                    "lost_co2e": _t(stores["lost_kg_co2e"], seps),
+                },
+                "anchor": "factors",
+                "not_counted": 0,
+            }
+        )
     for term in terms:
         # Each term as what it adds to the net saving: a plus saves, a minus emits.
         term["sign"] = "−" if term["saved"] < 0 else "+"

@@ -38,8 +38,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from optimizer.chains import find_cycle  # the core's own cycle search
-from optimizer.models import PLANT_OUTPUT_KINDS, ProcessingPlant
+from optimizer.models import INTO_PLANT_KINDS, PLANT_OUTPUT_KINDS, ProcessingPlant
 from symbiosis import profiles
+from symbiosis.impact import (
+    ESTIMATE,
+    PUBLISHED,
+    PUT_TO_USE,
+    TONNES_COUNTED_CATEGORIES,
+)
 from symbiosis.models import DemandListing, Material, SupplyListing
 from symbiosis.storage import storage_factors
 
@@ -243,28 +249,131 @@ def pair_flows(solution) -> list[PairFlow]:
     return list(pairs.values())
 
 
-def month_totals(proposals, solution, instance: dict) -> list[dict]:
-    """The run's tonnes and CO2e by month from its proposals (each month's figures by
-    ``symbiosis.impact.score_flow``, stored on the proposal), with the tonnes held in
-    stores at the month's end (the solution's stock) and what holding them emits
-    (``store_kg_co2e``: tonnes x the store's ``kg_co2e_per_t_period``; the saving lost
-    with what a receiver's store loses is in the solver's figures only), one row per
-    period."""
-    emits = {
-        (kind, node["id"]): (node.get("storage") or {}).get("kg_co2e_per_t_period", 0.0)
-        for kind, key in (
-            ("supply", "supplies"),
-            ("demand", "demands"),
-            ("processor", "processors"),
-        )
+_NODE_KINDS = (("supply", "supplies"), ("demand", "demands"), ("processor", "processors"))
+
+
+def store_flows(stock: list[dict], instance: dict) -> list[dict]:
+    """Each stock row of a period solution with what its store emits holding it
+    (``kg_co2e_emitted``: tonnes x ``kg_co2e_per_t_period``) and what it loses before
+    the next month (``lost_tonnes``: tonnes x ``loss_fraction_per_period``), both
+    charged to the month at whose end the stock is held, as the solver charges them
+    (docs/optimizer.md, "The time-expanded model"). ``tier`` is the store factor's
+    (none stated: ``estimate``, never flattering). Pure: the one place lost tonnes
+    are computed (the solution reports the stock, not the losses)."""
+    stores = {
+        (kind, node["id"]): node["storage"]
+        for kind, key in _NODE_KINDS
         for node in instance.get(key, [])
+        if node.get("storage")
     }
+    rows = []
+    for row in stock:
+        store = stores.get((row["kind"], row["node"]), {})
+        rows.append(
+            {
+                **row,
+                "kg_co2e_emitted": row["tonnes"] * store.get("kg_co2e_per_t_period", 0.0),
+                "lost_tonnes": row["tonnes"] * store.get("loss_fraction_per_period", 0.0),
+                "tier": store.get("kg_co2e_tier") or ESTIMATE,
+            }
+        )
+    return rows
+
+
+# What a run's stores take back, in the accounting's own terms (docs/accounting.md,
+# "Stores in runs by month"): emissions by tier and the saving of lost tonnes.
+STORE_TOTALS = (
+    "kg_co2e_emitted",
+    "kg_co2e_emitted_published",
+    "kg_co2e_emitted_estimated",
+    "lost_tonnes",
+    "lost_tonnes_counted",
+    "lost_kg_co2e",
+    "lost_published_kg_co2e",
+    "lost_proxy_kg_co2e",
+    "lost_low_kg_co2e",
+    "lost_high_kg_co2e",
+)
+
+
+def store_account(proposals, solution, instance: dict, score_lost, between) -> dict:
+    """A run by month's stores as one run-level line: ``lines`` (``store_flows`` with,
+    for a receiver's losses, the saving they take back and the proposal charged) and
+    their ``totals`` (``STORE_TOTALS``, the headline's deductions: emissions of every
+    store, losses charged to exchanges between organizations).
+
+    A tonne lost in a demand's or plant's store was delivered and scored; it is used
+    by no one, so its saving before transport is taken back and it is neither moved
+    nor kept out of landfill. The stock's mix of deliveries is not tracked: the loss is
+    charged to the proposal into that node whose saving per tonne before transport is
+    the largest (the solver's own rule, never overstating the net), scored by
+    ``score_lost(supply_node, demand_node, tonnes)`` (``symbiosis.impact.score_flow``
+    at 0 km). ``proposals`` carry ``nodes`` (their instance node ids, set by
+    ``proposals_from_solution``); ``between(p)``: an exchange between organizations.
+    A supply's lost tonnes were never sent and stay at its fate: nothing to take back.
+    """
+    charged = {}
+    for p in proposals:
+        node = ("processor" if p.kind in INTO_PLANT_KINDS else "demand", p.nodes[1])
+        per_t = score_lost(*p.nodes, 1.0).net_kg_co2e_saved
+        if node not in charged or per_t > charged[node][0]:
+            charged[node] = (per_t, p)
+    totals = dict.fromkeys(STORE_TOTALS, 0.0)
+    totals["lost_tonnes_by_category"] = {}
+    lines = store_flows(solution.stock or [], instance)
+    for line in lines:
+        published = line["tier"] == PUBLISHED
+        totals["kg_co2e_emitted"] += line["kg_co2e_emitted"]
+        totals["kg_co2e_emitted_published" if published else "kg_co2e_emitted_estimated"] += line[
+            "kg_co2e_emitted"
+        ]
+        owner = charged.get((line["kind"], line["node"]))
+        if line["kind"] == "supply" or line["lost_tonnes"] <= 0 or owner is None:
+            continue
+        p = owner[1]
+        score = score_lost(*p.nodes, line["lost_tonnes"])
+        line.update(
+            proposal=p.pk,
+            category=p.tonnes_category or PUT_TO_USE,
+            between=bool(between(p)),
+            lost_kg_co2e=score.net_kg_co2e_saved,
+            lost_published_kg_co2e=score.net_published_kg_co2e,
+            lost_proxy_kg_co2e=score.net_proxy_kg_co2e,
+            lost_low_kg_co2e=score.net_low_kg_co2e,
+            lost_high_kg_co2e=score.net_high_kg_co2e,
+        )
+        if not line["between"]:
+            continue  # internal reuse is kept apart from the headline
+        counted = line["category"] in TONNES_COUNTED_CATEGORIES
+        totals["lost_tonnes"] += line["lost_tonnes"]
+        totals["lost_tonnes_counted"] += line["lost_tonnes"] if counted else 0.0
+        by_category = totals["lost_tonnes_by_category"]
+        by_category[line["category"]] = by_category.get(line["category"], 0.0) + line["lost_tonnes"]
+        for key in STORE_TOTALS:
+            if key.startswith("lost_") and key.endswith("kg_co2e"):
+                totals[key] += line[key]
+    return {"totals": totals, "lines": lines}
+
+
+def month_totals(proposals, solution, stores: dict) -> list[dict]:
+    """The run's tonnes and CO2e by month, net of its stores (``store_account``), one
+    row per period: ``tonnes`` leaving supplies in the month (what moves then),
+    ``lost_tonnes`` what receivers' stores lose of them after the month's end (the
+    stock held then x its loss: the delivery month of a lost tonne is not tracked, so
+    the loss is a column of its own, not taken off a month's moves), ``kg_co2e`` the
+    proposals' figures (``symbiosis.impact.score_flow``, stored on each proposal, in
+    ``kg_co2e_gross``) less ``store_kg_co2e`` (what the stores emit holding the
+    month's end stock and the saving of what they lose of it), ``stock`` the tonnes
+    held at the month's end. Sums: tonnes - lost_tonnes and kg_co2e are the run's
+    headline."""
     by_period = {
         row["period"]: {
             "period": row["period"],
             "tonnes": 0.0,
             "kg_co2e": 0.0,
+            "kg_co2e_gross": 0.0,
             "stock": 0.0,
+            "lost_tonnes": 0.0,
             "store_kg_co2e": 0.0,
         }
         for row in solution.periods
@@ -274,11 +383,17 @@ def month_totals(proposals, solution, instance: dict) -> list[dict]:
             row = by_period[period]
             if p.kind not in PLANT_OUTPUT_KINDS:  # a plant's output adds no tonnes
                 row["tonnes"] += tonnes
-            row["kg_co2e"] += (p.kg_co2e_by_period or {}).get(period, 0.0)
-    for stock in solution.stock or []:
-        row = by_period[stock["period"]]
-        row["stock"] += stock["tonnes"]
-        row["store_kg_co2e"] += stock["tonnes"] * emits.get((stock["kind"], stock["node"]), 0.0)
+            row["kg_co2e_gross"] += (p.kg_co2e_by_period or {}).get(period, 0.0)
+    for line in stores["lines"]:
+        row = by_period[line["period"]]
+        row["stock"] += line["tonnes"]
+        row["store_kg_co2e"] += line["kg_co2e_emitted"]
+        if line.get("between"):
+            row["store_kg_co2e"] += line["lost_kg_co2e"]
+            if line["category"] in TONNES_COUNTED_CATEGORIES:
+                row["lost_tonnes"] += line["lost_tonnes"]
+    for row in by_period.values():
+        row["kg_co2e"] = row["kg_co2e_gross"] - row["store_kg_co2e"]
     return list(by_period.values())
 
 

@@ -24,7 +24,7 @@ from optimizer import seasons, tasks
 from optimizer.instance import OBJECTIVES, Instance, Solution
 from optimizer.models import PLANT_OUTPUT_KINDS, AuditEntry, MatchProposal, OptimizationRun
 from optimizer.problem import ComponentResult, assemble, prepare
-from optimizer.snapshot import build_snapshot, proposals_from_solution
+from optimizer.snapshot import SnapshotReader, build_snapshot, proposals_from_solution
 from symbiosis import impact
 from symbiosis.models import DemandListing, FactorSet, MaterialCategory, SupplyListing
 from symbiosis.models.accounts import District
@@ -321,6 +321,12 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
         # internal reuse (allowed by the run's parameters) is kept apart in stats.
         between = [p for p in proposals if not _is_internal(p, owners)]
         accounting = accounting_totals(between, run.factor_set)
+        stores = None
+        if solution.periods is not None:
+            # A run by month: its headline is net of what its stores emit and lose
+            # (docs/accounting.md, "Stores in runs by month").
+            stores = store_account(proposals, solution, run.input_snapshot, owners)
+            accounting = net_of_stores(accounting, stores["totals"])
         run.saved_kg_co2e = accounting["kg_co2e_saved"]
         run.tonnes_moved = accounting["tonnes_moved"]
         run.landfill_tonnes_avoided = accounting["tonnes_by_category"][impact.KEPT_OUT_OF_LANDFILL]
@@ -331,9 +337,10 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
             "internal": internal,
             "accounting": accounting,
         }
-        if solution.periods is not None:  # a run by month: its months and stores
-            run.stats["by_month"] = seasons.month_totals(between, solution, run.input_snapshot)
+        if stores is not None:  # a run by month: its months and stores
+            run.stats["by_month"] = seasons.month_totals(between, solution, stores)
             run.stats["stock"] = solution.stock or []
+            run.stats["stores"] = stores["lines"]
         run.stage = "done" if proposals or solution.status != "infeasible" else "failed"
         run.progress_percent = 100
         run.finished_at = timezone.now()
@@ -406,6 +413,41 @@ def accounting_totals(proposals: list[MatchProposal], factor_set=None) -> dict:
         "proposals_not_counting": {k: v for k, v in not_counted.items() if v},
         "factor_set": factor_set.version if factor_set else "",
     }
+
+
+def store_account(proposals, solution, instance: dict, owners: dict) -> dict:
+    """``seasons.store_account`` with the run's scoring (the snapshot's factors, at
+    0 km: a lost tonne's transport was spent) and its split of internal reuse."""
+    reader = SnapshotReader(instance)
+
+    def score_lost(supply_node, demand_node, tonnes):
+        return reader.score(supply_node, demand_node, tonnes=tonnes, road_km=0.0)
+
+    return seasons.store_account(
+        proposals, solution, instance, score_lost, lambda p: not _is_internal(p, owners)
+    )
+
+
+def net_of_stores(accounting: dict, stores: dict) -> dict:
+    """The headline of a run by month net of its stores (``seasons.STORE_TOTALS``):
+    their emissions and the saving of what receivers' stores lose taken off the CO2e
+    (emissions on a store factor's tier: published, else with the proxies and
+    estimates; no range is known for them, so low and high both lose them), lost
+    tonnes off the tonnes moved and their category. ``stores`` is kept beside it."""
+    out = {**accounting, "tonnes_by_category": dict(accounting["tonnes_by_category"])}
+    emitted = stores["kg_co2e_emitted"]
+    out["kg_co2e_saved"] -= emitted + stores["lost_kg_co2e"]
+    out["kg_co2e_published"] -= (
+        stores["kg_co2e_emitted_published"] + stores["lost_published_kg_co2e"]
+    )
+    out["kg_co2e_proxy"] -= stores["kg_co2e_emitted_estimated"] + stores["lost_proxy_kg_co2e"]
+    out["kg_co2e_low"] -= emitted + stores["lost_high_kg_co2e"]
+    out["kg_co2e_high"] -= emitted + stores["lost_low_kg_co2e"]
+    for category, tonnes in stores["lost_tonnes_by_category"].items():
+        out["tonnes_by_category"][category] -= tonnes
+    out["tonnes_moved"] -= stores["lost_tonnes_counted"]
+    out["stores"] = dict(stores)
+    return out
 
 
 def use_parallel(prepared) -> bool:

@@ -481,6 +481,9 @@ def proposals_from_solution(*, run: OptimizationRun, instance: dict, solution) -
             material_id=material_ids[material],
             economic_value_kzt=flow.economic_value_kzt,
         )
+        # Its instance node ids, not stored: the run's store account charges a
+        # receiver's lost tonnes to one of the pairs into it (seasons.store_account).
+        proposal.nodes = (flow.supply, flow.demand)
         if by_month:
             proposal.tonnes_by_period = flow.tonnes_by_period
             proposal.stock_by_period = flow.stock_by_period
