@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -905,6 +905,10 @@ class Flow:
     material: str | None = None
     period: str | None = None  # its period's label, in an instance with periods
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> Flow:
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
     def to_dict(self) -> dict:
         out = {
             "supply": self.supply,
@@ -963,6 +967,12 @@ class Solution:
             message=message,
             **extra,
         )
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Solution:
+        """What ``to_dict`` wrote (a group's solution back from a Celery task)."""
+        values = {f.name: raw.get(f.name) for f in fields(cls)}
+        return cls(**{**values, "flows": [Flow.from_dict(f) for f in raw["flows"]]})
 
     def to_dict(self) -> dict:
         out = {

@@ -42,7 +42,7 @@ SOLVER_CHOICES = {
     "cbc": gettext_lazy("CBC"),
 }
 
-# A run's stage (optimizer.services): fixed words, and two with counts.
+# A run's stage (optimizer.services): fixed words, and four with counts.
 STAGES = {
     "queued": gettext_lazy("waiting for a worker"),
     "snapshot": gettext_lazy("reading the listings"),
@@ -55,6 +55,9 @@ STAGES = {
 }
 _STAGE_PARTS = re.compile(r"^solving \((\d+)/(\d+) components\)$")
 _STAGE_PARALLEL = re.compile(r"^solving (\d+) components in parallel$")
+# A priced run (optimizer.groups): its material groups, in turn or as Celery tasks.
+_STAGE_GROUPS_DONE = re.compile(r"^solving \((\d+)/(\d+) groups\)$")
+_STAGE_GROUPS = re.compile(r"^solving (\d+) groups$")
 
 # How a proposal changed from one run to the next (optimizer.selectors.compare_runs).
 CHANGES = {
@@ -96,6 +99,21 @@ def stage_label(code: str) -> str:
         n = int(found.group(1))
         return ngettext(
             "solving %(n)s part side by side", "solving %(n)s parts side by side", n
+        ) % {"n": n}
+    found = _STAGE_GROUPS_DONE.match(code)
+    if found:
+        done, total = (int(n) for n in found.groups())
+        return _("solving: %(done)s of %(total)s material groups done") % {
+            "done": done,
+            "total": total,
+        }
+    found = _STAGE_GROUPS.match(code)
+    if found:
+        n = int(found.group(1))
+        return ngettext(
+            "solving %(n)s material group side by side",
+            "solving %(n)s material groups side by side",
+            n,
         ) % {"n": n}
     return code
 

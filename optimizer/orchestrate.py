@@ -3,7 +3,9 @@ share the time limit among them, solve them in turn or in a process pool, and
 assemble one Solution.
 
 ``solve(instance)`` is the entry point; ``solve_prepared`` takes components
-already prepared (``optimizer.problem``), as the Celery path does. Each
+already prepared (``optimizer.problem``), as the Celery path does. A priced run
+(``optimizer.pricing``) goes group by group (``solve_groups``: the material
+groups of ``optimizer.groups``, each priced or enumerated and solved on its own). Each
 component is solved by ``optimizer.component.solve_component``. An instance
 with periods goes to ``solve_periods``: its pieces (``optimizer.period_problem``)
 share the time by ``optimizer.period_turns`` (lot pieces dived first, then the MIP
@@ -24,6 +26,7 @@ from optimizer.component import (
     solve_component,
     solve_component_before,
 )
+from optimizer.groups import describe, material_groups, merge, pair_count
 from optimizer.instance import Instance, Solution
 from optimizer.period_problem import SMALL_BATCH_COLUMNS
 from optimizer.pricing import prepare_priced, use_pricing
@@ -39,6 +42,14 @@ from optimizer.solve_periods import PreparedPeriods, assemble_period_results, pr
 
 # Lot-free components smaller than this are merged into flow problems of about this size.
 SMALL_BATCH_ARCS = 50_000
+
+
+# A priced instance's material groups (``solve_groups``) are priced under ``auto`` down to
+# this many same-material pairs, below which enumerating is cheaper than a pricing round.
+# Not by each group's own estimate against PRICING_MIN_ARCS: at 10,000 x 10,000 (5 groups
+# of about 1 M arcs, 2 shared cores, load average about 3) the groups enumerated took
+# 16.4 s and 428 MiB, priced 12.5 s and 222 MiB.
+GROUP_PRICING_MIN_PAIRS = 50_000
 
 
 def batch_small_lp_components(
@@ -86,10 +97,11 @@ def solve(
     deadline = time.time() + limit  # wall clock: comparable across processes
     priced, decision = use_pricing(instance, pricing)
     if priced:
-        prepared = prepare_priced(instance, decision, workers, deadline)
-    else:
-        prepared = prepare(instance)
-        prepared.pricing = decision
+        return solve_groups(
+            instance, solver, mip_gap, workers, pricing, started=started, deadline_epoch_s=deadline
+        )
+    prepared = prepare(instance)
+    prepared.pricing = decision
     return solve_prepared(
         prepared,
         solver,
@@ -99,6 +111,100 @@ def solve(
         started=started,
         deadline_epoch_s=deadline,
     )
+
+
+def solve_groups(
+    instance: Instance,
+    solver: str = "auto",
+    mip_gap: float | None = None,
+    workers: int = 1,
+    pricing: str = "auto",
+    on_group: Callable[[int, int], None] | None = None,
+    *,
+    started: float | None = None,
+    deadline_epoch_s: float | None = None,
+) -> Solution:
+    """A priced run: the instance's material groups (``optimizer.groups``) solved one
+    by one, largest first, each priced (or enumerated if tiny: ``solve_group``), its arcs gone
+    before the next starts; with ``workers`` > 1 in that many processes, largest
+    first. The groups' solutions merged into one (``optimizer.groups.merge``)."""
+    started = time.perf_counter() if started is None else started
+    mip_gap = instance.parameters.mip_gap if mip_gap is None else mip_gap
+    if deadline_epoch_s is None:
+        deadline_epoch_s = time.time() + instance.parameters.time_limit_s
+    groups = sorted(material_groups(instance), key=lambda g: -pair_count(g))
+    report = on_group or (lambda done, total: None)
+    if workers > 1 and len(groups) > 1:
+        solutions = _groups_in_processes(
+            groups, solver, mip_gap, pricing, deadline_epoch_s, workers, report
+        )
+    else:
+        solutions = []
+        for group in groups:
+            solutions.append(
+                solve_group(group, solver, mip_gap, pricing, deadline_epoch_s, workers)
+            )
+            report(len(solutions), len(groups))
+    return merge(instance, solutions, started)
+
+
+def solve_group(
+    group: Instance,
+    solver: str,
+    mip_gap: float,
+    pricing: str,
+    deadline_epoch_s: float,
+    workers: int = 1,
+) -> Solution:
+    """One material group, priced (``use_pricing``; under ``auto`` unless it has fewer
+    than ``GROUP_PRICING_MIN_PAIRS`` pairs), solved and assembled; its arcs are released
+    on return, only its flows kept."""
+    started = time.perf_counter()
+    if pricing == "auto":
+        # The instance is priced (or it would not be in groups): so is each group but
+        # the smallest, whatever its own estimate (see GROUP_PRICING_MIN_PAIRS).
+        pricing = "on" if pair_count(group) >= GROUP_PRICING_MIN_PAIRS else "off"
+    priced, decision = use_pricing(group, pricing)
+    if priced:
+        prepared = prepare_priced(group, decision, workers, deadline_epoch_s)
+    else:
+        prepared = prepare(group)
+        prepared.pricing = decision
+    solution = solve_prepared(
+        prepared, solver, None, mip_gap, workers, started=started, deadline_epoch_s=deadline_epoch_s
+    )
+    solution.stats["group"] = describe(group)
+    return solution
+
+
+def solve_group_document(
+    document: dict, solver: str, time_limit_s: float, mip_gap: float, pricing: str
+) -> dict:
+    """A group as a Celery task gets and returns it: the group's instance as a dict,
+    its solution as a dict, within ``time_limit_s`` from now."""
+    group = Instance.from_dict(document)
+    return solve_group(group, solver, mip_gap, pricing, time.time() + time_limit_s).to_dict()
+
+
+def _groups_in_processes(groups, solver, mip_gap, pricing, deadline, workers, report):
+    context = _pool_context()
+    with ProcessPoolExecutor(max_workers=min(workers, len(groups)), mp_context=context) as pool:
+        # In the order given (largest first), so the small ones fill in at the end.
+        futures = [pool.submit(solve_group, g, solver, mip_gap, pricing, deadline) for g in groups]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            report(done, len(futures))
+        return [f.result() for f in futures]
+
+
+def _pool_context():
+    # forkserver: children start from a clean process, never from a fork of one whose
+    # solver thread pools are already running (a forked HiGHS pool can deadlock).
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["optimizer.component"])
+    return context
 
 
 def solve_periods(
@@ -214,13 +320,7 @@ def _solve_in_turn(problems, solver, deadline, mip_gap, report) -> list[Componen
 def _solve_in_processes(
     problems, solver, deadline, mip_gap, workers, report
 ) -> list[ComponentResult]:
-    # forkserver: children start from a clean process, never from a fork of one whose
-    # solver thread pools are already running (a forked HiGHS pool can deadlock).
-    context = multiprocessing.get_context(
-        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(["optimizer.component"])
+    context = _pool_context()
     order = sorted(problems, key=lambda p: -p.n_arcs)
     workers = min(workers, len(order))
     # Each MILP component's budget is its share of workers x time, by size, so the

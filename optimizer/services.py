@@ -204,8 +204,8 @@ def _fail(run: OptimizationRun, message: str) -> None:
     )
 
 
-def run_prepare(run: OptimizationRun):
-    """Snapshot the listings into the run and prepare the model's components."""
+def run_snapshot(run: OptimizationRun) -> Instance:
+    """Snapshot the listings into the run: its instance."""
     factor_set = FactorSet.objects.filter(is_active=True).first()
     if factor_set is None:
         raise ValueError("No active emission factor set: run `manage.py load_factors` first.")
@@ -221,7 +221,13 @@ def run_prepare(run: OptimizationRun):
     OptimizationRun.objects.filter(pk=run.pk).update(
         stats={**run.stats, "snapshot_notes": dict(snapshot.notes)}
     )
-    instance = Instance.from_dict(snapshot.instance)
+    return Instance.from_dict(snapshot.instance)
+
+
+def run_prepare(run: OptimizationRun, instance: Instance | None = None):
+    """Snapshot the listings into the run (unless ``instance`` is already its
+    snapshot) and prepare the model's components."""
+    instance = run_snapshot(run) if instance is None else instance
     if instance.seasons is not None:
         # A run by month: its time-expanded problem in independent pieces, which
         # the chord spreads over workers as it does a one-period run's components.
@@ -241,8 +247,14 @@ def run_execute(*, run_id: int) -> None:
     if run is None:
         return
     try:
-        instance, prepared = run_prepare(run)
+        instance = run_snapshot(run)
         params = run.parameters
+        if instance.seasons is None and priced(instance):
+            # Priced (optimizer.pricing): no arc is enumerated here; each material
+            # group finds its own arcs where it is solved.
+            _solve_groups(run_id, instance, params)
+            return
+        instance, prepared = run_prepare(run, instance)
         by_month = instance.seasons is not None
         if use_parallel(prepared):
             _dispatch_parallel(run_id, prepared, params, by_month=by_month)
@@ -500,6 +512,76 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
             solution = assemble(prepare(instance), [ComponentResult.from_dict(r) for r in results])
         solution.stats["seconds"]["total"] = run.elapsed_s
         solution.stats["parallel_components"] = len(results)
+        run_finish(run_id=run_id, solution=solution)
+    except RunCancelled:
+        pass
+    except Exception as exc:
+        log.exception("run %s failed while merging", run_id)
+        _fail(run, _plain_error(exc))
+
+
+def priced(instance: Instance) -> bool:
+    """Whether the run's arcs are priced rather than enumerated (``OPTIMIZER_PRICING``)."""
+    from optimizer.pricing import use_pricing  # heavy (HiGHS, SciPy), as above
+
+    return use_pricing(instance, settings.OPTIMIZER_PRICING)[0]
+
+
+def _solve_groups(run_id: int, instance: Instance, params: dict) -> None:
+    """A priced run: its material groups (``optimizer.groups``) as a Celery chord, one
+    task per group, largest first, whose callback merges their solutions; or, with
+    ``OPTIMIZER_PARALLEL`` off, one after the other in this process."""
+    from optimizer import orchestrate
+    from optimizer.groups import material_groups, pair_count
+
+    groups = sorted(material_groups(instance), key=lambda g: -pair_count(g))
+    if not settings.OPTIMIZER_PARALLEL:
+
+        def on_group(done: int, total: int) -> None:
+            _progress(run_id, f"solving ({done}/{total} groups)", 20 + 70 * done // total)
+
+        _progress(run_id, "solving", 20)
+        solution = orchestrate.solve_groups(
+            instance,
+            solver=params["solver"],
+            mip_gap=params["mip_gap"],
+            pricing=settings.OPTIMIZER_PRICING,
+            on_group=on_group,
+            deadline_epoch_s=time.time() + params["time_limit_s"],
+        )
+        run_finish(run_id=run_id, solution=solution)
+        return
+    sizes = [max(pair_count(g), 1) for g in groups]
+    header = [
+        tasks.solve_group_task.s(
+            g.to_dict(),
+            params["solver"],
+            # Groups run side by side, so each may use its share of the whole limit.
+            max(params["time_limit_s"] * size / sum(sizes), 1.0),
+            params["mip_gap"],
+            settings.OPTIMIZER_PRICING,
+        )
+        for g, size in zip(groups, sizes, strict=True)
+    ]
+    _progress(run_id, f"solving {len(header)} groups", 25)
+    callback = tasks.finish_group_run.s(run_id)
+    callback.link_error(tasks.mark_run_failed.si(run_id))
+    chord(header)(callback)
+
+
+def run_finish_groups(*, run_id: int, results: list[dict]) -> None:
+    """Merge the group solutions of a chord (``optimizer.groups.merge``) and save."""
+    from optimizer.groups import merge
+
+    run = OptimizationRun.objects.get(pk=run_id)
+    if run.status != OptimizationRun.Status.RUNNING:
+        return
+    try:
+        _progress(run_id, "merging", 92)
+        instance = Instance.from_dict(run.input_snapshot)
+        solution = merge(instance, [Solution.from_dict(r) for r in results])
+        solution.stats["seconds"]["total"] = run.elapsed_s
+        solution.stats["parallel_groups"] = len(results)
         run_finish(run_id=run_id, solution=solution)
     except RunCancelled:
         pass

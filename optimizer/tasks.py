@@ -27,10 +27,26 @@ def finish_parallel_run(results: list[dict], run_id: int) -> None:
     services.run_finish_parallel(run_id=run_id, results=results)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def solve_group_task(
+    group: dict, solver: str, time_limit_s: float, mip_gap: float, pricing: str
+) -> dict:
+    # One material group of a priced run (optimizer.groups): its arcs found and
+    # solved here, its solution back to the chord's callback.
+    from optimizer.orchestrate import solve_group_document
+
+    return solve_group_document(group, solver, time_limit_s, mip_gap, pricing)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def finish_group_run(results: list[dict], run_id: int) -> None:
+    services.run_finish_groups(run_id=run_id, results=results)
+
+
 @shared_task
 def mark_run_failed(run_id: int) -> None:
     services.run_mark_failed(
-        run_id=run_id, message="A component solve failed in a worker; see the worker log."
+        run_id=run_id, message="A component or group solve failed in a worker; see the worker log."
     )
 
 

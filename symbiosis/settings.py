@@ -459,6 +459,12 @@ LOGGING = {
 # Celery chord, one task per component, so more workers finish sooner.
 OPTIMIZER_PARALLEL = env.bool("OPTIMIZER_PARALLEL", default=True)
 OPTIMIZER_PARALLEL_MIN_ARCS = env.int("OPTIMIZER_PARALLEL_MIN_ARCS", default=50_000)
+# Pricing (optimizer.pricing): auto prices national-size transport LPs (about 5 M
+# pairs within reach and up), on whenever the instance allows, off never. A priced
+# run goes to the workers as one task per material group (optimizer.groups).
+OPTIMIZER_PRICING = env.str("OPTIMIZER_PRICING", default="auto")
+if OPTIMIZER_PRICING not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("OPTIMIZER_PRICING must be auto, on or off.")
 
 # --- Deliveries ---
 # A delivery above this many tonnes per load (vehicle), or one that takes its

@@ -15,9 +15,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer import flow, pricing
+from optimizer import flow, orchestrate, pricing
 from optimizer.instance import Instance
-from optimizer.orchestrate import solve
+from optimizer.orchestrate import solve, solve_prepared
 from optimizer.problem import ComponentProblem
 from tests.optimizer.helpers import (
     check_feasible,
@@ -297,7 +297,10 @@ def test_two_workers_solve_the_rounds_components_to_the_same_optimum():
                 pricing, "ProcessPoolExecutor", wraps=pricing.ProcessPoolExecutor
             ) as pool,
         ):
-            solution = solve(Instance.from_dict(doc), pricing="on", workers=2).to_dict()
+            # Priced as one (orchestrate.solve would send each material to a process
+            # of its own: optimizer.groups), so that one round has several components.
+            prepared = pricing.prepare_priced(Instance.from_dict(doc), workers=2)
+            solution = solve_prepared(prepared).to_dict()
         assert pool.call_count == 1
         stats = solution["stats"]["pricing"]
         assert stats["used"] and stats["proven"] and stats["rounds"] >= 2
@@ -385,7 +388,10 @@ def test_small_instances_do_not_price_by_default():
 
 def test_auto_prices_from_the_threshold_on():
     doc = random_doc(np.random.default_rng(4), 25, 25, n_materials=1, spread_km=5.0)
-    with mock.patch.object(pricing, "PRICING_MIN_ARCS", 10):
+    with (
+        mock.patch.object(pricing, "PRICING_MIN_ARCS", 10),
+        mock.patch.object(orchestrate, "GROUP_PRICING_MIN_PAIRS", 10),
+    ):
         solution = run(doc, "auto")
     assert solution["stats"]["pricing"]["used"] is True
     assert close(saving_of(solution), linprog_saving(doc), 1e-6)

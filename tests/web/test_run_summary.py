@@ -65,6 +65,8 @@ def test_stages_and_durations_in_words():
     assert labels.stage_label("solving 3 components in parallel") == (
         "solving 3 parts side by side"
     )
+    assert labels.stage_label("solving (1/4 groups)") == "solving: 1 of 4 material groups done"
+    assert labels.stage_label("solving 5 groups") == "solving 5 material groups side by side"
     assert labels.duration_text(12.34) == "12.3 s"
     assert labels.duration_text(95) == "1 min 35 s"
 
