@@ -7,6 +7,8 @@ here (``run_map_html``, cached).
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.db.models import Count, F, FloatField, Max, Q, Sum
 from django.db.models.functions import Cast
@@ -72,6 +74,23 @@ def _t(kg: float | None, seps) -> str:
     return "" if kg is None else number_text(kg / 1000, 0, seps=seps)
 
 
+def _pricing_facts(pricing: dict | None, seps) -> dict | None:
+    """A priced run's proof in numbers for its summary (optimizer.pricing): pairs
+    estimated within reach (two significant digits: an estimate), tested, rounds."""
+    if not pricing or not pricing.get("used"):
+        return None
+    estimated = float(pricing.get("estimated_arcs") or 0.0)
+    if estimated > 0:
+        digits = math.floor(math.log10(estimated)) - 1
+        estimated = round(estimated, -digits)
+    return {
+        "proven": bool(pricing.get("proven")),
+        "rounds": int(pricing.get("rounds") or 0),
+        "estimated": number_text(estimated, 0, seps=seps),
+        "tested": number_text(float(pricing.get("pairs_priced") or 0), 0, seps=seps),
+    }
+
+
 def run_summary_context(run: OptimizationRun) -> dict:
     """The run's facts in words, and its CO2e taken apart term by term.
 
@@ -90,6 +109,7 @@ def run_summary_context(run: OptimizationRun) -> dict:
     if run.status != OptimizationRun.Status.SUCCEEDED:
         return {"summary": summary}
     seps = separators()
+    summary["pricing"] = _pricing_facts(run.stats.get("pricing"), seps)
     exchanges = run.proposals.exclude(supply__organization_id=F("demand__organization_id"))
     sums = exchanges.aggregate(
         n=Count("pk"),

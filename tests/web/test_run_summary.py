@@ -8,11 +8,12 @@ credit of 50 kg CO2e/t for the use, trucking at 0.1 kg CO2e/t-km.
 import json
 import re
 from html import unescape
+from unittest import mock
 
 import pytest
 from django.urls import reverse
 
-from optimizer import labels
+from optimizer import labels, pricing
 from optimizer.models import OptimizationRun
 from tests.optimizer import conftest as optimizer_fixtures
 
@@ -126,6 +127,38 @@ def test_the_status_partial_of_a_running_run_names_its_stage_in_words(client, fa
     client.force_login(facilitator)
     html = client.get(reverse("optimizer:run_status", args=[run.pk])).content.decode()
     assert "solving: part 1 of 3 done" in html and "(1/3 components)" not in html
+
+
+@pytest.mark.parametrize("time_limit_s", [None, 0.0])
+def test_a_priced_run_says_how_it_proved_its_plan(client, facilitator, succeeded_run, time_limit_s):
+    from optimizer.instance import Instance
+    from optimizer.orchestrate import solve
+
+    # The run's own snapshot priced for real (the first set cut to nothing but one
+    # partner, so that rounds happen), its figures stored as run_finish stores them.
+    instance = Instance.from_dict(succeeded_run.input_snapshot)
+    with mock.patch.object(pricing, "K_NEAREST", 1), mock.patch.object(pricing, "ADD_PER_NODE", 1):
+        solution = solve(instance, pricing="on", time_limit_s=time_limit_s)
+    facts = solution.stats["pricing"]
+    assert facts["used"] is True
+    succeeded_run.stats = {**succeeded_run.stats, "pricing": facts}
+    succeeded_run.save(update_fields=["stats"])
+    html = _page(client, facilitator, succeeded_run)
+    said = _text(re.search(r'data-testid="run-pricing">(.*?)</span>', html, re.S).group(1))
+    rounds = facts["rounds"]
+    assert f"{rounds} round{'s' if rounds > 1 else ''}" in said
+    assert f"({facts['pairs_priced']} pairs tested)" in said
+    if facts["proven"]:
+        assert "it is the best over all of them" in said
+    else:
+        assert "before proving" in said and "the time limit" not in said.lower()
+    html_ru = _page(client, facilitator, succeeded_run, HTTP_ACCEPT_LANGUAGE="ru")
+    assert 'data-testid="run-pricing"' in html_ru and "pricing" not in _text(html_ru).lower()
+
+
+def test_an_enumerated_run_says_nothing_of_pricing(client, facilitator, succeeded_run):
+    assert "pricing" not in (succeeded_run.stats or {})
+    assert 'data-testid="run-pricing"' not in _page(client, facilitator, succeeded_run)
 
 
 def test_the_analyst_sees_the_summary_too(client, analyst, succeeded_run):
