@@ -227,6 +227,12 @@ def _pricing_totals(solutions: list[Solution]) -> dict:
     return {
         "used": True,
         "proven": all(g["proven"] for g in priced),
+        # Why the proof is missing, where it is: the worst of the groups' reasons.
+        "stopped": max(
+            (g["stopped"] for g in priced if g.get("stopped")),
+            key=STATUS_RANK.__getitem__,
+            default=None,
+        ),
         "rounds": max(g["rounds"] for g in priced),
         "estimated_arcs": sum(g.get("estimated_arcs", 0.0) for g in priced),
         **{k: total(k) for k in ("initial_arcs", "arcs_added", "arcs_dropped", "arcs")},
