@@ -29,7 +29,7 @@ from optimizer.component import (
 from optimizer.groups import describe, material_groups, merge, pair_count
 from optimizer.instance import Instance, Solution
 from optimizer.period_problem import SMALL_BATCH_COLUMNS
-from optimizer.pricing import prepare_priced, use_pricing
+from optimizer.pricing import prepare_priced, unpriceable_reason, use_pricing
 from optimizer.problem import (
     ComponentProblem,
     ComponentResult,
@@ -96,7 +96,7 @@ def solve(
     limit = instance.parameters.time_limit_s if time_limit_s is None else time_limit_s
     deadline = time.time() + limit  # wall clock: comparable across processes
     priced, decision = use_pricing(instance, pricing)
-    if priced:
+    if priced or priced_in_parts(instance, decision):
         return solve_groups(
             instance, solver, mip_gap, workers, pricing, started=started, deadline_epoch_s=deadline
         )
@@ -113,6 +113,53 @@ def solve(
     )
 
 
+def priced_in_parts(instance: Instance, decision: dict | None) -> bool:
+    """Whether an instance that cannot be priced whole is priced group by group: its
+    pricing was in question (``decision``, from ``use_pricing``: large enough, or asked
+    for) and only lots or plants stood in the way, which belong to some material
+    groups. The other groups are then priced and those enumerated, each saying why in
+    ``stats.pricing.groups``."""
+    if decision is None or decision.get("used") or instance.parameters.objective != "co2e":
+        return False
+    groups = material_groups(instance)
+    return len(groups) > 1 and any(unpriceable_reason(g) is None for g in groups)
+
+
+def takes_a_time_share(group: Instance) -> bool:
+    """A group with lots or plants is solved by a MILP or LP solver that uses the time
+    it is given; a transport LP group ends when its flows (and rounds) are done."""
+    return bool(group.processors) or bool((group.demand_min_lot_tonnes > 0).any())
+
+
+def _group_order(groups: list[Instance]) -> list[Instance]:
+    """Transport LP groups first (fast; what they leave of the time passes on), then
+    the others, each largest first."""
+    return sorted(groups, key=lambda g: (takes_a_time_share(g), -pair_count(g)))
+
+
+def _group_deadline(group, deadline: float, shared_pairs_left: int, workers: int = 1) -> float:
+    """The deadline of a group started now: the run's for a transport LP group, for the
+    others their share of the time left by pairs (times ``workers`` running side by
+    side), as MILP components share it (``_solve_in_turn``)."""
+    if not takes_a_time_share(group):
+        return deadline
+    left = max(deadline - time.time(), 0.0)
+    share = left * workers * pair_count(group) / max(shared_pairs_left, 1)
+    return min(deadline, time.time() + max(share, MIN_COMPONENT_TIME_S))
+
+
+def group_time_limits(groups: list[Instance], time_limit_s: float) -> list[float]:
+    """Each group's time limit when all run side by side (Celery): the whole limit for
+    a transport LP group, a share by pairs for the others (at least 1 s)."""
+    shared = sum(pair_count(g) for g in groups if takes_a_time_share(g))
+    return [
+        max(time_limit_s * pair_count(g) / max(shared, 1), 1.0)
+        if takes_a_time_share(g)
+        else time_limit_s
+        for g in groups
+    ]
+
+
 def solve_groups(
     instance: Instance,
     solver: str = "auto",
@@ -125,42 +172,54 @@ def solve_groups(
     deadline_epoch_s: float | None = None,
 ) -> Solution:
     """A priced run: the instance's material groups (``optimizer.groups``) solved one
-    by one, largest first, each priced (or enumerated if tiny: ``solve_group``), its arcs gone
-    before the next starts; with ``workers`` > 1 in that many processes, largest
-    first, and the groups left over after whole waves with all workers on each one's
-    flows. The groups' solutions merged into one (``optimizer.groups.merge``)."""
+    by one, transport LP groups first and then those with lots or plants (sharing the
+    time left by size), each largest first; each priced where it can be (else
+    enumerated, and saying why: ``solve_group``), its arcs gone before the next starts;
+    with ``workers`` > 1 in that many processes, and the groups left over after whole
+    waves with all workers on each one's flows. The groups' solutions merged into one
+    (``optimizer.groups.merge``)."""
     started = time.perf_counter() if started is None else started
     mip_gap = instance.parameters.mip_gap if mip_gap is None else mip_gap
     if deadline_epoch_s is None:
         deadline_epoch_s = time.time() + instance.parameters.time_limit_s
-    groups = sorted(material_groups(instance), key=lambda g: -pair_count(g))
+    groups = _group_order(material_groups(instance))
     report = on_group or (lambda done, total: None)
+    shared_left = sum(pair_count(g) for g in groups if takes_a_time_share(g))
+
+    def one(group: Instance, workers: int) -> Solution:
+        nonlocal shared_left
+        deadline = _group_deadline(group, deadline_epoch_s, shared_left)
+        if takes_a_time_share(group):
+            shared_left -= pair_count(group)
+        return solve_group(group, solver, mip_gap, pricing, deadline, workers)
+
     if workers > 1 and len(groups) > 1:
         # Whole waves of groups go to the pool; the few left over (the smallest) follow
         # one at a time with every worker on their rounds' flows, instead of one worker
         # solving the last group alone while the others wait (5 equal groups on 2
         # workers: 3 groups' time became 2 groups' and a half).
         pooled = len(groups) - (len(groups) % workers if len(groups) > workers else 0)
+        # Side by side, a group with lots or plants may use its share of workers x time.
+        deadlines = [
+            _group_deadline(g, deadline_epoch_s, shared_left, workers) for g in groups[:pooled]
+        ]
+        shared_left -= sum(pair_count(g) for g in groups[:pooled] if takes_a_time_share(g))
         solutions = _groups_in_processes(
             groups[:pooled],
             solver,
             mip_gap,
             pricing,
-            deadline_epoch_s,
+            deadlines,
             workers,
             lambda done, _: report(done, len(groups)),
         )
         for group in groups[pooled:]:
-            solutions.append(
-                solve_group(group, solver, mip_gap, pricing, deadline_epoch_s, workers)
-            )
+            solutions.append(one(group, workers))
             report(len(solutions), len(groups))
     else:
         solutions = []
         for group in groups:
-            solutions.append(
-                solve_group(group, solver, mip_gap, pricing, deadline_epoch_s, workers)
-            )
+            solutions.append(one(group, workers))
             report(len(solutions), len(groups))
     return merge(instance, solutions, started)
 
@@ -203,11 +262,14 @@ def solve_group_document(
     return solve_group(group, solver, mip_gap, pricing, time.time() + time_limit_s).to_dict()
 
 
-def _groups_in_processes(groups, solver, mip_gap, pricing, deadline, workers, report):
+def _groups_in_processes(groups, solver, mip_gap, pricing, deadlines, workers, report):
     context = _pool_context()
     with ProcessPoolExecutor(max_workers=min(workers, len(groups)), mp_context=context) as pool:
         # In the order given (largest first), so the small ones fill in at the end.
-        futures = [pool.submit(solve_group, g, solver, mip_gap, pricing, deadline) for g in groups]
+        futures = [
+            pool.submit(solve_group, g, solver, mip_gap, pricing, deadline)
+            for g, deadline in zip(groups, deadlines, strict=True)
+        ]
         for done, _ in enumerate(as_completed(futures), start=1):
             report(done, len(futures))
         return [f.result() for f in futures]

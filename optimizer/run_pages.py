@@ -83,7 +83,15 @@ def _pricing_facts(pricing: dict | None, seps) -> dict | None:
     if estimated > 0:
         digits = math.floor(math.log10(estimated)) - 1
         estimated = round(estimated, -digits)
+    # Groups of a run priced in parts whose lots or plants had every pair listed.
+    listed = [
+        g
+        for g in pricing.get("groups", [])
+        if not g.get("used")
+        and ("lots" in g.get("reason", "") or "processors" in g.get("reason", ""))
+    ]
     return {
+        "listed_groups": len(listed),
         "proven": bool(pricing.get("proven")),
         "rounds": int(pricing.get("rounds") or 0),
         "estimated": number_text(estimated, 0, seps=seps),

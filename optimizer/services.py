@@ -521,10 +521,13 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
 
 
 def priced(instance: Instance) -> bool:
-    """Whether the run's arcs are priced rather than enumerated (``OPTIMIZER_PRICING``)."""
-    from optimizer.pricing import use_pricing  # heavy (HiGHS, SciPy), as above
+    """Whether the run's arcs are priced rather than enumerated (``OPTIMIZER_PRICING``),
+    whole or group by group (``orchestrate.priced_in_parts``)."""
+    from optimizer import orchestrate  # heavy (HiGHS, SciPy), as above
+    from optimizer.pricing import use_pricing
 
-    return use_pricing(instance, settings.OPTIMIZER_PRICING)[0]
+    whole, decision = use_pricing(instance, settings.OPTIMIZER_PRICING)
+    return whole or orchestrate.priced_in_parts(instance, decision)
 
 
 def _solve_groups(run_id: int, instance: Instance, params: dict) -> None:
@@ -535,6 +538,7 @@ def _solve_groups(run_id: int, instance: Instance, params: dict) -> None:
     from optimizer.groups import material_groups, pair_count
 
     groups = sorted(material_groups(instance), key=lambda g: -pair_count(g))
+    limits = orchestrate.group_time_limits(groups, params["time_limit_s"])
     if not settings.OPTIMIZER_PARALLEL:
 
         def on_group(done: int, total: int) -> None:
@@ -551,17 +555,17 @@ def _solve_groups(run_id: int, instance: Instance, params: dict) -> None:
         )
         run_finish(run_id=run_id, solution=solution)
         return
-    sizes = [max(pair_count(g), 1) for g in groups]
     header = [
         tasks.solve_group_task.s(
             g.to_dict(),
             params["solver"],
-            # Groups run side by side, so each may use its share of the whole limit.
-            max(params["time_limit_s"] * size / sum(sizes), 1.0),
+            # Side by side: a transport LP group may use the whole limit (its pricing
+            # rounds stop there), a group with lots or plants its share of it.
+            limit,
             params["mip_gap"],
             settings.OPTIMIZER_PRICING,
         )
-        for g, size in zip(groups, sizes, strict=True)
+        for g, limit in zip(groups, limits, strict=True)
     ]
     _progress(run_id, f"solving {len(header)} groups", 25)
     callback = tasks.finish_group_run.s(run_id)

@@ -192,3 +192,59 @@ def test_under_auto_the_groups_are_priced_but_the_smallest():
     used = [g["used"] for g in solution["stats"]["pricing"]["groups"]]
     assert used[0] and not any(used[1:])  # largest first
     assert close(saving_of(solution), linprog_saving(doc), 1e-6)
+
+
+@HYPOTHESIS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(6, 30))
+def test_groups_with_lots_are_enumerated_and_the_others_priced(seed, n):
+    rng = np.random.default_rng(seed)
+    doc = several_groups_doc(rng, n, n, 6)
+    # Lots on the demands of the first material pair only: one group is a MILP.
+    for d in doc["demands"]:
+        if int(d["accepts"][0]["material"][1:]) // 2 == 0:
+            d["min_lot_tonnes"] = float(rng.choice([5.0, 20.0]))
+    instance = Instance.from_dict(doc)
+    groups = material_groups(instance)
+    with_lots = [g for g in groups if orchestrate.takes_a_time_share(g)]
+    if not with_lots or len(groups) < 2:
+        return
+    whole, decision = pricing.use_pricing(instance, "on")
+    assert not whole and "minimum lots" in decision["reason"]
+    assert orchestrate.priced_in_parts(instance, decision)
+    with sparse_start():
+        solution = solve(instance, pricing="on").to_dict()
+    check_feasible(doc, solution)
+    expected = milp_saving(doc)  # scipy's milp over every arc of the whole instance
+    gap = instance.parameters.mip_gap
+    assert saving_of(solution) <= expected + 1e-6 * max(1.0, expected)
+    assert saving_of(solution) >= expected * (1 - gap) - 1e-6
+    entries = solution["stats"]["pricing"]["groups"]
+    assert len(entries) == len(groups)
+    for entry in entries:
+        if entry["used"]:
+            assert entry["proven"]
+        else:
+            # Each group says why it was enumerated: its lots, too small to price, or
+            # nothing in it can match.
+            assert any(
+                why in entry["reason"]
+                for why in ("minimum lots", "small group", "no supply and demand can match")
+            ), entry["reason"]
+    assert sum("minimum lots" in e.get("reason", "") for e in entries) == len(with_lots)
+
+
+def test_time_limits_side_by_side_share_only_among_groups_with_lots():
+    doc = several_groups_doc(np.random.default_rng(3), 30, 30, 6)
+    for d in doc["demands"]:
+        if int(d["accepts"][0]["material"][1:]) // 2 < 2:
+            d["min_lot_tonnes"] = 5.0
+    groups = material_groups(Instance.from_dict(doc))
+    shared = [g for g in groups if orchestrate.takes_a_time_share(g)]
+    assert len(shared) == 2 and len(groups) == 3
+    limits = orchestrate.group_time_limits(groups, 60.0)
+    pairs = sum(pair_count(g) for g in shared)
+    for group, limit in zip(groups, limits, strict=True):
+        if orchestrate.takes_a_time_share(group):
+            assert limit == max(60.0 * pair_count(group) / pairs, 1.0)
+        else:
+            assert limit == 60.0  # a transport LP group keeps the whole limit

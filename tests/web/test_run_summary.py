@@ -156,6 +156,37 @@ def test_a_priced_run_says_how_it_proved_its_plan(client, facilitator, succeeded
     assert 'data-testid="run-pricing"' in html_ru and "pricing" not in _text(html_ru).lower()
 
 
+def test_a_run_priced_in_parts_says_which_groups_were_listed(client, facilitator, succeeded_run):
+    import numpy as np
+
+    from optimizer.groups import material_groups
+    from optimizer.instance import Instance
+    from optimizer.orchestrate import solve, takes_a_time_share
+    from tests.optimizer.test_groups import several_groups_doc
+
+    doc = several_groups_doc(np.random.default_rng(4), 30, 30, 6)
+    for d in doc["demands"]:  # lots in two of the three material groups
+        if int(d["accepts"][0]["material"][1:]) // 2 < 2:
+            d["min_lot_tonnes"] = 5.0
+    instance = Instance.from_dict(doc)
+    with_lots = sum(takes_a_time_share(g) for g in material_groups(instance))
+    assert with_lots == 2
+    facts = solve(instance, pricing="on").stats["pricing"]
+    succeeded_run.stats = {**succeeded_run.stats, "pricing": facts}
+    succeeded_run.save(update_fields=["stats"])
+    said = _text(
+        re.search(
+            r'data-testid="run-pricing">(.*?)</span>',
+            _page(client, facilitator, succeeded_run),
+            re.S,
+        ).group(1)
+    )
+    assert (
+        "2 material groups with minimum lots or processing plants cannot be priced: "
+        "all their pairs were listed." in said
+    )
+
+
 def test_an_enumerated_run_says_nothing_of_pricing(client, facilitator, succeeded_run):
     assert "pricing" not in (succeeded_run.stats or {})
     assert 'data-testid="run-pricing"' not in _page(client, facilitator, succeeded_run)
