@@ -8,7 +8,8 @@ from symbiosis.validators import REASON_MAX_CHARS
 
 
 class RunForm(forms.Form):
-    """The optimizer's parameters; optimizer.services.clean_run_parameters has the last word."""
+    """The optimizer's parameters; ``optimizer.run_parameters.clean_run_parameters``
+    has the last word."""
 
     objective = forms.ChoiceField(
         label=_("Objective"),

@@ -14,7 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from optimizer.services import DEFAULT_PARAMETERS
+from optimizer.run_parameters import DEFAULT_PARAMETERS
 from symbiosis.models import MaterialCategory
 from symbiosis.models.accounts import District
 
@@ -35,7 +35,7 @@ SOLVERS = {
     "none": gettext_lazy("no solver needed"),
 }
 
-# The solver choice of a run's settings (optimizer.services.SOLVER_CHOICES).
+# The solver choice of a run's settings (optimizer.run_parameters.SOLVER_CHOICES).
 SOLVER_CHOICES = {
     "auto": gettext_lazy("chosen by the optimizer"),
     "highs": gettext_lazy("HiGHS"),

@@ -8,8 +8,8 @@ status, so a failed, cancelled or interrupted run never leaves half a result.
 from __future__ import annotations
 
 import logging
-import math
 import time
+from collections.abc import Callable
 
 from celery import chord
 from django.conf import settings
@@ -20,104 +20,24 @@ from kombu.exceptions import OperationalError
 
 # The thin tasks call these services and these services queue the tasks: a module
 # import both ways, each side reading the other's names only when called.
-from optimizer import seasons, tasks
-from optimizer.instance import OBJECTIVES, Instance, Solution
-from optimizer.models import PLANT_OUTPUT_KINDS, AuditEntry, MatchProposal, OptimizationRun
+from optimizer import run_accounting, seasons, tasks
+from optimizer.instance import Instance, Solution
+from optimizer.models import AuditEntry, MatchProposal, OptimizationRun
 from optimizer.problem import ComponentResult, assemble, prepare
-from optimizer.snapshot import SnapshotReader, build_snapshot, proposals_from_solution
+from optimizer.run_parameters import clean_run_parameters
+from optimizer.snapshot import build_snapshot, proposals_from_solution
 from symbiosis import impact
-from symbiosis.models import DemandListing, FactorSet, MaterialCategory, SupplyListing
-from symbiosis.models.accounts import District
+from symbiosis.models import FactorSet
 from symbiosis.roles import is_facilitator
 
 log = logging.getLogger(__name__)
 
-SOLVER_CHOICES = ("auto", "highs", "cbc")
 # A run redelivered this many times (its worker died each time) is given up.
 MAX_ATTEMPTS = 3
-
-DEFAULT_PARAMETERS = {
-    "objective": "co2e",
-    "landfill_weight_kg_co2e_per_t": 0.0,
-    "road_factor": 1.3,
-    "max_km_cap": None,
-    "min_lot_tonnes": None,
-    "time_limit_s": 60.0,
-    "mip_gap": 1e-4,
-    "solver": "auto",
-    "categories": [],
-    "districts": [],
-    "organization_ids": [],
-    # Exchanges within one organization are internal reuse, not symbiosis: off unless asked.
-    "allow_internal": False,
-    # "YYYY-MM": a run by month, 12 months from it (optimizer.seasons); None: one period.
-    "periods_start": None,
-}
-
-_NUMBER_RULES = {
-    # name: (minimum, exclusive, maximum, nullable)
-    "landfill_weight_kg_co2e_per_t": (0.0, False, 1e6, False),
-    "road_factor": (1.0, False, 5.0, False),
-    "max_km_cap": (0.0, True, 20_000.0, True),
-    "min_lot_tonnes": (0.0, True, 1e9, True),
-    "time_limit_s": (0.0, True, 3600.0, False),
-    "mip_gap": (0.0, False, 1.0, False),
-}
 
 
 class RunCancelled(Exception):
     pass
-
-
-def clean_run_parameters(raw: dict | None) -> dict:
-    """Defaults filled in, every value checked; ValidationError names each bad field."""
-    raw = dict(raw or {})
-    errors: dict[str, str] = {}
-    unknown = sorted(set(raw) - set(DEFAULT_PARAMETERS))
-    if unknown:
-        errors["__all__"] = f"Unknown parameters: {', '.join(unknown)}."
-    params = {**DEFAULT_PARAMETERS, **{k: v for k, v in raw.items() if k in DEFAULT_PARAMETERS}}
-
-    if params["objective"] not in OBJECTIVES:
-        errors["objective"] = f"Choose one of: {', '.join(OBJECTIVES)}."
-    if params["solver"] not in SOLVER_CHOICES:
-        errors["solver"] = f"Choose one of: {', '.join(SOLVER_CHOICES)}."
-    for name, (low, exclusive, high, nullable) in _NUMBER_RULES.items():
-        value = params[name]
-        if value in (None, "") and nullable:
-            params[name] = None
-            continue
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            errors[name] = "Enter a number."
-            continue
-        if not math.isfinite(value):
-            errors[name] = "Enter a finite number."
-        elif value < low or (exclusive and value == low) or value > high:
-            bound = "more than" if exclusive else "at least"
-            errors[name] = f"Must be {bound} {low:g} and at most {high:g}."
-        else:
-            params[name] = value
-    for name, allowed in (
-        ("categories", set(MaterialCategory.values)),
-        ("districts", set(District.values)),
-    ):
-        values = params[name] or []
-        if not isinstance(values, list) or not set(values) <= allowed:
-            errors[name] = f"Choose from: {', '.join(sorted(allowed))}."
-    if not isinstance(params["allow_internal"], bool):
-        errors["allow_internal"] = "Give true or false."
-    ids = params["organization_ids"] or []
-    if not isinstance(ids, list) or not all(isinstance(i, int) and i > 0 for i in ids):
-        errors["organization_ids"] = "Give a list of organization ids."
-    start = params["periods_start"]
-    if start not in (None, "") and not seasons.valid_month(start):
-        errors["periods_start"] = "Give a month as YYYY-MM, e.g. 2027-01."
-    params["periods_start"] = start or None
-    if errors:
-        raise ValidationError(errors)
-    return params
 
 
 def run_create(
@@ -320,8 +240,8 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
             )
         MatchProposal.objects.filter(run=run).delete()
         MatchProposal.objects.bulk_create(proposals, batch_size=2000)
-        owners = _owners(proposals)
-        internal = internal_totals(proposals, owners=owners)
+        owners = run_accounting.owners_of(proposals)
+        internal = run_accounting.internal_totals(proposals, owners=owners)
         run.solver = solution.stats.get("solver", "")
         run.solver_status = solution.status
         run.objective_kg_co2e = solution.objective_kg_co2e
@@ -331,14 +251,14 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
         # The headline figures are the proposals' own breakdowns (symbiosis.impact,
         # as a deal and the city count them) of the exchanges between organizations;
         # internal reuse (allowed by the run's parameters) is kept apart in stats.
-        between = [p for p in proposals if not _is_internal(p, owners)]
-        accounting = accounting_totals(between, run.factor_set)
+        between = [p for p in proposals if not run_accounting.is_internal(p, owners)]
+        accounting = run_accounting.accounting_totals(between, run.factor_set)
         stores = None
         if solution.periods is not None:
             # A run by month: its headline is net of what its stores emit and lose
             # (docs/accounting.md, "Stores in runs by month").
-            stores = store_account(proposals, solution, run.input_snapshot, owners)
-            accounting = net_of_stores(accounting, stores["totals"])
+            stores = run_accounting.store_account(proposals, solution, run.input_snapshot, owners)
+            accounting = run_accounting.net_of_stores(accounting, stores["totals"])
         run.saved_kg_co2e = accounting["kg_co2e_saved"]
         run.tonnes_moved = accounting["tonnes_moved"]
         run.landfill_tonnes_avoided = accounting["tonnes_by_category"][impact.KEPT_OUT_OF_LANDFILL]
@@ -357,109 +277,6 @@ def run_finish(*, run_id: int, solution: Solution) -> None:
         run.progress_percent = 100
         run.finished_at = timezone.now()
         run.save()
-
-
-def _owners(proposals: list[MatchProposal]) -> dict[str, dict[int, int]]:
-    owners = {}
-    for model, field in ((SupplyListing, "supply_id"), (DemandListing, "demand_id")):
-        ids = {getattr(p, field) for p in proposals}
-        owners[field] = dict(model.objects.filter(pk__in=ids).values_list("pk", "organization_id"))
-    return owners
-
-
-def _is_internal(p: MatchProposal, owners: dict) -> bool:
-    return owners["supply_id"][p.supply_id] == owners["demand_id"][p.demand_id]
-
-
-def internal_totals(proposals: list[MatchProposal], *, owners: dict | None = None) -> dict:
-    """Proposals, tonnes and CO2e of internal reuse: both listings of one organization.
-
-    Tonnes leaving a supply (a plant's output adds none) and the net saving of
-    every flow, as ``accounting_totals`` sums the exchanges between organizations.
-    """
-    owners = owners if owners is not None else _owners(proposals)
-    totals = {
-        "proposals": 0,
-        "tonnes_moved": 0.0,
-        "landfill_tonnes_avoided": 0.0,
-        "kg_co2e_saved": 0.0,
-    }
-    for p in proposals:
-        if not _is_internal(p, owners):
-            continue
-        totals["proposals"] += 1
-        totals["kg_co2e_saved"] += p.net_kg_co2e_saved
-        if p.kind not in PLANT_OUTPUT_KINDS:
-            totals["tonnes_moved"] += p.tonnes
-            totals["landfill_tonnes_avoided"] += p.tonnes_diverted_from_landfill
-    return totals
-
-
-def accounting_totals(proposals: list[MatchProposal], factor_set=None) -> dict:
-    """The run's headline from its proposals' breakdowns: tonnes once, by category
-    (a plant's output adds none), CO2e split by tier with its range, and how many
-    proposals leave each term not counted. The run page and the city read these."""
-    by_category = dict.fromkeys(impact.CATEGORIES, 0.0)
-    not_counted = dict.fromkeys(impact.TERMS, 0)
-    totals = {
-        "kg_co2e_saved": 0.0,
-        "kg_co2e_published": 0.0,
-        "kg_co2e_proxy": 0.0,
-        "kg_co2e_low": 0.0,
-        "kg_co2e_high": 0.0,
-    }
-    for p in proposals:
-        category = p.tonnes_category or impact.PUT_TO_USE
-        by_category[category] += p.tonnes
-        totals["kg_co2e_saved"] += p.net_kg_co2e_saved
-        totals["kg_co2e_published"] += p.net_published_kg_co2e or 0.0
-        totals["kg_co2e_proxy"] += p.net_proxy_kg_co2e or 0.0
-        totals["kg_co2e_low"] += p.net_low_kg_co2e or 0.0
-        totals["kg_co2e_high"] += p.net_high_kg_co2e or 0.0
-        for term in p.terms_not_counted:
-            not_counted[term] = not_counted.get(term, 0) + 1
-    return {
-        **totals,
-        "tonnes_moved": sum(by_category[c] for c in impact.TONNES_COUNTED_CATEGORIES),
-        "tonnes_by_category": by_category,
-        "proposals_not_counting": {k: v for k, v in not_counted.items() if v},
-        "factor_set": factor_set.version if factor_set else "",
-    }
-
-
-def store_account(proposals, solution, instance: dict, owners: dict) -> dict:
-    """``seasons.store_account`` with the run's scoring (the snapshot's factors, at
-    0 km: a lost tonne's transport was spent) and its split of internal reuse."""
-    reader = SnapshotReader(instance)
-
-    def score_lost(supply_node, demand_node, tonnes):
-        return reader.score(supply_node, demand_node, tonnes=tonnes, road_km=0.0)
-
-    return seasons.store_account(
-        proposals, solution, instance, score_lost, lambda p: not _is_internal(p, owners)
-    )
-
-
-def net_of_stores(accounting: dict, stores: dict) -> dict:
-    """The headline of a run by month net of its stores (``seasons.STORE_TOTALS``):
-    their emissions and the saving of what receivers' stores lose taken off the CO2e
-    (emissions on a store factor's tier: published, else with the proxies and
-    estimates; no range is known for them, so low and high both lose them), lost
-    tonnes off the tonnes moved and their category. ``stores`` is kept beside it."""
-    out = {**accounting, "tonnes_by_category": dict(accounting["tonnes_by_category"])}
-    emitted = stores["kg_co2e_emitted"]
-    out["kg_co2e_saved"] -= emitted + stores["lost_kg_co2e"]
-    out["kg_co2e_published"] -= (
-        stores["kg_co2e_emitted_published"] + stores["lost_published_kg_co2e"]
-    )
-    out["kg_co2e_proxy"] -= stores["kg_co2e_emitted_estimated"] + stores["lost_proxy_kg_co2e"]
-    out["kg_co2e_low"] -= emitted + stores["lost_high_kg_co2e"]
-    out["kg_co2e_high"] -= emitted + stores["lost_low_kg_co2e"]
-    for category, tonnes in stores["lost_tonnes_by_category"].items():
-        out["tonnes_by_category"][category] -= tonnes
-    out["tonnes_moved"] -= stores["lost_tonnes_counted"]
-    out["stores"] = dict(stores)
-    return out
 
 
 def use_parallel(prepared) -> bool:
@@ -484,20 +301,42 @@ def _dispatch_parallel(run_id: int, prepared, params: dict, *, by_month: bool = 
         )
         for p in prepared.problems
     ]
-    _progress(run_id, f"solving {len(header)} components in parallel", 25)
-    callback = tasks.finish_parallel_run.s(run_id)
+    _chord(
+        run_id, header, f"solving {len(header)} components in parallel", tasks.finish_parallel_run
+    )
+
+
+def _chord(run_id: int, header: list, stage: str, callback_task) -> None:
+    """Send the header's tasks; ``callback_task`` merges their results (a failure in
+    any marks the run failed)."""
+    _progress(run_id, stage, 25)
+    callback = callback_task.s(run_id)
     callback.link_error(tasks.mark_run_failed.si(run_id))
     chord(header)(callback)
 
 
-def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
-    """Merge the component results of a chord; the snapshot is re-prepared (deterministic)."""
+def _finish_merged(run_id: int, merge: Callable[[Instance], Solution]) -> None:
+    """A chord's callback: the run's instance from its snapshot, ``merge`` of the
+    tasks' results into one Solution, saved by ``run_finish`` (unless cancelled)."""
     run = OptimizationRun.objects.get(pk=run_id)
     if run.status != OptimizationRun.Status.RUNNING:
         return
     try:
         _progress(run_id, "merging", 92)
-        instance = Instance.from_dict(run.input_snapshot)
+        solution = merge(Instance.from_dict(run.input_snapshot))
+        solution.stats["seconds"]["total"] = run.elapsed_s
+        run_finish(run_id=run_id, solution=solution)
+    except RunCancelled:
+        pass
+    except Exception as exc:
+        log.exception("run %s failed while merging", run_id)
+        _fail(run, _plain_error(exc))
+
+
+def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
+    """Merge the component results of a chord; the snapshot is re-prepared (deterministic)."""
+
+    def merge(instance: Instance) -> Solution:
         if instance.seasons is not None:
             from optimizer.build_periods import PeriodResult  # heavy, as above
             from optimizer.solve_periods import assemble_period_results, prepare_periods
@@ -510,14 +349,10 @@ def run_finish_parallel(*, run_id: int, results: list[dict]) -> None:
             )
         else:
             solution = assemble(prepare(instance), [ComponentResult.from_dict(r) for r in results])
-        solution.stats["seconds"]["total"] = run.elapsed_s
         solution.stats["parallel_components"] = len(results)
-        run_finish(run_id=run_id, solution=solution)
-    except RunCancelled:
-        pass
-    except Exception as exc:
-        log.exception("run %s failed while merging", run_id)
-        _fail(run, _plain_error(exc))
+        return solution
+
+    _finish_merged(run_id, merge)
 
 
 def priced(instance: Instance) -> bool:
@@ -567,31 +402,19 @@ def _solve_groups(run_id: int, instance: Instance, params: dict) -> None:
         )
         for g, limit in zip(groups, limits, strict=True)
     ]
-    _progress(run_id, f"solving {len(header)} groups", 25)
-    callback = tasks.finish_group_run.s(run_id)
-    callback.link_error(tasks.mark_run_failed.si(run_id))
-    chord(header)(callback)
+    _chord(run_id, header, f"solving {len(header)} groups", tasks.finish_group_run)
 
 
 def run_finish_groups(*, run_id: int, results: list[dict]) -> None:
     """Merge the group solutions of a chord (``optimizer.groups.merge``) and save."""
-    from optimizer.groups import merge
+    from optimizer import groups
 
-    run = OptimizationRun.objects.get(pk=run_id)
-    if run.status != OptimizationRun.Status.RUNNING:
-        return
-    try:
-        _progress(run_id, "merging", 92)
-        instance = Instance.from_dict(run.input_snapshot)
-        solution = merge(instance, [Solution.from_dict(r) for r in results])
-        solution.stats["seconds"]["total"] = run.elapsed_s
+    def merge(instance: Instance) -> Solution:
+        solution = groups.merge(instance, [Solution.from_dict(r) for r in results])
         solution.stats["parallel_groups"] = len(results)
-        run_finish(run_id=run_id, solution=solution)
-    except RunCancelled:
-        pass
-    except Exception as exc:
-        log.exception("run %s failed while merging", run_id)
-        _fail(run, _plain_error(exc))
+        return solution
+
+    _finish_merged(run_id, merge)
 
 
 def run_mark_failed(*, run_id: int, message: str) -> None:

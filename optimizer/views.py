@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
-from optimizer import decisions, run_pages, selectors, services
+from optimizer import decisions, run_comparison, run_pages, selectors, services
 from optimizer.forms import AnswerForm, DecisionForm, RunForm
 from optimizer.models import MatchProposal, OptimizationRun
 from symbiosis import visibility
@@ -388,7 +388,7 @@ def run_compare(request):
     runs = OptimizationRun.objects.filter(status=OptimizationRun.Status.SUCCEEDED).defer(
         "input_snapshot"
     )
-    a, b, problem = run_pages.compare_pair(runs, request.GET.get("a"), request.GET.get("b"))
+    a, b, problem = run_comparison.compare_pair(runs, request.GET.get("a"), request.GET.get("b"))
     choices = list(runs.order_by("-created_at", "-pk")[:50])
     run_pages.with_scope(choices)
     context = {
@@ -400,7 +400,7 @@ def run_compare(request):
     }
     if a and b and not problem:
         context["diff"] = selectors.compare_runs(a, b)
-        context.update(run_pages.compare_context(a, b, context["diff"]))
+        context.update(run_comparison.compare_context(a, b, context["diff"]))
     return render(request, "optimizer/compare.html", context)
 
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from optimizer.services import _NUMBER_RULES
+from optimizer.run_parameters import NUMBER_RULES
 from tests.worker import ROOT
 
 PRINT_OPTIONS = (
@@ -31,6 +31,6 @@ def test_redis_visibility_timeout_outlasts_the_longest_run():
         check=True,
     )
     options = json.loads(out.stdout.strip().splitlines()[-1])
-    longest_solve_s = _NUMBER_RULES["time_limit_s"][2]
+    longest_solve_s = NUMBER_RULES["time_limit_s"][2]
     # Snapshot, candidates and saving come on top of the solver's time limit.
     assert options["visibility_timeout"] >= longest_solve_s * 1.5

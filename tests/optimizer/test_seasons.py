@@ -14,8 +14,8 @@ from optimizer import services
 from optimizer.forms import RunForm
 from optimizer.instance import Instance
 from optimizer.models import OptimizationRun
+from optimizer.run_parameters import clean_run_parameters
 from optimizer.seasons import months_from
-from optimizer.services import clean_run_parameters
 from optimizer.snapshot import build_snapshot
 from symbiosis import geo
 from symbiosis.models import EmissionFactor, FactorSet

@@ -20,7 +20,7 @@ from optimizer import decisions, services
 from optimizer.candidates import processor_chain_arcs
 from optimizer.instance import Instance
 from optimizer.models import MatchProposal, ProcessingPlant
-from optimizer.services import clean_run_parameters
+from optimizer.run_parameters import clean_run_parameters
 from optimizer.snapshot import build_snapshot
 from symbiosis import geo
 from symbiosis.models import EmissionFactor, FactorSet

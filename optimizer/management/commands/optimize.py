@@ -5,7 +5,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from optimizer import services
+from optimizer import run_parameters, services
 from optimizer.models import OptimizationRun
 
 
@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--objective", choices=["co2e", "tonnes_then_co2e"])
-        parser.add_argument("--solver", choices=list(services.SOLVER_CHOICES))
+        parser.add_argument("--solver", choices=list(run_parameters.SOLVER_CHOICES))
         parser.add_argument("--time-limit", type=float, dest="time_limit_s")
         parser.add_argument("--gap", type=float, dest="mip_gap")
         parser.add_argument("--road-factor", type=float, dest="road_factor")
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        keys = set(services.DEFAULT_PARAMETERS)
+        keys = set(run_parameters.DEFAULT_PARAMETERS)
         parameters = {k: v for k, v in options.items() if k in keys and v is not None}
         try:
             run = services.run_create(
