@@ -169,19 +169,13 @@ class MatchContext:
         s_order, s_bounds, a_order, a_bounds = self._orders
         return s_order[s_bounds[m] : s_bounds[m + 1]], a_order[a_bounds[m] : a_bounds[m + 1]]
 
-    @property
+    @cached_property
     def _orders(self):
-        cached = self.__dict__.get("_orders_cache")
-        if cached is None:
-            s_order = np.argsort(self.s_material, kind="stable")
-            s_bounds = np.searchsorted(self.s_material[s_order], np.arange(self.n_materials + 1))
-            a_order = np.argsort(self.table.material, kind="stable")
-            a_bounds = np.searchsorted(
-                self.table.material[a_order], np.arange(self.n_materials + 1)
-            )
-            cached = (s_order, s_bounds, a_order, a_bounds)
-            object.__setattr__(self, "_orders_cache", cached)
-        return cached
+        s_order = np.argsort(self.s_material, kind="stable")
+        s_bounds = np.searchsorted(self.s_material[s_order], np.arange(self.n_materials + 1))
+        a_order = np.argsort(self.table.material, kind="stable")
+        a_bounds = np.searchsorted(self.table.material[a_order], np.arange(self.n_materials + 1))
+        return s_order, s_bounds, a_order, a_bounds
 
 
 def match_context(

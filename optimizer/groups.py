@@ -128,16 +128,18 @@ def describe(group: Instance) -> dict:
     }
 
 
-def pair_count(instance: Instance) -> int:
-    """Supply-demand pairs agreeing on the material (a plant counts as both): a group's
-    size for ordering the groups and sharing the time, counted without the arcs."""
+def pair_count(instance: Instance, *, plants: bool = True) -> int:
+    """Supply-demand pairs agreeing on the material (with ``plants``, a plant counts
+    as both): a group's size for ordering the groups and sharing the time, and a cheap
+    upper bound on the direct arcs (``plants=False``), counted without the arcs."""
     offered: dict[str, int] = {}
     for s in instance.supplies:
         offered[s.material] = offered.get(s.material, 0) + 1
-    for p in instance.processors:
+    processors = instance.processors if plants else ()
+    for p in processors:
         if p.output is not None:
             offered[p.output.material] = offered.get(p.output.material, 0) + 1
-    sinks = (*instance.demands, *instance.processors)
+    sinks = (*instance.demands, *processors)
     return sum(offered.get(a.material, 0) for d in sinks for a in d.accepts)
 
 

@@ -194,7 +194,7 @@ def solve_groups(
         return solve_group(group, solver, mip_gap, pricing, deadline, workers)
 
     if workers > 1 and len(groups) > 1:
-        # Whole waves of groups go to the pool; the few left over (the smallest) follow
+        # Whole waves of groups go to the pool; the few left over (the last in order) follow
         # one at a time with every worker on their rounds' flows, instead of one worker
         # solving the last group alone while the others wait (5 equal groups on 2
         # workers: 3 groups' time became 2 groups' and a half).

@@ -86,6 +86,7 @@ from optimizer.candidates import (
     supply_fate_cost,
 )
 from optimizer.flow import rounded_savings, solve_min_cost_flow
+from optimizer.groups import pair_count
 from optimizer.instance import Arcs, Instance
 from optimizer.problem import (
     ComponentProblem,
@@ -97,7 +98,7 @@ from optimizer.problem import (
     prepare_arcs,
 )
 from optimizer.solvers import _swallow_highs_banner
-from symbiosis.impact import transport_kg_co2e_per_t
+from symbiosis.impact import net_kg_co2e_saved_per_t
 
 # ``auto`` prices from this many estimated pairs within reach (the estimate counts
 # them before windows, quality and the other rules: on the benchmark's city 6.5 M at
@@ -190,14 +191,6 @@ def estimate_arcs(ctx: MatchContext, sample: int = 400, seed: int = 0) -> float:
     return total
 
 
-def _same_material_pairs(instance: Instance) -> int:
-    """Supply-demand pairs agreeing on the material: a cheap upper bound on the arcs."""
-    supplies: dict[str, int] = {}
-    for s in instance.supplies:
-        supplies[s.material] = supplies.get(s.material, 0) + 1
-    return sum(supplies.get(a.material, 0) for d in instance.demands for a in d.accepts)
-
-
 def use_pricing(instance: Instance, mode: str = "auto") -> tuple[bool, dict | None]:
     """Whether to price, and what the stats should say about it: None where pricing
     was never in question (``auto`` below ``PRICING_MIN_ARCS``, so such runs report
@@ -206,7 +199,7 @@ def use_pricing(instance: Instance, mode: str = "auto") -> tuple[bool, dict | No
         raise ValueError(f"unknown pricing mode {mode!r}; use one of {PRICING_MODES}")
     if mode == "off" or instance.seasons is not None:
         return False, None
-    if mode == "auto" and _same_material_pairs(instance) < PRICING_MIN_ARCS:
+    if mode == "auto" and pair_count(instance, plants=False) < PRICING_MIN_ARCS:
         return False, None  # at most that many arcs: no need to estimate
     ctx = _context(instance)
     estimate = estimate_arcs(ctx) if ctx is not None else 0.0
@@ -225,6 +218,15 @@ def use_pricing(instance: Instance, mode: str = "auto") -> tuple[bool, dict | No
 # --------------------------------------------------------------------------- the arc set
 
 
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``keys``: whether ``sorted_keys`` holds it, and where (a valid
+    index even where it does not)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys, at
+
+
 class _ArcSet:
     """The priced arcs so far, with a sorted key per pair for membership tests."""
 
@@ -239,9 +241,7 @@ class _ArcSet:
         _, first = np.unique(keys, return_index=True)
         fresh = np.zeros(len(keys), dtype=bool)
         fresh[first] = True
-        if len(self.keys):
-            at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-            fresh &= self.keys[at] != keys
+        fresh &= ~_lookup(self.keys, keys)[0]
         return np.flatnonzero(fresh)
 
     def remove(self, supply: np.ndarray, demand: np.ndarray) -> None:
@@ -250,7 +250,7 @@ class _ArcSet:
         if not len(gone):
             return
         keys = pair_keys(self.instance, self.arcs.supply, self.arcs.demand)
-        keep = gone[np.minimum(np.searchsorted(gone, keys), len(gone) - 1)] != keys
+        keep = ~_lookup(gone, keys)[0]
         self.arcs = self.arcs.take(keep)
         self.keys = np.sort(keys[keep])
 
@@ -388,19 +388,19 @@ def _price(
     chosen, chosen_reduced = [], []
 
     def take(si: np.ndarray, ai: np.ndarray) -> None:
-        # The reduced saving from the distance alone first (the same terms as the
-        # arcs' below): the candidate rules are then tested on the hopeful few only.
+        # The reduced saving from the distance alone first (the saving the arcs below
+        # get, by the same function): the candidate rules are then tested on the
+        # hopeful few only.
         dj = ctx.table.demand[ai]
         road_km = great_circle_km(ctx.s_xyz[si], ctx.d_xyz[dj]) * params.road_factor
-        rough = (
-            value[si]
-            + ctx.table.credit_kg_co2e_per_t[ai]
-            - v[dj]
-            - transport_kg_co2e_per_t(
-                road_km=road_km, transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm
-            )
+        saving = net_kg_co2e_saved_per_t(
+            road_km=road_km,
+            fate_kg_co2e_per_t=instance.supply_fate_kg_co2e_per_t[si],
+            credit_kg_co2e_per_t=ctx.table.credit_kg_co2e_per_t[ai],
+            transport_kg_co2e_per_tkm=params.transport_kg_co2e_per_tkm,
         )
-        hopeful = rough > -ROUGH_MARGIN
+        weight = params.landfill_weight_kg_co2e_per_t * instance.supply_is_landfill[si]
+        hopeful = saving + weight - u[si] - v[dj] > -ROUGH_MARGIN
         si, ai = si[hopeful], ai[hopeful]
         arcs = _arcs_of(instance, ctx, si, ai, fate_cost)
         reduced = objective_saving_per_t(instance, arcs) - u[arcs.supply] - v[arcs.demand]
@@ -928,10 +928,14 @@ def _rounds(
     """Price and re-solve until no arc improves; the run's Prepared with the bound."""
     supply_left, demand_left = lp.upper[: lp.n_s], lp.upper[lp.n_s :]
 
+    def free(arcs: Arcs) -> np.ndarray:
+        """The LP's columns among these arcs: not pinned (constants) and with room at
+        both ends."""
+        out = ~np.isin(pair_keys(instance, arcs.supply, arcs.demand), pinned_keys)
+        return out & (supply_left[arcs.supply] > 0) & (demand_left[arcs.demand] > 0)
+
     def columns(arcs: Arcs) -> None:
-        free = ~np.isin(pair_keys(instance, arcs.supply, arcs.demand), pinned_keys)
-        free &= (supply_left[arcs.supply] > 0) & (demand_left[arcs.demand] > 0)
-        sub = arcs.take(free)
+        sub = arcs.take(free(arcs))
         lp.add(sub.supply, sub.demand, objective_saving_per_t(instance, sub))
 
     columns(arc_set.arcs)
@@ -971,10 +975,8 @@ def _rounds(
     # more if the rounds ran out) and any arc of the set HiGHS's tolerances left
     # slightly positive; (u + eps, v) is then a feasible dual of the all-arcs LP.
     arcs = arc_set.arcs
-    usable = (supply_left[arcs.supply] > 0) & (demand_left[arcs.demand] > 0)
-    usable &= ~np.isin(pair_keys(instance, arcs.supply, arcs.demand), pinned_keys)  # constants
     reduced = objective_saving_per_t(instance, arcs) - u[arcs.supply] - v[arcs.demand]
-    eps = max(eps_left, float(reduced[usable].max(initial=0.0)))
+    eps = max(eps_left, float(reduced[free(arcs)].max(initial=0.0)))
     bound = float(supply_left @ u + demand_left @ v) + eps * float(
         min(supply_left.sum(), demand_left.sum())
     )
@@ -1021,8 +1023,7 @@ def _last_optimum(instance, prepared, lp, lp_saving: float, bound: float) -> Com
     lp_keys = pair_keys(instance, lp.supply, lp.demand)
     order = np.argsort(lp_keys)
     keys = pair_keys(instance, arcs.supply[rows], arcs.demand[rows])
-    at = np.minimum(np.searchsorted(lp_keys[order], keys), max(len(order) - 1, 0))
-    found = lp_keys[order][at] == keys if len(order) else np.zeros(len(rows), dtype=bool)
+    found, at = _lookup(lp_keys[order], keys)
     tonnes = np.where(found, lp.tonnes[order][at] if len(order) else 0.0, 0.0)
     return ComponentResult(
         status="optimal",
